@@ -1,0 +1,176 @@
+//! The core's error type: one variant per meaning, so callers (and the FFI layer, which maps
+//! these onto a small stable public enum) can react precisely.
+//!
+//! Errors raised inside `std::io::Read`/`Write` adapters travel wrapped in an `io::Error`;
+//! [`Error::from`] on such an `io::Error` recovers the original typed error.
+
+use std::{io, path::PathBuf};
+
+/// `Result` with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in Keepsake.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The secret was well formed but opens no key slot of this backup or keyring.
+    #[error("wrong key: the secret opens no key slot of this backup")]
+    WrongKey,
+
+    /// The recovery key failed its checksum: a typing mistake, not a wrong key.
+    #[error("the recovery key has a typo: {detail}")]
+    RecoveryKeyTypo {
+        /// What was wrong (bad character, wrong length, checksum mismatch).
+        detail: String,
+    },
+
+    /// The passkey provider does not implement the WebAuthn PRF extension.
+    #[error(
+        "this passkey provider does not support the PRF extension, so it cannot protect a backup; \
+         choose a provider with PRF support or use the recovery key"
+    )]
+    PrfUnsupported,
+
+    /// The PRF output is not exactly 32 bytes or is all zero.
+    #[error("the passkey returned an unusable PRF output: {reason}")]
+    BadPrfOutput {
+        /// Why the output was rejected.
+        reason: String,
+    },
+
+    /// The passkey used has no slot in this backup or keyring.
+    #[error("this passkey was not enrolled for this backup")]
+    NoMatchingSlot,
+
+    /// A WebAuthn request or response could not be used.
+    #[error("malformed WebAuthn data at {path}: {reason}")]
+    MalformedWebAuthn {
+        /// JSON path of the offending field, e.g. `clientExtensionResults.prf.results.first`.
+        path: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// Authentication failed or a structure is invalid: the data was modified or damaged.
+    #[error("corrupted backup: {what}")]
+    Corrupted {
+        /// Where the damage was detected (header field, slot, segment number, record).
+        what: String,
+    },
+
+    /// The data ends before its declared or authenticated end.
+    #[error("truncated backup: {what}")]
+    Truncated {
+        /// What was missing.
+        what: String,
+    },
+
+    /// A version or algorithm identifier this build does not understand.
+    #[error("unsupported {what} {found}; this build supports {supported}")]
+    UnsupportedVersion {
+        /// Which identifier (format version, AEAD algorithm, archive version, ...).
+        what: String,
+        /// The value found.
+        found: u64,
+        /// What this build supports, in words.
+        supported: String,
+    },
+
+    /// A declared size or count exceeds the format's limits.
+    #[error("limit exceeded: {what} is {found}, at most {limit} allowed")]
+    LimitExceeded {
+        /// Which field.
+        what: String,
+        /// The declared value.
+        found: u64,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// The operation was cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
+
+    /// An argument passed by the caller is invalid.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// An I/O error, with the path involved where there is one.
+    #[error("I/O error{}: {source}", path.as_ref().map(|p| format!(" on {}", p.display())).unwrap_or_default())]
+    Io {
+        /// The file involved, if known.
+        path: Option<PathBuf>,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The OS random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Randomness,
+}
+
+impl Error {
+    /// An I/O error on a known path.
+    pub fn io_at(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::from(source).with_path(path)
+    }
+
+    /// Attach a path to an I/O error that has none; other errors pass through.
+    pub fn with_path(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            Error::Io { path: None, source } => Error::Io {
+                path: Some(path.into()),
+                source,
+            },
+            other => other,
+        }
+    }
+
+    /// Wrap this error in an `io::Error` so it can cross a `Read`/`Write` boundary.
+    pub fn into_io(self) -> io::Error {
+        match self {
+            Error::Io { source, path: None } => source,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    /// Recovers a typed error carried through an `io::Error`, or wraps a genuine I/O error.
+    fn from(err: io::Error) -> Self {
+        match err.downcast::<Error>() {
+            Ok(typed) => typed,
+            Err(err) => Error::Io {
+                path: None,
+                source: err,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_errors_survive_an_io_round_trip() {
+        let io_err = Error::WrongKey.into_io();
+        assert!(matches!(Error::from(io_err), Error::WrongKey));
+    }
+
+    #[test]
+    fn plain_io_errors_stay_io_and_take_a_path() {
+        let err = Error::io_at("/tmp/x", io::Error::new(io::ErrorKind::StorageFull, "full"));
+        match err {
+            Error::Io {
+                path: Some(p),
+                source,
+            } => {
+                assert_eq!(p, PathBuf::from("/tmp/x"));
+                assert_eq!(source.kind(), io::ErrorKind::StorageFull);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

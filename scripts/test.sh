@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The single test command (README, .ci/run). Installs what it needs, runs everything,
+# exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== rustfmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+echo "== Rust tests"
+cargo test --workspace --all-features
