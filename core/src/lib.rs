@@ -17,5 +17,6 @@ pub mod crypto;
 pub mod error;
 pub mod format;
 pub mod keyring;
+pub mod progress;
 
 pub use error::{Error, Result};
