@@ -1,1 +1,2 @@
 //! Placeholder: filled by the container issue.
+pub mod stream;
