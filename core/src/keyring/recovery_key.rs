@@ -18,9 +18,10 @@
 //! The bech32 code detects every error that touches at most 4 characters in strings of up to 89
 //! characters, and the code is linear (the constant only shifts the valid residue), so every
 //! single wrong character and every swap of two neighbours is detected, and reported as
-//! [`Error::RecoveryKeyTypo`], with the position when the error is one of those two. The 34-bit
-//! tag then catches the rare larger error that the check symbols miss (all but 2^-34 of them), so
-//! that a mistyped key is almost never mistaken for a wrong one.
+//! [`Error::RecoveryKeyTypo`], with the position when the error is one of those two (the tests
+//! check this for every position and difference, which by linearity covers every key). A larger
+//! error passes the check symbols with probability about 2^-30, and then the 34-bit tag still
+//! catches all but 2^-34 of those, so a mistyped key is practically never taken for a wrong one.
 
 use std::{fmt, str::FromStr, sync::OnceLock};
 
