@@ -84,6 +84,35 @@ fn main() -> Result<()> {
     let db_size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("database: {:.1} MiB", db_size as f64 / 1048576.0);
 
+    {
+        // The floor under any export: stepping every row and touching each column once.
+        let conn = rusqlite::Connection::open(&path)
+            .map_err(|e| keepsake_core::Error::InvalidArgument(e.to_string()))?;
+        let started = Clock::start();
+        let mut rows_seen = 0u64;
+        for table in [
+            "conversations",
+            "participants",
+            "messages",
+            "reactions",
+            "attachments",
+        ] {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table}"))
+                .map_err(|e| keepsake_core::Error::InvalidArgument(e.to_string()))?;
+            let columns = stmt.column_count();
+            let mut rows = stmt
+                .query([])
+                .map_err(|e| keepsake_core::Error::InvalidArgument(e.to_string()))?;
+            while let Ok(Some(row)) = rows.next() {
+                for i in 0..columns {
+                    std::hint::black_box(row.get_ref(i).ok());
+                }
+                rows_seen += 1;
+            }
+        }
+        println!("bare SQLite scan: {}", started.rate(rows_seen));
+    }
     let mut reporter = Reporter::silent(Phase::Backup, Unit::Rows);
     let started = Clock::start();
     let mut bytes = Vec::new();
