@@ -67,7 +67,8 @@ pub struct FixedSlotInputs {
 }
 
 impl FixedSlotInputs {
-    fn random() -> Result<FixedSlotInputs> {
+    /// What a real slot uses: fresh random id, salt and nonce, and the current time.
+    fn fresh() -> Result<FixedSlotInputs> {
         Ok(FixedSlotInputs {
             id: SlotId::generate()?,
             created_at: now_unix_seconds(),
@@ -150,7 +151,7 @@ impl Keyring {
     /// Adds a recovery-key slot and returns the new recovery key, to show the user once.
     pub fn add_recovery_key(&mut self, label: &str) -> Result<(SlotId, RecoveryKey)> {
         let key = RecoveryKey::generate()?;
-        let id = self.add_recovery_key_with(label, &key, FixedSlotInputs::random()?)?;
+        let id = self.add_recovery_key_with(label, &key, FixedSlotInputs::fresh()?)?;
         Ok((id, key))
     }
 
@@ -182,7 +183,7 @@ impl Keyring {
         enrollment: PasskeyEnrollment,
         prf: &PrfOutput,
     ) -> Result<SlotId> {
-        self.add_passkey_with(enrollment, prf, FixedSlotInputs::random()?)
+        self.add_passkey_with(enrollment, prf, FixedSlotInputs::fresh()?)
     }
 
     /// [`add_passkey`](Self::add_passkey) with fixed slot inputs, for test vectors only.

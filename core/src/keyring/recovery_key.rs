@@ -18,9 +18,10 @@
 //! The bech32 code detects every error that touches at most 4 characters in strings of up to 89
 //! characters, and the code is linear (the constant only shifts the valid residue), so every
 //! single wrong character and every swap of two neighbours is detected, and reported as
-//! [`Error::RecoveryKeyTypo`], with the position when the error is one of those two. The 34-bit
-//! tag then catches the rare larger error that the check symbols miss (all but 2^-34 of them), so
-//! that a mistyped key is almost never mistaken for a wrong one.
+//! [`Error::RecoveryKeyTypo`], with the position when the error is one of those two (the tests
+//! check this for every position and difference, which by linearity covers every key). A larger
+//! error passes the check symbols with probability about 2^-30, and then the 34-bit tag still
+//! catches all but 2^-34 of those, so a mistyped key is practically never taken for a wrong one.
 
 use std::{fmt, str::FromStr, sync::OnceLock};
 
@@ -426,6 +427,52 @@ mod tests {
             let identical_neighbours = original.windows(2).filter(|w| w[0] == w[1]).count();
             assert_eq!(substitutions, 64 * 31);
             assert_eq!(swaps, 63 - identical_neighbours);
+        }
+    }
+
+    /// The checksum is linear, so whether an error is detected and located depends only on its
+    /// positions and XOR differences, never on the key. Checking every (position, difference)
+    /// therefore proves the guarantee for all keys, not only for the sampled ones above.
+    #[test]
+    fn every_single_error_and_swap_is_detected_and_located_for_every_key() {
+        let effects = error_effects();
+        let mut seen = std::collections::HashMap::new();
+        for (position, row) in effects.iter().enumerate() {
+            for (difference, &change) in row.iter().enumerate().skip(1) {
+                assert_ne!(change, 0, "undetected error at {position}");
+                let earlier = seen.insert(change, (position, difference));
+                assert_eq!(earlier, None, "two single errors look alike");
+            }
+        }
+        let mut swaps = 0;
+        for (position, pair) in effects.windows(2).enumerate() {
+            for (here, next) in pair[0].iter().zip(&pair[1]).skip(1) {
+                let change = here ^ next;
+                assert_ne!(change, 0, "undetected swap at {position}");
+                assert!(
+                    !seen.contains_key(&change),
+                    "a swap looks like a single error"
+                );
+                swaps += 1;
+            }
+        }
+        assert_eq!(seen.len(), 64 * 31);
+        assert_eq!(swaps, 63 * 31);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_secret_round_trips(secret in proptest::prelude::any::<[u8; 32]>()) {
+            let shown = RecoveryKey::from_secret(secret).to_string();
+            let parsed = RecoveryKey::parse(&shown)?;
+            proptest::prop_assert_eq!(parsed.secret(), &secret);
+        }
+
+        #[test]
+        fn parsing_any_text_never_panics(
+            input in proptest::prop_oneof!["\\PC{0,100}", "[0-9A-Za-z -]{60,70}"],
+        ) {
+            let _ = RecoveryKey::parse(&input);
         }
     }
 

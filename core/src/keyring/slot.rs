@@ -473,6 +473,38 @@ pub(crate) mod tests {
         assert_eq!(original.unwrap_root_key(&KEYRING, &kek).unwrap(), root());
     }
 
+    /// Every single-bit change of a stored slot is caught: it either fails to decode or fails
+    /// to unwrap with the right KEK; it never yields a root key.
+    #[test]
+    fn every_bit_flip_fails_to_decode_or_to_unwrap() {
+        let (slot, kek) = passkey_slot();
+        let recovery = recovery_slot();
+        let recovery_kek = kdf::recovery_kek(&[0x99; 32], recovery.salt()).unwrap();
+        for (slot, kek) in [(slot, kek), (recovery, recovery_kek)] {
+            let bytes = slot.to_bytes();
+            let (mut undecodable, mut wrong_key) = (0, 0);
+            for bit in 0..bytes.len() * 8 {
+                let mut edited = bytes.clone();
+                edited[bit / 8] ^= 1 << (bit % 8);
+                match Slot::decode(&edited) {
+                    Err(_) => undecodable += 1,
+                    Ok(decoded) => {
+                        assert!(
+                            matches!(
+                                decoded.unwrap_root_key(&KEYRING, &kek),
+                                Err(Error::WrongKey)
+                            ),
+                            "bit {bit}"
+                        );
+                        wrong_key += 1;
+                    }
+                }
+            }
+            assert_eq!(undecodable + wrong_key, bytes.len() * 8);
+            assert!(undecodable > 0 && wrong_key > 0);
+        }
+    }
+
     #[test]
     fn every_proper_prefix_is_truncated_and_trailing_bytes_are_corrupted() {
         for slot in [passkey_slot().0, recovery_slot()] {
