@@ -19,7 +19,7 @@ use std::{
 
 use keepsake_core::{
     backup::{self, BackupOptions, Control, RestoreOptions, Secret},
-    crypto::RootKey,
+    crypto::{PrfOutput, RootKey},
     keyring::{Keyring, RecoveryKey},
     progress::{CancellationToken, Phase, Progress},
     store::{
@@ -631,4 +631,75 @@ fn kill_9_during_restore_leaves_the_target_untouched_or_complete() {
             names(out.path())
         );
     }
+}
+
+// ---- negative container vectors ---------------------------------------------------------------
+
+/// The secret a vector's `unlock` entry names; `None` if the secret itself is rejected (a typo).
+enum VectorSecret {
+    Recovery(RecoveryKey),
+    Passkey(Vec<u8>, PrfOutput),
+    Root(RootKey),
+}
+
+fn vector_secret(unlock: &serde_json::Value) -> Result<VectorSecret, Error> {
+    let hex_field = |v: &serde_json::Value| hex::decode(v.as_str().unwrap()).unwrap();
+    if let Some(key) = unlock.get("recovery_key") {
+        return RecoveryKey::parse(key.as_str().unwrap()).map(VectorSecret::Recovery);
+    }
+    if let Some(passkey) = unlock.get("passkey") {
+        let prf = PrfOutput::from_slice(&hex_field(&passkey["prf_output"]))?;
+        return Ok(VectorSecret::Passkey(
+            hex_field(&passkey["credential_id"]),
+            prf,
+        ));
+    }
+    let root: [u8; 32] = hex_field(&unlock["root_key"]).try_into().unwrap();
+    Ok(VectorSecret::Root(RootKey::from_bytes(root)))
+}
+
+#[test]
+fn restoring_every_negative_container_vector_fails_and_leaves_nothing() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/container");
+    let mut tried = 0;
+    for entry in fs::read_dir(&vectors).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("negative_") && name.ends_with(".json")) {
+            continue;
+        }
+        let spec: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let container = fs::read(vectors.join(spec["container_file"].as_str().unwrap())).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("app.db");
+        fs::write(&target, b"").unwrap();
+        for unlock in spec["unlock"].as_array().unwrap() {
+            let secret = match vector_secret(unlock) {
+                Ok(secret) => secret,
+                Err(_) => continue, // rejected before any restore starts (a recovery-key typo)
+            };
+            let secret = match &secret {
+                VectorSecret::Recovery(key) => Secret::RecoveryKey(key),
+                VectorSecret::Passkey(id, prf) => Secret::Passkey {
+                    credential_id: id,
+                    prf,
+                },
+                VectorSecret::Root(root) => Secret::RootKey(root),
+            };
+            let result = backup::restore(
+                container.as_slice(),
+                &secret,
+                &target,
+                &RestoreOptions::default(),
+                &Control::default(),
+            );
+            assert!(result.is_err(), "{name} restored");
+            let verified = backup::verify(container.as_slice(), &secret, &Control::default());
+            assert!(verified.is_err(), "{name} verified");
+            assert_eq!(names(out.path()), vec!["app.db".to_string()], "{name}");
+            assert_eq!(fs::read(&target).unwrap(), b"", "{name}");
+            tried += 1;
+        }
+    }
+    assert!(tried >= 25, "only {tried} negative vectors found");
 }
