@@ -17,7 +17,7 @@ use super::{
     check_counts, counts_from_metadata,
     install::{check_target, install},
     pipe::{pick_error, pipe, PipeReader},
-    snapshot::restore_snapshot,
+    snapshot::{read_sqlite_magic, restore_snapshot, SQLITE_MAGIC},
     Control, RestoreOptions, Secret,
 };
 use crate::{
@@ -139,7 +139,9 @@ pub fn verify<R: Read + Send>(
         PayloadKind::SqliteSnapshot => {
             reporter.start_phase(Phase::Verify, Unit::Bytes, 0)?;
             let mut payload = opened.into_payload()?;
-            let payload_bytes = drain_checked(&mut payload, &mut reporter)?;
+            read_sqlite_magic(&mut payload)?;
+            let payload_bytes =
+                drain_checked(&mut payload, &mut reporter)? + SQLITE_MAGIC.len() as u64;
             reporter.finish_phase()?;
             Ok(VerifyReport {
                 kind,
