@@ -1,5 +1,5 @@
 //! HKDF-SHA256 derivations of every Keepsake key (RFC 5869), each under its own label from
-//! [`labels`](super::labels).
+//! [`super::labels`].
 //!
 //! | key | ikm | salt | info |
 //! |-----|-----|------|------|

@@ -28,6 +28,10 @@ pub const SLOT_AAD: &[u8] = b"keepsake/v1/slot-aad";
 /// `SHA-256(RECOVERY_KEY_TAG || secret)`.
 pub const RECOVERY_KEY_TAG: &[u8] = b"keepsake/v1/recovery-key/tag";
 
+/// Names the recovery key checksum's final constant: its top 30 bits of
+/// `SHA-256(RECOVERY_KEY_CHECKSUM)` (see [`crate::keyring::recovery_key`]).
+pub const RECOVERY_KEY_CHECKSUM: &[u8] = b"keepsake/v1/recovery-key/checksum";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +101,7 @@ mod tests {
             KEYRING_MAC_KEY,
             SLOT_AAD,
             RECOVERY_KEY_TAG,
+            RECOVERY_KEY_CHECKSUM,
         ];
         for (i, a) in all.iter().enumerate() {
             assert!(a.starts_with(b"keepsake/v1/"));
