@@ -22,6 +22,7 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use zeroize::Zeroizing;
 
+use crate::crypto::PayloadKey;
 use crate::error::{Error, Result};
 
 /// Plaintext bytes per segment.
@@ -56,8 +57,8 @@ fn next_counter(counter: u64) -> Result<u64> {
     })
 }
 
-fn new_cipher(key: &[u8; 32]) -> Aes256Gcm {
-    Aes256Gcm::new(key.into())
+fn new_cipher(key: &PayloadKey) -> Aes256Gcm {
+    Aes256Gcm::new(key.expose_secret().into())
 }
 
 /// Encrypts everything written to it into a STREAM on `sink`.
@@ -79,8 +80,8 @@ pub struct StreamWriter<W: Write> {
 }
 
 impl<W: Write> StreamWriter<W> {
-    /// A writer sealing with the 32-byte payload `key`, binding every segment to `binding`.
-    pub fn new(sink: W, key: &[u8; 32], binding: &[u8; BINDING_SIZE]) -> Self {
+    /// A writer sealing with the file's payload `key`, binding every segment to `binding`.
+    pub fn new(sink: W, key: &PayloadKey, binding: &[u8; BINDING_SIZE]) -> Self {
         Self {
             sink,
             cipher: new_cipher(key),
@@ -226,8 +227,8 @@ enum Framing {
 }
 
 impl<R: Read> StreamReader<R> {
-    /// A reader opening segments with the 32-byte payload `key` and the writer's `binding`.
-    pub fn new(source: R, key: &[u8; 32], binding: &[u8; BINDING_SIZE]) -> Self {
+    /// A reader opening segments with the file's payload `key` and the writer's `binding`.
+    pub fn new(source: R, key: &PayloadKey, binding: &[u8; BINDING_SIZE]) -> Self {
         Self {
             source,
             cipher: new_cipher(key),
@@ -413,7 +414,9 @@ impl<R: Read> Read for StreamReader<R> {
 mod tests {
     use super::*;
 
-    const KEY: [u8; 32] = [7u8; 32];
+    fn key() -> PayloadKey {
+        PayloadKey::from_bytes([7u8; 32])
+    }
     const BINDING: [u8; 32] = [9u8; 32];
 
     fn pattern(len: usize) -> Vec<u8> {
@@ -421,14 +424,14 @@ mod tests {
     }
 
     fn seal(plaintext: &[u8]) -> Vec<u8> {
-        let mut writer = StreamWriter::new(Vec::new(), &KEY, &BINDING);
+        let mut writer = StreamWriter::new(Vec::new(), &key(), &BINDING);
         writer.write_all(plaintext).unwrap();
         writer.finish().unwrap()
     }
 
     /// Reads everything; returns the plaintext released before the error, and the error.
     fn open(ciphertext: &[u8]) -> (Vec<u8>, Result<()>) {
-        let mut reader = StreamReader::new(ciphertext, &KEY, &BINDING);
+        let mut reader = StreamReader::new(ciphertext, &key(), &BINDING);
         let mut out = Vec::new();
         let result = reader
             .read_to_end(&mut out)
@@ -462,7 +465,7 @@ mod tests {
     #[test]
     fn byte_by_byte_writes_give_the_same_stream() {
         let plaintext = pattern(SEGMENT_SIZE + 300);
-        let mut writer = StreamWriter::new(Vec::new(), &KEY, &BINDING);
+        let mut writer = StreamWriter::new(Vec::new(), &key(), &BINDING);
         for byte in &plaintext {
             writer.write_all(std::slice::from_ref(byte)).unwrap();
         }
@@ -558,16 +561,20 @@ mod tests {
     #[test]
     fn a_different_binding_or_key_opens_nothing() {
         let ciphertext = seal(&pattern(10));
-        let mut reader = StreamReader::new(&ciphertext[..], &KEY, &[0u8; 32]);
+        let mut reader = StreamReader::new(&ciphertext[..], &key(), &[0u8; 32]);
         assert!(reader.read_to_end(&mut Vec::new()).is_err());
-        let mut reader = StreamReader::new(&ciphertext[..], &[1u8; 32], &BINDING);
+        let mut reader = StreamReader::new(
+            &ciphertext[..],
+            &PayloadKey::from_bytes([1u8; 32]),
+            &BINDING,
+        );
         assert!(reader.read_to_end(&mut Vec::new()).is_err());
     }
 
     #[test]
     fn an_empty_last_segment_after_a_full_one_is_rejected() {
         // Build by hand what a writer never emits: a full segment 0, then an empty last one.
-        let cipher = new_cipher(&KEY);
+        let cipher = new_cipher(&key());
         let mut first = pattern(SEGMENT_SIZE);
         let tag = cipher
             .encrypt_in_place_detached(&segment_nonce(0, false), &BINDING, &mut first)
@@ -585,7 +592,7 @@ mod tests {
     #[test]
     fn errors_are_sticky() {
         let ciphertext = seal(&pattern(segments(1, 5)));
-        let mut reader = StreamReader::new(&ciphertext[..10], &KEY, &BINDING);
+        let mut reader = StreamReader::new(&ciphertext[..10], &key(), &BINDING);
         let mut buf = [0u8; 8];
         assert!(reader.read(&mut buf).is_err());
         assert!(reader.read(&mut buf).is_err());
@@ -604,7 +611,7 @@ mod tests {
     fn end_of_file_only_after_the_last_segment() {
         let plaintext = pattern(segments(1, 7));
         let ciphertext = seal(&plaintext);
-        let mut reader = StreamReader::new(&ciphertext[..], &KEY, &BINDING);
+        let mut reader = StreamReader::new(&ciphertext[..], &key(), &BINDING);
         let mut out = vec![0u8; plaintext.len()];
         reader.read_exact(&mut out).unwrap();
         assert_eq!(out, plaintext);
