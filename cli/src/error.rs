@@ -19,6 +19,9 @@ pub enum CliError {
     /// The command would overwrite a file it must not replace.
     #[error("{} already exists; remove it or choose another path", .0.display())]
     TargetExists(PathBuf),
+    /// A bug: a worker thread panicked.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The demo's own row-by-row comparison found a difference.
     #[error("the restored database differs from the original: {0}")]
     Mismatch(String),
@@ -106,7 +109,7 @@ pub fn classify(err: &CliError) -> ExitStatus {
     match err {
         CliError::Usage(_) => ExitStatus::Usage,
         CliError::TargetExists(_) => ExitStatus::TargetExists,
-        CliError::Mismatch(_) => ExitStatus::Other,
+        CliError::Mismatch(_) | CliError::Internal(_) => ExitStatus::Other,
         CliError::Core(core) => match core {
             CoreError::WrongKey => ExitStatus::WrongKey,
             CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::error::{CliError, ExitStatus};
+use crate::error::{CliError, CliResult, ExitStatus};
 
 /// A command's result, printable as text or as JSON.
 pub trait Report: Serialize {
@@ -31,7 +31,12 @@ impl Output {
     }
 
     /// Print a command's result on stdout.
-    pub fn report(&self, report: &dyn ReportObject) -> io::Result<()> {
+    pub fn report(&self, report: &dyn ReportObject) -> CliResult<()> {
+        self.print(report)
+            .map_err(|err| CliError::io("<stdout>", err))
+    }
+
+    fn print(&self, report: &dyn ReportObject) -> io::Result<()> {
         let stdout = io::stdout();
         let mut out = stdout.lock();
         if self.json {

@@ -10,6 +10,8 @@ use std::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keepsake_core::progress::{CancellationToken, Phase, Progress, ProgressSink, Unit};
 
+use crate::error::ExitStatus;
+
 /// A [`ProgressSink`] that draws one bar, restyled at each phase change.
 pub struct Bar {
     bar: ProgressBar,
@@ -97,13 +99,15 @@ pub fn bars_visible(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal()
 }
 
-/// Cancel `token` on Ctrl-C (SIGINT); the work stops at its next check and cleans up.
+/// Cancel `token` on Ctrl-C (SIGINT): the work stops at its next check and removes what it
+/// was writing. A second Ctrl-C exits at once (code 17), possibly leaving temporary files.
 pub fn cancel_on_ctrl_c(token: &CancellationToken) {
     let token = token.clone();
     let installed = ctrlc::set_handler(move || {
-        if !token.is_cancelled() {
-            eprintln!("\nkeepsake: cancelling...");
+        if token.is_cancelled() {
+            std::process::exit(i32::from(ExitStatus::Cancelled.code()));
         }
+        eprintln!("\nkeepsake: cancelling (press Ctrl-C again to quit at once)...");
         token.cancel();
     });
     if let Err(err) = installed {

@@ -1,7 +1,12 @@
 //! `keepsake keys`: create a keyring and manage its key slots. Adding or removing a slot only
 //! rewrites `keyring.pub`; backups made afterwards carry the new slots.
 
-use std::io::{self, Write};
+use std::{
+    io::{self, Write},
+    path::Path,
+};
+
+use keepsake_core::keyring::SlotId;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -71,7 +76,6 @@ fn create(args: &KeysDirArg, context: &Context) -> CliResult<()> {
     context
         .output
         .report(&keyring_report(&dir, &keyring, None, headline))
-        .map_err(stdout_error)
 }
 
 fn list(args: &KeysDirArg, context: &Context) -> CliResult<()> {
@@ -81,7 +85,6 @@ fn list(args: &KeysDirArg, context: &Context) -> CliResult<()> {
     context
         .output
         .report(&keyring_report(&dir, &keyring, None, headline))
-        .map_err(stdout_error)
 }
 
 /// `keys add-recovery`: the recovery key is shown once (or written to a 0600 file) and never
@@ -111,26 +114,37 @@ impl Report for RecoveryKeyReport {
 
 fn add_recovery(args: &AddRecoveryArgs, context: &Context) -> CliResult<()> {
     let dir = KeysDir::at(&args.keys.dir);
+    let (slot, shown) = add_recovery_key(&dir, &args.label, args.out.as_deref())?;
+    let report = RecoveryKeyReport {
+        slot: slot.to_string(),
+        recovery_key: shown,
+        written_to: args.out.as_ref().map(|p| p.display().to_string()),
+    };
+    context.output.report(&report)
+}
+
+/// Add a recovery key slot to the keyring in `dir`. The key is written to `out` (a new 0600
+/// file) when given, else returned for display; Keepsake keeps no copy.
+pub(crate) fn add_recovery_key(
+    dir: &KeysDir,
+    label: &str,
+    out: Option<&Path>,
+) -> CliResult<(SlotId, Option<Zeroizing<String>>)> {
     let mut keyring = dir.load()?;
-    let (slot, recovery_key) = keyring.add_recovery_key(&args.label)?;
+    let (slot, recovery_key) = keyring.add_recovery_key(label)?;
     let display = Zeroizing::new(recovery_key.to_string());
-    if let Some(path) = &args.out {
+    if let Some(path) = out {
         let mut line = Zeroizing::new(display.as_bytes().to_vec());
         line.push(b'\n');
         secrets::write_private_file(path, &line)?;
     }
     if let Err(err) = dir.save(&keyring) {
-        if let Some(path) = &args.out {
+        if let Some(path) = out {
             let _ = std::fs::remove_file(path);
         }
         return Err(err);
     }
-    let report = RecoveryKeyReport {
-        slot: slot.to_string(),
-        recovery_key: args.out.is_none().then_some(display),
-        written_to: args.out.as_ref().map(|p| p.display().to_string()),
-    };
-    context.output.report(&report).map_err(stdout_error)
+    Ok((slot, out.is_none().then_some(display)))
 }
 
 fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
@@ -150,18 +164,10 @@ fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
     let removed = keyring.remove_slot(&id)?;
     dir.save(&keyring)?;
     let headline = format!("Removed slot {} ({}).", args.slot, removed.label());
-    context
-        .output
-        .report(&keyring_report(
-            &dir,
-            &keyring,
-            Some(args.slot.clone()),
-            headline,
-        ))
-        .map_err(stdout_error)
-}
-
-/// Printing the result failed (closed pipe, full disk).
-pub(crate) fn stdout_error(err: io::Error) -> CliError {
-    CliError::io("<stdout>", err)
+    context.output.report(&keyring_report(
+        &dir,
+        &keyring,
+        Some(args.slot.clone()),
+        headline,
+    ))
 }
