@@ -132,12 +132,19 @@ impl Error {
         Error::from(source).with_path(path)
     }
 
-    /// Attach a path to an I/O error that has none; other errors pass through.
+    /// Attach a path to an I/O or database error that has none; other errors pass through.
     pub fn with_path(self, path: impl Into<PathBuf>) -> Self {
         match self {
             Error::Io { path: None, source } => Error::Io {
                 path: Some(path.into()),
                 source,
+            },
+            Error::Database {
+                message,
+                path: None,
+            } => Error::Database {
+                message,
+                path: Some(path.into()),
             },
             other => other,
         }

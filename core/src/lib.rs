@@ -13,6 +13,7 @@
 //!
 //! The crate knows nothing of FFI; `keepsake-ffi` wraps it.
 
+pub mod archive;
 pub mod backup;
 pub mod crypto;
 pub mod error;
@@ -20,5 +21,6 @@ pub mod format;
 pub mod keyring;
 pub mod passkey;
 pub mod progress;
+pub mod store;
 
 pub use error::{Error, Result};
