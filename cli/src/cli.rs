@@ -30,6 +30,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a synthetic chat database.
+    Seed(SeedArgs),
     /// Create a keyring and manage its key slots.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -59,9 +61,13 @@ pub struct SeedArgs {
     #[arg(long, default_value_t = 100_000)]
     pub messages: u64,
 
-    /// Seed of the generator: the same seed gives the same database.
+    /// Seed of the generator: the same seed and sizes give the same database.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// Conversations to spread the messages over (default: one per 400 messages).
+    #[arg(long)]
+    pub conversations: Option<u32>,
 }
 
 /// The keys directory: `root.key` (the root key, 0600) and `keyring.pub` (public slots).
@@ -192,7 +198,7 @@ pub struct RestoreArgs {
 }
 
 /// Which secret opens a backup. Without any of these, the recovery key is asked for.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[group(multiple = false)]
 pub struct UnlockArgs {
     /// Unlock with this device's root key (the keys directory).
