@@ -20,6 +20,7 @@
 mod authdata;
 mod b64;
 mod cbor;
+mod flow;
 mod json;
 mod request;
 mod response;
@@ -28,6 +29,7 @@ pub mod soft;
 mod verify;
 
 pub use authdata::{flags, AttestedCredential, AuthenticatorData, MAX_CREDENTIAL_ID_LEN};
+pub use flow::{remove_passkey, Enrollment, EnrollmentStep, PasskeyUnlockKey, Unlock};
 pub use json::MAX_JSON_LEN;
 pub use request::{
     AssertionRequest, RegistrationRequest, RelyingParty, UserAccount, COSE_EDDSA, COSE_ES256,
