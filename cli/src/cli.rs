@@ -87,6 +87,8 @@ pub enum KeysCommand {
     List(KeysDirArg),
     /// Add a recovery key slot and show the recovery key once.
     AddRecovery(AddRecoveryArgs),
+    /// Enroll a new software passkey (saved to a file) in a new slot.
+    AddPasskey(AddPasskeyArgs),
     /// Remove a key slot.
     Remove(RemoveSlotArgs),
 }

@@ -45,7 +45,7 @@ fn slots_are_added_listed_and_removed() {
     let fx = Fixture::empty();
     fx.create_keys("keys");
     let recovery = fx.add_recovery("keys", "recovery.txt");
-    let second = fx.add_recovery("keys", "second.txt");
+    let passkey = fx.add_passkey("keys", "phone.passkey");
 
     let key_text = fs::read_to_string(fx.path("recovery.txt")).unwrap();
     let significant: String = key_text.chars().filter(|c| c.is_alphanumeric()).collect();
@@ -57,14 +57,16 @@ fn slots_are_added_listed_and_removed() {
     #[cfg(unix)]
     {
         assert_eq!(mode(&fx.path("recovery.txt")), 0o600);
+        assert_eq!(mode(&fx.path("phone.passkey")), 0o600);
     }
 
     let list = json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
     let slots = list["slots"].as_array().unwrap();
     let kinds: Vec<_> = slots.iter().map(|s| s["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["recovery_key", "recovery_key"], "{list}");
+    assert_eq!(kinds, ["recovery_key", "passkey"], "{list}");
     assert_eq!(slots[0]["id"], recovery["slot"]);
-    assert_eq!(slots[1]["id"], second["slot"]);
+    assert_eq!(slots[1]["rp_id"], "keepsake.example");
+    assert!(passkey["slots"].as_array().is_some(), "{passkey}");
 
     let removed = json_run(
         &[
@@ -80,9 +82,9 @@ fn slots_are_added_listed_and_removed() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["id"].clone())
+        .map(|s| s["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(left, [second["slot"].clone()], "{removed}");
+    assert_eq!(left, ["passkey"], "{removed}");
 }
 
 #[test]
@@ -126,4 +128,26 @@ fn an_edited_public_keyring_is_refused() {
         12,
         "corrupted",
     );
+}
+
+#[test]
+fn the_passkey_file_is_never_overwritten() {
+    let fx = Fixture::empty();
+    fx.create_keys("keys");
+    fs::write(fx.path("phone.passkey"), b"keep me").unwrap();
+    expect_error(
+        &[
+            "keys",
+            "add-passkey",
+            "--keys",
+            &fx.arg("keys"),
+            "--passkey",
+            &fx.arg("phone.passkey"),
+        ],
+        18,
+        "target_exists",
+    );
+    assert_eq!(fs::read(fx.path("phone.passkey")).unwrap(), b"keep me");
+    let list = json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
+    assert_eq!(list["slots"].as_array().unwrap().len(), 0, "{list}");
 }

@@ -26,6 +26,7 @@ pub fn run(command: KeysCommand, context: &Context) -> CliResult<()> {
         KeysCommand::Create(args) => create(&args, context),
         KeysCommand::List(args) => list(&args, context),
         KeysCommand::AddRecovery(args) => add_recovery(&args, context),
+        KeysCommand::AddPasskey(args) => super::passkeys::add_passkey(&args, context),
         KeysCommand::Remove(args) => remove(&args, context),
     }
 }

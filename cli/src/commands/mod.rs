@@ -1,6 +1,7 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod keys;
+mod passkeys;
 mod seed;
 mod slots;
 mod views;
