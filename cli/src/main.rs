@@ -13,7 +13,7 @@ mod secrets;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use keepsake_core::progress::CancellationToken;
 
 use crate::{cli::Cli, error::classify, output::Output};
@@ -36,8 +36,19 @@ impl Context {
 }
 
 fn main() -> ExitCode {
-    // clap exits with 2 on a usage error and 0 for --help/--version.
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Usage errors keep clap's message on stderr; scripts asking for JSON get one too.
+            if err.use_stderr() && std::env::args_os().any(|arg| arg == "--json") {
+                let message = err.to_string();
+                let first_line = message.lines().next().unwrap_or_default();
+                Output::new(true).usage_error(first_line.trim_start_matches("error: "));
+            }
+            // Exits with 2 for a usage error, 0 for --help and --version.
+            err.exit()
+        }
+    };
     let context = Context {
         output: Output::new(cli.json),
         cancel: CancellationToken::new(),

@@ -51,21 +51,27 @@ impl Output {
     pub fn error(&self, err: &CliError, status: ExitStatus) {
         eprintln!("keepsake: error: {err}");
         if self.json {
-            let doc = serde_json::json!({
-                "error": {
-                    "kind": status.kind(),
-                    "exit_code": status.code(),
-                    "message": err.to_string(),
-                }
-            });
-            println!("{doc}");
+            println!("{}", error_document(status, &err.to_string()));
         }
     }
 
-    /// A note for the user on stderr (never part of the result).
-    pub fn note(&self, message: &str) {
-        eprintln!("{message}");
+    /// A usage error found by the argument parser, as JSON on stdout (clap prints the text).
+    pub fn usage_error(&self, message: &str) {
+        if self.json {
+            println!("{}", error_document(ExitStatus::Usage, message));
+        }
     }
+}
+
+/// The JSON document of a failure: `{"error": {"kind", "exit_code", "message"}}`.
+fn error_document(status: ExitStatus, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "error": {
+            "kind": status.kind(),
+            "exit_code": status.code(),
+            "message": message,
+        }
+    })
 }
 
 /// Object-safe view of a [`Report`], so commands can hand back any report type.

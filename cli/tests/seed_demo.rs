@@ -54,6 +54,13 @@ fn an_unknown_flag_is_a_usage_error() {
 }
 
 #[test]
+fn a_usage_error_is_also_reported_as_json() {
+    let doc = json_run(&["seed", "--no-such-flag"], 2);
+    assert_eq!(doc["error"]["kind"], "usage", "{doc}");
+    assert_eq!(doc["error"]["exit_code"], 2, "{doc}");
+}
+
+#[test]
 fn secrets_are_not_accepted_as_arguments() {
     keepsake()
         .args([
