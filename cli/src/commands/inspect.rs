@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{
     slots::{write_slots, SlotView},
-    views::{kind_name, CountsView},
+    views::{kind_name, utc_timestamp, CountsView},
 };
 use crate::{
     cli::InspectArgs,
@@ -38,7 +38,11 @@ impl Report for InspectReport {
         writeln!(out, "{}", self.backup)?;
         writeln!(out, "  format version  {}", self.version)?;
         writeln!(out, "  payload         {}", self.kind)?;
-        writeln!(out, "  created at      {} (unix seconds)", self.created_at)?;
+        writeln!(
+            out,
+            "  created at      {} (as claimed by the writer)",
+            utc_timestamp(self.created_at)
+        )?;
         writeln!(out, "  keyring         {}", self.keyring_id)?;
         if let Some(bytes) = self.file_bytes {
             writeln!(out, "  size            {}", human_bytes(bytes))?;

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use keepsake_core::{
     backup::Secret,
-    crypto::{PrfOutput, RootKey},
+    crypto::PrfOutput,
     format::Header,
-    keyring::RecoveryKey,
+    keyring::{Keyring, RecoveryKey},
+    Error as CoreError,
 };
 
 use crate::{
@@ -23,8 +24,8 @@ use super::passkeys;
 pub enum OwnedSecret {
     /// A parsed recovery key.
     RecoveryKey(RecoveryKey),
-    /// The device copy of the root key.
-    RootKey(RootKey),
+    /// The device's keyring (its root key opens every backup made with it).
+    Keyring(Keyring),
     /// A passkey's PRF output for the keyring's PRF input, with its credential id.
     Passkey {
         /// The credential that answered.
@@ -40,7 +41,13 @@ impl OwnedSecret {
     pub fn gather(choice: &Unlock, header: &Header) -> CliResult<OwnedSecret> {
         Ok(match choice {
             Unlock::Keys(dir) => {
-                OwnedSecret::RootKey(secrets::read_root_key(&KeysDir::at(dir).root_key_path())?)
+                let keyring = KeysDir::at(dir).load()?;
+                // The root key of another keyring would fail the header MAC, which reads as
+                // damage; the keyring id in the header tells the two apart.
+                if keyring.id() != header.keyring_id() {
+                    return Err(CoreError::WrongKey.into());
+                }
+                OwnedSecret::Keyring(keyring)
             }
             Unlock::RecoveryKey(source) => {
                 OwnedSecret::RecoveryKey(secrets::read_recovery_key(source)?)
@@ -56,7 +63,7 @@ impl OwnedSecret {
     pub fn as_secret(&self) -> Secret<'_> {
         match self {
             OwnedSecret::RecoveryKey(key) => Secret::RecoveryKey(key),
-            OwnedSecret::RootKey(root) => Secret::RootKey(root),
+            OwnedSecret::Keyring(keyring) => Secret::Keyring(keyring),
             OwnedSecret::Passkey { credential_id, prf } => Secret::Passkey {
                 credential_id,
                 prf,
@@ -68,7 +75,7 @@ impl OwnedSecret {
     pub fn kind(&self) -> &'static str {
         match self {
             OwnedSecret::RecoveryKey(_) => "recovery_key",
-            OwnedSecret::RootKey(_) => "root_key",
+            OwnedSecret::Keyring(_) => "root_key",
             OwnedSecret::Passkey { .. } => "passkey",
         }
     }
