@@ -30,11 +30,22 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole flow on synthetic data and print a summary: seed, enroll a software passkey
+    /// and a recovery key, back up, inspect, restore, compare every row.
+    Demo(DemoArgs),
     /// Create a synthetic chat database.
     Seed(SeedArgs),
     /// Create a keyring and manage its key slots.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Back up a chat database (or, with --snapshot, any SQLite file) into an encrypted file.
+    Backup(BackupArgs),
+    /// Show a backup's public header: version, kind, key slots, metadata. Needs no secret.
+    Inspect(InspectArgs),
+    /// Unlock a backup and check all of it without writing anything.
+    Verify(VerifyArgs),
+    /// Unlock a backup and restore it into a database file (the payload kind is detected).
+    Restore(RestoreArgs),
 }
 
 /// `keepsake demo`.
@@ -257,5 +268,30 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn two_secrets_at_once_are_refused() {
+        let parsed = Cli::try_parse_from([
+            "keepsake",
+            "verify",
+            "b.keepsake",
+            "--recovery-key-stdin",
+            "--passkey",
+            "p",
+        ]);
+        assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn without_a_secret_the_recovery_key_is_asked_for() {
+        let cli = Cli::try_parse_from(["keepsake", "verify", "b.keepsake"]).unwrap();
+        let Command::Verify(args) = cli.command else {
+            panic!("parsed {cli:?}");
+        };
+        assert_eq!(
+            args.unlock.choice(),
+            Unlock::RecoveryKey(RecoveryKeySource::Prompt)
+        );
     }
 }

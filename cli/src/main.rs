@@ -1,10 +1,8 @@
 //! `keepsake`: the command-line face of keepsake-core. See `docs/CLI.md`.
 
-// Pieces for the subcommands that are wired as their core modules land.
-#![allow(dead_code)]
-
 mod cli;
 mod commands;
+mod compare;
 mod error;
 mod keys_dir;
 mod output;

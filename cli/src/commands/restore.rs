@@ -73,8 +73,13 @@ pub fn restore(args: &RestoreArgs, context: &Context) -> CliResult<RestoreReport
         replace: args.overwrite,
     };
     let started = Instant::now();
-    let restored =
-        backup::restore_path(&args.backup, &secret.as_secret(), &args.to, &options, &control)?;
+    let restored = backup::restore_path(
+        &args.backup,
+        &secret.as_secret(),
+        &args.to,
+        &options,
+        &control,
+    )?;
     let elapsed = started.elapsed();
     bar.clear();
     Ok(RestoreReport {

@@ -11,12 +11,7 @@ use keepsake_core::{
     Error as CoreError,
 };
 
-use crate::{
-    cli::Unlock,
-    error::CliResult,
-    keys_dir::KeysDir,
-    secrets,
-};
+use crate::{cli::Unlock, error::CliResult, keys_dir::KeysDir, secrets};
 
 use super::passkeys;
 
@@ -64,10 +59,7 @@ impl OwnedSecret {
         match self {
             OwnedSecret::RecoveryKey(key) => Secret::RecoveryKey(key),
             OwnedSecret::Keyring(keyring) => Secret::Keyring(keyring),
-            OwnedSecret::Passkey { credential_id, prf } => Secret::Passkey {
-                credential_id,
-                prf,
-            },
+            OwnedSecret::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
         }
     }
 
