@@ -392,3 +392,55 @@ fn any_sqlite_file_round_trips_as_a_snapshot() {
         .unwrap();
     assert_eq!(bodies, ["first", "second", "third"]);
 }
+
+#[test]
+fn a_backup_from_a_newer_format_version_is_unsupported() {
+    use keepsake_core::format::{FORMAT_VERSION, MAGIC};
+    let fx = Fixture::with_backup(MESSAGES);
+    let mut bytes = fs::read(fx.path("chats.keepsake")).unwrap();
+    let newer = (FORMAT_VERSION + 1).to_be_bytes();
+    bytes[MAGIC.len()..MAGIC.len() + 2].copy_from_slice(&newer);
+    fs::write(fx.path("future.keepsake"), bytes).unwrap();
+    expect_error(
+        &["inspect", &fx.arg("future.keepsake")],
+        14,
+        "unsupported_version",
+    );
+    expect_error(
+        &[
+            "verify",
+            &fx.arg("future.keepsake"),
+            "--recovery-key-file",
+            &fx.arg("recovery.txt"),
+        ],
+        14,
+        "unsupported_version",
+    );
+}
+
+#[test]
+fn another_apps_database_needs_snapshot_mode_and_is_left_unchanged() {
+    let fx = Fixture::empty();
+    fx.create_keys("keys");
+    fx.add_recovery("keys", "recovery.txt");
+    {
+        let conn = rusqlite::Connection::open(fx.path("app.sqlite")).unwrap();
+        conn.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);")
+            .unwrap();
+    }
+    let before = fs::read(fx.path("app.sqlite")).unwrap();
+    expect_error(
+        &[
+            "backup",
+            "--keys",
+            &fx.arg("keys"),
+            &fx.arg("app.sqlite"),
+            "--out",
+            &fx.arg("app.keepsake"),
+        ],
+        2,
+        "usage",
+    );
+    assert_eq!(fs::read(fx.path("app.sqlite")).unwrap(), before);
+    assert!(!fx.path("app.keepsake").exists());
+}

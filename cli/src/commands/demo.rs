@@ -74,7 +74,7 @@ impl Report for DemoReport {
             self.inspected_kind.replace('_', " "),
             self.slots.len()
         )?;
-        write_slots(out, &self.slots)?;
+        write_slots(out, "           ", &self.slots)?;
         writeln!(
             out,
             "  restore  with the software passkey into a new database: {} in {:.2} s",

@@ -55,7 +55,7 @@ impl Report for InspectReport {
             writeln!(out, "  metadata        {key} = {value}")?;
         }
         writeln!(out, "key slots:")?;
-        write_slots(out, &self.slots)?;
+        write_slots(out, "  ", &self.slots)?;
         writeln!(
             out,
             "(unauthenticated until unlocked: `keepsake verify` checks all of it)"

@@ -47,7 +47,7 @@ impl Report for KeyringReport {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", self.headline)?;
         writeln!(out, "keyring {} in {}", self.keyring_id, self.keys_dir)?;
-        write_slots(out, &self.slots)
+        write_slots(out, "  ", &self.slots)
     }
 }
 

@@ -51,13 +51,17 @@ impl SlotView {
     }
 }
 
-/// Print slots as an indented table.
-pub fn write_slots(out: &mut dyn Write, slots: &[SlotView]) -> io::Result<()> {
+/// Print slots as a table, each line starting with `indent`.
+pub fn write_slots(out: &mut dyn Write, indent: &str, slots: &[SlotView]) -> io::Result<()> {
     if slots.is_empty() {
-        return writeln!(out, "  (no key slots)");
+        return writeln!(out, "{indent}(no key slots)");
     }
     for slot in slots {
-        write!(out, "  {}  {:<12}  {}", slot.id, slot.kind, slot.label)?;
+        write!(
+            out,
+            "{indent}{}  {:<12}  {}",
+            slot.id, slot.kind, slot.label
+        )?;
         if let Some(rp) = &slot.rp_id {
             write!(out, "  (rp {rp})")?;
         }
