@@ -9,7 +9,7 @@ use std::{
 };
 
 use keepsake_core::{crypto::RootKey, keyring::RecoveryKey};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{CliError, CliResult};
 
@@ -135,7 +135,7 @@ pub fn write_root_key(path: &Path, key: &RootKey) -> CliResult<()> {
 /// Load a root key written by [`write_root_key`].
 pub fn read_root_key(path: &Path) -> CliResult<RootKey> {
     let bytes = read_private_file(path)?;
-    let array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+    let mut array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
         CliError::Usage(format!(
             "{} is not a root key file (expected 32 bytes, found {})",
             path.display(),
@@ -143,6 +143,7 @@ pub fn read_root_key(path: &Path) -> CliResult<RootKey> {
         ))
     })?;
     let key = RootKey::from_bytes(array);
+    array.zeroize();
     Ok(key)
 }
 
