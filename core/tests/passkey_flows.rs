@@ -366,3 +366,21 @@ fn the_device_keyring_can_be_checked_with_a_passkey() {
     let key = unlock.verify_typed(&assertion).unwrap();
     assert_eq!(key.credential_id(), authenticator.credential_ids()[0]);
 }
+
+#[test]
+fn enrollment_refuses_before_prompting_when_the_slot_could_not_be_stored() {
+    let keyring = Keyring::create().unwrap();
+    let long_label = "x".repeat(257);
+    assert!(matches!(
+        Enrollment::begin(&keyring, rp(), user(), &long_label),
+        Err(Error::InvalidArgument(_))
+    ));
+    let mut full = Keyring::create().unwrap();
+    while full.slots().len() < keepsake_core::keyring::MAX_SLOTS {
+        full.add_recovery_key("r").unwrap();
+    }
+    assert!(matches!(
+        Enrollment::begin(&full, rp(), user(), "phone"),
+        Err(Error::LimitExceeded { .. })
+    ));
+}

@@ -12,7 +12,10 @@ use super::{
 use crate::{
     crypto::PrfOutput,
     format::{Header, OpenedContainer, SealedContainer},
-    keyring::{Keyring, KeyringId, PasskeyEnrollment, Slot, SlotId, SlotKind},
+    keyring::{
+        slot::MAX_LABEL_LEN, Keyring, KeyringId, PasskeyEnrollment, Slot, SlotId, SlotKind,
+        MAX_SLOTS,
+    },
     Error, Result,
 };
 
@@ -64,6 +67,20 @@ impl Enrollment {
         user: UserAccount,
         label: &str,
     ) -> Result<Enrollment> {
+        // Fail before the user is prompted, not after the passkey exists.
+        if label.len() > MAX_LABEL_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "slot label is {} bytes, at most {MAX_LABEL_LEN} allowed",
+                label.len()
+            )));
+        }
+        if keyring.slots().len() >= MAX_SLOTS {
+            return Err(Error::LimitExceeded {
+                what: "key slots".into(),
+                found: keyring.slots().len() as u64,
+                limit: MAX_SLOTS as u64,
+            });
+        }
         let exclude = keyring
             .slots()
             .iter()
