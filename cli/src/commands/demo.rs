@@ -26,7 +26,7 @@ use crate::{
     compare::{compare_databases, Comparison},
     error::{CliError, CliResult},
     keys_dir::KeysDir,
-    output::{human_bytes, Report},
+    output::{grouped, human_bytes, Report},
     Context,
 };
 
@@ -54,8 +54,8 @@ impl Report for DemoReport {
         writeln!(
             out,
             "  seed     {} messages in {} conversations: {} in {:.2} s",
-            counts.messages,
-            counts.conversations,
+            grouped(counts.messages),
+            grouped(counts.conversations),
             human_bytes(self.seed.bytes),
             self.seed.seconds
         )?;
@@ -89,7 +89,8 @@ impl Report for DemoReport {
         writeln!(
             out,
             "  compare  {} rows in {} tables: every row came back identical",
-            self.compared.rows, self.compared.tables
+            grouped(self.compared.rows),
+            self.compared.tables
         )?;
         if self.kept {
             writeln!(

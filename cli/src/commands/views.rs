@@ -8,6 +8,8 @@ use std::{
 use keepsake_core::{format::PayloadKind, store::RecordCounts};
 use serde::Serialize;
 
+use crate::output::grouped;
+
 /// Record counts per kind, as reports show them.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct CountsView {
@@ -46,7 +48,11 @@ impl CountsView {
         writeln!(
             out,
             "{} conversations, {} participants, {} messages, {} reactions, {} attachments",
-            self.conversations, self.participants, self.messages, self.reactions, self.attachments
+            grouped(self.conversations),
+            grouped(self.participants),
+            grouped(self.messages),
+            grouped(self.reactions),
+            grouped(self.attachments)
         )
     }
 }
