@@ -444,3 +444,44 @@ fn another_apps_database_needs_snapshot_mode_and_is_left_unchanged() {
     assert_eq!(fs::read(fx.path("app.sqlite")).unwrap(), before);
     assert!(!fx.path("app.keepsake").exists());
 }
+
+#[test]
+fn a_removed_passkey_cannot_open_later_backups_but_still_opens_earlier_ones() {
+    let fx = Fixture::with_backup(MESSAGES);
+    let list = json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
+    let passkey_slot = list["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|slot| slot["kind"] == "passkey")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json_run(
+        &["keys", "remove", "--keys", &fx.arg("keys"), &passkey_slot],
+        0,
+    );
+    fx.backup("keys", "chats.db", "later.keepsake");
+    let inspect = json_run(&["inspect", &fx.arg("later.keepsake")], 0);
+    assert_eq!(inspect["slots"].as_array().unwrap().len(), 1, "{inspect}");
+    expect_error(
+        &[
+            "verify",
+            &fx.arg("later.keepsake"),
+            "--passkey",
+            &fx.arg("phone.passkey"),
+        ],
+        16,
+        "passkey",
+    );
+    json_run(
+        &[
+            "verify",
+            &fx.arg("chats.keepsake"),
+            "--passkey",
+            &fx.arg("phone.passkey"),
+        ],
+        0,
+    );
+}
