@@ -34,6 +34,14 @@ impl Bar {
         }
     }
 
+    /// Show a spinner with `label` for work that reports no progress of its own.
+    pub fn spin(&self, label: &'static str) {
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:9} {elapsed}") {
+            self.bar.set_style(style);
+        }
+        self.bar.set_message(label);
+    }
+
     /// Remove the bar from the terminal.
     pub fn clear(&self) {
         self.bar.finish_and_clear();

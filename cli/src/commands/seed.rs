@@ -66,7 +66,7 @@ pub fn seed(
     messages: u64,
     seed: u64,
     conversations: Option<u32>,
-    cancel: &CancellationToken,
+    context: &Context,
 ) -> CliResult<SeedReport> {
     if path.exists() {
         return Err(CliError::TargetExists(path.to_path_buf()));
@@ -87,7 +87,10 @@ pub fn seed(
         .map_err(|e| CliError::io(dir, e))?
         .into_temp_path();
     let started = Instant::now();
-    let generated = generate_cancellably(temp.to_path_buf(), spec, cancel);
+    let bar = context.bar();
+    bar.spin("seed");
+    let generated = generate_cancellably(temp.to_path_buf(), spec, &context.cancel);
+    bar.clear();
     let counts = match generated {
         Ok(counts) => counts,
         Err(err) => {
@@ -155,7 +158,7 @@ pub fn run(args: &SeedArgs, context: &Context) -> CliResult<()> {
         args.messages,
         args.seed,
         args.conversations,
-        &context.cancel,
+        context,
     )?;
     context.output.report(&report)
 }
