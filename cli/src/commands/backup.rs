@@ -73,6 +73,13 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
         return Err(CliError::TargetExists(args.out.clone()));
     }
     let keyring = KeysDir::at(&args.keys.dir).load()?;
+    if keyring.slots().is_empty() {
+        eprintln!(
+            "keepsake: warning: the keyring has no key slots, so only {} can open this backup; \
+             add a recovery key or a passkey (`keepsake keys`)",
+            args.keys.dir.display()
+        );
+    }
     let database_bytes = fs::metadata(&args.database)
         .map_err(|e| CliError::io(&args.database, e))?
         .len();
