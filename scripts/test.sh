@@ -10,3 +10,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 echo "== Rust tests"
 cargo test --workspace --all-features
+
+# --- container: fuzz smoke run (begin) ---
+echo "== fuzz smoke (container header, STREAM reader)"
+scripts/fuzz-smoke.sh
+# --- container: fuzz smoke run (end) ---
