@@ -10,9 +10,9 @@ use crate::secrets::RecoveryKeySource;
 ///
 /// Secrets never go on the command line: the recovery key comes from a prompt,
 /// --recovery-key-stdin or --recovery-key-file, and the root key stays in the keys directory
-/// (root.key, mode 0600). Exit codes are listed in docs/CLI.md.
+/// (root.key, mode 0600).
 #[derive(Debug, Parser)]
-#[command(name = "keepsake", version, max_term_width = 100)]
+#[command(name = "keepsake", version, max_term_width = 100, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Print the result (or the error) as one JSON document on stdout, for scripts.
     #[arg(long, global = true)]
@@ -26,6 +26,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit codes, shown under `--help` (and in docs/CLI.md).
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
+12 corrupted, 13 truncated, 14 unsupported version, 15 I/O, 16 passkey (no slot, no PRF), \
+17 cancelled, 18 target exists.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
