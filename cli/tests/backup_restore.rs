@@ -485,3 +485,51 @@ fn a_removed_passkey_cannot_open_later_backups_but_still_opens_earlier_ones() {
         0,
     );
 }
+
+#[test]
+fn missing_backups_and_secret_files_are_io_errors() {
+    let fx = Fixture::with_backup(MESSAGES);
+    expect_error(
+        &[
+            "verify",
+            &fx.arg("gone.keepsake"),
+            "--recovery-key-file",
+            &fx.arg("recovery.txt"),
+        ],
+        15,
+        "io",
+    );
+    expect_error(
+        &[
+            "restore",
+            &fx.arg("gone.keepsake"),
+            "--to",
+            &fx.arg("restored.db"),
+            "--keys",
+            &fx.arg("keys"),
+        ],
+        15,
+        "io",
+    );
+    expect_error(
+        &[
+            "verify",
+            &fx.arg("chats.keepsake"),
+            "--recovery-key-file",
+            &fx.arg("no-such-recovery.txt"),
+        ],
+        15,
+        "io",
+    );
+    expect_error(
+        &[
+            "verify",
+            &fx.arg("chats.keepsake"),
+            "--passkey",
+            &fx.arg("no-such.passkey"),
+        ],
+        15,
+        "io",
+    );
+    assert!(!fx.path("restored.db").exists());
+}
