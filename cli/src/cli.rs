@@ -1,0 +1,302 @@
+//! The command line: subcommands, their arguments and help text (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::secrets::RecoveryKeySource;
+
+/// End-to-end encrypted chat backups, unlocked by a passkey or a 64-character recovery key.
+///
+/// Secrets never go on the command line: the recovery key comes from a prompt,
+/// --recovery-key-stdin or --recovery-key-file, and the root key stays in the keys directory
+/// (root.key, mode 0600).
+#[derive(Debug, Parser)]
+#[command(name = "keepsake", version, max_term_width = 100, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Print the result (or the error) as one JSON document on stdout, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Draw no progress bars (they are never drawn when stderr is not a terminal).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The exit codes, shown under `--help` (and in docs/CLI.md).
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
+12 corrupted, 13 truncated, 14 unsupported version, 15 I/O, 16 passkey (no slot, no PRF), \
+17 cancelled, 18 target exists.";
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole flow on synthetic data and print a summary: seed, enroll a software passkey
+    /// and a recovery key, back up, inspect, restore, compare every row.
+    Demo(DemoArgs),
+    /// Create a synthetic chat database.
+    Seed(SeedArgs),
+    /// Create a keyring and manage its key slots.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Back up a chat database (or, with --snapshot, any SQLite file) into an encrypted file.
+    Backup(BackupArgs),
+    /// Show a backup's public header: version, kind, key slots, metadata. Needs no secret.
+    Inspect(InspectArgs),
+    /// Unlock a backup and check all of it without writing anything.
+    Verify(VerifyArgs),
+    /// Unlock a backup and restore it into a database file (the payload kind is detected).
+    Restore(RestoreArgs),
+}
+
+/// `keepsake demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Messages in the synthetic database.
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: u64,
+
+    /// Keep the demo's files (databases, keys, passkey, backup) in this new directory instead of
+    /// a temporary one that is removed at the end.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `keepsake seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The database to create (must not exist).
+    #[arg(value_name = "DATABASE")]
+    pub database: PathBuf,
+
+    /// Messages to generate.
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: u64,
+
+    /// Seed of the generator: the same seed and sizes give the same database.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Conversations to spread the messages over (default: one per 400 messages).
+    #[arg(long)]
+    pub conversations: Option<u32>,
+}
+
+/// The keys directory: `root.key` (the root key, 0600) and `keyring.pub` (public slots).
+#[derive(Debug, Clone, Args)]
+pub struct KeysDirArg {
+    /// The keys directory made by `keepsake keys create`.
+    #[arg(long = "keys", value_name = "DIR", env = "KEEPSAKE_KEYS")]
+    pub dir: PathBuf,
+}
+
+/// `keepsake keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a keyring in a new keys directory: root.key (mode 0600) and keyring.pub.
+    Create(KeysDirArg),
+    /// List the key slots.
+    List(KeysDirArg),
+    /// Add a recovery key slot and show the recovery key once.
+    AddRecovery(AddRecoveryArgs),
+    /// Enroll a new software passkey (saved to a file) in a new slot.
+    AddPasskey(AddPasskeyArgs),
+    /// Remove a key slot.
+    Remove(RemoveSlotArgs),
+}
+
+/// `keepsake keys add-recovery`.
+#[derive(Debug, Args)]
+pub struct AddRecoveryArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// A name for the slot.
+    #[arg(long, default_value = "recovery key")]
+    pub label: String,
+
+    /// Write the recovery key to this new file (mode 0600) instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `keepsake keys add-passkey`.
+#[derive(Debug, Args)]
+pub struct AddPasskeyArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// The new software passkey file (mode 0600); use it later with --passkey.
+    #[arg(long = "passkey", value_name = "FILE")]
+    pub passkey_file: PathBuf,
+
+    /// A name for the slot.
+    #[arg(long, default_value = "software passkey")]
+    pub label: String,
+
+    /// The relying party the passkey belongs to.
+    #[arg(long, default_value = "keepsake.example")]
+    pub rp_id: String,
+}
+
+/// `keepsake keys remove`.
+#[derive(Debug, Args)]
+pub struct RemoveSlotArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// The slot id, as `keepsake keys list` shows it.
+    #[arg(value_name = "SLOT_ID")]
+    pub slot: String,
+}
+
+/// `keepsake backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// The database to back up.
+    #[arg(value_name = "DATABASE")]
+    pub database: PathBuf,
+
+    /// The backup file to create.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Back up any SQLite file as a consistent snapshot instead of a Keepsake chat database.
+    #[arg(long)]
+    pub snapshot: bool,
+
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// `keepsake inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The backup file.
+    #[arg(value_name = "BACKUP")]
+    pub backup: PathBuf,
+}
+
+/// `keepsake verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The backup file.
+    #[arg(value_name = "BACKUP")]
+    pub backup: PathBuf,
+
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `keepsake restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file.
+    #[arg(value_name = "BACKUP")]
+    pub backup: PathBuf,
+
+    /// The database file to create.
+    #[arg(long, value_name = "DATABASE")]
+    pub to: PathBuf,
+
+    /// Replace --to if it exists (only after the whole backup has been checked).
+    #[arg(long)]
+    pub overwrite: bool,
+
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// Which secret opens a backup. Without any of these, the recovery key is asked for.
+#[derive(Debug, Default, Args)]
+#[group(multiple = false)]
+pub struct UnlockArgs {
+    /// Unlock with this device's root key (the keys directory).
+    #[arg(long = "keys", value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+
+    /// Unlock with a software passkey file (from `keys add-passkey`).
+    #[arg(long, value_name = "FILE")]
+    pub passkey: Option<PathBuf>,
+
+    /// Read the recovery key from the first line of standard input.
+    #[arg(long)]
+    pub recovery_key_stdin: bool,
+
+    /// Read the recovery key from the first line of a file.
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_file: Option<PathBuf>,
+}
+
+/// The secret chosen by [`UnlockArgs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlock {
+    /// The root key in a keys directory.
+    Keys(PathBuf),
+    /// A software passkey file.
+    Passkey(PathBuf),
+    /// A recovery key.
+    RecoveryKey(RecoveryKeySource),
+}
+
+impl UnlockArgs {
+    /// The chosen secret; clap has already refused more than one.
+    pub fn choice(&self) -> Unlock {
+        if let Some(dir) = &self.keys {
+            Unlock::Keys(dir.clone())
+        } else if let Some(file) = &self.passkey {
+            Unlock::Passkey(file.clone())
+        } else if self.recovery_key_stdin {
+            Unlock::RecoveryKey(RecoveryKeySource::Stdin)
+        } else if let Some(file) = &self.recovery_key_file {
+            Unlock::RecoveryKey(RecoveryKeySource::File(file.clone()))
+        } else {
+            Unlock::RecoveryKey(RecoveryKeySource::Prompt)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn two_secrets_at_once_are_refused() {
+        let parsed = Cli::try_parse_from([
+            "keepsake",
+            "verify",
+            "b.keepsake",
+            "--recovery-key-stdin",
+            "--passkey",
+            "p",
+        ]);
+        assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn without_a_secret_the_recovery_key_is_asked_for() {
+        let cli = Cli::try_parse_from(["keepsake", "verify", "b.keepsake"]).unwrap();
+        let Command::Verify(args) = cli.command else {
+            panic!("parsed {cli:?}");
+        };
+        assert_eq!(
+            args.unlock.choice(),
+            Unlock::RecoveryKey(RecoveryKeySource::Prompt)
+        );
+    }
+}

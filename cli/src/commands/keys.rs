@@ -1,0 +1,174 @@
+//! `keepsake keys`: create a keyring and manage its key slots. Adding or removing a slot only
+//! rewrites `keyring.pub`; backups made afterwards carry the new slots.
+
+use std::{
+    io::{self, Write},
+    path::Path,
+};
+
+use keepsake_core::keyring::SlotId;
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::{
+    cli::{AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs},
+    commands::slots::{write_slots, SlotView},
+    error::{CliError, CliResult},
+    keys_dir::KeysDir,
+    output::Report,
+    secrets, Context,
+};
+
+/// Run one `keys` subcommand.
+pub fn run(command: KeysCommand, context: &Context) -> CliResult<()> {
+    match command {
+        KeysCommand::Create(args) => create(&args, context),
+        KeysCommand::List(args) => list(&args, context),
+        KeysCommand::AddRecovery(args) => add_recovery(&args, context),
+        KeysCommand::AddPasskey(args) => super::passkeys::add_passkey(&args, context),
+        KeysCommand::Remove(args) => remove(&args, context),
+    }
+}
+
+/// The keyring's slots after a `keys` command.
+#[derive(Serialize)]
+struct KeyringReport {
+    keys_dir: String,
+    keyring_id: String,
+    slots: Vec<SlotView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed_slot: Option<String>,
+    #[serde(skip)]
+    headline: String,
+}
+
+impl Report for KeyringReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", self.headline)?;
+        writeln!(out, "keyring {} in {}", self.keyring_id, self.keys_dir)?;
+        write_slots(out, "  ", &self.slots)
+    }
+}
+
+/// Describe `keyring` after a change.
+pub(crate) fn keyring_report(
+    dir: &KeysDir,
+    keyring: &keepsake_core::keyring::Keyring,
+    changed_slot: Option<String>,
+    headline: String,
+) -> impl Report {
+    KeyringReport {
+        keys_dir: dir.path().display().to_string(),
+        keyring_id: keyring.id().to_string(),
+        slots: SlotView::all(keyring.slots()),
+        changed_slot,
+        headline,
+    }
+}
+
+fn create(args: &KeysDirArg, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.dir);
+    let keyring = dir.create()?;
+    let headline = format!(
+        "Created a keyring. Keep {} secret (mode 0600); add a recovery key next.",
+        dir.root_key_path().display()
+    );
+    context
+        .output
+        .report(&keyring_report(&dir, &keyring, None, headline))
+}
+
+fn list(args: &KeysDirArg, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.dir);
+    let keyring = dir.load()?;
+    let headline = format!("{} key slot(s)", keyring.slots().len());
+    context
+        .output
+        .report(&keyring_report(&dir, &keyring, None, headline))
+}
+
+/// `keys add-recovery`: the recovery key is shown once (or written to a 0600 file) and never
+/// stored by Keepsake.
+#[derive(Serialize)]
+struct RecoveryKeyReport {
+    slot: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_key: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    written_to: Option<String>,
+}
+
+impl Report for RecoveryKeyReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "Added recovery key slot {}.", self.slot)?;
+        match (&self.recovery_key, &self.written_to) {
+            (Some(key), _) => {
+                writeln!(out, "Write this recovery key down; it is shown only once:")?;
+                writeln!(out, "\n    {}\n", key.as_str())
+            }
+            (None, Some(path)) => writeln!(out, "The recovery key is in {path} (mode 0600)."),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+fn add_recovery(args: &AddRecoveryArgs, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.keys.dir);
+    let (slot, shown) = add_recovery_key(&dir, &args.label, args.out.as_deref())?;
+    let report = RecoveryKeyReport {
+        slot: slot.to_string(),
+        recovery_key: shown,
+        written_to: args.out.as_ref().map(|p| p.display().to_string()),
+    };
+    context.output.report(&report)
+}
+
+/// Add a recovery key slot to the keyring in `dir`. The key is written to `out` (a new 0600
+/// file) when given, else returned for display; Keepsake keeps no copy.
+pub(crate) fn add_recovery_key(
+    dir: &KeysDir,
+    label: &str,
+    out: Option<&Path>,
+) -> CliResult<(SlotId, Option<Zeroizing<String>>)> {
+    let mut keyring = dir.load()?;
+    let (slot, recovery_key) = keyring.add_recovery_key(label)?;
+    let display = Zeroizing::new(recovery_key.to_string());
+    if let Some(path) = out {
+        let mut line = Zeroizing::new(display.as_bytes().to_vec());
+        line.push(b'\n');
+        secrets::write_private_file(path, &line)?;
+    }
+    if let Err(err) = dir.save(&keyring) {
+        if let Some(path) = out {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(err);
+    }
+    Ok((slot, out.is_none().then_some(display)))
+}
+
+fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.keys.dir);
+    let mut keyring = dir.load()?;
+    let id = keyring
+        .slots()
+        .iter()
+        .find(|slot| slot.id().to_string() == args.slot)
+        .map(|slot| *slot.id())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "no slot {} in this keyring (see `keepsake keys list`)",
+                args.slot
+            ))
+        })?;
+    let removed = keyring.remove_slot(&id)?;
+    dir.save(&keyring)?;
+    let headline = format!("Removed slot {} ({}).", args.slot, removed.label());
+    context.output.report(&keyring_report(
+        &dir,
+        &keyring,
+        Some(args.slot.clone()),
+        headline,
+    ))
+}

@@ -1,0 +1,75 @@
+//! A key slot as the user sees it (in `keys list`, `inspect` and the demo): public fields only.
+
+use std::io::{self, Write};
+
+use keepsake_core::keyring::{Slot, SlotKind};
+use serde::Serialize;
+
+/// The public description of one key slot.
+#[derive(Debug, Serialize)]
+pub struct SlotView {
+    /// The slot id, as `keys remove` takes it.
+    pub id: String,
+    /// `passkey` or `recovery_key`.
+    pub kind: &'static str,
+    /// The user's name for it.
+    pub label: String,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_at: u64,
+    /// The passkey's relying party.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rp_id: Option<String>,
+    /// The passkey's credential id, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
+}
+
+impl SlotView {
+    /// Describe `slot`.
+    pub fn of(slot: &Slot) -> Self {
+        let (kind, rp_id, credential_id) = match slot.kind() {
+            SlotKind::Passkey {
+                credential_id,
+                rp_id,
+                ..
+            } => ("passkey", Some(rp_id.clone()), Some(hex(credential_id))),
+            SlotKind::RecoveryKey => ("recovery_key", None, None),
+        };
+        SlotView {
+            id: slot.id().to_string(),
+            kind,
+            label: slot.label().to_owned(),
+            created_at: slot.created_at(),
+            rp_id,
+            credential_id,
+        }
+    }
+
+    /// Describe every slot.
+    pub fn all(slots: &[Slot]) -> Vec<SlotView> {
+        slots.iter().map(SlotView::of).collect()
+    }
+}
+
+/// Print slots as a table, each line starting with `indent`.
+pub fn write_slots(out: &mut dyn Write, indent: &str, slots: &[SlotView]) -> io::Result<()> {
+    if slots.is_empty() {
+        return writeln!(out, "{indent}(no key slots)");
+    }
+    for slot in slots {
+        write!(
+            out,
+            "{indent}{}  {:<12}  {}",
+            slot.id, slot.kind, slot.label
+        )?;
+        if let Some(rp) = &slot.rp_id {
+            write!(out, "  (rp {rp})")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

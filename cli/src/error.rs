@@ -1,0 +1,210 @@
+//! Why a command failed, and the one place that turns a failure into the process exit code.
+//!
+//! Scripts branch on the exit code, so each class of failure has its own documented code
+//! (`docs/CLI.md`); [`classify`] is the only mapping from an error to that code.
+
+use std::{io, path::PathBuf};
+
+use keepsake_core::Error as CoreError;
+
+/// A failed command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The core refused or failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The arguments make no sense together (clap checks the rest before we run).
+    #[error("{0}")]
+    Usage(String),
+    /// The command would overwrite a file it must not replace.
+    #[error("{} already exists; remove it or choose another path", .0.display())]
+    TargetExists(PathBuf),
+    /// A bug: a worker thread panicked.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The demo's own row-by-row comparison found a difference.
+    #[error("the restored database differs from the original: {0}")]
+    Mismatch(String),
+}
+
+impl CliError {
+    /// An I/O failure on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        CliError::Core(CoreError::io_at(path, source))
+    }
+}
+
+/// `Result` with a [`CliError`].
+pub type CliResult<T> = Result<T, CliError>;
+
+/// The documented exit codes, one per class of failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success.
+    Ok,
+    /// 1: anything not covered below.
+    Other,
+    /// 2: bad arguments (also what clap returns for a usage error).
+    Usage,
+    /// 10: the secret opens no key slot.
+    WrongKey,
+    /// 11: the recovery key has a typo (checksum, length or character).
+    RecoveryKeyTypo,
+    /// 12: the backup was modified or damaged, or exceeds the format's limits.
+    Corrupted,
+    /// 13: the backup ends early.
+    Truncated,
+    /// 14: written by a newer or unknown version of the format.
+    UnsupportedVersion,
+    /// 15: reading or writing a file failed.
+    Io,
+    /// 16: the passkey has no slot, or its PRF output or data is unusable.
+    Passkey,
+    /// 17: cancelled (Ctrl-C).
+    Cancelled,
+    /// 18: the target file already exists.
+    TargetExists,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Other => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::WrongKey => 10,
+            ExitStatus::RecoveryKeyTypo => 11,
+            ExitStatus::Corrupted => 12,
+            ExitStatus::Truncated => 13,
+            ExitStatus::UnsupportedVersion => 14,
+            ExitStatus::Io => 15,
+            ExitStatus::Passkey => 16,
+            ExitStatus::Cancelled => 17,
+            ExitStatus::TargetExists => 18,
+        }
+    }
+
+    /// A stable machine-readable name, the `error.kind` of `--json` output.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ExitStatus::Ok => "ok",
+            ExitStatus::Other => "other",
+            ExitStatus::Usage => "usage",
+            ExitStatus::WrongKey => "wrong_key",
+            ExitStatus::RecoveryKeyTypo => "recovery_key_typo",
+            ExitStatus::Corrupted => "corrupted",
+            ExitStatus::Truncated => "truncated",
+            ExitStatus::UnsupportedVersion => "unsupported_version",
+            ExitStatus::Io => "io",
+            ExitStatus::Passkey => "passkey",
+            ExitStatus::Cancelled => "cancelled",
+            ExitStatus::TargetExists => "target_exists",
+        }
+    }
+}
+
+/// The one mapping from a failure to its exit status.
+pub fn classify(err: &CliError) -> ExitStatus {
+    match err {
+        CliError::Usage(_) => ExitStatus::Usage,
+        CliError::TargetExists(_) => ExitStatus::TargetExists,
+        CliError::Mismatch(_) | CliError::Internal(_) => ExitStatus::Other,
+        CliError::Core(core) => match core {
+            CoreError::WrongKey => ExitStatus::WrongKey,
+            CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
+            CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
+            CoreError::Truncated { .. } => ExitStatus::Truncated,
+            CoreError::UnsupportedVersion { .. } => ExitStatus::UnsupportedVersion,
+            CoreError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
+                ExitStatus::TargetExists
+            }
+            CoreError::Io { .. } => ExitStatus::Io,
+            CoreError::NoMatchingSlot
+            | CoreError::PrfUnsupported
+            | CoreError::BadPrfOutput { .. }
+            | CoreError::MalformedWebAuthn { .. } => ExitStatus::Passkey,
+            CoreError::Cancelled => ExitStatus::Cancelled,
+            CoreError::InvalidArgument(_) => ExitStatus::Usage,
+            CoreError::TargetExists { .. } => ExitStatus::TargetExists,
+            // Database failures, randomness failures and any variant added later.
+            _ => ExitStatus::Other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(err: CoreError) -> ExitStatus {
+        classify(&CliError::Core(err))
+    }
+
+    #[test]
+    fn each_error_class_has_its_own_code() {
+        let cases = [
+            (status_of(CoreError::WrongKey), 10),
+            (
+                status_of(CoreError::RecoveryKeyTypo {
+                    detail: "checksum".into(),
+                }),
+                11,
+            ),
+            (status_of(CoreError::Corrupted { what: "x".into() }), 12),
+            (status_of(CoreError::Truncated { what: "x".into() }), 13),
+            (
+                status_of(CoreError::UnsupportedVersion {
+                    what: "format version".into(),
+                    found: 9,
+                    supported: "1".into(),
+                }),
+                14,
+            ),
+            (
+                status_of(CoreError::io_at(
+                    "/x",
+                    io::Error::from(io::ErrorKind::NotFound),
+                )),
+                15,
+            ),
+            (status_of(CoreError::NoMatchingSlot), 16),
+            (status_of(CoreError::Cancelled), 17),
+            (classify(&CliError::TargetExists("/x".into())), 18),
+            (status_of(CoreError::TargetExists { path: "/x".into() }), 18),
+            (classify(&CliError::Usage("x".into())), 2),
+            (status_of(CoreError::Randomness), 1),
+        ];
+        for (status, code) in cases {
+            assert_eq!(status.code(), code, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn an_existing_file_reported_by_the_os_is_target_exists() {
+        let err = CoreError::io_at("/x", io::Error::from(io::ErrorKind::AlreadyExists));
+        assert_eq!(status_of(err), ExitStatus::TargetExists);
+    }
+
+    #[test]
+    fn kinds_are_distinct() {
+        let all = [
+            ExitStatus::Ok,
+            ExitStatus::Other,
+            ExitStatus::Usage,
+            ExitStatus::WrongKey,
+            ExitStatus::RecoveryKeyTypo,
+            ExitStatus::Corrupted,
+            ExitStatus::Truncated,
+            ExitStatus::UnsupportedVersion,
+            ExitStatus::Io,
+            ExitStatus::Passkey,
+            ExitStatus::Cancelled,
+            ExitStatus::TargetExists,
+        ];
+        let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| s.kind()).collect();
+        let codes: std::collections::BTreeSet<_> = all.iter().map(|s| s.code()).collect();
+        assert_eq!(kinds.len(), all.len());
+        assert_eq!(codes.len(), all.len());
+    }
+}
