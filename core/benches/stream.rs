@@ -143,38 +143,48 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Best of `runs` timings of `work`, in seconds.
-fn best_of(runs: usize, mut work: impl FnMut()) -> f64 {
-    (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            work();
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+/// Seconds one run of `work` takes.
+fn time_once(work: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    work();
+    start.elapsed().as_secs_f64()
 }
 
-/// Interleaved best-of timings, so that both sides see the same machine load.
+/// Rounds of the ratio measurement; the minimum over many interleaved runs filters out the
+/// load of other processes.
+const ROUNDS: usize = 30;
+
+/// Minimum timings over interleaved rounds (raw and STREAM alternate which goes first), so that
+/// both sides see the same machine load.
 fn print_ratios() {
     let inputs = inputs();
     let mut buffer = vec![0u8; SEGMENT_SIZE];
     let mib = TOTAL as f64 / (1024.0 * 1024.0);
-    let (mut raw_seal_s, mut stream_seal_s, mut raw_open_s, mut stream_open_s) =
-        (f64::INFINITY, f64::INFINITY, f64::INFINITY, f64::INFINITY);
-    for _ in 0..5 {
-        raw_seal_s = raw_seal_s.min(best_of(2, || {
-            black_box(raw_seal(&inputs.cipher, &inputs.plaintext, &mut buffer));
-        }));
-        stream_seal_s =
-            stream_seal_s.min(best_of(2, || stream_seal(&inputs.key, &inputs.plaintext)));
-        raw_open_s = raw_open_s.min(best_of(2, || {
-            black_box(raw_open(&inputs.cipher, &inputs.sealed, &mut buffer));
-        }));
-        stream_open_s = stream_open_s.min(best_of(2, || {
-            black_box(stream_open(&inputs.key, &inputs.sealed, &mut buffer));
-        }));
+    let mut best = [f64::INFINITY; 4];
+    for round in 0..ROUNDS {
+        let mut timings = [0.0; 4];
+        for step in 0..4 {
+            // Odd rounds run the pairs in the opposite order.
+            let which = if round % 2 == 0 { step } else { step ^ 1 };
+            timings[which] = match which {
+                0 => time_once(|| {
+                    black_box(raw_seal(&inputs.cipher, &inputs.plaintext, &mut buffer));
+                }),
+                1 => time_once(|| stream_seal(&inputs.key, &inputs.plaintext)),
+                2 => time_once(|| {
+                    black_box(raw_open(&inputs.cipher, &inputs.sealed, &mut buffer));
+                }),
+                _ => time_once(|| {
+                    black_box(stream_open(&inputs.key, &inputs.sealed, &mut buffer));
+                }),
+            };
+        }
+        for (best, timing) in best.iter_mut().zip(timings) {
+            *best = best.min(timing);
+        }
     }
-    println!("\nthroughput over {mib} MiB, 64 KiB segments (best of 10, interleaved):");
+    let [raw_seal_s, stream_seal_s, raw_open_s, stream_open_s] = best;
+    println!("\nthroughput over {mib} MiB, 64 KiB segments (best of {ROUNDS}, interleaved):");
     println!("  raw seal      {:8.1} MiB/s", mib / raw_seal_s);
     println!("  STREAM writer {:8.1} MiB/s", mib / stream_seal_s);
     println!("  raw open      {:8.1} MiB/s", mib / raw_open_s);
