@@ -1,1 +1,13 @@
-//! Placeholder: filled by the container issue.
+//! Cryptographic building blocks: zeroizing key types, OS randomness, HKDF derivations under
+//! versioned labels, HMAC tags, the AES-256-GCM key wrap and the STREAM cipher.
+
+pub mod kdf;
+pub mod keys;
+pub mod labels;
+pub mod mac;
+// pub mod stream; (the container branch declares the STREAM cipher here)
+pub mod wrap;
+
+pub use keys::{
+    random_bytes, HeaderMacKey, Kek, KeyringMacKey, PayloadKey, PrfOutput, RootKey, KEY_LEN,
+};

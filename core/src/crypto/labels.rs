@@ -1,0 +1,116 @@
+//! Every domain-separation label Keepsake uses, in one place.
+//!
+//! Each label is versioned (`keepsake/v1/...`): a future format that changes a derivation gets a
+//! new label, so keys of different versions can never collide. The known-answer tests below pin
+//! the output of every HKDF label; they were computed with an independent HKDF implementation
+//! (Python's `cryptography`), so a change to a label or to the derivation code fails them.
+
+/// HKDF info prefix of a passkey slot's KEK; followed by `u16 BE length || credential id`.
+pub const KEK_PASSKEY: &[u8] = b"keepsake/v1/kek/passkey";
+
+/// HKDF info of a recovery-key slot's KEK.
+pub const KEK_RECOVERY_KEY: &[u8] = b"keepsake/v1/kek/recovery-key";
+
+/// HKDF info of a file's payload key (the STREAM cipher's key).
+pub const FILE_PAYLOAD_KEY: &[u8] = b"keepsake/v1/file/payload-key";
+
+/// HKDF info of a file's header-MAC key.
+pub const FILE_HEADER_MAC_KEY: &[u8] = b"keepsake/v1/file/header-mac-key";
+
+/// HKDF info of the key that authenticates a serialized public keyring.
+pub const KEYRING_MAC_KEY: &[u8] = b"keepsake/v1/keyring/mac-key";
+
+/// Prefix of a slot's AES-GCM associated data: `SLOT_AAD || keyring id || slot public fields`.
+/// Not an HKDF label, but a domain separator of the same family.
+pub const SLOT_AAD: &[u8] = b"keepsake/v1/slot-aad";
+
+/// Prefix hashed with a recovery secret to form the recovery key's embedded 34-bit tag:
+/// `SHA-256(RECOVERY_KEY_TAG || secret)`.
+pub const RECOVERY_KEY_TAG: &[u8] = b"keepsake/v1/recovery-key/tag";
+
+/// Names the recovery key checksum's final constant: its top 30 bits of
+/// `SHA-256(RECOVERY_KEY_CHECKSUM)` (see [`crate::keyring::recovery_key`]).
+pub const RECOVERY_KEY_CHECKSUM: &[u8] = b"keepsake/v1/recovery-key/checksum";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::kdf::hkdf_sha256;
+
+    /// Fixed input keying material for the known-answer tests: bytes 0x00..=0x1f.
+    fn ikm() -> [u8; 32] {
+        std::array::from_fn(|i| i as u8)
+    }
+
+    /// Fixed salt for the known-answer tests: bytes 0xa0..=0xbf.
+    fn salt() -> [u8; 32] {
+        std::array::from_fn(|i| 0xa0 + i as u8)
+    }
+
+    fn okm_hex(label: &[u8]) -> String {
+        hex::encode(hkdf_sha256(&ikm(), &salt(), &[label]).unwrap())
+    }
+
+    #[test]
+    fn kek_passkey_known_answer() {
+        assert_eq!(
+            okm_hex(KEK_PASSKEY),
+            "eee75617c55d0c78e8d7db22318e35b7957290a9848a4b74e543b2420d3a91b3"
+        );
+    }
+
+    #[test]
+    fn kek_recovery_key_known_answer() {
+        assert_eq!(
+            okm_hex(KEK_RECOVERY_KEY),
+            "895b10ace54e4b1bf560010526a9022e19fadb69879d3a7d46e1c9706a5b2db7"
+        );
+    }
+
+    #[test]
+    fn file_payload_key_known_answer() {
+        assert_eq!(
+            okm_hex(FILE_PAYLOAD_KEY),
+            "165570f6bb37c871ecc701b9abd3925d2049ae3e134c41c86077fe5b5adca10e"
+        );
+    }
+
+    #[test]
+    fn file_header_mac_key_known_answer() {
+        assert_eq!(
+            okm_hex(FILE_HEADER_MAC_KEY),
+            "23de7b93d974f3dc8c8967b7bf3754bd623db75e946bc00085cf670fc3aa599a"
+        );
+    }
+
+    #[test]
+    fn keyring_mac_key_known_answer() {
+        assert_eq!(
+            okm_hex(KEYRING_MAC_KEY),
+            "4a7a11755a47a9ce1fd97098f58d926e3ee8937ac1ebc5c0d6349a883a1aa672"
+        );
+    }
+
+    #[test]
+    fn labels_are_distinct_and_versioned() {
+        let all = [
+            KEK_PASSKEY,
+            KEK_RECOVERY_KEY,
+            FILE_PAYLOAD_KEY,
+            FILE_HEADER_MAC_KEY,
+            KEYRING_MAC_KEY,
+            SLOT_AAD,
+            RECOVERY_KEY_TAG,
+            RECOVERY_KEY_CHECKSUM,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            assert!(a.starts_with(b"keepsake/v1/"));
+            for b in &all[i + 1..] {
+                assert!(
+                    !a.starts_with(b) && !b.starts_with(a),
+                    "labels must not prefix each other"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The serialized public part of a keyring: everything but the root key, authenticated, so an
+//! app can store it next to the sealed root key and rebuild the keyring later.
+//!
+//! # Layout, version 1 (big-endian)
+//!
+//! | size | field |
+//! |------|-------|
+//! | 4    | magic `KSKR` (`4b 53 4b 52`) |
+//! | 1    | version `0x01` |
+//! | 16   | keyring id |
+//! | 32   | PRF input |
+//! | 1    | slot count `N`, `0..=32` |
+//! |      | `N` times: `u16` length, then that many bytes of one slot encoding ([`super::slot`]) |
+//! | 32   | HMAC-SHA256 over all preceding bytes, keyed with the keyring-MAC key |
+//!
+//! The keyring-MAC key is `HKDF-SHA256(ikm = root key, salt = keyring id,
+//! info = "keepsake/v1/keyring/mac-key")`. A MAC mismatch is [`Error::Corrupted`]: the bytes were
+//! edited, or they belong to a keyring other than the given root key's. The two cannot be told
+//! apart, and both mean the stored keyring must not be used.
+
+use crate::{
+    crypto::{kdf, mac::MAC_LEN, RootKey},
+    keyring::{
+        codec::Reader,
+        slot::{Slot, MAX_ENCODED_SLOT_LEN},
+        Keyring, KeyringId, MAX_SLOTS, PRF_INPUT_LEN,
+    },
+    Error, Result,
+};
+
+/// The magic bytes that start a serialized public keyring.
+pub const MAGIC: &[u8; 4] = b"KSKR";
+/// The serialization version this build writes and reads.
+pub const VERSION: u8 = 1;
+/// Bytes before the slots: magic, version, id, PRF input, slot count.
+const PREFIX_LEN: usize = 4 + 1 + KeyringId::LEN + PRF_INPUT_LEN + 1;
+/// The longest serialized public keyring.
+pub const MAX_PUBLIC_KEYRING_LEN: usize =
+    PREFIX_LEN + MAX_SLOTS * (2 + MAX_ENCODED_SLOT_LEN) + MAC_LEN;
+
+impl Keyring {
+    /// Serializes everything but the root key, authenticated under a key derived from it.
+    pub fn to_public_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(PREFIX_LEN + self.slots.len() * 200 + MAC_LEN);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(self.id.as_bytes());
+        out.extend_from_slice(&self.prf_input);
+        out.push(u8::try_from(self.slots.len()).unwrap_or(u8::MAX));
+        for slot in &self.slots {
+            let encoded = slot.to_bytes();
+            out.extend_from_slice(
+                &u16::try_from(encoded.len())
+                    .unwrap_or(u16::MAX)
+                    .to_be_bytes(),
+            );
+            out.extend_from_slice(&encoded);
+        }
+        let tag = self.mac_key.tag(&out);
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    /// Rebuilds a keyring from its root key and [`to_public_bytes`](Self::to_public_bytes).
+    /// Checks size limits and the MAC before decoding the slots; a MAC mismatch is
+    /// [`Error::Corrupted`] (edited bytes, or another keyring's).
+    pub fn from_parts(root: RootKey, public: &[u8]) -> Result<Keyring> {
+        if public.len() > MAX_PUBLIC_KEYRING_LEN {
+            return Err(Error::LimitExceeded {
+                what: "public keyring length".into(),
+                found: public.len() as u64,
+                limit: MAX_PUBLIC_KEYRING_LEN as u64,
+            });
+        }
+        let body_len = public
+            .len()
+            .checked_sub(MAC_LEN)
+            .ok_or_else(|| Error::Truncated {
+                what: format!(
+                    "public keyring: {} bytes, too short for its MAC",
+                    public.len()
+                ),
+            })?;
+        let (body, tag) = public.split_at(body_len);
+        let mut reader = Reader::new(body, "public keyring");
+        if reader.take(MAGIC.len(), "magic")? != MAGIC {
+            return Err(Error::Corrupted {
+                what: "public keyring: bad magic, not a Keepsake keyring".into(),
+            });
+        }
+        let version = reader.u8("version")?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion {
+                what: "public keyring version".into(),
+                found: version.into(),
+                supported: format!("version {VERSION}"),
+            });
+        }
+        let id = KeyringId::from_bytes(reader.array("keyring id")?);
+        kdf::keyring_mac_key(&root, id.as_bytes())?.verify(body, tag, "public keyring")?;
+
+        let prf_input = reader.array("PRF input")?;
+        let count = usize::from(reader.u8("slot count")?);
+        if count > MAX_SLOTS {
+            return Err(Error::LimitExceeded {
+                what: "public keyring slot count".into(),
+                found: count as u64,
+                limit: MAX_SLOTS as u64,
+            });
+        }
+        let mut slots = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = usize::from(reader.u16("slot length")?);
+            let encoded = reader.bytes_with_len(len, 1, MAX_ENCODED_SLOT_LEN, "slot")?;
+            slots.push(Slot::decode(encoded)?);
+        }
+        reader.finish()?;
+        Keyring::from_unlocked(root, id, prf_input, slots)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        crypto::PrfOutput,
+        keyring::{tests::enrollment, unwrap_with_passkey},
+    };
+
+    fn keyring_with_slots() -> Keyring {
+        let mut keyring = Keyring::create().unwrap();
+        keyring.add_recovery_key("Recovery key").unwrap();
+        let prf = PrfOutput::from_slice(&[5; 32]).unwrap();
+        keyring.add_passkey(enrollment(b"cred-a"), &prf).unwrap();
+        keyring
+    }
+
+    #[test]
+    fn round_trip_restores_everything() {
+        let keyring = keyring_with_slots();
+        let bytes = keyring.to_public_bytes();
+        assert_eq!(&bytes[..5], b"KSKR\x01");
+        let rebuilt = Keyring::from_parts(keyring.root_key().clone(), &bytes).unwrap();
+        assert_eq!(rebuilt.id(), keyring.id());
+        assert_eq!(rebuilt.prf_input(), keyring.prf_input());
+        assert_eq!(rebuilt.slots(), keyring.slots());
+        assert_eq!(rebuilt.to_public_bytes(), bytes);
+        let prf = PrfOutput::from_slice(&[5; 32]).unwrap();
+        assert_eq!(
+            &unwrap_with_passkey(rebuilt.id(), rebuilt.slots(), b"cred-a", &prf).unwrap(),
+            keyring.root_key()
+        );
+        let empty = Keyring::create().unwrap();
+        let rebuilt = Keyring::from_parts(empty.root_key().clone(), &empty.to_public_bytes());
+        assert!(rebuilt.unwrap().slots().is_empty());
+    }
+
+    #[test]
+    fn another_root_key_is_rejected() {
+        let keyring = keyring_with_slots();
+        let other = RootKey::from_bytes([1; 32]);
+        assert!(matches!(
+            Keyring::from_parts(other, &keyring.to_public_bytes()),
+            Err(Error::Corrupted { .. })
+        ));
+    }
+
+    /// Every single-bit change anywhere is rejected, and never with a panic.
+    #[test]
+    fn every_bit_flip_is_rejected() {
+        let keyring = keyring_with_slots();
+        let bytes = keyring.to_public_bytes();
+        for bit in 0..bytes.len() * 8 {
+            let mut edited = bytes.clone();
+            edited[bit / 8] ^= 1 << (bit % 8);
+            let result = Keyring::from_parts(keyring.root_key().clone(), &edited);
+            match (bit / 8, result) {
+                (4, Err(Error::UnsupportedVersion { .. })) => {}
+                (0..=3, Err(Error::Corrupted { what })) if what.contains("magic") => {}
+                (5.., Err(Error::Corrupted { what })) if what.contains("MAC") => {}
+                (byte, other) => panic!("bit flip in byte {byte}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_rejected() {
+        let keyring = keyring_with_slots();
+        let bytes = keyring.to_public_bytes();
+        for len in 0..bytes.len() {
+            assert!(Keyring::from_parts(keyring.root_key().clone(), &bytes[..len]).is_err());
+        }
+    }
+
+    #[test]
+    fn oversized_input_is_rejected_before_parsing() {
+        let huge = vec![0u8; MAX_PUBLIC_KEYRING_LEN + 1];
+        assert!(matches!(
+            Keyring::from_parts(RootKey::from_bytes([1; 32]), &huge),
+            Err(Error::LimitExceeded { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            let root = RootKey::from_bytes([1; 32]);
+            prop_assert!(Keyring::from_parts(root.clone(), &bytes).is_err());
+            let mut framed = b"KSKR\x01".to_vec();
+            framed.extend_from_slice(&bytes);
+            prop_assert!(Keyring::from_parts(root, &framed).is_err());
+        }
+
+        #[test]
+        fn any_slots_round_trip(
+            slots in prop::collection::vec(crate::keyring::slot::tests::any_slot(), 0..4),
+            id in any::<[u8; 16]>(),
+            prf_input in any::<[u8; 32]>(),
+        ) {
+            let root = RootKey::from_bytes([3; 32]);
+            let unique = slots.iter().map(|s| *s.id()).collect::<std::collections::BTreeSet<_>>();
+            let credentials = slots.iter().filter_map(|s| s.credential_id()).collect::<std::collections::BTreeSet<_>>();
+            let passkeys = slots.iter().filter(|s| s.credential_id().is_some()).count();
+            prop_assume!(unique.len() == slots.len() && credentials.len() == passkeys);
+            let keyring = Keyring::from_unlocked(root.clone(), KeyringId::from_bytes(id), prf_input, slots)?;
+            let bytes = keyring.to_public_bytes();
+            let rebuilt = Keyring::from_parts(root, &bytes)?;
+            prop_assert_eq!(rebuilt.slots(), keyring.slots());
+            prop_assert_eq!(rebuilt.prf_input(), &prf_input);
+            prop_assert_eq!(rebuilt.to_public_bytes(), bytes);
+        }
+    }
+}
