@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod error;
 pub mod format;
 pub mod keyring;
+pub mod passkey;
 pub mod progress;
 pub mod store;
 
