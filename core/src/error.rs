@@ -117,6 +117,13 @@ pub enum Error {
         /// The database file involved, if known.
         path: Option<PathBuf>,
     },
+
+    /// A restore target already holds data and the caller did not ask to replace it.
+    #[error("{} already exists and is not empty; restore with replace to overwrite it", path.display())]
+    TargetExists {
+        /// The existing target.
+        path: PathBuf,
+    },
 }
 
 impl Error {

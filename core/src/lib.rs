@@ -14,6 +14,7 @@
 //! The crate knows nothing of FFI; `keepsake-ffi` wraps it.
 
 pub mod archive;
+pub mod backup;
 pub mod crypto;
 pub mod error;
 pub mod format;
