@@ -10,3 +10,6 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 echo "== Rust tests"
 cargo test --workspace --all-features
+
+echo "== Kotlin and Swift bindings"
+scripts/test-bindings.sh
