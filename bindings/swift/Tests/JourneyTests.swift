@@ -59,12 +59,18 @@ struct JourneyTests {
         let conversationIds: [Int64] = [10, 20]
 
         func messages(_ conversation: Int64, _ count: Int, _ firstId: Int64) -> [Message] {
-            (0..<count).map { i in
-                Message(
-                    id: firstId + Int64(i), conversationId: conversation, sender: i % 2 == 0 ? "ana" : "ben",
-                    kind: .text, body: "message \(i) in \(conversation): olá 🌍", sentAt: 1_700_000_000_000 + Int64(i) * 1000,
-                    replyTo: i > 0 ? firstId + Int64(i) - 1 : nil, delivery: .delivered)
+            var result: [Message] = []
+            for i in 0..<count {
+                let id: Int64 = firstId + Int64(i)
+                let sender: String = i % 2 == 0 ? "ana" : "ben"
+                let body: String = "message \(i) in \(conversation): olá 🌍"
+                let sentAt: Int64 = 1_700_000_000_000 + Int64(i) * 1000
+                let replyTo: Int64? = i > 0 ? id - 1 : nil
+                result.append(Message(
+                    id: id, conversationId: conversation, sender: sender, kind: .text, body: body,
+                    sentAt: sentAt, replyTo: replyTo, delivery: .delivered))
             }
+            return result
         }
 
         struct Snapshot: Equatable {
@@ -135,7 +141,7 @@ struct JourneyTests {
 
         await run.test("back up through a foreign sink (a FileHandle)") {
             let store = try ChatStore.open(path: dbPath)
-            FileManager.default.createFile(atPath: streamedPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: streamedPath, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: streamedPath))
             let report = try await backup(store, keyring: keyring, to: handle).result.value
             let size = try FileManager.default.attributesOfItem(atPath: streamedPath)[.size] as? UInt64
