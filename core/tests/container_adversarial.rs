@@ -142,10 +142,16 @@ fn every_bit_flip_of_a_small_backup_is_rejected() {
 fn truncation_at_every_offset_is_rejected() {
     let fixture = fixture();
     let plaintext = payload(300);
-    let container = seal(&fixture, &plaintext, 0, 300);
-    let header = header_len(&container);
+    for level in [0, 3] {
+        let container = seal(&fixture, &plaintext, level, 300);
+        truncation_sweep(&fixture, &container, &plaintext);
+    }
+}
+
+fn truncation_sweep(fixture: &Fixture, container: &[u8], plaintext: &[u8]) {
+    let header = header_len(container);
     for len in 0..container.len() {
-        let (released, result) = open(&fixture, &container[..len]);
+        let (released, result) = open(fixture, &container[..len]);
         let err = result.expect_err("a truncated backup was accepted");
         assert!(
             matches!(err, Error::Truncated { .. }),

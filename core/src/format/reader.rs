@@ -169,3 +169,76 @@ impl<R: Read> Read for PayloadReader<R> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::{
+        crypto::stream::StreamWriter,
+        format::{Metadata, PayloadKind},
+    };
+
+    /// A container whose header says zstd and whose authenticated payload is `payload` as is.
+    fn with_raw_payload(keyring: &Keyring, payload: &[u8]) -> Vec<u8> {
+        let header = Header {
+            payload_kind: PayloadKind::ChatArchive,
+            compression: Compression::Zstd,
+            file_salt: [1u8; 32],
+            keyring_id: *keyring.id(),
+            prf_input: *keyring.prf_input(),
+            created_at: 0,
+            slots: Vec::new(),
+            metadata: Metadata::new(),
+        };
+        let mut bytes = header.encode_unauthenticated().unwrap();
+        let (payload_key, mac_key) =
+            kdf::derive_file_keys(keyring.root_key(), &header.file_salt).unwrap();
+        let mac = mac_key.tag(&bytes);
+        bytes.extend_from_slice(&mac);
+        let mut stream = StreamWriter::new(bytes, &payload_key, &mac);
+        stream.write_all(payload).unwrap();
+        stream.finish().unwrap()
+    }
+
+    fn read_payload(keyring: &Keyring, container: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        open(container)?
+            .unlock_with_keyring(keyring)?
+            .into_payload()?
+            .read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn authenticated_but_bad_compressed_data_is_corrupted() {
+        let keyring = Keyring::create().unwrap();
+        let frame = zstd::encode_all(&[5u8; 5000][..], 3).unwrap();
+        let whole = with_raw_payload(&keyring, &frame);
+        assert_eq!(read_payload(&keyring, &whole).unwrap(), vec![5u8; 5000]);
+
+        let cut = with_raw_payload(&keyring, &frame[..frame.len() - 3]);
+        let err = read_payload(&keyring, &cut).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupted { what } if what.contains("compressed")),
+            "{err:?}"
+        );
+
+        let trailing = with_raw_payload(&keyring, &[frame.as_slice(), b"junk"].concat());
+        let err = read_payload(&keyring, &trailing).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupted { what } if what.contains("compressed")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn stream_errors_pass_through_the_decompressor_typed() {
+        let keyring = Keyring::create().unwrap();
+        let frame = zstd::encode_all(&[5u8; 5000][..], 3).unwrap();
+        let whole = with_raw_payload(&keyring, &frame);
+        let err = read_payload(&keyring, &whole[..whole.len() - 1]).unwrap_err();
+        assert!(matches!(err, Error::Truncated { .. }), "{err:?}");
+    }
+}
