@@ -165,7 +165,7 @@ fn copy_in_chunks(
 mod tests {
     use std::{
         fs,
-        sync::atomic::{AtomicBool, Ordering},
+        sync::atomic::{AtomicBool, AtomicU64, Ordering},
     };
 
     use super::*;
@@ -249,25 +249,24 @@ mod tests {
         let source = dir.path().join("busy.db");
         drop(make_db(&source, 20_000));
         let stop = AtomicBool::new(false);
+        let writes = AtomicU64::new(0);
         let bytes = thread::scope(|scope| {
-            let writer = scope.spawn(|| {
+            scope.spawn(|| {
                 let conn = Connection::open(&source).unwrap();
                 conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                let mut writes = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     let tx = conn.unchecked_transaction().unwrap();
                     insert_family(&conn);
                     tx.commit().unwrap();
-                    writes += 1;
+                    writes.fetch_add(1, Ordering::Relaxed);
                 }
-                writes
             });
-            // Let the writer get going, then snapshot while it keeps writing.
-            thread::sleep(Duration::from_millis(20));
+            // Snapshot once the writer is going; it keeps writing until the copy is done.
+            while writes.load(Ordering::Relaxed) == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
             let bytes = snapshot_bytes(&source);
             stop.store(true, Ordering::Relaxed);
-            let writes = writer.join().unwrap();
-            assert!(writes > 0, "the writer must have written during the test");
             bytes
         });
         let target = dir.path().join("restored.db");
