@@ -15,3 +15,6 @@ cargo test --workspace --all-features
 echo "== fuzz smoke (container header, STREAM reader)"
 scripts/fuzz-smoke.sh
 # --- container: fuzz smoke run (end) ---
+
+echo "== Kotlin and Swift bindings"
+scripts/test-bindings.sh

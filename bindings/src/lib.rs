@@ -1,0 +1,47 @@
+//! UniFFI bindings over `keepsake-core` for Kotlin and Swift.
+//!
+//! Thin wrappers only: objects over the core's types, records for reports, one public error
+//! enum ([`KeepsakeError`]), and foreign traits so apps can observe progress, stream backups into
+//! their own upload/download APIs and receive log records. The core knows nothing of FFI.
+//!
+//! Every exported function runs inside [`error::guard`], so no panic crosses the FFI.
+
+uniffi::setup_scaffolding!();
+
+mod backup;
+mod error;
+mod keyring;
+mod lock;
+mod logging;
+mod passkey;
+mod progress;
+mod secret;
+mod store;
+mod streams;
+
+pub use backup::{
+    backup_to_path, backup_to_sink, inspect_backup, inspect_backup_source, keyring_from_backup,
+    restore_from_path, restore_from_source, verify_backup, BackupInfo, BackupOptions, BackupReport,
+    PayloadKind, RestoreReport, VerifyReport,
+};
+pub use error::KeepsakeError;
+pub use keyring::{normalize_recovery_key, Keyring, NewRecoveryKey, SlotInfo, SlotKind};
+pub use logging::{install_logger, LogLevel, Logger};
+pub use passkey::{
+    AssertionRequestInfo, EnrollmentOutcome, PasskeyAssertion, PasskeyEnrollment,
+    PasskeyRegistration, PasskeyUnlock, RegistrationRequestInfo, SoftAuthenticator,
+    SoftAuthenticatorMode,
+};
+pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
+pub use secret::BackupSecret;
+pub use store::{
+    ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
+    ParticipantRole, RecordCounts, TimelineCursor, TimelinePage,
+};
+pub use streams::{ByteSink, ByteSource};
+
+/// The version of this Keepsake build (the crate version), for diagnostics.
+#[uniffi::export]
+pub fn keepsake_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
