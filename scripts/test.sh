@@ -10,3 +10,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 echo "== Rust tests"
 cargo test --workspace --all-features
+
+# --- mobile (issue 6): build scripts --------------------------------------------------------------
+echo "== mobile build scripts"
+scripts/test-mobile-scripts.sh
+# --- end mobile build scripts ---------------------------------------------------------------------
