@@ -5,11 +5,13 @@ package app.keepsake.sample.flow
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 
 /** What the Backup screen shows. */
 data class BackupUiState(
@@ -116,7 +118,8 @@ class BackupViewModel(
                 }
             }
             val last = LastBackup(summary.path, clock(), summary.bytes, summary.messages)
-            history.record(last)
+            // Written and renamed into place: a late cancel must not lose the record of it.
+            withContext(NonCancellable) { history.record(last) }
             mutableState.update {
                 it.copy(work = null, lastBackup = last, message = UserMessage("Backup complete.", isError = false))
             }

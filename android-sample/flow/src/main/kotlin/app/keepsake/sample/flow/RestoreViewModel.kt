@@ -5,10 +5,12 @@ package app.keepsake.sample.flow
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 
 /** What the Restore screen shows. */
 sealed interface RestoreUiState {
@@ -98,7 +100,8 @@ class RestoreViewModel(
                         mutableState.value = RestoreUiState.Restoring(info, progress)
                     }
                 }
-                withWipe(result.secrets) { vault.save(it) }
+                // Installed: from here on the restore is done, whatever a late cancel says.
+                withContext(NonCancellable) { withWipe(result.secrets) { vault.save(it) } }
                 mutableState.value = RestoreUiState.Restored(result.messages, result.conversations)
             } catch (e: KeepsakeFlowException) {
                 mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(e.failure))
