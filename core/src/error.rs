@@ -108,6 +108,22 @@ pub enum Error {
     /// The OS random number generator failed.
     #[error("the operating system's random number generator failed")]
     Randomness,
+
+    /// The chat database failed (SQLite error, constraint, busy, disk full).
+    #[error("database error{}: {message}", path.as_ref().map(|p| format!(" on {}", p.display())).unwrap_or_default())]
+    Database {
+        /// SQLite's description of the failure.
+        message: String,
+        /// The database file involved, if known.
+        path: Option<PathBuf>,
+    },
+
+    /// A restore target already holds data and the caller did not ask to replace it.
+    #[error("{} already exists and is not empty; restore with replace to overwrite it", path.display())]
+    TargetExists {
+        /// The existing target.
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -116,12 +132,19 @@ impl Error {
         Error::from(source).with_path(path)
     }
 
-    /// Attach a path to an I/O error that has none; other errors pass through.
+    /// Attach a path to an I/O or database error that has none; other errors pass through.
     pub fn with_path(self, path: impl Into<PathBuf>) -> Self {
         match self {
             Error::Io { path: None, source } => Error::Io {
                 path: Some(path.into()),
                 source,
+            },
+            Error::Database {
+                message,
+                path: None,
+            } => Error::Database {
+                message,
+                path: Some(path.into()),
             },
             other => other,
         }

@@ -13,10 +13,14 @@
 //!
 //! The crate knows nothing of FFI; `keepsake-ffi` wraps it.
 
+pub mod archive;
+pub mod backup;
 pub mod crypto;
 pub mod error;
 pub mod format;
 pub mod keyring;
+pub mod passkey;
 pub mod progress;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@ pub mod kdf;
 pub mod keys;
 pub mod labels;
 pub mod mac;
-// pub mod stream; (the container branch declares the STREAM cipher here)
+pub mod stream;
 pub mod wrap;
 
 pub use keys::{

@@ -1,0 +1,204 @@
+//! The one public error type of the bindings, and the guard every entry point runs in.
+//!
+//! The variants are stable API for Kotlin (a sealed `KeepsakeException`) and Swift (an enum
+//! `KeepsakeError`): apps switch on them, so add variants deliberately and never reuse one for a
+//! different meaning. Each carries a human-readable `detail` taken from the core's message.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use keepsake_core::Error as CoreError;
+
+/// Everything that can go wrong, as seen by an app.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum KeepsakeError {
+    /// The secret is well formed but opens no key slot: a wrong recovery key or passkey.
+    #[error("{detail}")]
+    WrongKey {
+        /// What was tried.
+        detail: String,
+    },
+    /// The recovery key has a typing mistake (checksum, length or character): ask the user to
+    /// check it rather than saying it is wrong.
+    #[error("{detail}")]
+    RecoveryKeyTypo {
+        /// Which mistake.
+        detail: String,
+    },
+    /// The passkey provider has no WebAuthn PRF support: offer the recovery key instead.
+    #[error("{detail}")]
+    PrfUnsupported {
+        /// The provider's answer.
+        detail: String,
+    },
+    /// The PRF output is not 32 bytes or is all zero.
+    #[error("{detail}")]
+    BadPrfOutput {
+        /// Why it was rejected.
+        detail: String,
+    },
+    /// The passkey used has no slot in this backup or keyring.
+    #[error("{detail}")]
+    NoMatchingSlot {
+        /// Which credential.
+        detail: String,
+    },
+    /// A WebAuthn response JSON (or typed value) could not be used.
+    #[error("{detail}")]
+    MalformedWebAuthn {
+        /// The offending field and what was wrong.
+        detail: String,
+    },
+    /// The backup was modified or damaged (authentication failed, invalid structure).
+    #[error("{detail}")]
+    Corrupted {
+        /// Where the damage was found.
+        detail: String,
+    },
+    /// The backup ends early.
+    #[error("{detail}")]
+    Truncated {
+        /// What is missing.
+        detail: String,
+    },
+    /// The backup was written by a newer or unknown format version or algorithm.
+    #[error("{detail}")]
+    UnsupportedVersion {
+        /// Which identifier and what this build supports.
+        detail: String,
+    },
+    /// The operation was cancelled through a `Cancellation`.
+    #[error("{detail}")]
+    Cancelled {
+        /// Always "cancelled".
+        detail: String,
+    },
+    /// A file or stream failed (including a foreign sink or source that threw).
+    #[error("{detail}")]
+    Io {
+        /// The path and the OS error.
+        detail: String,
+    },
+    /// The chat database failed (SQLite error, integrity check).
+    #[error("{detail}")]
+    Database {
+        /// The SQLite message.
+        detail: String,
+    },
+    /// An argument passed by the app is invalid (bad length, closed object, ...).
+    #[error("{detail}")]
+    InvalidArgument {
+        /// Which argument and why.
+        detail: String,
+    },
+    /// The restore or backup target already exists and would be overwritten.
+    #[error("{detail}")]
+    TargetExists {
+        /// The path.
+        detail: String,
+    },
+    /// A bug: a panic or broken invariant inside Keepsake. Please report it.
+    #[error("{detail}")]
+    Internal {
+        /// What happened.
+        detail: String,
+    },
+}
+
+impl KeepsakeError {
+    /// An [`KeepsakeError::InvalidArgument`] with this detail.
+    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
+        KeepsakeError::InvalidArgument {
+            detail: detail.into(),
+        }
+    }
+
+    /// An [`KeepsakeError::Internal`] with this detail.
+    pub(crate) fn internal(detail: impl Into<String>) -> Self {
+        KeepsakeError::Internal {
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<CoreError> for KeepsakeError {
+    fn from(err: CoreError) -> Self {
+        let detail = err.to_string();
+        match err {
+            CoreError::WrongKey => KeepsakeError::WrongKey { detail },
+            CoreError::RecoveryKeyTypo { .. } => KeepsakeError::RecoveryKeyTypo { detail },
+            CoreError::PrfUnsupported => KeepsakeError::PrfUnsupported { detail },
+            CoreError::BadPrfOutput { .. } => KeepsakeError::BadPrfOutput { detail },
+            CoreError::NoMatchingSlot => KeepsakeError::NoMatchingSlot { detail },
+            CoreError::MalformedWebAuthn { .. } => KeepsakeError::MalformedWebAuthn { detail },
+            // Limits protect the parser from hostile headers: to the user the file is damaged.
+            CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => {
+                KeepsakeError::Corrupted { detail }
+            }
+            CoreError::Truncated { .. } => KeepsakeError::Truncated { detail },
+            CoreError::UnsupportedVersion { .. } => KeepsakeError::UnsupportedVersion { detail },
+            CoreError::Cancelled => KeepsakeError::Cancelled { detail },
+            CoreError::InvalidArgument(_) => KeepsakeError::InvalidArgument { detail },
+            CoreError::Io { .. } => KeepsakeError::Io { detail },
+            CoreError::Randomness => KeepsakeError::Internal { detail },
+            // The core's enum is non-exhaustive; a variant added there without a mapping here
+            // still reaches the app, with its message.
+            _ => KeepsakeError::Internal { detail },
+        }
+    }
+}
+
+/// A foreign callback (sink, source) threw something other than a `KeepsakeError`.
+impl From<uniffi::UnexpectedUniFFICallbackError> for KeepsakeError {
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        KeepsakeError::Io {
+            detail: format!("the app's callback failed: {}", err.reason),
+        }
+    }
+}
+
+/// Result of every exported call.
+pub type FfiResult<T> = Result<T, KeepsakeError>;
+
+/// Runs one entry point, turning a panic into [`KeepsakeError::Internal`] so that no panic
+/// unwinds into Kotlin or Swift (UniFFI would otherwise raise an untyped internal error).
+pub(crate) fn guard<T>(body: impl FnOnce() -> FfiResult<T>) -> FfiResult<T> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(KeepsakeError::internal(format!(
+            "internal error (please report): {what}"
+        )))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_internal() {
+        let result: FfiResult<()> = guard(|| panic!("boom"));
+        match result {
+            Err(KeepsakeError::Internal { detail }) => assert!(detail.contains("boom")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn core_errors_keep_their_meaning_and_message() {
+        let mapped = KeepsakeError::from(CoreError::RecoveryKeyTypo {
+            detail: "group 3".into(),
+        });
+        match mapped {
+            KeepsakeError::RecoveryKeyTypo { detail } => assert!(detail.contains("group 3")),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            KeepsakeError::from(CoreError::Cancelled),
+            KeepsakeError::Cancelled { .. }
+        ));
+    }
+}

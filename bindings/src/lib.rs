@@ -1,0 +1,25 @@
+//! UniFFI bindings over `keepsake-core` for Kotlin and Swift.
+//!
+//! Thin wrappers only: objects over the core's types, records for reports, one public error
+//! enum ([`KeepsakeError`]), and foreign traits so apps can observe progress, stream backups into
+//! their own upload/download APIs and receive log records. The core knows nothing of FFI.
+//!
+//! Every exported function runs inside [`error::guard`], so no panic crosses the FFI.
+
+uniffi::setup_scaffolding!();
+
+mod error;
+mod logging;
+mod progress;
+mod streams;
+
+pub use error::KeepsakeError;
+pub use logging::{install_logger, LogLevel, Logger};
+pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
+pub use streams::{ByteSink, ByteSource};
+
+/// The version of this Keepsake build (the crate version), for diagnostics.
+#[uniffi::export]
+pub fn keepsake_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

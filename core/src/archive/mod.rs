@@ -1,0 +1,264 @@
+//! The logical archive: every row of a [`ChatStore`] as a versioned record, streamed between a
+//! store and bytes (`docs/SCHEMA.md` specifies the encoding).
+//!
+//! [`Export`] reads the store inside one read transaction, so a backup taken while the app keeps
+//! writing is a consistent snapshot, and streams rows straight from SQLite statements into the
+//! sink: memory stays constant whatever the database size. [`import`] loads an archive into an
+//! empty store in one transaction and checks the trailer (counts, digest) before committing;
+//! [`verify`] does the same checks without a database.
+
+mod record;
+mod stream;
+mod wire;
+
+use std::io::{Read, Write};
+
+use rusqlite::{ErrorCode, Row, Transaction};
+
+pub use record::Record;
+pub use stream::{
+    ArchiveReader, ArchiveWriter, StreamSummary, HEADER_LEN, MAGIC, MAJOR_VERSION, MAX_RECORD_LEN,
+    MINOR_VERSION,
+};
+
+pub use crate::store::RecordCounts;
+use crate::{
+    progress::Reporter,
+    store::{self, database_error, strict, ChatStore, SqlResultExt},
+    Error, Result,
+};
+
+/// Records between two progress reports and cancellation checks.
+const BATCH: u64 = 4096;
+
+/// What an export wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Records per kind (equal to [`Export::counts`]).
+    pub counts: RecordCounts,
+    /// SHA-256 of the record stream, as written in the trailer.
+    pub digest: [u8; 32],
+}
+
+/// What an import (or a verification) read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Records per kind, checked against the trailer.
+    pub counts: RecordCounts,
+    /// Records of kinds unknown to this build (from a newer writer), skipped.
+    pub skipped_unknown: u64,
+    /// Unknown fields inside known records, skipped.
+    pub skipped_unknown_fields: u64,
+    /// SHA-256 of the record stream, checked against the trailer.
+    pub digest: [u8; 32],
+}
+
+impl From<StreamSummary> for ImportSummary {
+    fn from(s: StreamSummary) -> Self {
+        ImportSummary {
+            counts: s.counts,
+            skipped_unknown: s.skipped_records,
+            skipped_unknown_fields: s.skipped_fields,
+            digest: s.digest,
+        }
+    }
+}
+
+/// An export in progress: one read transaction on the store, holding a consistent snapshot.
+pub struct Export<'s> {
+    tx: Transaction<'s>,
+    counts: RecordCounts,
+    store: &'s ChatStore,
+}
+
+impl<'s> Export<'s> {
+    /// Opens the read transaction and counts the rows of the snapshot it sees. Writes made
+    /// afterwards from other connections are not part of this export.
+    pub fn begin(store: &'s ChatStore) -> Result<Export<'s>> {
+        let at = |e: Error| match store.path() {
+            Some(p) => e.with_path(p),
+            None => e,
+        };
+        let tx = store
+            .connection()
+            .unchecked_transaction()
+            .db()
+            .map_err(at)?;
+        // The first read fixes the snapshot (WAL), so the counts and the rows agree.
+        let counts = store::count_rows(&tx).db().map_err(at)?;
+        Ok(Export { tx, counts, store })
+    }
+
+    /// Rows per table in this snapshot: what the archive will hold.
+    pub fn counts(&self) -> &RecordCounts {
+        &self.counts
+    }
+
+    /// Streams every row as a record into `sink`, then the trailer. Calls
+    /// `reporter.advance` every few thousand records (it fails with [`Error::Cancelled`] once
+    /// cancelled). Nothing is collected in memory.
+    pub fn write_to(
+        self,
+        sink: &mut dyn Write,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<ExportSummary> {
+        let mut writer = ArchiveWriter::new(sink);
+        let mut pending = 0u64;
+        let tables: [(&str, &str, &str, RowToRecord); 5] = [
+            ("conversations", store::CONVERSATION_COLUMNS, "id", |r| {
+                store::conversation_from_row(r).map(Record::Conversation)
+            }),
+            (
+                "participants",
+                store::PARTICIPANT_COLUMNS,
+                "conversation_id, user_id",
+                |r| store::participant_from_row(r).map(Record::Participant),
+            ),
+            ("messages", store::MESSAGE_COLUMNS, "id", |r| {
+                store::message_from_row(r).map(Record::Message)
+            }),
+            (
+                "reactions",
+                store::REACTION_COLUMNS,
+                "message_id, sender, emoji",
+                |r| store::reaction_from_row(r).map(Record::Reaction),
+            ),
+            ("attachments", store::ATTACHMENT_COLUMNS, "id", |r| {
+                store::attachment_from_row(r).map(Record::Attachment)
+            }),
+        ];
+        for (table, columns, order, to_record) in tables {
+            let sql = format!("SELECT {columns} FROM {table} ORDER BY {order}");
+            let mut stmt = self.tx.prepare(&sql).db().map_err(|e| self.at(e))?;
+            let mut rows = stmt.query([]).db().map_err(|e| self.at(e))?;
+            while let Some(row) = rows.next().db().map_err(|e| self.at(e))? {
+                let record = to_record(row).db().map_err(|e| self.at(e))?;
+                writer.write(&record)?;
+                pending += 1;
+                if pending == BATCH {
+                    reporter.advance(pending)?;
+                    pending = 0;
+                }
+            }
+        }
+        if *writer.counts() != self.counts {
+            return Err(self.at(Error::Database {
+                message: format!(
+                    "export read {:?} but counted {:?} in the same snapshot",
+                    writer.counts(),
+                    self.counts
+                ),
+                path: None,
+            }));
+        }
+        reporter.advance(pending)?;
+        let (_, summary) = writer.finish()?;
+        Ok(ExportSummary {
+            counts: summary.counts,
+            digest: summary.digest,
+        })
+    }
+
+    fn at(&self, err: Error) -> Error {
+        match self.store.path() {
+            Some(p) => err.with_path(p),
+            None => err,
+        }
+    }
+}
+
+/// Maps a row of a table onto its record.
+type RowToRecord = fn(&Row<'_>) -> rusqlite::Result<Record>;
+
+/// Loads an archive into `target`, which must be empty, in one transaction: either every record
+/// is imported and the trailer's counts and digest match, or nothing is. A stream without its
+/// trailer is [`Error::Truncated`]; damaged or inconsistent records are [`Error::Corrupted`];
+/// a newer major version is [`Error::UnsupportedVersion`].
+pub fn import(
+    source: &mut dyn Read,
+    target: &mut ChatStore,
+    reporter: &mut Reporter<'_>,
+) -> Result<ImportSummary> {
+    let existing = target.counts()?;
+    if existing.total() != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "an archive is imported into an empty store; this one holds {} rows",
+            existing.total()
+        )));
+    }
+    let path = target.path().map(|p| p.to_path_buf());
+    let at = |e: Error| match &path {
+        Some(p) => e.with_path(p),
+        None => e,
+    };
+    let tx = target.connection_mut().transaction().db().map_err(at)?;
+    // Checked at commit: a reply may point at a message with a higher id.
+    tx.pragma_update(None, "defer_foreign_keys", true)
+        .db()
+        .map_err(at)?;
+    let mut reader = ArchiveReader::new(source)?;
+    let mut pending = 0u64;
+    while let Some(record) = reader.next_record()? {
+        insert(&tx, &record)
+            .map_err(|e| import_error(e, reader.counts()))
+            .map_err(at)?;
+        pending += 1;
+        if pending == BATCH {
+            reporter.advance(pending)?;
+            pending = 0;
+        }
+    }
+    reporter.advance(pending)?;
+    let summary = *reader.summary().ok_or_else(|| Error::Truncated {
+        what: "archive trailer".into(),
+    })?;
+    tx.commit()
+        .map_err(|e| import_error(e, &summary.counts))
+        .map_err(at)?;
+    Ok(summary.into())
+}
+
+/// Decodes a whole archive and checks its trailer without writing anything.
+pub fn verify(source: &mut dyn Read, reporter: &mut Reporter<'_>) -> Result<ImportSummary> {
+    let mut reader = ArchiveReader::new(source)?;
+    let mut pending = 0u64;
+    while reader.next_record()?.is_some() {
+        pending += 1;
+        if pending == BATCH {
+            reporter.advance(pending)?;
+            pending = 0;
+        }
+    }
+    reporter.advance(pending)?;
+    let summary = reader.summary().ok_or_else(|| Error::Truncated {
+        what: "archive trailer".into(),
+    })?;
+    Ok((*summary).into())
+}
+
+fn insert(tx: &Transaction<'_>, record: &Record) -> rusqlite::Result<()> {
+    match record {
+        Record::Conversation(c) => strict::insert_conversation(tx, c),
+        Record::Participant(p) => strict::insert_participant(tx, p),
+        Record::Message(m) => store::insert_message(tx, m),
+        Record::Reaction(r) => strict::insert_reaction(tx, r),
+        Record::Attachment(a) => store::insert_attachment(tx, a),
+    }
+}
+
+/// A record that breaks the schema (duplicate key, dangling reference, invalid JSON) means the
+/// archive is corrupt; anything else is the database's own failure.
+fn import_error(err: rusqlite::Error, read_so_far: &RecordCounts) -> Error {
+    match err.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => Error::Corrupted {
+            what: format!(
+                "archive record violates the chat schema after {} records: {err}",
+                read_so_far.total()
+            ),
+        },
+        _ => database_error(err),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,335 @@
+//! Atomic file output: everything is written to a temporary file beside the target, which is
+//! fsynced and renamed over the target only when complete, and the directory is fsynced so the
+//! rename survives a power cut. A [`TempPath`] guard deletes the temporary file (and the journal
+//! files SQLite may have put beside it) on drop unless it was committed, so errors, cancellation
+//! and panics leave nothing behind.
+//!
+//! A `kill -9` cannot run the guard; its leftovers carry a recognisable name
+//! (`.<target name>.<random>.keepsake-tmp`) and [`sweep_leftovers`] removes them before the next
+//! write to the same target.
+
+use std::{
+    ffi::OsString,
+    fs::{self, File, OpenOptions},
+    io::{self, Write},
+    path::{Path, PathBuf},
+};
+
+use crate::{Error, Result};
+
+/// Suffix of every temporary file this module creates.
+const TEMP_SUFFIX: &str = ".keepsake-tmp";
+
+/// Files SQLite may create beside a database (rollback journal, WAL, shared memory).
+pub(crate) const SQLITE_SIDE_SUFFIXES: [&str; 3] = ["-journal", "-wal", "-shm"];
+
+/// A reserved, uniquely named temporary path beside a target; deleted on drop unless committed.
+#[derive(Debug)]
+pub(crate) struct TempPath {
+    target: PathBuf,
+    temp: PathBuf,
+    committed: bool,
+}
+
+impl TempPath {
+    /// Reserve a new temporary file beside `target` (created exclusively, empty) and return the
+    /// guard together with the open file.
+    pub(crate) fn reserve(target: &Path) -> Result<(TempPath, File)> {
+        let dir = parent_dir(target);
+        let name = target
+            .file_name()
+            .ok_or_else(|| Error::InvalidArgument(format!("{} names no file", target.display())))?;
+        loop {
+            let random: [u8; 8] = random_tag()?;
+            let mut temp_name = OsString::from(".");
+            temp_name.push(name);
+            temp_name.push(format!(".{}{TEMP_SUFFIX}", hex_lower(&random)));
+            let temp = dir.join(temp_name);
+            match OpenOptions::new()
+                .write(true)
+                .read(true)
+                .create_new(true)
+                .open(&temp)
+            {
+                Ok(file) => {
+                    let guard = TempPath {
+                        target: target.to_path_buf(),
+                        temp,
+                        committed: false,
+                    };
+                    return Ok((guard, file));
+                }
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(Error::io_at(temp, err)),
+            }
+        }
+    }
+
+    /// The temporary file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// The final path.
+    pub(crate) fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// fsync the temporary file, rename it over the target and fsync the directory.
+    /// The file must be closed by its writers (for SQLite: the connection dropped).
+    pub(crate) fn commit(mut self) -> Result<()> {
+        let file = File::open(&self.temp).map_err(|e| Error::io_at(&self.temp, e))?;
+        file.sync_all().map_err(|e| Error::io_at(&self.temp, e))?;
+        drop(file);
+        fs::rename(&self.temp, &self.target).map_err(|e| Error::io_at(&self.target, e))?;
+        self.committed = true;
+        // The temp name is gone now; its SQLite side files (if a connection left any) are stale.
+        remove_side_files(&self.temp);
+        sync_dir(parent_dir(&self.target))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: a failure here must not hide the error that caused the drop.
+            let _ = fs::remove_file(&self.temp);
+            remove_side_files(&self.temp);
+        }
+    }
+}
+
+/// A file written atomically: `Write` into it, then [`commit`](AtomicFile::commit).
+/// Dropped without commit, it leaves nothing.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: File,
+    guard: TempPath,
+}
+
+impl AtomicFile {
+    /// Start writing `target`; leftovers of earlier killed writes to it are removed first.
+    pub fn create(target: &Path) -> Result<AtomicFile> {
+        sweep_leftovers(target)?;
+        let (guard, file) = TempPath::reserve(target)?;
+        Ok(AtomicFile { file, guard })
+    }
+
+    /// The temporary path being written (for tests and diagnostics).
+    pub fn temp_path(&self) -> &Path {
+        self.guard.path()
+    }
+
+    /// Flush, fsync, rename into place and fsync the directory.
+    pub fn commit(mut self) -> Result<()> {
+        self.file
+            .flush()
+            .map_err(|e| Error::io_at(self.guard.path(), e))?;
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io_at(self.guard.path(), e))?;
+        let AtomicFile { file, guard } = self;
+        drop(file);
+        guard.commit()
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Remove temporary files left beside `target` by a process that was killed mid-write
+/// (their names are `.<target name>.<16 hex>.keepsake-tmp`, plus SQLite side files).
+/// Concurrent writes to the same target are not supported, so every such file is stale.
+pub(crate) fn sweep_leftovers(target: &Path) -> Result<()> {
+    let dir = parent_dir(target);
+    let Some(name) = target.file_name().and_then(|n| n.to_str()) else {
+        return Ok(());
+    };
+    let prefix = format!(".{name}.");
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(Error::io_at(dir, err)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io_at(dir, e))?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        if is_our_temp_name(file_name, &prefix) {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io_at(entry.path(), err)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `.<name>.<16 hex>.keepsake-tmp` optionally followed by an SQLite side-file suffix.
+fn is_our_temp_name(file_name: &str, prefix: &str) -> bool {
+    let Some(rest) = file_name.strip_prefix(prefix) else {
+        return false;
+    };
+    let Some((tag, tail)) = rest.split_at_checked(16) else {
+        return false;
+    };
+    if !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let Some(side) = tail.strip_prefix(TEMP_SUFFIX) else {
+        return false;
+    };
+    side.is_empty() || SQLITE_SIDE_SUFFIXES.contains(&side)
+}
+
+/// Remove `<path>-journal`, `<path>-wal` and `<path>-shm` if present (best effort).
+pub(crate) fn remove_side_files(path: &Path) {
+    for suffix in SQLITE_SIDE_SUFFIXES {
+        let _ = fs::remove_file(with_suffix(path, suffix));
+    }
+}
+
+/// `path` with `suffix` appended to its last component (`db` -> `db-wal`).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// fsync a directory so that a rename in it is durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    let handle = File::open(dir).map_err(|e| Error::io_at(dir, e))?;
+    handle.sync_all().map_err(|e| Error::io_at(dir, e))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+fn random_tag() -> Result<[u8; 8]> {
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag).map_err(|_| Error::Randomness)?;
+    Ok(tag)
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::testing::{dir_names, FailingWriter};
+
+    #[test]
+    fn commit_moves_complete_content_into_place_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let mut file = AtomicFile::create(&target).unwrap();
+        file.write_all(b"hello").unwrap();
+        assert!(!target.exists(), "nothing visible before commit");
+        file.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"hello");
+        assert_eq!(dir_names(dir.path()), vec!["out.bin".to_string()]);
+    }
+
+    #[test]
+    fn commit_replaces_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        fs::write(&target, b"old").unwrap();
+        let mut file = AtomicFile::create(&target).unwrap();
+        file.write_all(b"new").unwrap();
+        file.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn dropping_without_commit_leaves_nothing_and_keeps_the_old_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        fs::write(&target, b"old").unwrap();
+        let mut file = AtomicFile::create(&target).unwrap();
+        file.write_all(b"partial").unwrap();
+        assert!(file.temp_path().exists());
+        drop(file);
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        assert_eq!(dir_names(dir.path()), vec!["out.bin".to_string()]);
+    }
+
+    #[test]
+    fn a_panic_while_writing_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let result = std::panic::catch_unwind(|| {
+            let mut file = AtomicFile::create(&target).unwrap();
+            file.write_all(b"partial").unwrap();
+            panic!("simulated crash");
+        });
+        assert!(result.is_err());
+        assert!(dir_names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn disk_full_mid_copy_is_a_clean_io_error_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let result = (|| -> Result<()> {
+            let file = AtomicFile::create(&target)?;
+            let mut sink = FailingWriter::new(file, 1000);
+            let data = vec![7u8; 10_000];
+            sink.write_all(&data)?;
+            sink.into_inner().commit()
+        })();
+        match result {
+            Err(Error::Io { source, .. }) => {
+                assert_eq!(source.kind(), io::ErrorKind::StorageFull)
+            }
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        assert!(dir_names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_writer_are_swept_but_other_files_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("chat.db");
+        let stale = dir.path().join(".chat.db.0123456789abcdef.keepsake-tmp");
+        let stale_wal = dir
+            .path()
+            .join(".chat.db.0123456789abcdef.keepsake-tmp-wal");
+        let unrelated = dir.path().join(".chat.db.notours.keepsake-tmp");
+        let other = dir.path().join(".other.db.0123456789abcdef.keepsake-tmp");
+        for path in [&stale, &stale_wal, &unrelated, &other] {
+            fs::write(path, b"x").unwrap();
+        }
+        sweep_leftovers(&target).unwrap();
+        assert!(!stale.exists());
+        assert!(!stale_wal.exists());
+        assert!(unrelated.exists());
+        assert!(other.exists());
+    }
+
+    #[test]
+    fn temp_names_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("x");
+        let (a, _fa) = TempPath::reserve(&target).unwrap();
+        let (b, _fb) = TempPath::reserve(&target).unwrap();
+        assert_ne!(a.path(), b.path());
+        assert_eq!(a.target(), target.as_path());
+    }
+}

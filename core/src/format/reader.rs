@@ -1,0 +1,171 @@
+//! Reading a container: strict header parse, unlock (slot, then header MAC), payload.
+
+use std::io::{self, BufReader, Read};
+
+use crate::{
+    crypto::{kdf, mac::MAC_LEN, stream::StreamReader, PayloadKey, PrfOutput, RootKey},
+    format::{
+        header::{read_header, DecodedHeader},
+        Compression, Header,
+    },
+    keyring::{self, Keyring, RecoveryKey},
+    Error, Result,
+};
+
+/// Largest zstd window a reader accepts (2^24 = 16 MiB), bounding decompression memory; writers
+/// use levels up to 19, whose windows are at most 2^23.
+const MAX_ZSTD_WINDOW_LOG: u32 = 24;
+
+/// Parses the header of the backup in `source` (limits first, nothing allocated beyond them).
+/// The result is not yet authenticated: it can be inspected, then unlocked.
+pub fn open<R: Read>(mut source: R) -> Result<SealedContainer<R>> {
+    let decoded = read_header(&mut source)?;
+    Ok(SealedContainer { decoded, source })
+}
+
+/// A backup whose header has been parsed but not authenticated.
+pub struct SealedContainer<R: Read> {
+    decoded: DecodedHeader,
+    source: R,
+}
+
+impl<R: Read> SealedContainer<R> {
+    /// The parsed header: version, payload kind, slots' public fields, metadata, creation time.
+    /// Unauthenticated: show it, but decide nothing on it.
+    pub fn header(&self) -> &Header {
+        &self.decoded.header
+    }
+
+    /// Unlocks with the recovery key: tries every recovery-key slot.
+    pub fn unlock_with_recovery_key(self, key: &RecoveryKey) -> Result<OpenedContainer<R>> {
+        let header = &self.decoded.header;
+        let root = keyring::unwrap_with_recovery_key(&header.keyring_id, &header.slots, key)?;
+        self.authenticate(root)
+    }
+
+    /// Unlocks with a passkey: the slot of `credential_id`, opened with its PRF output.
+    pub fn unlock_with_passkey(
+        self,
+        credential_id: &[u8],
+        prf: &PrfOutput,
+    ) -> Result<OpenedContainer<R>> {
+        let header = &self.decoded.header;
+        let root =
+            keyring::unwrap_with_passkey(&header.keyring_id, &header.slots, credential_id, prf)?;
+        self.authenticate(root)
+    }
+
+    /// Unlocks with the device's copy of the root key. A MAC mismatch here means either a
+    /// damaged header or a root key of another keyring; [`Self::unlock_with_keyring`] tells
+    /// the latter apart by the keyring id.
+    pub fn unlock_with_root_key(self, root: &RootKey) -> Result<OpenedContainer<R>> {
+        self.authenticate(root.clone())
+    }
+
+    /// Unlocks with the device's keyring: [`Error::WrongKey`] if the backup belongs to another
+    /// keyring, otherwise as [`Self::unlock_with_root_key`].
+    pub fn unlock_with_keyring(self, keyring: &Keyring) -> Result<OpenedContainer<R>> {
+        if keyring.id() != &self.decoded.header.keyring_id {
+            return Err(Error::WrongKey);
+        }
+        self.unlock_with_root_key(keyring.root_key())
+    }
+
+    /// Derives the file keys and verifies the header MAC in constant time.
+    fn authenticate(self, root: RootKey) -> Result<OpenedContainer<R>> {
+        let decoded = self.decoded;
+        let (payload_key, mac_key) = kdf::derive_file_keys(&root, &decoded.header.file_salt)?;
+        mac_key.verify(&decoded.authenticated, &decoded.mac, "header")?;
+        Ok(OpenedContainer {
+            header: decoded.header,
+            mac: decoded.mac,
+            root,
+            payload_key,
+            source: self.source,
+        })
+    }
+}
+
+/// A backup whose header MAC has been verified with the root key of one of its slots.
+pub struct OpenedContainer<R: Read> {
+    header: Header,
+    mac: [u8; MAC_LEN],
+    root: RootKey,
+    payload_key: PayloadKey,
+    source: R,
+}
+
+impl<R: Read> OpenedContainer<R> {
+    /// The header, now authenticated.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The keyring as this backup carries it (root key, id, PRF input, slots), to set up a new
+    /// device. Fails only if the slots break a keyring rule (the decoder already checks them).
+    pub fn keyring(&self) -> Result<Keyring> {
+        Keyring::from_unlocked(
+            self.root.clone(),
+            self.header.keyring_id,
+            self.header.prf_input,
+            self.header.slots.clone(),
+        )
+    }
+
+    /// The decrypted, decompressed payload. It returns end of file only after the authenticated
+    /// last segment (and, when compressed, the end of the zstd data).
+    pub fn into_payload(self) -> Result<PayloadReader<R>> {
+        let stream = TypedErrors(StreamReader::new(self.source, &self.payload_key, &self.mac));
+        let inner = match self.header.compression {
+            Compression::None => PayloadSource::Plain(stream),
+            Compression::Zstd => {
+                let mut decoder = zstd::stream::read::Decoder::new(stream)?;
+                decoder.window_log_max(MAX_ZSTD_WINDOW_LOG)?;
+                PayloadSource::Zstd(decoder)
+            }
+        };
+        Ok(PayloadReader { inner })
+    }
+}
+
+/// Marks every error of the STREAM reader as a typed [`Error`], so that whatever the zstd
+/// decoder reports untyped is known to be its own (bad compressed data).
+struct TypedErrors<R: Read>(StreamReader<R>);
+
+impl<R: Read> Read for TypedErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|err| {
+            let typed = Error::from(err);
+            io::Error::other(typed)
+        })
+    }
+}
+
+enum PayloadSource<R: Read> {
+    Plain(TypedErrors<R>),
+    Zstd(zstd::stream::read::Decoder<'static, BufReader<TypedErrors<R>>>),
+}
+
+/// The authenticated plaintext of a backup's payload.
+pub struct PayloadReader<R: Read> {
+    inner: PayloadSource<R>,
+}
+
+impl<R: Read> Read for PayloadReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = match &mut self.inner {
+            PayloadSource::Plain(stream) => stream.read(buf),
+            PayloadSource::Zstd(decoder) => decoder.read(buf),
+        };
+        result.map_err(|err| {
+            if err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+                err
+            } else {
+                Error::Corrupted {
+                    what: format!("compressed payload: {err}"),
+                }
+                .into_io()
+            }
+        })
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds keepsake-ffi and generates the Kotlin and Swift bindings from that very library, so the
+# generated code always matches the build that is tested and shipped. Output is build output,
+# never committed:
+#   target/bindings/kotlin/app/keepsake/keepsake_ffi.kt
+#   target/bindings/swift/{Keepsake.swift, KeepsakeFFI.h, KeepsakeFFI.modulemap}
+#   target/bindings/lib/libkeepsake_ffi.so (the library the bindings were generated from)
+#
+# Usage: scripts/generate-bindings.sh [--release]   (default: the dev profile `cargo test` uses)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=debug
+cargo_profile=()
+if [[ "${1:-}" == "--release" ]]; then
+    profile=release
+    cargo_profile=(--release)
+fi
+
+case "$(uname -s)" in
+Darwin) lib_file=libkeepsake_ffi.dylib ;;
+*) lib_file=libkeepsake_ffi.so ;;
+esac
+
+# Two cargo calls, so that uniffi's `cli` feature (clap, askama, ...) stays out of keepsake-ffi.
+cargo build --quiet -p keepsake-ffi "${cargo_profile[@]}"
+cargo build --quiet -p uniffi-bindgen "${cargo_profile[@]}"
+
+out=target/bindings
+rm -rf "$out"
+mkdir -p "$out/lib"
+cp "target/$profile/$lib_file" "$out/lib/$lib_file"
+
+for language in kotlin swift; do
+    "target/$profile/uniffi-bindgen" generate --no-format \
+        --config uniffi.toml --language "$language" --out-dir "$out/$language" \
+        "$out/lib/$lib_file"
+done
+
+echo "bindings generated in $out from target/$profile/$lib_file" >&2
