@@ -15,3 +15,8 @@ cargo test --workspace --all-features
 echo "== mobile build scripts"
 scripts/test-mobile-scripts.sh
 # --- end mobile build scripts ---------------------------------------------------------------------
+
+# --- mobile (issue 6): sample apps' flow code (Kotlin on the JVM, Swift on Linux) -----------------
+echo "== mobile sample flows"
+scripts/test-mobile-flows.sh
+# --- end mobile sample flows ----------------------------------------------------------------------
