@@ -59,7 +59,10 @@ private suspend fun eventually(condition: () -> Boolean) {
     while (!condition()) yield()
 }
 
-fun main() {
+/** Runs every flow test, printing one line each and a summary; returns the number of failures. */
+fun runFlowTests(): Int {
+    passed = 0
+    failed = 0
     // --- Backup screen ---------------------------------------------------------------------------
     test("enabling with a passkey whose registration has PRF results seals a keyring with that slot") {
         backup.enableWithPasskey("Phone")!!.join()
@@ -297,6 +300,27 @@ fun main() {
         expect(chat.state.value.message?.text == UserMessages.of(Failure.DATABASE).text) { "message ${chat.state.value.message}" }
     }
 
+    // --- Demo provider ---------------------------------------------------------------------------
+    test("the software authenticator provider passes JSON through and maps its failures") {
+        val seen = mutableListOf<String>()
+        val authenticator = object : JsonAuthenticator {
+            override fun create(requestJson: String): String {
+                seen += requestJson
+                return "{\"created\":true}"
+            }
+            override fun get(requestJson: String): String {
+                seen += requestJson
+                if (requestJson == "unknown") throw KeepsakeFlowException(Failure.NO_MATCHING_SLOT, "none")
+                throw KeepsakeFlowException(Failure.MALFORMED_WEBAUTHN, "bad request")
+            }
+        }
+        val soft = SoftwareAuthenticatorProvider(authenticator)
+        expect(soft.register("{\"r\":1}") == PasskeyResult.Success("{\"created\":true}")) { "register" }
+        expect(soft.authenticate("unknown") == PasskeyResult.NoCredential) { "no credential" }
+        expect(soft.authenticate("x") == PasskeyResult.Failed("bad request")) { "failed" }
+        expect(seen == listOf("{\"r\":1}", "unknown", "x")) { "requests $seen" }
+    }
+
     // --- Words -----------------------------------------------------------------------------------
     test("every Keepsake failure has its own message") {
         val texts = Failure.values().map { UserMessages.of(it).text }
@@ -311,5 +335,9 @@ fun main() {
     }
 
     println("kotlin flows: $passed passed, $failed failed")
-    if (failed > 0) kotlin.system.exitProcess(1)
+    return failed
+}
+
+fun main() {
+    if (runFlowTests() > 0) kotlin.system.exitProcess(1)
 }
