@@ -259,6 +259,34 @@ let flowTests: [FlowTest] = [
         await f.chat.send("lost")
         try expect(f.chat.state.message == UserMessage.of(.database), "message \(String(describing: f.chat.state.message))")
     }),
+    // --- Demo provider ---------------------------------------------------------------------------
+    ("the software authenticator provider passes requests through and maps its failures", { _ in
+        final class Stub: TypedAuthenticator {
+            var seen: [Data] = []
+            func create(_ request: PasskeyRegistrationRequest) throws -> PasskeyRegistration {
+                seen.append(request.prfInput)
+                return PasskeyRegistration(credentialId: Data([1]), prfSupported: true, prfFirst: Data(repeating: 3, count: 32))
+            }
+            func get(_ request: PasskeyAssertionRequest) throws -> PasskeyAssertion {
+                seen.append(request.prfInput)
+                if request.allowedCredentialIds.isEmpty { throw KeepsakeFlowError(.noMatchingSlot, "none") }
+                throw KeepsakeFlowError(.malformedWebAuthn, "bad request")
+            }
+        }
+        let stub = Stub()
+        let soft = SoftwareAuthenticatorProvider(stub)
+        let input = Data(repeating: 5, count: 32)
+        guard case .success(let made) = await soft.register(PasskeyRegistrationRequest(
+            relyingPartyId: "r", userName: "u", userId: Data(), challenge: Data(), prfInput: input)) else {
+            throw Expectation(description: "register failed")
+        }
+        try expect(made.credentialId == Data([1]) && made.prfFirst?.count == 32, "registration \(made)")
+        let noCredential = await soft.authenticate(PasskeyAssertionRequest(relyingPartyId: "r", challenge: Data(), prfInput: input, allowedCredentialIds: []))
+        guard case .noCredential = noCredential else { throw Expectation(description: "expected noCredential") }
+        let failed = await soft.authenticate(PasskeyAssertionRequest(relyingPartyId: "r", challenge: Data(), prfInput: input, allowedCredentialIds: [Data([1])]))
+        guard case .failed("bad request") = failed else { throw Expectation(description: "expected failed") }
+        try expect(stub.seen == [input, input, input], "requests")
+    }),
     // --- Words -----------------------------------------------------------------------------------
     ("every Keepsake failure has its own message", { _ in
         let texts = Failure.allCases.map { UserMessage.of($0).text }
