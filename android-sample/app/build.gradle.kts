@@ -17,8 +17,6 @@ android {
         // (template: android-sample/assetlinks.json.template; docs/MOBILE.md).
         buildConfigField("String", "RP_ID", "\"${providers.gradleProperty("keepsakeRpId").getOrElse("keepsake.example")}\"")
         testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
-        // Instrumentation tests run the app in demo mode (software authenticator).
-        testInstrumentationRunnerArguments["keepsakeDemo"] = "true"
     }
     buildFeatures {
         compose = true
