@@ -12,6 +12,7 @@ import androidx.activity.result.contract.ActivityResultContracts
 import androidx.activity.viewModels
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.ColumnScope
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
@@ -116,7 +117,7 @@ private fun SampleApp(models: ScreenModels, demo: Boolean) {
 }
 
 @Composable
-private fun ChatScreen(chat: ChatViewModel) {
+private fun ColumnScope.ChatScreen(chat: ChatViewModel) {
     val state by chat.state.collectAsStateWithLifecycle()
     var draft by remember { mutableStateOf("") }
     var title by remember { mutableStateOf("") }
