@@ -11,6 +11,14 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== Rust tests"
 cargo test --workspace --all-features
 
+# --- container: fuzz smoke run (begin) ---
+echo "== fuzz smoke (container header, STREAM reader)"
+scripts/fuzz-smoke.sh
+# --- container: fuzz smoke run (end) ---
+
+echo "== Kotlin and Swift bindings"
+scripts/test-bindings.sh
+
 # --- mobile (issue 6): build scripts --------------------------------------------------------------
 echo "== mobile build scripts"
 scripts/test-mobile-scripts.sh

@@ -139,6 +139,8 @@ impl From<CoreError> for KeepsakeError {
             CoreError::Cancelled => KeepsakeError::Cancelled { detail },
             CoreError::InvalidArgument(_) => KeepsakeError::InvalidArgument { detail },
             CoreError::Io { .. } => KeepsakeError::Io { detail },
+            CoreError::Database { .. } => KeepsakeError::Database { detail },
+            CoreError::TargetExists { .. } => KeepsakeError::TargetExists { detail },
             CoreError::Randomness => KeepsakeError::Internal { detail },
             // The core's enum is non-exhaustive; a variant added there without a mapping here
             // still reaches the app, with its message.

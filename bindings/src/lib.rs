@@ -9,13 +9,21 @@
 uniffi::setup_scaffolding!();
 
 mod error;
+mod keyring;
+mod lock;
 mod logging;
 mod progress;
+mod store;
 mod streams;
 
 pub use error::KeepsakeError;
+pub use keyring::{normalize_recovery_key, Keyring, NewRecoveryKey, SlotInfo, SlotKind};
 pub use logging::{install_logger, LogLevel, Logger};
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
+pub use store::{
+    ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
+    ParticipantRole, RecordCounts, TimelineCursor, TimelinePage,
+};
 pub use streams::{ByteSink, ByteSource};
 
 /// The version of this Keepsake build (the crate version), for diagnostics.

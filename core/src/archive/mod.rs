@@ -8,6 +8,7 @@
 //! [`verify`] does the same checks without a database.
 
 mod record;
+mod row_encoding;
 mod stream;
 mod wire;
 
@@ -104,36 +105,49 @@ impl<'s> Export<'s> {
     ) -> Result<ExportSummary> {
         let mut writer = ArchiveWriter::new(sink);
         let mut pending = 0u64;
-        let tables: [(&str, &str, &str, RowToRecord); 5] = [
-            ("conversations", store::CONVERSATION_COLUMNS, "id", |r| {
-                store::conversation_from_row(r).map(Record::Conversation)
-            }),
+        let tables: [(&str, &str, &str, u64, EncodeRow); 5] = [
+            (
+                "conversations",
+                store::CONVERSATION_COLUMNS,
+                "id",
+                record::KIND_CONVERSATION,
+                row_encoding::conversation,
+            ),
             (
                 "participants",
                 store::PARTICIPANT_COLUMNS,
                 "conversation_id, user_id",
-                |r| store::participant_from_row(r).map(Record::Participant),
+                record::KIND_PARTICIPANT,
+                row_encoding::participant,
             ),
-            ("messages", store::MESSAGE_COLUMNS, "id", |r| {
-                store::message_from_row(r).map(Record::Message)
-            }),
+            (
+                "messages",
+                store::MESSAGE_COLUMNS,
+                "id",
+                record::KIND_MESSAGE,
+                row_encoding::message,
+            ),
             (
                 "reactions",
                 store::REACTION_COLUMNS,
                 "message_id, sender, emoji",
-                |r| store::reaction_from_row(r).map(Record::Reaction),
+                record::KIND_REACTION,
+                row_encoding::reaction,
             ),
-            ("attachments", store::ATTACHMENT_COLUMNS, "id", |r| {
-                store::attachment_from_row(r).map(Record::Attachment)
-            }),
+            (
+                "attachments",
+                store::ATTACHMENT_COLUMNS,
+                "id",
+                record::KIND_ATTACHMENT,
+                row_encoding::attachment,
+            ),
         ];
-        for (table, columns, order, to_record) in tables {
+        for (table, columns, order, kind, encode) in tables {
             let sql = format!("SELECT {columns} FROM {table} ORDER BY {order}");
             let mut stmt = self.tx.prepare(&sql).db().map_err(|e| self.at(e))?;
             let mut rows = stmt.query([]).db().map_err(|e| self.at(e))?;
             while let Some(row) = rows.next().db().map_err(|e| self.at(e))? {
-                let record = to_record(row).db().map_err(|e| self.at(e))?;
-                writer.write(&record)?;
+                writer.write_with(kind, |body| encode(row, body).db().map_err(|e| self.at(e)))?;
                 pending += 1;
                 if pending == BATCH {
                     reporter.advance(pending)?;
@@ -167,8 +181,8 @@ impl<'s> Export<'s> {
     }
 }
 
-/// Maps a row of a table onto its record.
-type RowToRecord = fn(&Row<'_>) -> rusqlite::Result<Record>;
+/// Encodes a row of a table as the body of its record.
+type EncodeRow = fn(&Row<'_>, &mut Vec<u8>) -> rusqlite::Result<()>;
 
 /// Loads an archive into `target`, which must be empty, in one transaction: either every record
 /// is imported and the trailer's counts and digest match, or nothing is. A stream without its

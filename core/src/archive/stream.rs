@@ -9,7 +9,10 @@ use std::io::{self, Read, Write};
 use sha2::{Digest, Sha256};
 
 use super::{
-    record::{Record, KIND_TRAILER},
+    record::{
+        Record, KIND_ATTACHMENT, KIND_CONVERSATION, KIND_MESSAGE, KIND_PARTICIPANT, KIND_REACTION,
+        KIND_TRAILER,
+    },
     wire::{get_varint, put_varint, FieldReader, FieldWriter, VarintError, MAX_VARINT_LEN},
 };
 use crate::{store::RecordCounts, Error, Result};
@@ -55,13 +58,15 @@ pub struct StreamSummary {
     pub digest: [u8; 32],
 }
 
-fn count_mut<'c>(counts: &'c mut RecordCounts, record: &Record) -> &'c mut u64 {
-    match record {
-        Record::Conversation(_) => &mut counts.conversations,
-        Record::Participant(_) => &mut counts.participants,
-        Record::Message(_) => &mut counts.messages,
-        Record::Reaction(_) => &mut counts.reactions,
-        Record::Attachment(_) => &mut counts.attachments,
+/// The counter of a known record kind; `None` for kinds this build does not know.
+fn count_of_kind(counts: &mut RecordCounts, kind: u64) -> Option<&mut u64> {
+    match kind {
+        KIND_CONVERSATION => Some(&mut counts.conversations),
+        KIND_PARTICIPANT => Some(&mut counts.participants),
+        KIND_MESSAGE => Some(&mut counts.messages),
+        KIND_REACTION => Some(&mut counts.reactions),
+        KIND_ATTACHMENT => Some(&mut counts.attachments),
+        _ => None,
     }
 }
 
@@ -94,14 +99,27 @@ impl<W: Write> ArchiveWriter<W> {
 
     /// Appends one record.
     pub fn write(&mut self, record: &Record) -> Result<()> {
-        self.body.clear();
-        record.encode_body(&mut self.body);
-        let body = std::mem::take(&mut self.body);
-        let result = self.append(record.kind(), &body);
+        self.write_with(record.kind(), |body| {
+            record.encode_body(body);
+            Ok(())
+        })
+    }
+
+    /// Appends a record of `kind` whose body `encode` appends to the buffer it is given (the
+    /// export encodes SQLite rows this way, without building a [`Record`]).
+    pub(crate) fn write_with(
+        &mut self,
+        kind: u64,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        let result = encode(&mut body).and_then(|()| self.append(kind, &body));
         self.body = body;
         result?;
-        let count = count_mut(&mut self.counts, record);
-        *count = count.saturating_add(1);
+        if let Some(count) = count_of_kind(&mut self.counts, kind) {
+            *count = count.saturating_add(1);
+        }
         Ok(())
     }
 
@@ -109,20 +127,10 @@ impl<W: Write> ArchiveWriter<W> {
     /// look like to this build (tests).
     #[cfg(test)]
     pub(crate) fn write_raw(&mut self, kind: u64, body: &[u8]) -> Result<()> {
-        use super::record::{
-            KIND_ATTACHMENT, KIND_CONVERSATION, KIND_MESSAGE, KIND_PARTICIPANT, KIND_REACTION,
-        };
-        self.append(kind, body)?;
-        let count = match kind {
-            KIND_CONVERSATION => &mut self.counts.conversations,
-            KIND_PARTICIPANT => &mut self.counts.participants,
-            KIND_MESSAGE => &mut self.counts.messages,
-            KIND_REACTION => &mut self.counts.reactions,
-            KIND_ATTACHMENT => &mut self.counts.attachments,
-            _ => return Ok(()),
-        };
-        *count += 1;
-        Ok(())
+        self.write_with(kind, |out| {
+            out.extend_from_slice(body);
+            Ok(())
+        })
     }
 
     /// A writer that claims another format version (tests of version handling).
@@ -335,8 +343,9 @@ impl<R: Read> ArchiveReader<R> {
             match decoded {
                 Some((record, unknown_fields)) => {
                     self.skipped_fields = self.skipped_fields.saturating_add(unknown_fields);
-                    let count = count_mut(&mut self.counts, &record);
-                    *count = count.saturating_add(1);
+                    if let Some(count) = count_of_kind(&mut self.counts, record.kind()) {
+                        *count = count.saturating_add(1);
+                    }
                     return Ok(Some(record));
                 }
                 None => self.skipped_records = self.skipped_records.saturating_add(1),

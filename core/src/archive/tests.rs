@@ -3,6 +3,7 @@ use std::io::Cursor;
 use proptest::prelude::*;
 
 use super::record::{KIND_MESSAGE, KIND_TRAILER};
+use super::row_encoding;
 use super::wire::FieldWriter;
 use super::*;
 use crate::progress::{CancellationToken, Phase, Unit};
@@ -12,6 +13,9 @@ use crate::store::{
     Attachment, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
     Reaction, Role,
 };
+
+/// Maps a row onto its record (the slow path the row encoders must match).
+type RowToRecord = fn(&rusqlite::Row<'_>) -> rusqlite::Result<Record>;
 
 fn silent() -> Reporter<'static> {
     Reporter::silent(Phase::Backup, Unit::Rows)
@@ -528,4 +532,124 @@ proptest! {
         bytes.extend_from_slice(&tail);
         prop_assert!(verify(&mut Cursor::new(&bytes), &mut silent()).is_err());
     }
+}
+
+#[test]
+fn rows_encode_to_the_same_bytes_as_their_records() {
+    let mut store = synthetic_store(9, 30, 4_000);
+    // Every optional column set, and every one empty.
+    store
+        .upsert_conversation(&{
+            let mut c = conversation(1_000);
+            c.title = Some("t".into());
+            c.archived = true;
+            c.pinned = true;
+            c.muted_until = Some(-5);
+            c.extra = Some("[]".into());
+            c
+        })
+        .unwrap();
+    store
+        .insert_messages(&[
+            {
+                let mut m = message(900_000, 1_000, -1);
+                m.reply_to = Some(1);
+                m.edited_at = Some(2);
+                m.deleted_at = Some(3);
+                m.extra = Some("{}".into());
+                m
+            },
+            {
+                let mut m = message(900_001, 1_000, 0);
+                m.body = None;
+                m.received_at = None;
+                m
+            },
+        ])
+        .unwrap();
+    store
+        .insert_attachments(&[attachment(900_000, 900_000), {
+            let mut a = attachment(900_001, 900_001);
+            (
+                a.file_name,
+                a.sha256,
+                a.width,
+                a.height,
+                a.local_ref,
+                a.extra,
+            ) = (None, None, None, None, None, None);
+            a.duration_ms = Some(0);
+            a
+        }])
+        .unwrap();
+
+    let tables: [(&str, &str, super::EncodeRow, RowToRecord); 5] = [
+        (
+            "conversations",
+            store::CONVERSATION_COLUMNS,
+            row_encoding::conversation,
+            |r| store::conversation_from_row(r).map(Record::Conversation),
+        ),
+        (
+            "participants",
+            store::PARTICIPANT_COLUMNS,
+            row_encoding::participant,
+            |r| store::participant_from_row(r).map(Record::Participant),
+        ),
+        (
+            "messages",
+            store::MESSAGE_COLUMNS,
+            row_encoding::message,
+            |r| store::message_from_row(r).map(Record::Message),
+        ),
+        (
+            "reactions",
+            store::REACTION_COLUMNS,
+            row_encoding::reaction,
+            |r| store::reaction_from_row(r).map(Record::Reaction),
+        ),
+        (
+            "attachments",
+            store::ATTACHMENT_COLUMNS,
+            row_encoding::attachment,
+            |r| store::attachment_from_row(r).map(Record::Attachment),
+        ),
+    ];
+    let mut compared = 0;
+    for (table, columns, encode, to_record) in tables {
+        let mut stmt = store
+            .connection()
+            .prepare(&format!("SELECT {columns} FROM {table}"))
+            .unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            let mut from_row = Vec::new();
+            encode(row, &mut from_row).unwrap();
+            let mut from_record = Vec::new();
+            to_record(row).unwrap().encode_body(&mut from_record);
+            assert_eq!(from_row, from_record, "{table}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, store.counts().unwrap().total());
+}
+
+#[test]
+fn a_row_the_archive_cannot_carry_fails_the_export() {
+    let mut store = ChatStore::open_in_memory().unwrap();
+    store.upsert_conversation(&conversation(1)).unwrap();
+    store.insert_messages(&[message(1, 1, 1)]).unwrap();
+    // Invalid UTF-8 written behind the API's back (SQLite does not check it).
+    store
+        .connection()
+        .execute(
+            "UPDATE messages SET body = CAST(X'FFFE' AS TEXT) WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    let err = Export::begin(&store)
+        .unwrap()
+        .write_to(&mut std::io::sink(), &mut silent())
+        .unwrap_err();
+    assert!(matches!(err, Error::Database { .. }), "{err:?}");
 }

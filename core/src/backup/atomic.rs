@@ -65,6 +65,15 @@ impl TempPath {
         }
     }
 
+    /// A unique temporary name beside `target` whose file the caller creates (exclusively, for
+    /// example with SQLite); the guard deletes whatever is there on drop unless committed.
+    pub(crate) fn unique_name(target: &Path) -> Result<TempPath> {
+        let (guard, file) = TempPath::reserve(target)?;
+        drop(file);
+        fs::remove_file(guard.path()).map_err(|e| Error::io_at(guard.path(), e))?;
+        Ok(guard)
+    }
+
     /// The temporary file's path.
     pub(crate) fn path(&self) -> &Path {
         &self.temp

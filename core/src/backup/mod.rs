@@ -1,11 +1,175 @@
-//! Orchestration: backup to a path or sink, inspect, unlock, verify and restore, for the chat
-//! archive and the SQLite snapshot payload kinds. Files are written atomically and a failed or
-//! cancelled operation leaves nothing behind (see `docs/ARCHITECTURE.md`, data flow).
+//! Orchestration: backup to a path or any sink, inspect, unlock, verify and restore, for both
+//! payload kinds (the chat archive of a [`ChatStore`] and a snapshot of any SQLite file).
+//!
+//! Files are written atomically (temporary file beside the target, fsync, rename, fsync of the
+//! directory), and a failed or cancelled operation leaves nothing behind. The data flow, the two
+//! threads of a backup or restore and where each check happens are described in
+//! `docs/ARCHITECTURE.md` (section "Data flow").
 
 mod atomic;
 mod install;
+mod pipe;
+mod read;
 pub mod snapshot;
 #[cfg(test)]
 mod testing;
+mod write;
+
+use std::{collections::BTreeMap, path::PathBuf};
 
 pub use atomic::AtomicFile;
+pub use read::{
+    inspect, inspect_path, restore, restore_path, unlock, verify, verify_path, BackupInfo,
+    RestoreReport, VerifyReport,
+};
+pub use write::{
+    backup_sqlite_file, backup_sqlite_file_to_path, backup_store, backup_store_to_path,
+    BackupSummary,
+};
+
+use crate::{
+    crypto::{PrfOutput, RootKey},
+    format::Metadata,
+    keyring::{Keyring, RecoveryKey},
+    progress::{CancellationToken, ProgressSink},
+    store::RecordCounts,
+    Error, Result,
+};
+
+/// How a backup is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupOptions {
+    /// zstd level (1 to 19); level 3 is fast and compresses chat text well.
+    pub compression_level: i32,
+    /// Extra public header entries (for example the app's version). They are authenticated but
+    /// not encrypted, so they must not hold anything private. Keys starting with `keepsake.` are
+    /// reserved for the counts the backup writes itself.
+    pub extra_metadata: BTreeMap<String, String>,
+    /// Where a SQLite snapshot's temporary copy is made; beside the source file when `None`.
+    pub temp_dir: Option<PathBuf>,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            compression_level: 3,
+            extra_metadata: BTreeMap::new(),
+            temp_dir: None,
+        }
+    }
+}
+
+/// How a restore treats its target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// Replace a target that already holds data. Without it such a target is refused with
+    /// [`Error::TargetExists`]. The app must have closed the target database.
+    pub replace: bool,
+}
+
+/// Progress reports and cancellation for one operation; both optional.
+#[derive(Clone, Copy, Default)]
+pub struct Control<'a> {
+    /// Receives throttled [`crate::progress::Progress`] reports.
+    pub progress: Option<&'a dyn ProgressSink>,
+    /// Checked between batches; a cancelled operation returns [`Error::Cancelled`].
+    pub cancel: Option<&'a CancellationToken>,
+}
+
+/// The secret that opens a backup.
+pub enum Secret<'a> {
+    /// The 64-character recovery key.
+    RecoveryKey(&'a RecoveryKey),
+    /// A passkey's PRF output, for the slot of the credential that produced it.
+    Passkey {
+        /// The credential id from the WebAuthn assertion.
+        credential_id: &'a [u8],
+        /// The PRF output of that credential for the keyring's PRF input.
+        prf: &'a PrfOutput,
+    },
+    /// The device's copy of the root key (the daily backup needs no prompt).
+    RootKey(&'a RootKey),
+    /// The device's keyring (uses its root key).
+    Keyring(&'a Keyring),
+}
+
+/// Header metadata keys for the per-kind record counts of a chat archive.
+const COUNT_KEYS: [&str; 5] = [
+    "keepsake.count.conversations",
+    "keepsake.count.participants",
+    "keepsake.count.messages",
+    "keepsake.count.reactions",
+    "keepsake.count.attachments",
+];
+
+fn count_values(counts: &RecordCounts) -> [u64; 5] {
+    [
+        counts.conversations,
+        counts.participants,
+        counts.messages,
+        counts.reactions,
+        counts.attachments,
+    ]
+}
+
+/// The header metadata of a backup: the caller's extra entries plus the record counts.
+fn metadata_with_counts(
+    extra: &BTreeMap<String, String>,
+    counts: Option<&RecordCounts>,
+) -> Result<Metadata> {
+    let mut metadata = Metadata::new();
+    for (key, value) in extra {
+        if key.starts_with("keepsake.") {
+            return Err(Error::InvalidArgument(format!(
+                "metadata key {key} is reserved for Keepsake"
+            )));
+        }
+        metadata.insert(key.as_str(), value.as_str())?;
+    }
+    if let Some(counts) = counts {
+        for (key, value) in COUNT_KEYS.iter().zip(count_values(counts)) {
+            metadata.insert(*key, value.to_string())?;
+        }
+    }
+    Ok(metadata)
+}
+
+/// The record counts a header declares, if it declares all of them.
+fn counts_from_metadata(metadata: &Metadata) -> Result<Option<RecordCounts>> {
+    let mut values = [0u64; 5];
+    for (slot, key) in values.iter_mut().zip(COUNT_KEYS) {
+        match metadata.get(key) {
+            None => return Ok(None),
+            Some(text) => {
+                *slot = text.parse().map_err(|_| Error::Corrupted {
+                    what: format!("header metadata {key} is not a count: {text:?}"),
+                })?;
+            }
+        }
+    }
+    let [conversations, participants, messages, reactions, attachments] = values;
+    Ok(Some(RecordCounts {
+        conversations,
+        participants,
+        messages,
+        reactions,
+        attachments,
+    }))
+}
+
+/// Fails with [`Error::Corrupted`] naming the first kind whose counts differ.
+fn check_counts(what: &str, expected: &RecordCounts, found: &RecordCounts) -> Result<()> {
+    for ((key, want), got) in COUNT_KEYS
+        .iter()
+        .zip(count_values(expected))
+        .zip(count_values(found))
+    {
+        if want != got {
+            let kind = key.trim_start_matches("keepsake.count.");
+            return Err(Error::Corrupted {
+                what: format!("{what}: {kind} count is {got}, the backup declares {want}"),
+            });
+        }
+    }
+    Ok(())
+}

@@ -29,7 +29,7 @@ const PAGES_PER_STEP: std::os::raw::c_int = 1024;
 /// Bytes copied between progress reports and cancellation checks when streaming the file.
 const COPY_CHUNK: usize = 256 * 1024;
 /// The first 16 bytes of every SQLite database file.
-const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+pub(crate) const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// Copies the SQLite database at `source` consistently and streams the copy into `sink`.
 /// The temporary copy is made beside `source` (or in `temp_dir`) and always removed.
@@ -98,13 +98,12 @@ pub fn restore_snapshot(
     sweep_leftovers(target)?;
     let (temp, mut file) = TempPath::reserve(target)?;
     reporter.start_phase(Phase::Restore, Unit::Bytes, 0)?;
-    let mut magic = [0u8; 16];
-    read_magic(payload, &mut magic)?;
-    file.write_all(&magic)
+    read_sqlite_magic(payload)?;
+    file.write_all(SQLITE_MAGIC)
         .map_err(|e| Error::io_at(temp.path(), e))?;
     let size = copy_in_chunks(payload, &mut file, reporter)
         .map_err(|e| e.with_path(temp.path()))?
-        + magic.len() as u64;
+        + SQLITE_MAGIC.len() as u64;
     file.sync_all().map_err(|e| Error::io_at(temp.path(), e))?;
     drop(file);
     reporter.finish_phase()?;
@@ -118,8 +117,10 @@ pub fn restore_snapshot(
     Ok(size)
 }
 
-fn read_magic(payload: &mut dyn Read, magic: &mut [u8; 16]) -> Result<()> {
-    payload.read_exact(magic).map_err(|err| {
+/// Reads the first 16 bytes of a snapshot payload; anything but SQLite's magic is corruption.
+pub(crate) fn read_sqlite_magic(payload: &mut dyn Read) -> Result<()> {
+    let mut magic = [0u8; 16];
+    payload.read_exact(&mut magic).map_err(|err| {
         if err.kind() == io::ErrorKind::UnexpectedEof {
             Error::Corrupted {
                 what: "snapshot payload is too short to be an SQLite database".into(),
@@ -128,7 +129,7 @@ fn read_magic(payload: &mut dyn Read, magic: &mut [u8; 16]) -> Result<()> {
             Error::from(err)
         }
     })?;
-    if magic != SQLITE_MAGIC {
+    if &magic != SQLITE_MAGIC {
         return Err(Error::Corrupted {
             what: "snapshot payload is not an SQLite database".into(),
         });

@@ -162,3 +162,106 @@ fn parse_attested(input: &[u8]) -> Result<(AttestedCredential, &[u8]), String> {
         after,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{passkey::cbor::Encoder, Error};
+
+    fn cose_key() -> Vec<u8> {
+        Encoder::default()
+            .map(3)
+            .int(1)
+            .int(2)
+            .int(3)
+            .int(-7)
+            .int(-1)
+            .int(1)
+            .finish()
+    }
+
+    fn registration_data() -> AuthenticatorData {
+        AuthenticatorData {
+            rp_id_hash: [7; 32],
+            flags: flags::UP | flags::UV | flags::AT,
+            sign_count: 0x0102_0304,
+            attested_credential: Some(AttestedCredential {
+                aaguid: [5; 16],
+                credential_id: vec![9; 20],
+                public_key_cose: cose_key(),
+                algorithm: -7,
+            }),
+        }
+    }
+
+    fn reason(bytes: &[u8]) -> String {
+        match AuthenticatorData::parse(bytes, "authData") {
+            Err(Error::MalformedWebAuthn { path, reason }) => {
+                assert_eq!(path, "authData");
+                reason
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn round_trips_with_and_without_attested_credential() {
+        let data = registration_data();
+        assert_eq!(
+            AuthenticatorData::parse(&data.to_bytes(), "a").unwrap(),
+            data
+        );
+        let assertion = AuthenticatorData {
+            flags: flags::UP | flags::UV,
+            attested_credential: None,
+            ..data
+        };
+        let bytes = assertion.to_bytes();
+        assert_eq!(bytes.len(), 37);
+        assert_eq!(&bytes[33..37], &[1, 2, 3, 4]);
+        assert_eq!(AuthenticatorData::parse(&bytes, "a").unwrap(), assertion);
+    }
+
+    #[test]
+    fn skips_extensions_after_the_credential() {
+        let mut data = registration_data();
+        data.flags |= flags::ED;
+        let mut bytes = data.to_bytes();
+        bytes.extend(
+            Encoder::default()
+                .map(1)
+                .text("hmac-secret")
+                .int(1)
+                .finish(),
+        );
+        assert_eq!(AuthenticatorData::parse(&bytes, "a").unwrap(), data);
+    }
+
+    #[test]
+    fn rejects_every_malformed_shape() {
+        assert!(reason(&[0; 36]).contains("at least 37"));
+        let good = registration_data().to_bytes();
+        assert!(reason(&good[..37 + 10]).contains("shorter than AAGUID"));
+        assert!(reason(&good[..good.len() - 1]).contains("public key"));
+        assert!(reason(&good[..37 + 18 + 5]).contains("only 5 present"));
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(reason(&trailing).contains("unexpected bytes"));
+        let mut zero_len = good.clone();
+        zero_len[37 + 16..37 + 18].copy_from_slice(&[0, 0]);
+        assert!(reason(&zero_len).contains("outside"));
+        let mut long = good.clone();
+        long[37 + 16..37 + 18].copy_from_slice(&1024u16.to_be_bytes());
+        assert!(reason(&long).contains("outside"));
+        let mut no_alg = registration_data();
+        if let Some(credential) = no_alg.attested_credential.as_mut() {
+            credential.public_key_cose = Encoder::default().map(1).int(1).int(2).finish();
+        }
+        assert!(reason(&no_alg.to_bytes()).contains("kty (1) and alg (3)"));
+        let mut ed_without_map = registration_data();
+        ed_without_map.flags |= flags::ED;
+        let mut bytes = ed_without_map.to_bytes();
+        bytes.push(0x01);
+        assert!(reason(&bytes).contains("not a CBOR map"));
+    }
+}

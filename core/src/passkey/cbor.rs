@@ -11,6 +11,10 @@
 /// Deepest nesting accepted; attestation statements nest three levels, COSE keys one.
 const MAX_DEPTH: usize = 16;
 
+/// Most entries in one map or array. WebAuthn structures have a handful; the bound also keeps
+/// the duplicate-key check (quadratic in the entry count) cheap on hostile input.
+const MAX_ENTRIES: u64 = 64;
+
 /// A decoded CBOR data item, borrowing strings from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Value<'a> {
@@ -129,6 +133,11 @@ fn decode_item(input: &[u8], depth: usize) -> Result<(Value<'_>, &[u8]), String>
         return Err(format!("CBOR nested deeper than {MAX_DEPTH} levels"));
     }
     let (major, argument, rest) = head(input)?;
+    if (major == 4 || major == 5) && argument > MAX_ENTRIES {
+        return Err(format!(
+            "CBOR container of {argument} entries, at most {MAX_ENTRIES} accepted"
+        ));
+    }
     match major {
         0 => Ok((Value::Unsigned(argument), rest)),
         1 => Ok((Value::Negative(argument), rest)),
@@ -314,5 +323,11 @@ mod tests {
         }
         let deep = [0x81u8; 64];
         assert!(decode_exact(&deep).unwrap_err().contains("deeper"));
+        let mut wide = vec![0x98, 65];
+        wide.extend([0u8; 65]);
+        assert!(decode_exact(&wide).unwrap_err().contains("at most 64"));
+        wide[1] = 64;
+        wide.pop();
+        assert!(decode_exact(&wide).is_ok());
     }
 }

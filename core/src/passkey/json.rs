@@ -111,6 +111,7 @@ impl<'a> Field<'a> {
     }
 
     /// This field as an integer.
+    #[cfg(feature = "soft-authenticator")]
     pub(crate) fn as_i64(&self) -> Result<i64> {
         self.value
             .as_i64()
@@ -118,6 +119,7 @@ impl<'a> Field<'a> {
     }
 
     /// The members of this object, each with its own path.
+    #[cfg(feature = "soft-authenticator")]
     pub(crate) fn entries(&self) -> Result<Vec<(&'a str, Field<'a>)>> {
         let object = self
             .value

@@ -20,7 +20,9 @@
 mod authdata;
 mod b64;
 mod cbor;
+mod flow;
 mod json;
+mod providers;
 mod request;
 mod response;
 #[cfg(feature = "soft-authenticator")]
@@ -28,7 +30,9 @@ pub mod soft;
 mod verify;
 
 pub use authdata::{flags, AttestedCredential, AuthenticatorData, MAX_CREDENTIAL_ID_LEN};
+pub use flow::{remove_passkey, Enrollment, EnrollmentStep, PasskeyUnlockKey, Unlock};
 pub use json::MAX_JSON_LEN;
+pub use providers::{aaguid_string, provider_name};
 pub use request::{
     AssertionRequest, RegistrationRequest, RelyingParty, UserAccount, COSE_EDDSA, COSE_ES256,
     COSE_RS256,

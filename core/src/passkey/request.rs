@@ -212,3 +212,109 @@ fn check_rp_id(rp_id: &str) -> Result<()> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn rp() -> RelyingParty {
+        RelyingParty {
+            id: "chat.example.com".into(),
+            name: "Chat".into(),
+        }
+    }
+
+    fn user(id: Vec<u8>) -> UserAccount {
+        UserAccount {
+            id,
+            name: "alice".into(),
+            display_name: "Alice A.".into(),
+        }
+    }
+
+    #[test]
+    fn registration_json_has_every_member_credential_manager_needs() {
+        let request =
+            RegistrationRequest::new(rp(), user(vec![0xfb; 3]), [0xff; 32], vec![vec![1, 2, 3]])
+                .unwrap();
+        let json: Value = serde_json::from_str(&request.to_json()).unwrap();
+        assert_eq!(json["challenge"], b64::encode(request.challenge()));
+        assert_eq!(
+            json["rp"],
+            serde_json::json!({"id": "chat.example.com", "name": "Chat"})
+        );
+        assert_eq!(json["user"]["id"], "-_v7");
+        assert_eq!(json["user"]["name"], "alice");
+        assert_eq!(json["user"]["displayName"], "Alice A.");
+        let algs: Vec<i64> = json["pubKeyCredParams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                assert_eq!(p["type"], "public-key");
+                p["alg"].as_i64().unwrap()
+            })
+            .collect();
+        assert_eq!(algs, [-7, -8, -257]);
+        assert_eq!(
+            json["authenticatorSelection"],
+            serde_json::json!({"residentKey": "required", "requireResidentKey": true,
+                               "userVerification": "required"})
+        );
+        assert_eq!(
+            json["excludeCredentials"],
+            serde_json::json!([{"type": "public-key", "id": "AQID"}])
+        );
+        // 32 bytes of 0xff: 43 characters, URL-safe alphabet, no padding.
+        assert_eq!(
+            json["extensions"]["prf"]["eval"]["first"],
+            "_".repeat(42) + "8"
+        );
+    }
+
+    #[test]
+    fn assertion_json_asks_for_uv_and_prf() {
+        let request = AssertionRequest::new("chat.example.com", vec![], [0; 32]).unwrap();
+        let json: Value = serde_json::from_str(&request.to_json()).unwrap();
+        assert_eq!(json["rpId"], "chat.example.com");
+        assert_eq!(json["userVerification"], "required");
+        assert_eq!(json["allowCredentials"], serde_json::json!([]));
+        assert_eq!(json["extensions"]["prf"]["eval"]["first"], "A".repeat(43));
+        assert!(json["extensions"]["prf"].get("evalByCredential").is_none());
+    }
+
+    #[test]
+    fn challenges_are_fresh_for_every_request() {
+        let a = AssertionRequest::new("chat.example.com", vec![], [0; 32]).unwrap();
+        let b = AssertionRequest::new("chat.example.com", vec![], [0; 32]).unwrap();
+        assert_ne!(a.challenge(), b.challenge());
+    }
+
+    #[test]
+    fn rejects_bad_rp_ids_and_user_ids() {
+        for rp_id in [
+            "",
+            "Example.com",
+            "https://example.com",
+            ".example.com",
+            "ex ample.com",
+        ] {
+            assert!(
+                matches!(
+                    AssertionRequest::new(rp_id, vec![], [0; 32]),
+                    Err(Error::InvalidArgument(_))
+                ),
+                "{rp_id:?}"
+            );
+        }
+        for id in [vec![], vec![0; 65]] {
+            assert!(matches!(
+                RegistrationRequest::new(rp(), user(id), [0; 32], vec![]),
+                Err(Error::InvalidArgument(_))
+            ));
+        }
+        assert!(RegistrationRequest::new(rp(), user(vec![0; 64]), [0; 32], vec![]).is_ok());
+    }
+}

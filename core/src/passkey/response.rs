@@ -270,3 +270,53 @@ fn prf_output(root: &Field<'_>) -> Result<PrfExtensionOutput> {
     };
     Ok(PrfExtensionOutput { enabled, first })
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::passkey::b64;
+
+    fn registration_with(attestation: &[u8]) -> String {
+        let client_data =
+            b64::encode(br#"{"type":"webauthn.create","challenge":"AA","origin":"x"}"#);
+        format!(
+            r#"{{"id":"AQID","rawId":"AQID","type":"public-key","response":{{"clientDataJSON":"{client_data}","attestationObject":"{}"}}}}"#,
+            b64::encode(attestation)
+        )
+    }
+
+    fn assertion_with(auth_data: &[u8], client_data: &[u8]) -> String {
+        format!(
+            r#"{{"id":"AQID","rawId":"AQID","type":"public-key","response":{{"clientDataJSON":"{}","authenticatorData":"{}","signature":"AQID"}}}}"#,
+            b64::encode(client_data),
+            b64::encode(auth_data)
+        )
+    }
+
+    proptest! {
+        // The parsers are total: arbitrary input gives a value or a typed error, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,400}") {
+            let _ = RegistrationResponse::from_json(&text);
+            let _ = AssertionResponse::from_json(&text);
+        }
+
+        #[test]
+        fn arbitrary_binary_fields_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = RegistrationResponse::from_json(&registration_with(&bytes));
+            let _ = AssertionResponse::from_json(&assertion_with(&bytes, b"{}"));
+            let _ = AssertionResponse::from_json(&assertion_with(&[0; 37], &bytes));
+        }
+    }
+
+    #[test]
+    fn prf_output_debug_is_redacted() {
+        let output = PrfExtensionOutput::typed(Some(true), Some(&[0xab; 32]));
+        let shown = format!("{output:?}");
+        assert!(shown.contains("<redacted>"));
+        assert!(!shown.to_lowercase().contains("ab, ab"));
+        assert!(!shown.contains("171"));
+    }
+}

@@ -326,3 +326,41 @@ fn a_store_for_import_is_new_only_and_becomes_wal_when_closed() {
     assert_eq!(mode, "wal");
     assert_eq!(reopened.counts().unwrap().conversations, 1);
 }
+
+#[test]
+fn the_schema_refuses_unknown_enum_codes_written_behind_the_api() {
+    let store = store_with_conversation();
+    let insert = |kind: &str, delivery: &str| {
+        store.connection().execute(
+            &format!(
+                "INSERT INTO messages (conversation_id, sender, kind, sent_at, delivery)
+                 VALUES (1, 'alice', {kind}, 1, {delivery})"
+            ),
+            [],
+        )
+    };
+    insert("2", "4").unwrap();
+    for (kind, delivery) in [
+        ("3", "0"),
+        ("-1", "0"),
+        ("1.5", "0"),
+        ("'text'", "0"),
+        ("0", "5"),
+    ] {
+        assert!(
+            insert(kind, delivery).is_err(),
+            "kind {kind}, delivery {delivery}"
+        );
+    }
+    let role = |role: &str| {
+        store.connection().execute(
+            &format!(
+                "INSERT INTO participants (conversation_id, user_id, role, joined_at)
+                 VALUES (1, 'u{role}', {role}, 1)"
+            ),
+            [],
+        )
+    };
+    role("2").unwrap();
+    assert!(role("3").is_err());
+}

@@ -390,8 +390,10 @@ impl ChatStore {
         guard(|| Ok(self.inner.with(|s| s.counts())?.into()))
     }
 
-    /// Closes the database now; later calls fail with `InvalidArgument`. Idempotent.
-    pub fn close(&self) -> FfiResult<()> {
+    /// Closes the database file now, reporting any error (dropping the object closes it too,
+    /// silently); later calls fail with `InvalidArgument`. Idempotent. Named apart from the
+    /// generated `close()`/`deinit`, which release the object itself.
+    pub fn close_database(&self) -> FfiResult<()> {
         guard(|| match self.inner.take()? {
             Some(store) => Ok(store.close()?),
             None => Ok(()),

@@ -1,0 +1,216 @@
+//! The keyring as an FFI object: the root key and its slots (passkeys, recovery keys).
+//!
+//! The device keeps two things: the root key, sealed by the app in Android Keystore or the iOS
+//! Keychain ([`Keyring::export_root_key`]), and the public bytes ([`Keyring::public_bytes`]),
+//! which hold no secret and may live anywhere. [`Keyring::restore`] rebuilds the keyring from
+//! both; a new device gets it from a backup instead (`Restore::keyring`).
+
+use std::sync::Arc;
+
+use keepsake_core::{
+    crypto::RootKey,
+    keyring::{self as core_keyring, RecoveryKey, SlotId},
+};
+use zeroize::Zeroizing;
+
+use crate::{
+    error::{guard, FfiResult, KeepsakeError},
+    lock::Guarded,
+};
+
+/// What unlocks a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SlotKind {
+    /// A passkey through the WebAuthn PRF extension.
+    Passkey,
+    /// The 64-character recovery key.
+    RecoveryKey,
+}
+
+/// The public description of a key slot.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SlotInfo {
+    /// The slot id (16 bytes), used to remove it.
+    pub id: Vec<u8>,
+    /// The label the user gave it.
+    pub label: String,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_at: u64,
+    /// Passkey or recovery key.
+    pub kind: SlotKind,
+    /// The passkey's credential id (passkey slots).
+    pub credential_id: Option<Vec<u8>>,
+    /// The relying party id (passkey slots).
+    pub rp_id: Option<String>,
+    /// The provider's AAGUID (passkey slots, when known), to show which password manager
+    /// holds the passkey.
+    pub provider_hint: Option<Vec<u8>>,
+}
+
+impl From<&core_keyring::Slot> for SlotInfo {
+    fn from(slot: &core_keyring::Slot) -> Self {
+        let (kind, credential_id, rp_id, provider_hint) = match slot.kind() {
+            core_keyring::SlotKind::Passkey {
+                credential_id,
+                rp_id,
+                provider_hint,
+            } => (
+                SlotKind::Passkey,
+                Some(credential_id.clone()),
+                Some(rp_id.clone()),
+                provider_hint.map(|h| h.to_vec()),
+            ),
+            core_keyring::SlotKind::RecoveryKey => (SlotKind::RecoveryKey, None, None, None),
+        };
+        SlotInfo {
+            id: slot.id().as_bytes().to_vec(),
+            label: slot.label().to_owned(),
+            created_at: slot.created_at(),
+            kind,
+            credential_id,
+            rp_id,
+            provider_hint,
+        }
+    }
+}
+
+/// A recovery key just added: show `recovery_key` to the user once, then forget it.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct NewRecoveryKey {
+    /// The new slot.
+    pub slot: SlotInfo,
+    /// The key in its grouped display form (`XXXX-XXXX-...`).
+    pub recovery_key: String,
+}
+
+impl std::fmt::Debug for NewRecoveryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRecoveryKey")
+            .field("slot", &self.slot)
+            .field("recovery_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Checks a recovery key as typed by the user and returns its canonical grouped form. Fails
+/// with `RecoveryKeyTypo` (saying where) when it cannot be a valid key: use it to check input
+/// before trying to unlock.
+#[uniffi::export]
+pub fn normalize_recovery_key(input: String) -> FfiResult<String> {
+    guard(|| Ok(RecoveryKey::parse(&input)?.to_string()))
+}
+
+/// A keyring: the root key plus its slots. Safe to use from any thread.
+#[derive(uniffi::Object)]
+pub struct Keyring {
+    inner: Guarded<core_keyring::Keyring>,
+}
+
+impl Keyring {
+    pub(crate) fn wrap(keyring: core_keyring::Keyring) -> Arc<Self> {
+        Arc::new(Keyring {
+            inner: Guarded::new(keyring, "keyring"),
+        })
+    }
+
+    /// Runs `f` on the core keyring.
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&core_keyring::Keyring) -> keepsake_core::Result<T>,
+    ) -> FfiResult<T> {
+        self.inner.with(f)
+    }
+
+    /// Runs `f` on the core keyring, mutably.
+    pub(crate) fn with_mut<T>(
+        &self,
+        f: impl FnOnce(&mut core_keyring::Keyring) -> keepsake_core::Result<T>,
+    ) -> FfiResult<T> {
+        self.inner.with_mut(f)
+    }
+}
+
+#[uniffi::export]
+impl Keyring {
+    /// A new keyring with a fresh random root key and no slots yet: add a passkey and a
+    /// recovery key before the first backup.
+    #[uniffi::constructor]
+    pub fn create() -> FfiResult<Arc<Self>> {
+        guard(|| Ok(Keyring::wrap(core_keyring::Keyring::create()?)))
+    }
+
+    /// Rebuilds the device's keyring from the root key the app sealed and the public bytes it
+    /// stored. Fails with `Corrupted` when the public bytes were altered or belong to another
+    /// root key.
+    #[uniffi::constructor]
+    pub fn restore(root_key: Vec<u8>, public_bytes: Vec<u8>) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let root_key = Zeroizing::new(root_key);
+            let bytes: [u8; 32] = root_key.as_slice().try_into().map_err(|_| {
+                KeepsakeError::invalid(format!(
+                    "a root key is 32 bytes, got {}",
+                    root_key.len()
+                ))
+            })?;
+            let root = RootKey::from_bytes(bytes);
+            Ok(Keyring::wrap(core_keyring::Keyring::from_parts(
+                root,
+                &public_bytes,
+            )?))
+        })
+    }
+
+    /// The keyring id (16 bytes); every backup made with this keyring carries it.
+    pub fn id(&self) -> FfiResult<Vec<u8>> {
+        guard(|| self.with(|k| Ok(k.id().as_bytes().to_vec())))
+    }
+
+    /// The 32-byte root key, ONLY to seal it in Android Keystore / the iOS Keychain. Wipe the
+    /// array after sealing.
+    pub fn export_root_key(&self) -> FfiResult<Vec<u8>> {
+        guard(|| self.with(|k| Ok(k.root_key().expose_secret().to_vec())))
+    }
+
+    /// Everything but the root key (id, PRF input, slots), authenticated with the root key.
+    /// Not secret: store it next to the sealed root key.
+    pub fn public_bytes(&self) -> FfiResult<Vec<u8>> {
+        guard(|| self.with(|k| Ok(k.to_public_bytes())))
+    }
+
+    /// The slots, in the order they were added.
+    pub fn slots(&self) -> FfiResult<Vec<SlotInfo>> {
+        guard(|| self.with(|k| Ok(k.slots().iter().map(SlotInfo::from).collect())))
+    }
+
+    /// Adds a recovery key slot and returns the key to show the user (once).
+    pub fn add_recovery_key(&self, label: String) -> FfiResult<NewRecoveryKey> {
+        guard(|| {
+            self.with_mut(|k| {
+                let (id, key) = k.add_recovery_key(&label)?;
+                let slot = k
+                    .slots()
+                    .iter()
+                    .find(|s| s.id() == &id)
+                    .map(SlotInfo::from)
+                    .ok_or_else(|| {
+                        keepsake_core::Error::InvalidArgument("the new slot is missing".into())
+                    })?;
+                Ok(NewRecoveryKey {
+                    slot,
+                    recovery_key: key.to_string(),
+                })
+            })
+        })
+    }
+
+    /// Removes a slot (a lost passkey, a revoked recovery key). Backups made from now on no
+    /// longer carry it; older backup files still do.
+    pub fn remove_slot(&self, slot_id: Vec<u8>) -> FfiResult<SlotInfo> {
+        guard(|| {
+            let id: [u8; 16] = slot_id.as_slice().try_into().map_err(|_| {
+                KeepsakeError::invalid(format!("a slot id is 16 bytes, got {}", slot_id.len()))
+            })?;
+            self.with_mut(|k| Ok(SlotInfo::from(&k.remove_slot(&SlotId::from_bytes(id))?)))
+        })
+    }
+}
