@@ -15,4 +15,4 @@ dependencyResolutionManagement {
     }
 }
 rootProject.name = "keepsake-android-sample"
-include(":keepsake", ":flow", ":app")
+include(":keepsake", ":flow", ":engine", ":app")

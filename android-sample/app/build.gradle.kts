@@ -38,6 +38,7 @@ android {
 dependencies {
     implementation(project(":keepsake"))
     implementation(project(":flow"))
+    implementation(project(":engine"))
 
     implementation("androidx.credentials:credentials:1.5.0")
     // Credential Manager on Android 13 and below goes through Play services.

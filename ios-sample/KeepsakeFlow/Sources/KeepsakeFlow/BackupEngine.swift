@@ -167,11 +167,12 @@ public struct KeepsakeFlowError: Error, Sendable {
 public protocol BackupEngine: AnyObject {
     func createKeyring() async throws -> KeyringSecrets
     func slots(_ secrets: KeyringSecrets) async throws -> [SlotInfo]
-    func beginPasskeyRegistration(_ secrets: KeyringSecrets, userName: String) async throws -> PendingRegistration
+    /// `label` names the new slot for the user.
+    func beginPasskeyRegistration(_ secrets: KeyringSecrets, userName: String, label: String) async throws -> PendingRegistration
     func finishPasskeyRegistration(_ secrets: KeyringSecrets, _ pending: PendingRegistration,
-                                   _ registration: PasskeyRegistration, label: String) async throws -> EnrollmentStep
+                                   _ registration: PasskeyRegistration) async throws -> EnrollmentStep
     func finishPasskeyEnrollment(_ secrets: KeyringSecrets, _ pending: PendingAssertion,
-                                 _ assertion: PasskeyAssertion, label: String) async throws -> KeyringSecrets
+                                 _ assertion: PasskeyAssertion) async throws -> KeyringSecrets
     /// Returns the keyring with the new slot and the key to show once.
     func addRecoveryKey(_ secrets: KeyringSecrets, label: String) async throws -> (KeyringSecrets, String)
     func backUp(_ secrets: KeyringSecrets, to path: String,

@@ -76,17 +76,17 @@ public final class BackupViewModel {
         start(.enrollingPasskey) { [self] in
             let secrets = try await deviceKeyring()
             defer { secrets.wipe() }
-            let pending = try await engine.beginPasskeyRegistration(secrets, userName: userName)
+            let pending = try await engine.beginPasskeyRegistration(secrets, userName: userName, label: label)
             let created = await passkeys.register(pending.request)
             guard case .success(let registration) = created else { return finish(UserMessage.of(created)) }
             let enrolled: KeyringSecrets
-            switch try await engine.finishPasskeyRegistration(secrets, pending, registration, label: label) {
+            switch try await engine.finishPasskeyRegistration(secrets, pending, registration) {
             case .enrolled(let updated):
                 enrolled = updated
             case .needsAssertion(let assertionPending):
                 let outcome = await passkeys.authenticate(assertionPending.request)
                 guard case .success(let assertion) = outcome else { return finish(UserMessage.of(outcome)) }
-                enrolled = try await engine.finishPasskeyEnrollment(secrets, assertionPending, assertion, label: label)
+                enrolled = try await engine.finishPasskeyEnrollment(secrets, assertionPending, assertion)
             }
             try await saveAndShow(enrolled, .info("Backups are protected by your passkey."))
         }

@@ -39,8 +39,8 @@ final class ScriptedProvider: PasskeyPrfProvider, @unchecked Sendable {
     }
 }
 
-private struct Registration: PendingRegistration { let request: PasskeyRegistrationRequest }
-private struct Assertion: PendingAssertion { let request: PasskeyAssertionRequest }
+private struct Registration: PendingRegistration { let request: PasskeyRegistrationRequest; let label: String }
+private struct Assertion: PendingAssertion { let request: PasskeyAssertionRequest; var label = "" }
 
 /// A one-shot gate a fake operation waits on, opened by the test.
 actor Gate {
@@ -92,23 +92,25 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
 
     func slots(_ s: KeyringSecrets) async throws -> [SlotInfo] { keyrings[try keyring(s)]!.map(\.0) }
 
-    func beginPasskeyRegistration(_ s: KeyringSecrets, userName: String) async throws -> PendingRegistration {
+    func beginPasskeyRegistration(_ s: KeyringSecrets, userName: String, label: String) async throws -> PendingRegistration {
         _ = try keyring(s)
         return Registration(request: PasskeyRegistrationRequest(relyingPartyId: "keepsake.example", userName: userName,
-                                                                userId: Data(count: 16), challenge: Data(count: 32), prfInput: Data(count: 32)))
+                                                                userId: Data(count: 16), challenge: Data(count: 32), prfInput: Data(count: 32)),
+                            label: label)
     }
 
-    func finishPasskeyRegistration(_ s: KeyringSecrets, _ pending: PendingRegistration, _ registration: PasskeyRegistration,
-                                   label: String) async throws -> EnrollmentStep {
+    func finishPasskeyRegistration(_ s: KeyringSecrets, _ pending: PendingRegistration,
+                                   _ registration: PasskeyRegistration) async throws -> EnrollmentStep {
+        let label = (pending as! Registration).label
         guard registration.prfSupported else { throw KeepsakeFlowError(.prfUnsupported, "prf not enabled") }
-        guard registration.prfFirst != nil else { return .needsAssertion(Assertion(request: prfRequest())) }
+        guard registration.prfFirst != nil else { return .needsAssertion(Assertion(request: prfRequest(), label: label)) }
         return .enrolled(try add(s, .passkey, label, registration.credentialId.base64EncodedString()))
     }
 
-    func finishPasskeyEnrollment(_ s: KeyringSecrets, _ pending: PendingAssertion, _ assertion: PasskeyAssertion,
-                                 label: String) async throws -> KeyringSecrets {
+    func finishPasskeyEnrollment(_ s: KeyringSecrets, _ pending: PendingAssertion,
+                                 _ assertion: PasskeyAssertion) async throws -> KeyringSecrets {
         guard assertion.prfFirst?.count == 32 else { throw KeepsakeFlowError(.badPrfOutput, "no output") }
-        return try add(s, .passkey, label, assertion.credentialId.base64EncodedString())
+        return try add(s, .passkey, (pending as! Assertion).label, assertion.credentialId.base64EncodedString())
     }
 
     private func add(_ s: KeyringSecrets, _ kind: SlotKind, _ label: String, _ secret: String) throws -> KeyringSecrets {

@@ -4,6 +4,7 @@ package app.keepsake.sample
 
 import android.app.Activity
 import android.content.Context
+import app.keepsake.sample.engine.BindingsBackupEngine
 import app.keepsake.sample.flow.BackupEngine
 import app.keepsake.sample.flow.BackupHistory
 import app.keepsake.sample.flow.PasskeyPrfProvider
@@ -18,11 +19,8 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
     private val app = context.applicationContext
 
     /** Keepsake over the bindings, on the app's chat database. */
-    val engine: BackupEngine = BindingsBackupEngine(
-        chatDatabase = File(app.filesDir, "chats.sqlite"),
-        rpId = BuildConfig.RP_ID,
-        demoAuthenticatorFile = if (demo) File(app.noBackupFilesDir, "demo-authenticator.json") else null,
-    )
+    private val bindingsEngine = BindingsBackupEngine(File(app.filesDir, "chats.sqlite").path, BuildConfig.RP_ID)
+    val engine: BackupEngine = bindingsEngine
     val vault: RootKeyVault = KeystoreRootKeyVault(app)
     val history: BackupHistory = PreferencesBackupHistory(app)
 
@@ -35,7 +33,8 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
     /** Called by the activity in onResume. */
     fun attach(activity: Activity) {
         passkeys.attach(
-            if (demo) SoftwareAuthenticatorProvider((engine as BindingsBackupEngine).demoAuthenticator())
+            // Demo mode: the software authenticator lives in memory, so its passkeys last for the process.
+            if (demo) SoftwareAuthenticatorProvider(bindingsEngine.demoAuthenticator())
             else CredentialManagerPrfProvider(activity),
         )
     }

@@ -94,15 +94,14 @@ interface BackupEngine {
     /** The slots of the device's keyring. */
     suspend fun slots(secrets: KeyringSecrets): List<SlotInfo>
 
-    /** Starts a passkey registration for [userName] with the keyring's PRF input. */
-    suspend fun beginPasskeyRegistration(secrets: KeyringSecrets, userName: String): PendingCeremony
+    /** Starts a passkey registration for [userName] with the keyring's PRF input; [label] names the slot. */
+    suspend fun beginPasskeyRegistration(secrets: KeyringSecrets, userName: String, label: String): PendingCeremony
 
     /** Checks the registration response and adds the passkey slot, or asks for one assertion. */
     suspend fun finishPasskeyRegistration(
         secrets: KeyringSecrets,
         ceremony: PendingCeremony,
         responseJson: String,
-        label: String,
     ): EnrollmentStep
 
     /** Finishes an enrollment that needed an assertion; returns the keyring with the new slot. */
@@ -110,7 +109,6 @@ interface BackupEngine {
         secrets: KeyringSecrets,
         ceremony: PendingCeremony,
         responseJson: String,
-        label: String,
     ): KeyringSecrets
 
     /** Adds a recovery key slot; returns the keyring and the key to show once. */

@@ -75,16 +75,16 @@ class BackupViewModel(
     fun enableWithPasskey(label: String = "Passkey"): Job? = start(BackupWork.EnrollingPasskey) {
         val secrets = vault.load() ?: engine.createKeyring()
         withWipe(secrets) {
-            val registration = engine.beginPasskeyRegistration(secrets, userName)
+            val registration = engine.beginPasskeyRegistration(secrets, userName, label)
             val created = passkeys.register(registration.requestJson)
             if (created !is PasskeyResult.Success) return@withWipe finishWith(UserMessages.of(created))
 
-            val enrolled = when (val step = engine.finishPasskeyRegistration(secrets, registration, created.responseJson, label)) {
+            val enrolled = when (val step = engine.finishPasskeyRegistration(secrets, registration, created.responseJson)) {
                 is EnrollmentStep.Enrolled -> step.secrets
                 is EnrollmentStep.NeedsAssertion -> {
                     val asserted = passkeys.authenticate(step.assertion.requestJson)
                     if (asserted !is PasskeyResult.Success) return@withWipe finishWith(UserMessages.of(asserted))
-                    engine.finishPasskeyEnrollment(secrets, step.assertion, asserted.responseJson, label)
+                    engine.finishPasskeyEnrollment(secrets, step.assertion, asserted.responseJson)
                 }
             }
             saveAndShow(enrolled, UserMessage("Backups are protected by your passkey.", isError = false))

@@ -68,19 +68,20 @@ class FakeEngine : BackupEngine {
 
     override suspend fun slots(secrets: KeyringSecrets) = keyringOf(secrets).second.slots.map { it.first }
 
-    override suspend fun beginPasskeyRegistration(secrets: KeyringSecrets, userName: String): PendingCeremony {
+    override suspend fun beginPasskeyRegistration(secrets: KeyringSecrets, userName: String, label: String): PendingCeremony {
         keyringOf(secrets)
-        return Ceremony("""{"type":"create","user":"$userName"}""")
+        return Ceremony("""{"type":"create","user":"$userName","label":"$label"}""")
     }
 
     override suspend fun finishPasskeyRegistration(
         secrets: KeyringSecrets,
         ceremony: PendingCeremony,
         responseJson: String,
-        label: String,
     ): EnrollmentStep = when (field(responseJson, "prf")) {
-        "RESULTS" -> EnrollmentStep.Enrolled(addPasskey(secrets, field(responseJson, "credential"), label))
-        "ENABLED_ONLY" -> EnrollmentStep.NeedsAssertion(Ceremony("""{"type":"get","allow":"${field(responseJson, "credential")}"}"""))
+        "RESULTS" -> EnrollmentStep.Enrolled(addPasskey(secrets, field(responseJson, "credential"), field(ceremony.requestJson, "label")))
+        "ENABLED_ONLY" -> EnrollmentStep.NeedsAssertion(
+            Ceremony("""{"type":"get","allow":"${field(responseJson, "credential")}","label":"${field(ceremony.requestJson, "label")}"}"""),
+        )
         else -> throw KeepsakeFlowException(Failure.PRF_UNSUPPORTED, "prf not enabled")
     }
 
@@ -88,10 +89,9 @@ class FakeEngine : BackupEngine {
         secrets: KeyringSecrets,
         ceremony: PendingCeremony,
         responseJson: String,
-        label: String,
     ): KeyringSecrets {
         check(field(responseJson, "prf") == "RESULTS")
-        return addPasskey(secrets, field(responseJson, "credential"), label)
+        return addPasskey(secrets, field(responseJson, "credential"), field(ceremony.requestJson, "label"))
     }
 
     private fun addPasskey(secrets: KeyringSecrets, credential: String, label: String): KeyringSecrets {
