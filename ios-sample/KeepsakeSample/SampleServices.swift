@@ -3,6 +3,7 @@
 // with the launch argument `-keepsakeDemo YES`).
 #if canImport(UIKit)
 import Foundation
+import KeepsakeEngine
 import KeepsakeFlow
 import UIKit
 
@@ -19,12 +20,11 @@ final class SampleServices {
     init() {
         let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         try? FileManager.default.createDirectory(at: support, withIntermediateDirectories: true)
-        engine = BindingsBackupEngine(
-            chatDatabase: support.appendingPathComponent("chats.sqlite").path,
-            relyingPartyId: Self.relyingPartyId,
-            demoAuthenticatorFile: demo ? support.appendingPathComponent("demo-authenticator.json").path : nil)
-        if demo, let authenticator = engine.demoAuthenticator() {
-            passkeys = SoftwareAuthenticatorProvider(authenticator)
+        engine = BindingsBackupEngine(chatDatabase: support.appendingPathComponent("chats.sqlite").path,
+                                      relyingPartyId: Self.relyingPartyId)
+        if demo {
+            // The software authenticator lives in memory: its passkeys last for the process.
+            passkeys = SoftwareAuthenticatorProvider(engine.demoAuthenticator())
         } else {
             passkeys = ASAuthorizationPrfProvider(anchor: {
                 UIApplication.shared.connectedScenes.compactMap { ($0 as? UIWindowScene)?.keyWindow }.first ?? UIWindow()
