@@ -147,10 +147,7 @@ impl Keyring {
         guard(|| {
             let root_key = Zeroizing::new(root_key);
             let bytes: [u8; 32] = root_key.as_slice().try_into().map_err(|_| {
-                KeepsakeError::invalid(format!(
-                    "a root key is 32 bytes, got {}",
-                    root_key.len()
-                ))
+                KeepsakeError::invalid(format!("a root key is 32 bytes, got {}", root_key.len()))
             })?;
             let root = RootKey::from_bytes(bytes);
             Ok(Keyring::wrap(core_keyring::Keyring::from_parts(

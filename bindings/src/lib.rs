@@ -8,18 +8,32 @@
 
 uniffi::setup_scaffolding!();
 
+mod backup;
 mod error;
 mod keyring;
 mod lock;
 mod logging;
+mod passkey;
 mod progress;
+mod secret;
 mod store;
 mod streams;
 
+pub use backup::{
+    backup_to_path, backup_to_sink, inspect_backup, inspect_backup_source, keyring_from_backup,
+    restore_from_path, restore_from_source, verify_backup, BackupInfo, BackupOptions, BackupReport,
+    PayloadKind, RestoreReport, VerifyReport,
+};
 pub use error::KeepsakeError;
 pub use keyring::{normalize_recovery_key, Keyring, NewRecoveryKey, SlotInfo, SlotKind};
 pub use logging::{install_logger, LogLevel, Logger};
+pub use passkey::{
+    AssertionRequestInfo, EnrollmentOutcome, PasskeyAssertion, PasskeyEnrollment,
+    PasskeyRegistration, PasskeyUnlock, RegistrationRequestInfo, SoftAuthenticator,
+    SoftAuthenticatorMode,
+};
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
+pub use secret::BackupSecret;
 pub use store::{
     ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
     ParticipantRole, RecordCounts, TimelineCursor, TimelinePage,

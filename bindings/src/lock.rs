@@ -22,7 +22,10 @@ impl<T> Guarded<T> {
 
     fn lock(&self) -> FfiResult<std::sync::MutexGuard<'_, Option<T>>> {
         self.value.lock().map_err(|_| {
-            KeepsakeError::internal(format!("the {} is unusable after an earlier failure", self.what))
+            KeepsakeError::internal(format!(
+                "the {} is unusable after an earlier failure",
+                self.what
+            ))
         })
     }
 
@@ -31,10 +34,7 @@ impl<T> Guarded<T> {
     }
 
     /// Runs `f` on the value.
-    pub(crate) fn with<R>(
-        &self,
-        f: impl FnOnce(&T) -> keepsake_core::Result<R>,
-    ) -> FfiResult<R> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> keepsake_core::Result<R>) -> FfiResult<R> {
         let guard = self.lock()?;
         let value = guard.as_ref().ok_or_else(|| self.closed())?;
         Ok(f(value)?)
@@ -53,5 +53,23 @@ impl<T> Guarded<T> {
     /// Takes the value out (closing the object); `None` when already closed.
     pub(crate) fn take(&self) -> FfiResult<Option<T>> {
         Ok(self.lock()?.take())
+    }
+}
+
+impl<T> Guarded<T> {
+    /// Runs `f`, which reports FFI errors itself (for nested objects), on the value, mutably.
+    pub(crate) fn with_mut_ffi<R>(&self, f: impl FnOnce(&mut T) -> FfiResult<R>) -> FfiResult<R> {
+        let mut guard = self.lock()?;
+        let value = guard.as_mut().ok_or_else(|| self.closed())?;
+        f(value)
+    }
+}
+
+impl<T> Guarded<T> {
+    /// Runs `f`, which reports FFI errors itself (for nested objects), on the value.
+    pub(crate) fn with_ffi<R>(&self, f: impl FnOnce(&T) -> FfiResult<R>) -> FfiResult<R> {
+        let guard = self.lock()?;
+        let value = guard.as_ref().ok_or_else(|| self.closed())?;
+        f(value)
     }
 }

@@ -99,7 +99,10 @@ pub fn install_logger(logger: Arc<dyn Logger>, max_level: LogLevel) -> FfiResult
         // host's own (then the host decides where records go).
         let _ = log::set_logger(&FORWARDER);
         log::set_max_level(max_level.to_filter());
-        log::info!("keepsake {} logging at {max_level:?}", env!("CARGO_PKG_VERSION"));
+        log::info!(
+            "keepsake {} logging at {max_level:?}",
+            env!("CARGO_PKG_VERSION")
+        );
         Ok(())
     })
 }

@@ -331,7 +331,10 @@ impl ChatStore {
 
     /// Adds or replaces a participant.
     pub fn upsert_participant(&self, participant: Participant) -> FfiResult<()> {
-        guard(|| self.inner.with_mut(|s| s.upsert_participant(&participant.into())))
+        guard(|| {
+            self.inner
+                .with_mut(|s| s.upsert_participant(&participant.into()))
+        })
     }
 
     /// Inserts messages in one transaction.
@@ -405,9 +408,8 @@ impl ChatStore {
     /// Runs `f` on the open core store (for backups).
     pub(crate) fn with_store<T>(
         &self,
-        f: impl FnOnce(&core_store::ChatStore) -> keepsake_core::Result<T>,
+        f: impl FnOnce(&core_store::ChatStore) -> FfiResult<T>,
     ) -> FfiResult<T> {
-        self.inner.with(f)
+        self.inner.with_ffi(f)
     }
 }
-

@@ -65,7 +65,8 @@ impl Write for SinkWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let room = CHUNK_SIZE - self.buffer.len();
         let taken = data.len().min(room);
-        self.buffer.extend_from_slice(data.get(..taken).unwrap_or_default());
+        self.buffer
+            .extend_from_slice(data.get(..taken).unwrap_or_default());
         if self.buffer.len() >= CHUNK_SIZE {
             self.flush()?;
         }
@@ -109,8 +110,8 @@ impl Read for SourceReader {
             if self.at_end {
                 return Ok(0);
             }
-            let ask = u32::try_from(CHUNK_SIZE.max(buf.len()).min(u32::MAX as usize))
-                .unwrap_or(u32::MAX);
+            let ask =
+                u32::try_from(CHUNK_SIZE.max(buf.len()).min(u32::MAX as usize)).unwrap_or(u32::MAX);
             self.pending = self.source.read(ask).map_err(foreign_to_io)?;
             self.position = 0;
             if self.pending.is_empty() {
@@ -142,11 +143,17 @@ mod tests {
 
     impl ByteSink for Collect {
         fn write(&self, chunk: Vec<u8>) -> Result<(), KeepsakeError> {
-            self.chunks.lock().map_err(|_| KeepsakeError::internal("poisoned"))?.push(chunk);
+            self.chunks
+                .lock()
+                .map_err(|_| KeepsakeError::internal("poisoned"))?
+                .push(chunk);
             Ok(())
         }
         fn finish(&self) -> Result<(), KeepsakeError> {
-            *self.finished.lock().map_err(|_| KeepsakeError::internal("poisoned"))? = true;
+            *self
+                .finished
+                .lock()
+                .map_err(|_| KeepsakeError::internal("poisoned"))? = true;
             Ok(())
         }
     }
@@ -156,8 +163,15 @@ mod tests {
 
     impl ByteSource for Pieces {
         fn read(&self, _max_len: u32) -> Result<Vec<u8>, KeepsakeError> {
-            let mut pieces = self.0.lock().map_err(|_| KeepsakeError::internal("poisoned"))?;
-            Ok(if pieces.is_empty() { Vec::new() } else { pieces.remove(0) })
+            let mut pieces = self
+                .0
+                .lock()
+                .map_err(|_| KeepsakeError::internal("poisoned"))?;
+            Ok(if pieces.is_empty() {
+                Vec::new()
+            } else {
+                pieces.remove(0)
+            })
         }
     }
 

@@ -19,7 +19,16 @@ import kotlinx.coroutines.launch
  */
 suspend fun <T> keepsakeIo(block: (Cancellation) -> T): T = Cancellation().use { flag ->
     coroutineScope {
-        val work = async(Dispatchers.IO) { block(flag) }
+        val work = async(Dispatchers.IO) {
+            try {
+                block(flag)
+            } catch (e: KeepsakeException.Cancelled) {
+                // Raised by us because the coroutine was cancelled: end as a coroutine
+                // cancellation, not as a failure.
+                if (flag.isCancelled()) throw CancellationException("cancelled").apply { initCause(e) }
+                throw e
+            }
+        }
         try {
             work.await()
         } catch (e: CancellationException) {
@@ -76,3 +85,43 @@ fun progressListener(onProgress: (ProgressReport) -> Unit): ProgressListener =
     object : ProgressListener {
         override fun onProgress(report: ProgressReport) = onProgress(report)
     }
+
+/** A [ByteSink] writing into an [java.io.OutputStream] (an upload stream); closes it on finish. */
+class OutputStreamSink(private val out: java.io.OutputStream) : ByteSink {
+    override fun write(chunk: ByteArray) = out.write(chunk)
+    override fun finish() = out.close()
+}
+
+/** A [ByteSource] reading from an [java.io.InputStream] (a download stream). */
+class InputStreamSource(private val input: java.io.InputStream) : ByteSource {
+    override fun read(maxLen: UInt): ByteArray {
+        val buffer = ByteArray(minOf(maxLen.toInt(), 1 shl 16))
+        val n = input.read(buffer)
+        return if (n <= 0) ByteArray(0) else buffer.copyOf(n)
+    }
+}
+
+/** Backs this store up to the file [path]; progress and result as a [Flow] (see [operationFlow]). */
+fun ChatStore.backupFlow(keyring: Keyring, path: String, options: BackupOptions? = null): Flow<OperationEvent<BackupReport>> =
+    operationFlow { listener, flag -> backupToPath(this, keyring, path, options, listener, flag) }
+
+/** Backs this store up into [out] (an upload stream), which is closed at the end. */
+fun ChatStore.backupFlow(keyring: Keyring, out: java.io.OutputStream, options: BackupOptions? = null): Flow<OperationEvent<BackupReport>> =
+    operationFlow { listener, flag -> backupToSink(this, keyring, OutputStreamSink(out), options, listener, flag) }
+
+/** Restores the backup file [backupPath] into [targetPath]; progress and result as a [Flow]. */
+fun restoreFlow(backupPath: String, secret: BackupSecret, targetPath: String, replace: Boolean = false): Flow<OperationEvent<RestoreReport>> =
+    operationFlow { listener, flag -> restoreFromPath(backupPath, secret, targetPath, replace, listener, flag) }
+
+/** Restores from [input] (a download stream) into [targetPath]; progress and result as a [Flow]. */
+fun restoreFlow(input: java.io.InputStream, secret: BackupSecret, targetPath: String, replace: Boolean = false): Flow<OperationEvent<RestoreReport>> =
+    operationFlow { listener, flag -> restoreFromSource(InputStreamSource(input), secret, targetPath, replace, listener, flag) }
+
+/** Reads a backup's public header on [Dispatchers.IO]. */
+suspend fun inspect(path: String): BackupInfo = keepsakeIo { inspectBackup(path) }
+
+/** Sends Keepsake's log records at [level] and above to [log] (e.g. `Log.println` on Android). */
+fun installLogger(level: LogLevel, log: (LogLevel, String, String) -> Unit) =
+    installLogger(object : Logger {
+        override fun log(level: LogLevel, target: String, message: String) = log(level, target, message)
+    }, level)

@@ -1,0 +1,320 @@
+//! Backup, inspect, verify and restore as exported functions. Each long call blocks its thread:
+//! run it off the UI thread (the Kotlin and Swift layers do), observe it with a
+//! `ProgressListener`, stop it with a `Cancellation`.
+
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use keepsake_core::{
+    backup::{self as core_backup, BackupOptions as CoreBackupOptions, Control, RestoreOptions},
+    format::PayloadKind as CorePayloadKind,
+};
+
+use crate::{
+    error::{guard, FfiResult},
+    keyring::{Keyring, SlotInfo},
+    progress::{Cancellation, Observers, ProgressListener},
+    secret::BackupSecret,
+    store::{ChatStore, RecordCounts},
+    streams::{ByteSink, ByteSource, SinkWriter, SourceReader},
+};
+
+/// What a backup holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PayloadKind {
+    /// The chat store's records (schema independent).
+    ChatArchive,
+    /// A snapshot of a SQLite file.
+    SqliteSnapshot,
+}
+
+impl From<CorePayloadKind> for PayloadKind {
+    fn from(kind: CorePayloadKind) -> Self {
+        match kind {
+            CorePayloadKind::ChatArchive => PayloadKind::ChatArchive,
+            CorePayloadKind::SqliteSnapshot => PayloadKind::SqliteSnapshot,
+        }
+    }
+}
+
+/// How a backup is written.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BackupOptions {
+    /// zstd level 1 to 19; 3 is fast and compresses chat text well.
+    #[uniffi(default = 3)]
+    pub compression_level: i32,
+    /// Public header entries (e.g. the app version): authenticated, NOT encrypted.
+    pub extra_metadata: HashMap<String, String>,
+}
+
+impl BackupOptions {
+    fn to_core(&self) -> CoreBackupOptions {
+        CoreBackupOptions {
+            compression_level: self.compression_level,
+            extra_metadata: self.extra_metadata.clone().into_iter().collect(),
+            ..CoreBackupOptions::default()
+        }
+    }
+}
+
+/// What a backup wrote.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BackupReport {
+    /// Records per kind.
+    pub counts: Option<RecordCounts>,
+    /// Plaintext bytes before compression.
+    pub payload_bytes: u64,
+    /// Bytes of the backup file or stream.
+    pub container_bytes: u64,
+}
+
+impl From<core_backup::BackupSummary> for BackupReport {
+    fn from(s: core_backup::BackupSummary) -> Self {
+        BackupReport {
+            counts: s.counts.map(Into::into),
+            payload_bytes: s.payload_bytes,
+            container_bytes: s.container_bytes,
+        }
+    }
+}
+
+/// What a backup declares publicly (nothing here is verified before unlocking).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BackupInfo {
+    /// Container format version.
+    pub format_version: u16,
+    /// What it holds.
+    pub payload_kind: PayloadKind,
+    /// The keyring that made it.
+    pub keyring_id: Vec<u8>,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_at: u64,
+    /// The key slots that can open it (passkeys, recovery keys).
+    pub slots: Vec<SlotInfo>,
+    /// Public metadata entries.
+    pub metadata: HashMap<String, String>,
+    /// Record counts it declares.
+    pub declared_counts: Option<RecordCounts>,
+    /// File size, when inspected from a path.
+    pub file_bytes: Option<u64>,
+}
+
+impl From<core_backup::BackupInfo> for BackupInfo {
+    fn from(info: core_backup::BackupInfo) -> Self {
+        let h = &info.header;
+        BackupInfo {
+            format_version: h.version(),
+            payload_kind: h.payload_kind().into(),
+            keyring_id: h.keyring_id().as_bytes().to_vec(),
+            created_at: h.created_at(),
+            slots: h.slots().iter().map(SlotInfo::from).collect(),
+            metadata: h
+                .metadata()
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            declared_counts: info.declared_counts.map(Into::into),
+            file_bytes: info.file_bytes,
+        }
+    }
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VerifyReport {
+    /// What it holds.
+    pub payload_kind: PayloadKind,
+    /// Records decoded per kind.
+    pub counts: Option<RecordCounts>,
+    /// Records of a newer app version this build skipped.
+    pub skipped_unknown: u64,
+    /// Decrypted, decompressed bytes.
+    pub payload_bytes: u64,
+}
+
+/// What a restore put in place.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RestoreReport {
+    /// What it held.
+    pub payload_kind: PayloadKind,
+    /// Records restored per kind.
+    pub counts: Option<RecordCounts>,
+    /// Records of a newer app version this build skipped.
+    pub skipped_unknown: u64,
+    /// Size of the restored database file.
+    pub database_bytes: u64,
+}
+
+fn control(observers: &Observers) -> Control<'_> {
+    Control {
+        progress: observers.sink(),
+        cancel: observers.token(),
+    }
+}
+
+/// Backs up `store` to the file `path`: written to a temporary file and renamed when complete;
+/// on failure or cancel nothing is left and an older file at `path` is untouched.
+#[uniffi::export(default(options = None, listener = None, cancellation = None))]
+pub fn backup_to_path(
+    store: Arc<ChatStore>,
+    keyring: Arc<Keyring>,
+    path: String,
+    options: Option<BackupOptions>,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancellation: Option<Arc<Cancellation>>,
+) -> FfiResult<BackupReport> {
+    guard(|| {
+        let observers = Observers::new(listener, cancellation);
+        observers.check()?;
+        let options = options.map_or_else(CoreBackupOptions::default, |o| o.to_core());
+        let summary = store.with_store(|s| {
+            keyring.with(|k| {
+                core_backup::backup_store_to_path(
+                    s,
+                    k,
+                    Path::new(&path),
+                    &options,
+                    &control(&observers),
+                )
+            })
+        })?;
+        Ok(summary.into())
+    })
+}
+
+/// Backs up `store` into the app's `sink` (an upload stream), in chunks of at most 64 KiB;
+/// `sink.finish()` is called only after the last byte. On failure the sink holds an incomplete
+/// backup that every reader rejects: discard the upload.
+#[uniffi::export(default(options = None, listener = None, cancellation = None))]
+pub fn backup_to_sink(
+    store: Arc<ChatStore>,
+    keyring: Arc<Keyring>,
+    sink: Arc<dyn ByteSink>,
+    options: Option<BackupOptions>,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancellation: Option<Arc<Cancellation>>,
+) -> FfiResult<BackupReport> {
+    guard(|| {
+        let observers = Observers::new(listener, cancellation);
+        observers.check()?;
+        let options = options.map_or_else(CoreBackupOptions::default, |o| o.to_core());
+        let (writer, summary) = store.with_store(|s| {
+            keyring.with(|k| {
+                core_backup::backup_store(
+                    s,
+                    k,
+                    SinkWriter::new(sink),
+                    &options,
+                    &control(&observers),
+                )
+            })
+        })?;
+        writer.finish().map_err(keepsake_core::Error::from)?;
+        Ok(summary.into())
+    })
+}
+
+/// Reads the public header of the backup file at `path`, without any secret.
+#[uniffi::export]
+pub fn inspect_backup(path: String) -> FfiResult<BackupInfo> {
+    guard(|| Ok(core_backup::inspect_path(Path::new(&path))?.into()))
+}
+
+/// Reads the public header of a backup from the app's `source` (reads only the header).
+#[uniffi::export]
+pub fn inspect_backup_source(source: Arc<dyn ByteSource>) -> FfiResult<BackupInfo> {
+    guard(|| Ok(core_backup::inspect(SourceReader::new(source))?.into()))
+}
+
+/// Authenticates and decodes the whole backup at `path` without writing anything.
+#[uniffi::export(default(listener = None, cancellation = None))]
+pub fn verify_backup(
+    path: String,
+    secret: Arc<BackupSecret>,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancellation: Option<Arc<Cancellation>>,
+) -> FfiResult<VerifyReport> {
+    guard(|| {
+        let observers = Observers::new(listener, cancellation);
+        observers.check()?;
+        let report =
+            core_backup::verify_path(Path::new(&path), &secret.as_core(), &control(&observers))?;
+        Ok(VerifyReport {
+            payload_kind: report.kind.into(),
+            counts: report.counts.map(Into::into),
+            skipped_unknown: report.skipped_unknown,
+            payload_bytes: report.payload_bytes,
+        })
+    })
+}
+
+fn restore_report(report: core_backup::RestoreReport) -> RestoreReport {
+    RestoreReport {
+        payload_kind: report.kind.into(),
+        counts: report.counts.map(Into::into),
+        skipped_unknown: report.skipped_unknown,
+        database_bytes: report.database_bytes,
+    }
+}
+
+/// Restores the backup file at `backup_path` into the database file `target_path`. Nothing is
+/// touched until the whole backup is authenticated, imported into a temporary database and
+/// checked; then it is renamed into place. A target with data fails with `TargetExists` unless
+/// `replace` (close the app's store first). On failure or cancel nothing is left behind.
+#[uniffi::export(default(replace = false, listener = None, cancellation = None))]
+pub fn restore_from_path(
+    backup_path: String,
+    secret: Arc<BackupSecret>,
+    target_path: String,
+    replace: bool,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancellation: Option<Arc<Cancellation>>,
+) -> FfiResult<RestoreReport> {
+    guard(|| {
+        let observers = Observers::new(listener, cancellation);
+        observers.check()?;
+        let report = core_backup::restore_path(
+            Path::new(&backup_path),
+            &secret.as_core(),
+            Path::new(&target_path),
+            &RestoreOptions { replace },
+            &control(&observers),
+        )?;
+        Ok(restore_report(report))
+    })
+}
+
+/// Restores from the app's `source` (a download stream) into `target_path`; as
+/// `restore_from_path`.
+#[uniffi::export(default(replace = false, listener = None, cancellation = None))]
+pub fn restore_from_source(
+    source: Arc<dyn ByteSource>,
+    secret: Arc<BackupSecret>,
+    target_path: String,
+    replace: bool,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancellation: Option<Arc<Cancellation>>,
+) -> FfiResult<RestoreReport> {
+    guard(|| {
+        let observers = Observers::new(listener, cancellation);
+        observers.check()?;
+        let report = core_backup::restore(
+            SourceReader::new(source),
+            &secret.as_core(),
+            Path::new(&target_path),
+            &RestoreOptions { replace },
+            &control(&observers),
+        )?;
+        Ok(restore_report(report))
+    })
+}
+
+/// The keyring of the backup at `path`, rebuilt with `secret`: on a new device, seal its root
+/// key and keep using it, so later backups stay openable by the same passkeys and recovery key.
+#[uniffi::export]
+pub fn keyring_from_backup(path: String, secret: Arc<BackupSecret>) -> FfiResult<Arc<Keyring>> {
+    guard(|| {
+        let file = std::fs::File::open(&path).map_err(|e| keepsake_core::Error::io_at(&path, e))?;
+        let opened = core_backup::unlock(std::io::BufReader::new(file), &secret.as_core())?;
+        Ok(Keyring::wrap(opened.keyring()?))
+    })
+}
