@@ -92,6 +92,7 @@ if [[ "$run_kotlin" == "1" ]]; then
     echo "== Android sample flows (Kotlin, JVM)"
     provision_kotlin || exit 1
     kotlin_flows || failed=1
+
     elapsed "kotlin provision, build and tests"
     started=$(date +%s)
 else
