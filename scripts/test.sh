@@ -18,3 +18,13 @@ scripts/fuzz-smoke.sh
 
 echo "== Kotlin and Swift bindings"
 scripts/test-bindings.sh
+
+# --- mobile (issue 6): build scripts --------------------------------------------------------------
+echo "== mobile build scripts"
+scripts/test-mobile-scripts.sh
+# --- end mobile build scripts ---------------------------------------------------------------------
+
+# --- mobile (issue 6): sample apps' flow code (Kotlin on the JVM, Swift on Linux) -----------------
+echo "== mobile sample flows"
+scripts/test-mobile-flows.sh
+# --- end mobile sample flows ----------------------------------------------------------------------

@@ -1,0 +1,59 @@
+plugins {
+    id("com.android.application")
+    id("org.jetbrains.kotlin.android")
+    id("org.jetbrains.kotlin.plugin.compose")
+}
+
+android {
+    namespace = "app.keepsake.sample"
+    compileSdk = 35
+    defaultConfig {
+        applicationId = "app.keepsake.sample"
+        minSdk = 28 // passkeys through Credential Manager need API 28+
+        targetSdk = 35
+        versionCode = 1
+        versionName = "0.1.0"
+        // The passkey relying party: a domain you control, serving .well-known/assetlinks.json
+        // (template: android-sample/assetlinks.json.template; docs/MOBILE.md).
+        buildConfigField("String", "RP_ID", "\"${providers.gradleProperty("keepsakeRpId").getOrElse("keepsake.example")}\"")
+        testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
+    }
+    buildFeatures {
+        compose = true
+        buildConfig = true
+    }
+    buildTypes {
+        release {
+            isMinifyEnabled = true
+            proguardFiles(getDefaultProguardFile("proguard-android-optimize.txt"), "proguard-rules.pro")
+        }
+    }
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+    kotlinOptions { jvmTarget = "17" }
+}
+
+dependencies {
+    implementation(project(":keepsake"))
+    implementation(project(":flow"))
+    implementation(project(":engine"))
+
+    implementation("androidx.credentials:credentials:1.5.0")
+    // Credential Manager on Android 13 and below goes through Play services.
+    implementation("androidx.credentials:credentials-play-services-auth:1.5.0")
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+
+    implementation(platform("androidx.compose:compose-bom:2024.12.01"))
+    implementation("androidx.compose.material3:material3")
+    implementation("androidx.activity:activity-compose:1.9.3")
+    implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
+    implementation("androidx.lifecycle:lifecycle-runtime-compose:2.8.7")
+
+    androidTestImplementation(platform("androidx.compose:compose-bom:2024.12.01"))
+    androidTestImplementation("androidx.compose.ui:ui-test-junit4")
+    androidTestImplementation("androidx.test.ext:junit:1.2.1")
+    androidTestImplementation("androidx.test:runner:1.6.2")
+    debugImplementation("androidx.compose.ui:ui-test-manifest")
+}

@@ -1,0 +1,238 @@
+// The sample's single activity: three tabs (Chats, Backup, Restore) in Compose, each a direct
+// rendering of its flow view-model's state. Start with the extra keepsakeDemo=true for demo mode.
+package app.keepsake.sample
+
+import android.net.Uri
+import android.os.Bundle
+import androidx.activity.ComponentActivity
+import androidx.annotation.VisibleForTesting
+import androidx.activity.compose.rememberLauncherForActivityResult
+import androidx.activity.compose.setContent
+import androidx.activity.result.contract.ActivityResultContracts
+import androidx.activity.viewModels
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.ColumnScope
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.Button
+import androidx.compose.material3.LinearProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.NavigationBar
+import androidx.compose.material3.NavigationBarItem
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.Scaffold
+import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.saveable.rememberSaveable
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
+import androidx.compose.ui.platform.testTag
+import androidx.compose.ui.unit.dp
+import androidx.lifecycle.ViewModel
+import androidx.lifecycle.ViewModelProvider
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.keepsake.sample.flow.BackupViewModel
+import app.keepsake.sample.flow.BackupWork
+import app.keepsake.sample.flow.ChatViewModel
+import app.keepsake.sample.flow.Progress
+import app.keepsake.sample.flow.RestoreUiState
+import app.keepsake.sample.flow.RestoreViewModel
+import app.keepsake.sample.flow.UserMessage
+import java.io.File
+import java.text.DateFormat
+import java.util.Date
+
+class MainActivity : ComponentActivity() {
+    private val services by lazy { SampleServices.get(this, intent.getBooleanExtra(EXTRA_DEMO, false)) }
+    private val models: ScreenModels by viewModels {
+        object : ViewModelProvider.Factory {
+            @Suppress("UNCHECKED_CAST")
+            override fun <T : ViewModel> create(modelClass: Class<T>): T = ScreenModels(services) as T
+        }
+    }
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        setContent { MaterialTheme { SampleApp(models, services.demo) } }
+    }
+
+    /** The screen models, for the instrumentation test to bypass the system document picker. */
+    @VisibleForTesting
+    internal fun viewModelsForTest(): ScreenModels = models
+
+    override fun onResume() {
+        super.onResume()
+        services.attach(this)
+    }
+
+    override fun onPause() {
+        services.detach()
+        super.onPause()
+    }
+
+    companion object {
+        /** Intent extra: run with the software authenticator instead of Credential Manager. */
+        const val EXTRA_DEMO = "keepsakeDemo"
+    }
+}
+
+@Composable
+private fun SampleApp(models: ScreenModels, demo: Boolean) {
+    var tab by rememberSaveable { mutableStateOf(0) }
+    Scaffold(
+        bottomBar = {
+            NavigationBar {
+                listOf("Chats", "Backup", "Restore").forEachIndexed { index, title ->
+                    NavigationBarItem(
+                        selected = tab == index,
+                        onClick = { tab = index },
+                        icon = {},
+                        label = { Text(title) },
+                        modifier = Modifier.testTag("tab-$title"),
+                    )
+                }
+            }
+        },
+    ) { padding ->
+        Column(Modifier.padding(padding).padding(16.dp).fillMaxSize(), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+            if (demo) Text("Demo mode: software authenticator", style = MaterialTheme.typography.labelSmall)
+            when (tab) {
+                0 -> ChatScreen(models.chat)
+                1 -> BackupScreen(models.backup)
+                else -> RestoreScreen(models.restore) { models.chat.refresh(); models.backup.load() }
+            }
+        }
+    }
+}
+
+@Composable
+private fun ColumnScope.ChatScreen(chat: ChatViewModel) {
+    val state by chat.state.collectAsStateWithLifecycle()
+    var draft by remember { mutableStateOf("") }
+    var title by remember { mutableStateOf("") }
+    Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+        OutlinedTextField(title, { title = it }, label = { Text("New conversation") }, modifier = Modifier.weight(1f).testTag("new-title"))
+        Button(onClick = { chat.newConversation(title); title = "" }, modifier = Modifier.testTag("create")) { Text("Create") }
+    }
+    LazyColumn(Modifier.fillMaxWidth().weight(1f)) {
+        items(state.conversations, key = { it.id }) { conversation ->
+            TextButton(onClick = { chat.open(conversation.id) }) {
+                Text("${conversation.title}: ${conversation.lastMessage.orEmpty()}")
+            }
+        }
+        items(state.messages, key = { it.id }) { message -> Text("${message.sender}: ${message.text}") }
+    }
+    if (state.openConversation != null) {
+        Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+            OutlinedTextField(draft, { draft = it }, label = { Text("Message") }, modifier = Modifier.weight(1f).testTag("draft"))
+            Button(onClick = { chat.send(draft); draft = "" }, modifier = Modifier.testTag("send")) { Text("Send") }
+        }
+    }
+    state.message?.let { MessageText(it) }
+}
+
+@Composable
+private fun BackupScreen(backup: BackupViewModel) {
+    val state by backup.state.collectAsStateWithLifecycle()
+    Text("Protected by: " + state.slots.joinToString { it.label }.ifEmpty { "nothing yet" })
+    Button(onClick = { backup.enableWithPasskey() }, enabled = state.work == null, modifier = Modifier.testTag("enable-passkey")) {
+        Text("Enable backups with a passkey")
+    }
+    OutlinedButton(onClick = { backup.addRecoveryKey() }, enabled = state.work == null, modifier = Modifier.testTag("add-recovery-key")) {
+        Text("Add a recovery key")
+    }
+    Button(onClick = { backup.backUpNow() }, enabled = state.canBackUp, modifier = Modifier.testTag("back-up-now")) { Text("Back up now") }
+    when (val work = state.work) {
+        is BackupWork.BackingUp -> {
+            ProgressLine(work.progress)
+            TextButton(onClick = backup::cancel) { Text("Cancel") }
+        }
+        null -> {}
+        else -> LinearProgressIndicator(Modifier.fillMaxWidth())
+    }
+    state.newRecoveryKey?.let { key ->
+        Text("Your recovery key. Write it down; it is shown only now:")
+        Text(key, style = MaterialTheme.typography.titleMedium, modifier = Modifier.testTag("recovery-key"))
+        TextButton(onClick = backup::recoveryKeyNoted) { Text("I wrote it down") }
+    }
+    Text(
+        state.lastBackup?.let { "Last backup: ${DateFormat.getDateTimeInstance().format(Date(it.finishedAtEpochMillis))}, ${it.messages} messages, ${it.bytes} bytes" }
+            ?: "No backup yet",
+        modifier = Modifier.testTag("last-backup"),
+    )
+    state.message?.let { MessageText(it) }
+}
+
+@Composable
+private fun RestoreScreen(restore: RestoreViewModel, onRestored: () -> Unit) {
+    val state by restore.state.collectAsStateWithLifecycle()
+    val context = LocalContext.current
+    // The engine reads a path: copy the picked document into the cache first.
+    val picker = rememberLauncherForActivityResult(ActivityResultContracts.OpenDocument()) { uri: Uri? ->
+        if (uri != null) {
+            val copy = File(context.cacheDir, "picked.keepsake")
+            context.contentResolver.openInputStream(uri)?.use { input -> copy.outputStream().use { input.copyTo(it) } }
+            restore.pickFile(copy.path)
+        }
+    }
+    var recoveryKey by remember { mutableStateOf("") }
+    when (val s = state) {
+        is RestoreUiState.ChooseFile -> {
+            Button(onClick = { picker.launch(arrayOf("*/*")) }, modifier = Modifier.testTag("pick-file")) { Text("Choose a backup file") }
+            s.message?.let { MessageText(it) }
+        }
+        RestoreUiState.Inspecting -> LinearProgressIndicator(Modifier.fillMaxWidth())
+        is RestoreUiState.ChooseUnlock -> {
+            Text("Backup of ${DateFormat.getDateTimeInstance().format(Date(s.info.createdAtEpochSeconds * 1000))}")
+            if (s.canUsePasskey) {
+                Button(onClick = { restore.unlockWithPasskey() }, modifier = Modifier.testTag("unlock-passkey")) { Text("Unlock with passkey") }
+            }
+            if (s.canUseRecoveryKey) {
+                OutlinedTextField(recoveryKey, { recoveryKey = it }, label = { Text("Recovery key") }, modifier = Modifier.fillMaxWidth().testTag("recovery-key-input"))
+                OutlinedButton(onClick = { restore.unlockWithRecoveryKey(recoveryKey) }, modifier = Modifier.testTag("unlock-recovery-key")) {
+                    Text("Unlock with recovery key")
+                }
+            }
+            s.message?.let { MessageText(it) }
+        }
+        is RestoreUiState.Restoring -> {
+            ProgressLine(s.progress)
+            TextButton(onClick = restore::cancel) { Text("Cancel") }
+        }
+        is RestoreUiState.Restored -> {
+            Text("Restored ${s.messages} messages in ${s.conversations} conversations.", modifier = Modifier.testTag("restored"))
+            Button(onClick = { onRestored(); restore.reset() }) { Text("Done") }
+        }
+    }
+}
+
+@Composable
+private fun ProgressLine(progress: Progress?) {
+    val total = progress?.total
+    if (progress == null || total == null || total == 0L) {
+        LinearProgressIndicator(Modifier.fillMaxWidth())
+    } else {
+        LinearProgressIndicator(progress = { progress.done.toFloat() / total }, modifier = Modifier.fillMaxWidth())
+    }
+    progress?.let { Text("${it.phase.name.lowercase()}: ${it.done}${it.total?.let { t -> " / $t" }.orEmpty()}") }
+}
+
+@Composable
+private fun MessageText(message: UserMessage) {
+    Text(
+        message.text,
+        color = if (message.isError) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface,
+        modifier = Modifier.testTag("message"),
+    )
+}

@@ -1,0 +1,273 @@
+// The sample's BackupEngine over the generated Keepsake bindings: keyrings travel between calls
+// as KeyringSecrets (root key + public keyring) so the app's vault can seal them, every call runs
+// off the main thread through keepsakeIo (coroutine cancel = Keepsake Cancellation), and every
+// KeepsakeException becomes a KeepsakeFlowException with the matching Failure.
+package app.keepsake.sample.engine
+
+import app.keepsake.BackupSecret
+import app.keepsake.ChatStore
+import app.keepsake.Conversation
+import app.keepsake.ConversationKind
+import app.keepsake.DeliveryState
+import app.keepsake.EnrollmentOutcome
+import app.keepsake.KeepsakeException
+import app.keepsake.Keyring
+import app.keepsake.Message
+import app.keepsake.MessageKind
+import app.keepsake.PasskeyEnrollment
+import app.keepsake.PasskeyUnlock
+import app.keepsake.ProgressPhase
+import app.keepsake.ProgressReport
+import app.keepsake.SoftAuthenticator
+import app.keepsake.backupToPath
+import app.keepsake.inspectBackup
+import app.keepsake.keepsakeIo
+import app.keepsake.keyringFromBackup
+import app.keepsake.progressListener
+import app.keepsake.restoreFromPath
+import app.keepsake.sample.flow.BackupEngine
+import app.keepsake.sample.flow.BackupInfo
+import app.keepsake.sample.flow.BackupSummary
+import app.keepsake.sample.flow.ChatMessage
+import app.keepsake.sample.flow.ConversationSummary
+import app.keepsake.sample.flow.EnrollmentStep
+import app.keepsake.sample.flow.Failure
+import app.keepsake.sample.flow.JsonAuthenticator
+import app.keepsake.sample.flow.KeepsakeFlowException
+import app.keepsake.sample.flow.KeyringSecrets
+import app.keepsake.sample.flow.PendingCeremony
+import app.keepsake.sample.flow.Phase
+import app.keepsake.sample.flow.Progress
+import app.keepsake.sample.flow.RestoreResult
+import app.keepsake.sample.flow.SlotInfo
+import app.keepsake.sample.flow.SlotKind
+import app.keepsake.sample.flow.UnlockSecret
+import java.security.SecureRandom
+import app.keepsake.SlotInfo as FfiSlotInfo
+import app.keepsake.SlotKind as FfiSlotKind
+
+/**
+ * Keepsake for the sample. [chatDatabase] is the app's ChatStore file; [rpId] the relying party
+ * (a domain associated with the app). Conversation and message ids are assigned here in order
+ * (1, 2, ...), which is how the sample lists conversations.
+ */
+class BindingsBackupEngine(
+    private val chatDatabase: String,
+    private val rpId: String,
+    private val rpName: String = "Keepsake",
+    private val clock: () -> Long = System::currentTimeMillis,
+) : BackupEngine {
+    private val lock = Any()
+    private var openStore: ChatStore? = null
+    private val softAuthenticator by lazy { SoftAuthenticator(app.keepsake.SoftAuthenticatorMode.PRF_AT_REGISTRATION) }
+
+    /** Demo mode: the software authenticator as a [JsonAuthenticator], errors mapped like the engine's. */
+    fun demoAuthenticator(): JsonAuthenticator = object : JsonAuthenticator {
+        override fun create(requestJson: String) = mapped { softAuthenticator.createJson(requestJson) }
+        override fun get(requestJson: String) = mapped { softAuthenticator.getJson(requestJson) }
+    }
+
+    /** Demo mode and tests: how the software authenticator behaves (PRF support, user cancels). */
+    fun setDemoMode(mode: app.keepsake.SoftAuthenticatorMode) = mapped { softAuthenticator.setMode(mode) }
+
+    private fun store(): ChatStore = synchronized(lock) { openStore ?: ChatStore.open(chatDatabase).also { openStore = it } }
+
+    private fun closeStore() = synchronized(lock) {
+        openStore?.let {
+            it.closeDatabase()
+            it.close()
+        }
+        openStore = null
+    }
+
+    private class Registration(val keyring: Keyring, val enrollment: PasskeyEnrollment, override val requestJson: String) :
+        PendingCeremony
+
+    private class EnrollmentAssertion(val keyring: Keyring, val enrollment: PasskeyEnrollment, override val requestJson: String) :
+        PendingCeremony
+
+    private class Unlock(val unlock: PasskeyUnlock, override val requestJson: String) : PendingCeremony
+
+    override suspend fun createKeyring(): KeyringSecrets = call { Keyring.create().use { it.secrets() } }
+
+    override suspend fun slots(secrets: KeyringSecrets): List<SlotInfo> = call { keyring(secrets).use { k -> k.slots().map(::slotInfo) } }
+
+    override suspend fun beginPasskeyRegistration(secrets: KeyringSecrets, userName: String, label: String): PendingCeremony = call {
+        val keyring = keyring(secrets)
+        // An opaque, random user handle: no personal data goes to the passkey provider.
+        val userId = ByteArray(16).also { SecureRandom().nextBytes(it) }
+        val enrollment = PasskeyEnrollment(keyring, rpId, rpName, userId, userName, userName, label)
+        Registration(keyring, enrollment, enrollment.registrationRequestJson())
+    }
+
+    override suspend fun finishPasskeyRegistration(
+        secrets: KeyringSecrets,
+        ceremony: PendingCeremony,
+        responseJson: String,
+    ): EnrollmentStep = call {
+        val registration = ceremony as Registration
+        when (val outcome = registration.enrollment.finishRegistrationJson(responseJson)) {
+            is EnrollmentOutcome.Enrolled -> EnrollmentStep.Enrolled(registration.keyring.secrets())
+            is EnrollmentOutcome.NeedsAssertion ->
+                EnrollmentStep.NeedsAssertion(EnrollmentAssertion(registration.keyring, registration.enrollment, outcome.requestJson))
+        }
+    }
+
+    override suspend fun finishPasskeyEnrollment(
+        secrets: KeyringSecrets,
+        ceremony: PendingCeremony,
+        responseJson: String,
+    ): KeyringSecrets = call {
+        val assertion = ceremony as EnrollmentAssertion
+        assertion.enrollment.finishAssertionJson(responseJson)
+        assertion.keyring.secrets()
+    }
+
+    override suspend fun addRecoveryKey(secrets: KeyringSecrets, label: String): Pair<KeyringSecrets, String> = call {
+        keyring(secrets).use { k ->
+            val added = k.addRecoveryKey(label)
+            k.secrets() to added.recoveryKey
+        }
+    }
+
+    override suspend fun backUp(secrets: KeyringSecrets, destinationPath: String, onProgress: (Progress) -> Unit): BackupSummary =
+        io { cancellation ->
+            keyring(secrets).use { k ->
+                val report = backupToPath(store(), k, destinationPath, null, listener(onProgress), cancellation)
+                BackupSummary(destinationPath, report.containerBytes.toLong(), report.counts?.messages?.toLong() ?: 0)
+            }
+        }
+
+    override suspend fun inspect(path: String): BackupInfo = call {
+        val info = inspectBackup(path)
+        BackupInfo(path, info.createdAt.toLong(), info.slots.map(::slotInfo), info.declaredCounts?.messages?.toLong())
+    }
+
+    override suspend fun beginUnlock(path: String): PendingCeremony = call {
+        // Discoverable: a new device does not know the credential ids; the response picks the slot.
+        val unlock = PasskeyUnlock.forBackupFile(path, rpId, true)
+        Unlock(unlock, unlock.requestJson())
+    }
+
+    override suspend fun restore(path: String, secret: UnlockSecret, onProgress: (Progress) -> Unit): RestoreResult = io { cancellation ->
+        val backupSecret = when (secret) {
+            is UnlockSecret.Passkey -> (secret.ceremony as Unlock).unlock.finishJson(secret.responseJson)
+            is UnlockSecret.RecoveryKey -> BackupSecret.recoveryKey(secret.text)
+        }
+        backupSecret.use { s ->
+            // Unlocking first rebuilds the keyring and checks the secret before the store is touched.
+            keyringFromBackup(path, s).use { keyring ->
+                closeStore()
+                val report = restoreFromPath(path, s, chatDatabase, true, listener(onProgress), cancellation)
+                val counts = report.counts
+                RestoreResult(counts?.messages?.toLong() ?: 0, counts?.conversations?.toLong() ?: 0, keyring.secrets())
+            }
+        }
+    }
+
+    override suspend fun conversations(): List<ConversationSummary> = call {
+        val store = store()
+        (1L..store.counts().conversations.toLong()).mapNotNull { id ->
+            store.conversation(id)?.let { conversation ->
+                val last = store.timeline(id, null, 1u).messages.firstOrNull()
+                (last?.sentAt ?: conversation.createdAt) to ConversationSummary(id.toString(), conversation.title ?: "Chat $id", last?.body)
+            }
+        }.sortedByDescending { it.first }.map { it.second }
+    }
+
+    override suspend fun messages(conversationId: String): List<ChatMessage> = call {
+        store().timeline(conversationId.toLong(), null, MESSAGE_PAGE).messages.reversed()
+            .map { ChatMessage(it.id.toString(), it.sender, it.body.orEmpty(), it.sentAt) }
+    }
+
+    override suspend fun createConversation(title: String): ConversationSummary = call {
+        val store = store()
+        val id = store.counts().conversations.toLong() + 1
+        store.upsertConversation(Conversation(id = id, kind = ConversationKind.GROUP, title = title, createdAt = clock()))
+        ConversationSummary(id.toString(), title, null)
+    }
+
+    override suspend fun sendText(conversationId: String, text: String): ChatMessage = call {
+        val store = store()
+        val conversation = conversationId.toLong()
+        if (store.conversation(conversation) == null) throw KeepsakeFlowException(Failure.DATABASE, "no conversation $conversationId")
+        val message = Message(
+            id = store.counts().messages.toLong() + 1,
+            conversationId = conversation,
+            sender = SELF,
+            kind = MessageKind.TEXT,
+            body = text,
+            sentAt = clock(),
+            delivery = DeliveryState.SENT,
+        )
+        store.insertMessages(listOf(message))
+        ChatMessage(message.id.toString(), SELF, text, message.sentAt)
+    }
+
+    private fun keyring(secrets: KeyringSecrets): Keyring {
+        val root = secrets.rootKey()
+        try {
+            return Keyring.restore(root, secrets.publicKeyring())
+        } finally {
+            root.fill(0)
+        }
+    }
+
+    private fun Keyring.secrets(): KeyringSecrets {
+        val root = exportRootKey()
+        try {
+            return KeyringSecrets(root, publicBytes())
+        } finally {
+            root.fill(0)
+        }
+    }
+
+    private fun slotInfo(slot: FfiSlotInfo) =
+        SlotInfo(if (slot.kind == FfiSlotKind.PASSKEY) SlotKind.PASSKEY else SlotKind.RECOVERY_KEY, slot.label)
+
+    private fun listener(onProgress: (Progress) -> Unit) = progressListener { report: ProgressReport ->
+        onProgress(Progress(phase(report.phase), report.done.toLong(), report.total?.toLong()))
+    }
+
+    private fun phase(phase: ProgressPhase) = when (phase) {
+        ProgressPhase.BACKUP -> Phase.BACKUP
+        ProgressPhase.VERIFY -> Phase.VERIFY
+        ProgressPhase.RESTORE -> Phase.RESTORE
+        ProgressPhase.CHECK -> Phase.CHECK
+    }
+
+    /** A short blocking call, off the caller's thread, with Keepsake errors mapped. */
+    private suspend fun <T> call(block: () -> T): T = keepsakeIo { mapped(block) }
+
+    /** A long call that takes a Cancellation. */
+    private suspend fun <T> io(block: (app.keepsake.Cancellation) -> T): T = keepsakeIo { flag -> mapped { block(flag) } }
+
+    private companion object {
+        const val SELF = "me"
+        val MESSAGE_PAGE = 200u
+    }
+}
+
+/** Runs [block], turning a KeepsakeException into the flows' KeepsakeFlowException. */
+internal inline fun <T> mapped(block: () -> T): T = try {
+    block()
+} catch (e: KeepsakeException) {
+    throw KeepsakeFlowException(failureOf(e), e.message.orEmpty())
+}
+
+/** One Failure per KeepsakeException variant. */
+internal fun failureOf(e: KeepsakeException): Failure = when (e) {
+    is KeepsakeException.WrongKey -> Failure.WRONG_KEY
+    is KeepsakeException.RecoveryKeyTypo -> Failure.RECOVERY_KEY_TYPO
+    is KeepsakeException.PrfUnsupported -> Failure.PRF_UNSUPPORTED
+    is KeepsakeException.BadPrfOutput -> Failure.BAD_PRF_OUTPUT
+    is KeepsakeException.NoMatchingSlot -> Failure.NO_MATCHING_SLOT
+    is KeepsakeException.MalformedWebAuthn -> Failure.MALFORMED_WEBAUTHN
+    is KeepsakeException.Corrupted -> Failure.CORRUPTED
+    is KeepsakeException.Truncated -> Failure.TRUNCATED
+    is KeepsakeException.UnsupportedVersion -> Failure.UNSUPPORTED_VERSION
+    is KeepsakeException.Cancelled -> Failure.CANCELLED
+    is KeepsakeException.Io -> Failure.IO
+    is KeepsakeException.Database -> Failure.DATABASE
+    else -> Failure.OTHER
+}

@@ -1,0 +1,188 @@
+// What the sample's flows need from Keepsake, as one narrow interface. The app implements it over
+// the generated bindings (package app.keepsake); keeping the view-models on this interface lets
+// them be tested on the JVM and keeps every binding call in one adapter.
+package app.keepsake.sample.flow
+
+/**
+ * The device copy of a keyring: the root key (secret, sealed by a [RootKeyVault]) and the public
+ * keyring (id, PRF input, slots; not secret, MACed by Keepsake). [wipe] overwrites the root key
+ * once it has been sealed or is no longer needed.
+ */
+class KeyringSecrets(rootKey: ByteArray, publicKeyring: ByteArray) {
+    private val root = rootKey.copyOf()
+    private val public = publicKeyring.copyOf()
+
+    /** A copy of the root key, for sealing; the caller wipes it. */
+    fun rootKey(): ByteArray = root.copyOf()
+
+    /** A copy of the public keyring bytes. */
+    fun publicKeyring(): ByteArray = public.copyOf()
+
+    /** Overwrites the root key held here. */
+    fun wipe() = root.fill(0)
+
+    /** Never prints the root key. */
+    override fun toString() = "KeyringSecrets(root key redacted, public ${public.size} bytes)"
+}
+
+/** A key slot as the user sees it. */
+data class SlotInfo(val kind: SlotKind, val label: String)
+
+/** Which secret a slot is unlocked with. */
+enum class SlotKind { PASSKEY, RECOVERY_KEY }
+
+/** A ceremony Keepsake has started and will finish with the provider's response. */
+interface PendingCeremony {
+    /** The request JSON for the [PasskeyPrfProvider]. */
+    val requestJson: String
+}
+
+/** The result of handing a registration response to Keepsake. */
+sealed interface EnrollmentStep {
+    /** The passkey slot was added: seal [secrets]. */
+    class Enrolled(val secrets: KeyringSecrets) : EnrollmentStep
+
+    /**
+     * The provider created the passkey and reported PRF support without an output: one assertion
+     * with [assertion] yields it (DESIGN.md section 4).
+     */
+    class NeedsAssertion(val assertion: PendingCeremony) : EnrollmentStep
+}
+
+/** How a backup is unlocked for restore. */
+sealed interface UnlockSecret {
+    /** A passkey assertion made for [ceremony]. */
+    class Passkey(val ceremony: PendingCeremony, val responseJson: String) : UnlockSecret
+
+    /** A recovery key as typed (any case, any separators). */
+    class RecoveryKey(val text: String) : UnlockSecret {
+        override fun toString() = "RecoveryKey(redacted)"
+    }
+}
+
+/** A progress report of a long operation. */
+data class Progress(val phase: Phase, val done: Long, val total: Long?)
+
+/** The phases Keepsake reports. */
+enum class Phase { BACKUP, VERIFY, RESTORE, CHECK }
+
+/** The public header of a backup file, readable before unlocking (nothing in it is trusted). */
+data class BackupInfo(
+    val path: String,
+    val createdAtEpochSeconds: Long,
+    val slots: List<SlotInfo>,
+    val messageCount: Long?,
+)
+
+/** What a finished backup wrote. */
+data class BackupSummary(val path: String, val bytes: Long, val messages: Long)
+
+/** What a finished restore installed, and the keyring the new device now keeps. */
+class RestoreResult(val messages: Long, val conversations: Long, val secrets: KeyringSecrets)
+
+/** One conversation in the chat list. */
+data class ConversationSummary(val id: String, val title: String, val lastMessage: String?)
+
+/** One message in a conversation. */
+data class ChatMessage(val id: String, val sender: String, val text: String, val sentAtEpochMillis: Long)
+
+/** Keepsake operations used by the sample; every failure is a [KeepsakeFlowException]. */
+interface BackupEngine {
+    /** A new keyring with a fresh root key and no slots yet. */
+    suspend fun createKeyring(): KeyringSecrets
+
+    /** The slots of the device's keyring. */
+    suspend fun slots(secrets: KeyringSecrets): List<SlotInfo>
+
+    /** Starts a passkey registration for [userName] with the keyring's PRF input; [label] names the slot. */
+    suspend fun beginPasskeyRegistration(secrets: KeyringSecrets, userName: String, label: String): PendingCeremony
+
+    /** Checks the registration response and adds the passkey slot, or asks for one assertion. */
+    suspend fun finishPasskeyRegistration(
+        secrets: KeyringSecrets,
+        ceremony: PendingCeremony,
+        responseJson: String,
+    ): EnrollmentStep
+
+    /** Finishes an enrollment that needed an assertion; returns the keyring with the new slot. */
+    suspend fun finishPasskeyEnrollment(
+        secrets: KeyringSecrets,
+        ceremony: PendingCeremony,
+        responseJson: String,
+    ): KeyringSecrets
+
+    /** Adds a recovery key slot; returns the keyring and the key to show once. */
+    suspend fun addRecoveryKey(secrets: KeyringSecrets, label: String): Pair<KeyringSecrets, String>
+
+    /** Backs the chat store up to [destinationPath] (written atomically). */
+    suspend fun backUp(
+        secrets: KeyringSecrets,
+        destinationPath: String,
+        onProgress: (Progress) -> Unit,
+    ): BackupSummary
+
+    /** Reads a backup's public header. */
+    suspend fun inspect(path: String): BackupInfo
+
+    /** Starts the passkey assertion that unlocks the backup at [path]. */
+    suspend fun beginUnlock(path: String): PendingCeremony
+
+    /** Unlocks [path] with [secret] and restores it over the chat store, atomically. */
+    suspend fun restore(path: String, secret: UnlockSecret, onProgress: (Progress) -> Unit): RestoreResult
+
+    /** The chat store's conversations, newest activity first. */
+    suspend fun conversations(): List<ConversationSummary>
+
+    /** The messages of [conversationId], oldest first. */
+    suspend fun messages(conversationId: String): List<ChatMessage>
+
+    /** Starts a conversation. */
+    suspend fun createConversation(title: String): ConversationSummary
+
+    /** Sends (stores) a text message from this device's user. */
+    suspend fun sendText(conversationId: String, text: String): ChatMessage
+}
+
+/** The failures Keepsake reports, one meaning each (the bindings' `KeepsakeException` variants). */
+enum class Failure {
+    WRONG_KEY,
+    RECOVERY_KEY_TYPO,
+    PRF_UNSUPPORTED,
+    BAD_PRF_OUTPUT,
+    NO_MATCHING_SLOT,
+    MALFORMED_WEBAUTHN,
+    CORRUPTED,
+    TRUNCATED,
+    UNSUPPORTED_VERSION,
+    CANCELLED,
+    IO,
+    DATABASE,
+    OTHER,
+}
+
+/** A Keepsake failure with its detail (never containing secrets). */
+class KeepsakeFlowException(val failure: Failure, detail: String) : Exception(detail)
+
+/** Seals the device copy of the keyring: Android Keystore or the iOS Keychain in the apps. */
+interface RootKeyVault {
+    /** Seals and stores [secrets], replacing what was there. */
+    suspend fun save(secrets: KeyringSecrets)
+
+    /** The stored keyring, or null when this device has none yet. */
+    suspend fun load(): KeyringSecrets?
+
+    /** Forgets the keyring (the passkeys and recovery key still open old backups). */
+    suspend fun clear()
+}
+
+/** When the last backup finished, kept by the app (SharedPreferences, UserDefaults). */
+interface BackupHistory {
+    /** The last successful backup, or null. */
+    suspend fun last(): LastBackup?
+
+    /** Records a successful backup. */
+    suspend fun record(backup: LastBackup)
+}
+
+/** A successful backup as the Backup screen shows it. */
+data class LastBackup(val path: String, val finishedAtEpochMillis: Long, val bytes: Long, val messages: Long)

@@ -1,0 +1,171 @@
+// The Backup screen's logic: enable backups with a passkey, add a recovery key, back up now,
+// and show the last backup. Plain Kotlin over ports; the app wraps it in an androidx ViewModel.
+package app.keepsake.sample.flow
+
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+
+/** What the Backup screen shows. */
+data class BackupUiState(
+    val loaded: Boolean = false,
+    val slots: List<SlotInfo> = emptyList(),
+    val lastBackup: LastBackup? = null,
+    val work: BackupWork? = null,
+    /** Shown once right after it was created; the user must write it down. */
+    val newRecoveryKey: String? = null,
+    val message: UserMessage? = null,
+) {
+    /** Backups need at least one way to unlock them on a new device. */
+    val canBackUp: Boolean get() = slots.isNotEmpty() && work == null
+}
+
+/** The operation in progress. */
+sealed interface BackupWork {
+    /** Waiting for the passkey sheet or Keepsake. */
+    data object EnrollingPasskey : BackupWork
+
+    /** Creating the recovery key slot. */
+    data object AddingRecoveryKey : BackupWork
+
+    /** Backing up; [progress] is null until the first report. */
+    data class BackingUp(val progress: Progress?) : BackupWork
+}
+
+/**
+ * Backup screen logic. One operation at a time; [cancel] stops the running one and leaves the
+ * stored keyring and the last backup as they were.
+ */
+class BackupViewModel(
+    private val scope: CoroutineScope,
+    private val engine: BackupEngine,
+    private val passkeys: PasskeyPrfProvider,
+    private val vault: RootKeyVault,
+    private val history: BackupHistory,
+    private val backupPath: () -> String,
+    private val clock: () -> Long = System::currentTimeMillis,
+    private val userName: String = "Keepsake backup",
+) {
+    private val mutableState = MutableStateFlow(BackupUiState())
+
+    /** The screen state. */
+    val state: StateFlow<BackupUiState> = mutableState.asStateFlow()
+
+    private var job: Job? = null
+
+    /** Loads the keyring's slots and the last backup. */
+    fun load(): Job = scope.launch {
+        val last = history.last()
+        try {
+            val slots = vault.load()?.let { secrets -> withWipe(secrets) { engine.slots(it) } }.orEmpty()
+            mutableState.update { it.copy(loaded = true, slots = slots, lastBackup = last) }
+        } catch (e: KeepsakeFlowException) {
+            mutableState.update { it.copy(loaded = true, lastBackup = last, message = UserMessages.of(e.failure)) }
+        }
+    }
+
+    /** Creates a passkey (and the keyring, the first time) and adds its slot. */
+    fun enableWithPasskey(label: String = "Passkey"): Job? = start(BackupWork.EnrollingPasskey) {
+        val secrets = vault.load() ?: engine.createKeyring()
+        withWipe(secrets) {
+            val registration = engine.beginPasskeyRegistration(secrets, userName, label)
+            val created = passkeys.register(registration.requestJson)
+            if (created !is PasskeyResult.Success) return@withWipe finishWith(UserMessages.of(created))
+
+            val enrolled = when (val step = engine.finishPasskeyRegistration(secrets, registration, created.responseJson)) {
+                is EnrollmentStep.Enrolled -> step.secrets
+                is EnrollmentStep.NeedsAssertion -> {
+                    val asserted = passkeys.authenticate(step.assertion.requestJson)
+                    if (asserted !is PasskeyResult.Success) return@withWipe finishWith(UserMessages.of(asserted))
+                    engine.finishPasskeyEnrollment(secrets, step.assertion, asserted.responseJson)
+                }
+            }
+            saveAndShow(enrolled, UserMessage("Backups are protected by your passkey.", isError = false))
+        }
+    }
+
+    /** Adds a recovery key slot (creating the keyring the first time) and shows the key once. */
+    fun addRecoveryKey(label: String = "Recovery key"): Job? = start(BackupWork.AddingRecoveryKey) {
+        val secrets = vault.load() ?: engine.createKeyring()
+        withWipe(secrets) {
+            val (updated, key) = engine.addRecoveryKey(secrets, label)
+            saveAndShow(updated, UserMessage("Write the recovery key down and keep it safe.", isError = false))
+            mutableState.update { it.copy(newRecoveryKey = key) }
+        }
+    }
+
+    /** The user confirmed they wrote the recovery key down: stop showing it. */
+    fun recoveryKeyNoted() = mutableState.update { it.copy(newRecoveryKey = null) }
+
+    /** Backs up now with the device's keyring; needs no prompt. */
+    fun backUpNow(): Job? = start(BackupWork.BackingUp(null)) {
+        val secrets = vault.load()
+        if (secrets == null) {
+            finishWith(UserMessage("Turn on backups first: add a passkey or a recovery key.", isError = true))
+            return@start
+        }
+        withWipe(secrets) {
+            val summary = engine.backUp(secrets, backupPath()) { progress ->
+                mutableState.update { state ->
+                    if (state.work is BackupWork.BackingUp) state.copy(work = BackupWork.BackingUp(progress)) else state
+                }
+            }
+            val last = LastBackup(summary.path, clock(), summary.bytes, summary.messages)
+            // Written and renamed into place: a late cancel must not lose the record of it.
+            withContext(NonCancellable) { history.record(last) }
+            mutableState.update {
+                it.copy(work = null, lastBackup = last, message = UserMessage("Backup complete.", isError = false))
+            }
+        }
+    }
+
+    /** Stops the running operation. */
+    fun cancel() {
+        job?.cancel()
+    }
+
+    /** The user read the message. */
+    fun messageShown() = mutableState.update { it.copy(message = null) }
+
+    private fun start(work: BackupWork, body: suspend () -> Unit): Job? {
+        if (mutableState.value.work != null) return null
+        mutableState.update { it.copy(work = work, message = null) }
+        val launched = scope.launch {
+            try {
+                body()
+            } catch (e: KeepsakeFlowException) {
+                finishWith(UserMessages.of(e.failure))
+            } catch (e: CancellationException) {
+                finishWith(UserMessages.of(Failure.CANCELLED))
+                throw e
+            }
+        }
+        job = launched
+        return launched
+    }
+
+    private suspend fun saveAndShow(secrets: KeyringSecrets, message: UserMessage) {
+        withWipe(secrets) {
+            vault.save(it)
+            val slots = engine.slots(it)
+            mutableState.update { state -> state.copy(work = null, slots = slots, message = message) }
+        }
+    }
+
+    private fun finishWith(message: UserMessage?) = mutableState.update { it.copy(work = null, message = message) }
+}
+
+/** Runs [body] and wipes [secrets] afterwards, whatever happens. */
+internal inline fun <T> withWipe(secrets: KeyringSecrets, body: (KeyringSecrets) -> T): T =
+    try {
+        body(secrets)
+    } finally {
+        secrets.wipe()
+    }

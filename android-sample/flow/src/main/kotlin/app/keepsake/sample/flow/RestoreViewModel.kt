@@ -1,0 +1,118 @@
+// The Restore screen's logic: pick a backup file, unlock it with a passkey or the recovery key,
+// restore with progress, show the result. A wrong or mistyped key goes back to the unlock choice.
+package app.keepsake.sample.flow
+
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+
+/** What the Restore screen shows. */
+sealed interface RestoreUiState {
+    /** No file chosen yet; [message] explains a failed pick. */
+    data class ChooseFile(val message: UserMessage? = null) : RestoreUiState
+
+    /** Reading the chosen file's header. */
+    data object Inspecting : RestoreUiState
+
+    /** A backup was chosen: offer the unlock methods its slots allow. */
+    data class ChooseUnlock(val info: BackupInfo, val message: UserMessage? = null) : RestoreUiState {
+        /** The backup has a passkey slot. */
+        val canUsePasskey: Boolean get() = info.slots.any { it.kind == SlotKind.PASSKEY }
+
+        /** The backup has a recovery key slot. */
+        val canUseRecoveryKey: Boolean get() = info.slots.any { it.kind == SlotKind.RECOVERY_KEY }
+    }
+
+    /** Waiting for the passkey sheet, or unlocking and restoring; [progress] null before the first report. */
+    data class Restoring(val info: BackupInfo, val progress: Progress?) : RestoreUiState
+
+    /** The chats are back. */
+    data class Restored(val messages: Long, val conversations: Long) : RestoreUiState
+}
+
+/** Restore screen logic. */
+class RestoreViewModel(
+    private val scope: CoroutineScope,
+    private val engine: BackupEngine,
+    private val passkeys: PasskeyPrfProvider,
+    private val vault: RootKeyVault,
+) {
+    private val mutableState = MutableStateFlow<RestoreUiState>(RestoreUiState.ChooseFile())
+
+    /** The screen state. */
+    val state: StateFlow<RestoreUiState> = mutableState.asStateFlow()
+
+    private var job: Job? = null
+
+    /** Reads the public header of the backup at [path]. */
+    fun pickFile(path: String): Job? {
+        if (busy()) return null
+        mutableState.value = RestoreUiState.Inspecting
+        return launch {
+            mutableState.value = try {
+                RestoreUiState.ChooseUnlock(engine.inspect(path))
+            } catch (e: KeepsakeFlowException) {
+                RestoreUiState.ChooseFile(UserMessages.of(e.failure))
+            }
+        }
+    }
+
+    /** Unlocks with a passkey assertion and restores. */
+    fun unlockWithPasskey(): Job? = restoreWith { info ->
+        val ceremony = engine.beginUnlock(info.path)
+        when (val result = passkeys.authenticate(ceremony.requestJson)) {
+            is PasskeyResult.Success -> UnlockSecret.Passkey(ceremony, result.responseJson)
+            else -> {
+                mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(result))
+                null
+            }
+        }
+    }
+
+    /** Unlocks with a typed recovery key and restores. */
+    fun unlockWithRecoveryKey(text: String): Job? = restoreWith { UnlockSecret.RecoveryKey(text) }
+
+    /** Stops the running restore; the chat store stays as it was. */
+    fun cancel() {
+        job?.cancel()
+    }
+
+    /** Back to choosing a file. */
+    fun reset() {
+        if (!busy()) mutableState.value = RestoreUiState.ChooseFile()
+    }
+
+    private fun restoreWith(secretFor: suspend (BackupInfo) -> UnlockSecret?): Job? {
+        val chosen = mutableState.value as? RestoreUiState.ChooseUnlock ?: return null
+        val info = chosen.info
+        mutableState.value = RestoreUiState.Restoring(info, null)
+        return launch {
+            try {
+                val secret = secretFor(info) ?: return@launch
+                val result = engine.restore(info.path, secret) { progress ->
+                    if (mutableState.value is RestoreUiState.Restoring) {
+                        mutableState.value = RestoreUiState.Restoring(info, progress)
+                    }
+                }
+                // Installed: from here on the restore is done, whatever a late cancel says.
+                withContext(NonCancellable) { withWipe(result.secrets) { vault.save(it) } }
+                mutableState.value = RestoreUiState.Restored(result.messages, result.conversations)
+            } catch (e: KeepsakeFlowException) {
+                mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(e.failure))
+            } catch (e: CancellationException) {
+                mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(Failure.CANCELLED))
+                throw e
+            }
+        }
+    }
+
+    private fun busy() = mutableState.value is RestoreUiState.Inspecting || mutableState.value is RestoreUiState.Restoring
+
+    private fun launch(body: suspend CoroutineScope.() -> Unit): Job = scope.launch(block = body).also { job = it }
+}

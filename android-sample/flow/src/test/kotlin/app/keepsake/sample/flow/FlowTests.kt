@@ -1,0 +1,343 @@
+// JVM tests of the sample's flows (view-models over the ports), run by scripts/test-mobile-flows.sh
+// and by Gradle's unit tests. Each test builds fresh fakes and drives a view-model like a screen.
+package app.keepsake.sample.flow
+
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.yield
+import java.io.File
+import java.nio.file.Files
+
+private var passed = 0
+private var failed = 0
+
+private fun test(name: String, body: suspend Fixture.() -> Unit) {
+    val fixture = Fixture()
+    try {
+        runBlocking { withTimeout(10_000) { fixture.body() } }
+        passed++
+        println("ok   $name")
+    } catch (e: Throwable) {
+        failed++
+        println("FAIL $name: $e")
+        e.printStackTrace(System.out)
+    } finally {
+        fixture.close()
+    }
+}
+
+private fun expect(condition: Boolean, message: () -> String) {
+    if (!condition) throw AssertionError(message())
+}
+
+/** Fresh fakes and view-models on a single-threaded scope of their own. */
+class Fixture {
+    val dir: File = Files.createTempDirectory("keepsake-flow").toFile()
+    val engine = FakeEngine()
+    val provider = ScriptedProvider()
+    val vault = MemoryVault()
+    val history = MemoryHistory()
+    val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+    val backup = BackupViewModel(scope, engine, provider, vault, history, { File(dir, "chats.keepsake").path }, clock = { 42_000L })
+    val restore = RestoreViewModel(scope, engine, provider, vault)
+    val chat = ChatViewModel(scope, engine)
+
+    fun vaultSlots(): List<SlotInfo> = runBlocking { vault.load()?.let { engine.slots(it) }.orEmpty() }
+    fun close() {
+        scope.cancel()
+        dir.deleteRecursively()
+    }
+}
+
+/** Waits until [condition] holds on the view-model's state (progress is asynchronous). */
+private suspend fun eventually(condition: () -> Boolean) {
+    while (!condition()) yield()
+}
+
+/** Runs every flow test, printing one line each and a summary; returns the number of failures. */
+fun runFlowTests(): Int {
+    passed = 0
+    failed = 0
+    // --- Backup screen ---------------------------------------------------------------------------
+    test("enabling with a passkey whose registration has PRF results seals a keyring with that slot") {
+        backup.enableWithPasskey("Phone")!!.join()
+        val state = backup.state.value
+        expect(state.work == null) { "still busy: ${state.work}" }
+        expect(state.slots == listOf(SlotInfo(SlotKind.PASSKEY, "Phone"))) { "slots ${state.slots}" }
+        expect(vaultSlots() == state.slots) { "vault holds ${vaultSlots()}" }
+        expect(provider.registrations == 1 && provider.assertions == 0) { "ceremonies ${provider.registrations}/${provider.assertions}" }
+        expect(state.message?.isError == false) { "message ${state.message}" }
+        expect(state.canBackUp) { "cannot back up after enabling" }
+    }
+
+    test("registration with PRF enabled but no output makes exactly one assertion, then enrolls") {
+        provider.prf = PrfBehaviour.ENABLED_ONLY
+        backup.enableWithPasskey()!!.join()
+        expect(provider.assertions == 1) { "assertions ${provider.assertions}" }
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSKEY)) { "vault ${vaultSlots()}" }
+    }
+
+    test("a provider without PRF enrolls nothing and offers the recovery key") {
+        provider.prf = PrfBehaviour.UNSUPPORTED
+        backup.enableWithPasskey()!!.join()
+        val state = backup.state.value
+        expect(vault.stored == null) { "a keyring was sealed without any usable slot" }
+        expect(state.message?.offerRecoveryKey == true && state.message!!.isError) { "message ${state.message}" }
+        expect(state.slots.isEmpty() && !state.canBackUp) { "state $state" }
+    }
+
+    test("cancelling the passkey sheet is silent and stores nothing") {
+        provider.nextRegistrationFailure = PasskeyResult.Cancelled
+        backup.enableWithPasskey()!!.join()
+        expect(backup.state.value.message == null) { "message ${backup.state.value.message}" }
+        expect(vault.saves == 0) { "vault saved ${vault.saves} times" }
+        expect(backup.state.value.work == null) { "still busy" }
+    }
+
+    test("a cancelled enrollment assertion stores nothing") {
+        provider.prf = PrfBehaviour.ENABLED_ONLY
+        provider.nextAssertionFailure = PasskeyResult.Cancelled
+        backup.enableWithPasskey()!!.join()
+        expect(vault.saves == 0 && backup.state.value.slots.isEmpty()) { "saves ${vault.saves}" }
+    }
+
+    test("every provider failure gets its own message; configuration problems offer the recovery key") {
+        val failures = listOf(
+            PasskeyResult.NoCredential,
+            PasskeyResult.NotConfigured("no provider"),
+            PasskeyResult.Rejected("InvalidStateError", "exists"),
+            PasskeyResult.Rejected("NotAllowedError", "denied"),
+            PasskeyResult.Interrupted,
+            PasskeyResult.Failed("boom"),
+        )
+        val texts = mutableSetOf<String>()
+        for (failure in failures) {
+            provider.nextRegistrationFailure = failure
+            backup.enableWithPasskey()!!.join()
+            val message = backup.state.value.message
+            expect(message != null && message.isError) { "no error for $failure" }
+            texts += message!!.text
+        }
+        expect(texts.size == failures.size) { "messages are not distinct: $texts" }
+        provider.nextRegistrationFailure = PasskeyResult.NotConfigured("x")
+        backup.enableWithPasskey()!!.join()
+        expect(backup.state.value.message!!.offerRecoveryKey) { "NotConfigured must offer the recovery key" }
+        expect(vault.saves == 0) { "vault saved after failures" }
+    }
+
+    test("adding a recovery key shows it once and seals the slot") {
+        backup.addRecoveryKey()!!.join()
+        val key = backup.state.value.newRecoveryKey
+        expect(key != null && key.startsWith("ABCD-EFGH-")) { "key $key" }
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.RECOVERY_KEY)) { "vault ${vaultSlots()}" }
+        backup.recoveryKeyNoted()
+        expect(backup.state.value.newRecoveryKey == null) { "key still shown" }
+    }
+
+    test("passkey and recovery key end up on the same keyring") {
+        backup.enableWithPasskey()!!.join()
+        backup.addRecoveryKey()!!.join()
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSKEY, SlotKind.RECOVERY_KEY)) { "vault ${vaultSlots()}" }
+    }
+
+    test("backing up without a keyring asks to turn backups on and writes nothing") {
+        backup.backUpNow()!!.join()
+        expect(engine.backups == 0) { "a backup was written" }
+        expect(backup.state.value.message?.isError == true) { "message ${backup.state.value.message}" }
+        expect(history.lastBackup == null) { "history ${history.lastBackup}" }
+    }
+
+    test("back up now reports progress, records the last backup and wipes the keyring it used") {
+        backup.addRecoveryKey()!!.join()
+        engine.gate = CompletableDeferred()
+        val job = backup.backUpNow()!!
+        eventually { (backup.state.value.work as? BackupWork.BackingUp)?.progress != null }
+        expect(backup.backUpNow() == null) { "a second operation started while busy" }
+        engine.gate!!.complete(Unit)
+        job.join()
+        val state = backup.state.value
+        expect(state.lastBackup == LastBackup(File(dir, "chats.keepsake").path, 42_000L, state.lastBackup!!.bytes, 0)) { "last ${state.lastBackup}" }
+        expect(history.lastBackup == state.lastBackup) { "history ${history.lastBackup}" }
+        expect(File(dir, "chats.keepsake").isFile) { "no backup file" }
+        expect(engine.handedOutSecrets.all { s -> s.rootKey().all { it == 0.toByte() } }) { "a root key copy was left unwiped" }
+    }
+
+    test("cancelling a backup keeps the previous last backup and says cancelled") {
+        backup.addRecoveryKey()!!.join()
+        engine.gate = CompletableDeferred()
+        val job = backup.backUpNow()!!
+        eventually { (backup.state.value.work as? BackupWork.BackingUp)?.progress != null }
+        backup.cancel()
+        job.join()
+        expect(backup.state.value.work == null) { "still busy" }
+        expect(backup.state.value.message?.text == "Cancelled.") { "message ${backup.state.value.message}" }
+        expect(history.lastBackup == null && engine.backups == 0) { "history ${history.lastBackup}" }
+    }
+
+    test("load shows the sealed keyring's slots and the last backup") {
+        backup.addRecoveryKey()!!.join()
+        history.lastBackup = LastBackup("p", 1, 2, 3)
+        val fresh = BackupViewModel(scope, engine, provider, vault, history, { "unused" })
+        fresh.load().join()
+        expect(fresh.state.value.loaded && fresh.state.value.slots.size == 1) { "state ${fresh.state.value}" }
+        expect(fresh.state.value.lastBackup == history.lastBackup) { "last ${fresh.state.value.lastBackup}" }
+    }
+
+    // --- Restore screen --------------------------------------------------------------------------
+    suspend fun Fixture.makeBackup(): String {
+        chat.newConversation("Ana")!!.join()
+        chat.send("hello")!!.join()
+        backup.enableWithPasskey()!!.join()
+        backup.addRecoveryKey()!!.join()
+        backup.backUpNow()!!.join()
+        return history.lastBackup!!.path
+    }
+
+    test("picking a damaged file stays on the file choice with the reason") {
+        val bad = File(dir, "bad.keepsake").apply { writeText("not a keyring\n") }
+        restore.pickFile(bad.path)!!.join()
+        val state = restore.state.value
+        expect(state is RestoreUiState.ChooseFile && state.message?.text == UserMessages.of(Failure.CORRUPTED).text) { "state $state" }
+    }
+
+    test("picking a backup offers the unlock methods its slots allow") {
+        val path = makeBackup()
+        restore.pickFile(path)!!.join()
+        val state = restore.state.value as RestoreUiState.ChooseUnlock
+        expect(state.canUsePasskey && state.canUseRecoveryKey) { "state $state" }
+        expect(state.info.messageCount == 1L) { "info ${state.info}" }
+    }
+
+    test("a mistyped recovery key says typo, a wrong one says wrong key, the right one restores") {
+        val path = makeBackup()
+        val key = backup.state.value.newRecoveryKey!!
+        vault.clear()
+        restore.pickFile(path)!!.join()
+        restore.unlockWithRecoveryKey("XBCD-EFGH-keyring-1")!!.join()
+        var state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message?.text == UserMessages.of(Failure.RECOVERY_KEY_TYPO).text) { "state $state" }
+        restore.unlockWithRecoveryKey("ABCD-EFGH-keyring-9")!!.join()
+        state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message?.text == UserMessages.of(Failure.WRONG_KEY).text) { "state $state" }
+        expect(vault.stored == null) { "a failed unlock stored a keyring" }
+        restore.unlockWithRecoveryKey(" ${key.lowercase()} ")!!.join()
+        state = restore.state.value
+        expect(state == RestoreUiState.Restored(messages = 1, conversations = 1)) { "state $state" }
+        expect(vaultSlots().size == 2) { "restored keyring not sealed: ${vaultSlots()}" }
+    }
+
+    test("a passkey restore makes one assertion and seals the restored keyring") {
+        val path = makeBackup()
+        vault.clear()
+        val before = provider.assertions
+        restore.pickFile(path)!!.join()
+        restore.unlockWithPasskey()!!.join()
+        expect(restore.state.value is RestoreUiState.Restored) { "state ${restore.state.value}" }
+        expect(provider.assertions == before + 1) { "assertions ${provider.assertions - before}" }
+        expect(vault.stored != null) { "keyring not sealed" }
+    }
+
+    test("a passkey from another keyring is told apart from a wrong key") {
+        val path = makeBackup()
+        provider.credentialId = "someone-else"
+        restore.pickFile(path)!!.join()
+        restore.unlockWithPasskey()!!.join()
+        val state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message?.text == UserMessages.of(Failure.NO_MATCHING_SLOT).text) { "state $state" }
+    }
+
+    test("no passkey on the device offers the recovery key; a cancelled sheet is silent") {
+        val path = makeBackup()
+        restore.pickFile(path)!!.join()
+        provider.nextAssertionFailure = PasskeyResult.NoCredential
+        restore.unlockWithPasskey()!!.join()
+        var state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message?.offerRecoveryKey == true) { "state $state" }
+        provider.nextAssertionFailure = PasskeyResult.Cancelled
+        restore.unlockWithPasskey()!!.join()
+        state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message == null) { "state $state" }
+    }
+
+    test("cancelling a restore returns to the unlock choice and stores nothing") {
+        val path = makeBackup()
+        val key = backup.state.value.newRecoveryKey!!
+        vault.clear()
+        restore.pickFile(path)!!.join()
+        engine.gate = CompletableDeferred()
+        val job = restore.unlockWithRecoveryKey(key)!!
+        eventually { (restore.state.value as? RestoreUiState.Restoring)?.progress != null }
+        expect(restore.pickFile(path) == null) { "picked a file while restoring" }
+        restore.cancel()
+        job.join()
+        val state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message?.text == "Cancelled.") { "state $state" }
+        expect(vault.stored == null) { "cancelled restore stored a keyring" }
+    }
+
+    // --- Chat screen -----------------------------------------------------------------------------
+    test("chat: blank input is ignored, sent messages appear in order, the list shows the last one") {
+        expect(chat.newConversation("   ") == null) { "blank conversation created" }
+        expect(chat.send("hi") == null) { "sent with no open conversation" }
+        chat.newConversation("Team")!!.join()
+        expect(chat.send("  ") == null) { "blank message sent" }
+        chat.send("first")!!.join()
+        chat.send(" second ")!!.join()
+        val state = chat.state.value
+        expect(state.messages.map { it.text } == listOf("first", "second")) { "messages ${state.messages}" }
+        expect(state.conversations.single().lastMessage == "second") { "list ${state.conversations}" }
+    }
+
+    test("chat: a store failure becomes a message, not a crash") {
+        chat.newConversation("Team")!!.join()
+        engine.conversations.clear()
+        chat.send("lost")!!.join()
+        expect(chat.state.value.message?.text == UserMessages.of(Failure.DATABASE).text) { "message ${chat.state.value.message}" }
+    }
+
+    // --- Demo provider ---------------------------------------------------------------------------
+    test("the software authenticator provider passes JSON through and maps its failures") {
+        val seen = mutableListOf<String>()
+        val authenticator = object : JsonAuthenticator {
+            override fun create(requestJson: String): String {
+                seen += requestJson
+                return "{\"created\":true}"
+            }
+            override fun get(requestJson: String): String {
+                seen += requestJson
+                if (requestJson == "unknown") throw KeepsakeFlowException(Failure.NO_MATCHING_SLOT, "none")
+                throw KeepsakeFlowException(Failure.MALFORMED_WEBAUTHN, "bad request")
+            }
+        }
+        val soft = SoftwareAuthenticatorProvider(authenticator)
+        expect(soft.register("{\"r\":1}") == PasskeyResult.Success("{\"created\":true}")) { "register" }
+        expect(soft.authenticate("unknown") == PasskeyResult.NoCredential) { "no credential" }
+        expect(soft.authenticate("x") == PasskeyResult.Failed("bad request")) { "failed" }
+        expect(seen == listOf("{\"r\":1}", "unknown", "x")) { "requests $seen" }
+    }
+
+    // --- Words -----------------------------------------------------------------------------------
+    test("every Keepsake failure has its own message") {
+        val texts = Failure.values().map { UserMessages.of(it).text }
+        expect(texts.toSet().size == Failure.values().size) { "duplicates in $texts" }
+        expect(UserMessages.of(Failure.PRF_UNSUPPORTED).offerRecoveryKey) { "PRF_UNSUPPORTED must offer the recovery key" }
+    }
+
+    test("secrets never print") {
+        val secrets = KeyringSecrets(ByteArray(32) { 0x41 }, ByteArray(3))
+        expect(!secrets.toString().contains("AAAA") && !secrets.toString().contains("65")) { secrets.toString() }
+        expect(!UnlockSecret.RecoveryKey("ABCD-SECRET").toString().contains("SECRET")) { "recovery key printed" }
+    }
+
+    println("kotlin flows: $passed passed, $failed failed")
+    return failed
+}
+
+fun main() {
+    if (runFlowTests() > 0) kotlin.system.exitProcess(1)
+}

@@ -1,0 +1,347 @@
+// The sample's BackupEngine over the generated Keepsake Swift bindings (typed ASAuthorization
+// path): keyrings travel between calls as KeyringSecrets so the Keychain vault can seal them,
+// blocking calls run off the main actor, and every KeepsakeError becomes a KeepsakeFlowError.
+import Foundation
+import Keepsake
+import KeepsakeFlow
+
+public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked Sendable {
+    private let chatDatabase: String
+    private let relyingPartyId: String
+    private let lock = NSLock()
+    private var openStore: ChatStore?
+    private lazy var soft = SoftAuthenticator(mode: .prfAtRegistration)
+    /// Ceremonies in progress by challenge, so demo mode can answer them with the software authenticator.
+    private var enrollments: [Data: PasskeyEnrollment] = [:]
+    private var unlocks: [Data: PasskeyUnlock] = [:]
+
+    public init(chatDatabase: String, relyingPartyId: String) {
+        self.chatDatabase = chatDatabase
+        self.relyingPartyId = relyingPartyId
+    }
+
+    private struct Registration: PendingRegistration {
+        let keyring: Keyring
+        let enrollment: PasskeyEnrollment
+        let request: PasskeyRegistrationRequest
+    }
+
+    private struct EnrollmentAssertion: PendingAssertion {
+        let keyring: Keyring
+        let enrollment: PasskeyEnrollment
+        let request: PasskeyAssertionRequest
+    }
+
+    private struct Unlock: PendingAssertion {
+        let unlock: PasskeyUnlock
+        let request: PasskeyAssertionRequest
+    }
+
+    // MARK: keyrings and passkeys
+
+    public func createKeyring() async throws -> KeyringSecrets {
+        try await call { try Self.secrets(of: try Keyring.create()) }
+    }
+
+    public func slots(_ secrets: KeyringSecrets) async throws -> [KeepsakeFlow.SlotInfo] {
+        try await call { try Self.keyring(secrets).slots().map(Self.slotInfo) }
+    }
+
+    public func beginPasskeyRegistration(_ secrets: KeyringSecrets, userName: String, label: String) async throws -> PendingRegistration {
+        try await call { [self] in
+            let keyring = try Self.keyring(secrets)
+            var userId = Data(count: 16)
+            _ = userId.withUnsafeMutableBytes { RandomBytes.fill($0) }
+            let enrollment = try PasskeyEnrollment(keyring: keyring, rpId: relyingPartyId, rpName: "Keepsake", userId: userId,
+                                                   userName: userName, userDisplayName: userName, label: label)
+            let info = try enrollment.registrationRequest()
+            remember(enrollment, for: info.challenge)
+            return Registration(keyring: keyring, enrollment: enrollment, request: PasskeyRegistrationRequest(
+                relyingPartyId: info.rpId, userName: info.userName, userId: info.userId, challenge: info.challenge, prfInput: info.prfInput))
+        }
+    }
+
+    public func finishPasskeyRegistration(_ secrets: KeyringSecrets, _ pending: PendingRegistration,
+                                          _ registration: KeepsakeFlow.PasskeyRegistration) async throws -> EnrollmentStep {
+        try await call { [self] in
+            guard let pending = pending as? Registration else { throw KeepsakeFlowError(.other, "not a registration of this engine") }
+            let typed = Keepsake.PasskeyRegistration(credentialId: registration.credentialId, prfSupported: registration.prfSupported,
+                                                     prfFirst: registration.prfFirst, aaguid: nil)
+            switch try pending.enrollment.finishRegistrationTyped(registration: typed) {
+            case .enrolled:
+                return .enrolled(try Self.secrets(of: pending.keyring))
+            case .needsAssertion(_, let info):
+                remember(pending.enrollment, for: info.challenge)
+                return .needsAssertion(EnrollmentAssertion(keyring: pending.keyring, enrollment: pending.enrollment,
+                                                           request: Self.assertionRequest(info)))
+            }
+        }
+    }
+
+    public func finishPasskeyEnrollment(_ secrets: KeyringSecrets, _ pending: PendingAssertion,
+                                        _ assertion: KeepsakeFlow.PasskeyAssertion) async throws -> KeyringSecrets {
+        try await call {
+            guard let pending = pending as? EnrollmentAssertion else { throw KeepsakeFlowError(.other, "not an enrollment assertion") }
+            _ = try pending.enrollment.finishAssertionTyped(assertion: Keepsake.PasskeyAssertion(
+                credentialId: assertion.credentialId, prfFirst: assertion.prfFirst))
+            return try Self.secrets(of: pending.keyring)
+        }
+    }
+
+    public func addRecoveryKey(_ secrets: KeyringSecrets, label: String) async throws -> (KeyringSecrets, String) {
+        try await call {
+            let keyring = try Self.keyring(secrets)
+            let added = try keyring.addRecoveryKey(label: label)
+            return (try Self.secrets(of: keyring), added.recoveryKey)
+        }
+    }
+
+    // MARK: backup and restore
+
+    public func backUp(_ secrets: KeyringSecrets, to path: String,
+                       progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary {
+        try await cancellable { [self] cancellation in
+            let report = try backupToPath(store: try store(), keyring: try Self.keyring(secrets), path: path,
+                                          options: nil, listener: Listener(progress), cancellation: cancellation)
+            return BackupSummary(path: path, bytes: report.containerBytes, messages: report.counts?.messages ?? 0)
+        }
+    }
+
+    public func inspect(_ path: String) async throws -> KeepsakeFlow.BackupInfo {
+        try await call {
+            let info = try inspectBackup(path: path)
+            return KeepsakeFlow.BackupInfo(path: path, createdAt: Date(timeIntervalSince1970: TimeInterval(info.createdAt)),
+                                           slots: info.slots.map(Self.slotInfo), messageCount: info.declaredCounts?.messages)
+        }
+    }
+
+    public func beginUnlock(_ path: String) async throws -> PendingAssertion {
+        try await call { [self] in
+            // Discoverable: a new device does not know the credential ids; the response picks the slot.
+            let unlock = try PasskeyUnlock.forBackupFile(path: path, rpId: relyingPartyId, discoverable: true)
+            let info = unlock.request()
+            lock.withLock { unlocks[info.challenge] = unlock }
+            return Unlock(unlock: unlock, request: Self.assertionRequest(info))
+        }
+    }
+
+    public func restore(_ path: String, with secret: UnlockSecret,
+                        progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
+        try await cancellable { [self] cancellation in
+            let backupSecret: BackupSecret
+            switch secret {
+            case .passkey(let pending, let assertion):
+                guard let pending = pending as? Unlock else { throw KeepsakeFlowError(.other, "not an unlock of this engine") }
+                backupSecret = try pending.unlock.finishTyped(assertion: Keepsake.PasskeyAssertion(
+                    credentialId: assertion.credentialId, prfFirst: assertion.prfFirst))
+            case .recoveryKey(let text):
+                backupSecret = try BackupSecret.recoveryKey(text: text)
+            }
+            // Unlocking first checks the secret before the chat store is touched.
+            let keyring = try keyringFromBackup(path: path, secret: backupSecret)
+            closeStore()
+            let report = try restoreFromPath(backupPath: path, secret: backupSecret, targetPath: chatDatabase, replace: true,
+                                             listener: Listener(progress), cancellation: cancellation)
+            return RestoreResult(messages: report.counts?.messages ?? 0, conversations: report.counts?.conversations ?? 0,
+                                 secrets: try Self.secrets(of: keyring))
+        }
+    }
+
+    // MARK: chat (ids assigned here in order: 1, 2, ...)
+
+    public func conversations() async throws -> [ConversationSummary] {
+        try await call { [self] in
+            let store = try store()
+            let count = try store.counts().conversations
+            guard count > 0 else { return [] }
+            return try (1...Int64(count)).compactMap { id -> (Int64, ConversationSummary)? in
+                guard let conversation = try store.conversation(id: id) else { return nil }
+                let last = try store.timeline(conversationId: id, before: nil, limit: 1).messages.first
+                return (last?.sentAt ?? conversation.createdAt,
+                        ConversationSummary(id: String(id), title: conversation.title ?? "Chat \(id)", lastMessage: last?.body))
+            }.sorted { $0.0 > $1.0 }.map(\.1)
+        }
+    }
+
+    public func messages(in conversationId: String) async throws -> [ChatMessage] {
+        try await call { [self] in
+            guard let id = Int64(conversationId) else { return [] }
+            return try store().timeline(conversationId: id, before: nil, limit: 200).messages.reversed().map {
+                ChatMessage(id: String($0.id), sender: $0.sender, text: $0.body ?? "",
+                            sentAt: Date(timeIntervalSince1970: TimeInterval($0.sentAt) / 1000))
+            }
+        }
+    }
+
+    public func createConversation(title: String) async throws -> ConversationSummary {
+        try await call { [self] in
+            let store = try store()
+            let id = Int64(try store.counts().conversations) + 1
+            try store.upsertConversation(conversation: Conversation(id: id, kind: .group, title: title, createdAt: Self.now(),
+                                                                    archived: false, mutedUntil: nil, pinned: false, extra: nil))
+            return ConversationSummary(id: String(id), title: title, lastMessage: nil)
+        }
+    }
+
+    public func sendText(_ text: String, to conversationId: String) async throws -> ChatMessage {
+        try await call { [self] in
+            let store = try store()
+            guard let conversation = Int64(conversationId), try store.conversation(id: conversation) != nil else {
+                throw KeepsakeFlowError(.database, "no conversation \(conversationId)")
+            }
+            let id = Int64(try store.counts().messages) + 1
+            let sentAt = Self.now()
+            try store.insertMessages(messages: [Message(id: id, conversationId: conversation, sender: "me", kind: .text, body: text,
+                                                         sentAt: sentAt, receivedAt: nil, replyTo: nil, editedAt: nil, deletedAt: nil,
+                                                         delivery: .sent, extra: nil)])
+            return ChatMessage(id: String(id), sender: "me", text: text, sentAt: Date(timeIntervalSince1970: TimeInterval(sentAt) / 1000))
+        }
+    }
+
+    // MARK: demo mode
+
+    /// Demo mode: the software authenticator behind the typed provider interface.
+    public func demoAuthenticator() -> TypedAuthenticator { DemoAuthenticator(engine: self) }
+
+    /// Demo mode and tests: how the software authenticator behaves.
+    public func setDemoMode(_ mode: SoftAuthenticatorMode) throws { try Self.mapped { try soft.setMode(mode: mode) } }
+
+    private final class DemoAuthenticator: TypedAuthenticator {
+        let engine: BindingsBackupEngine
+        init(engine: BindingsBackupEngine) { self.engine = engine }
+
+        func create(_ request: PasskeyRegistrationRequest) throws -> KeepsakeFlow.PasskeyRegistration {
+            try BindingsBackupEngine.mapped {
+                guard let enrollment = engine.lock.withLock({ engine.enrollments[request.challenge] }) else {
+                    throw KeepsakeFlowError(.other, "unknown registration")
+                }
+                let made = try engine.soft.createTyped(enrollment: enrollment)
+                return KeepsakeFlow.PasskeyRegistration(credentialId: made.credentialId, prfSupported: made.prfSupported, prfFirst: made.prfFirst)
+            }
+        }
+
+        func get(_ request: PasskeyAssertionRequest) throws -> KeepsakeFlow.PasskeyAssertion {
+            try BindingsBackupEngine.mapped {
+                let (enrollment, unlock) = engine.lock.withLock { (engine.enrollments[request.challenge], engine.unlocks[request.challenge]) }
+                let made: Keepsake.PasskeyAssertion
+                if let unlock {
+                    made = try engine.soft.getTyped(unlock: unlock)
+                } else if let enrollment {
+                    made = try engine.soft.getTypedForEnrollment(enrollment: enrollment)
+                } else {
+                    throw KeepsakeFlowError(.other, "unknown assertion")
+                }
+                return KeepsakeFlow.PasskeyAssertion(credentialId: made.credentialId, prfFirst: made.prfFirst)
+            }
+        }
+    }
+
+    // MARK: plumbing
+
+    private func remember(_ enrollment: PasskeyEnrollment, for challenge: Data) {
+        lock.withLock { enrollments[challenge] = enrollment }
+    }
+
+    private func store() throws -> ChatStore {
+        try lock.withLock {
+            if let openStore { return openStore }
+            let opened = try ChatStore.open(path: chatDatabase)
+            openStore = opened
+            return opened
+        }
+    }
+
+    private func closeStore() {
+        lock.withLock {
+            try? openStore?.closeDatabase()
+            openStore = nil
+        }
+    }
+
+    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    private static func keyring(_ secrets: KeyringSecrets) throws -> Keyring {
+        var root = secrets.rootKey()
+        defer { for index in root.indices { root[index] = 0 } }
+        return try Keyring.restore(rootKey: Data(root), publicBytes: secrets.publicKeyring)
+    }
+
+    private static func secrets(of keyring: Keyring) throws -> KeyringSecrets {
+        var root = try keyring.exportRootKey()
+        defer { root.resetBytes(in: 0..<root.count) }
+        return KeyringSecrets(rootKey: [UInt8](root), publicKeyring: try keyring.publicBytes())
+    }
+
+    private static func slotInfo(_ slot: Keepsake.SlotInfo) -> KeepsakeFlow.SlotInfo {
+        KeepsakeFlow.SlotInfo(kind: slot.kind == .passkey ? .passkey : .recoveryKey, label: slot.label)
+    }
+
+    private static func assertionRequest(_ info: AssertionRequestInfo) -> PasskeyAssertionRequest {
+        PasskeyAssertionRequest(relyingPartyId: info.rpId, challenge: info.challenge, prfInput: info.prfInput,
+                                allowedCredentialIds: info.allowCredentials)
+    }
+
+    private final class Listener: ProgressListener, @unchecked Sendable {
+        let forward: @Sendable (OperationProgress) -> Void
+        init(_ forward: @escaping @Sendable (OperationProgress) -> Void) { self.forward = forward }
+        func onProgress(report: ProgressReport) {
+            let phase: Phase
+            switch report.phase {
+            case .backup: phase = .backup
+            case .verify: phase = .verify
+            case .restore: phase = .restore
+            case .check: phase = .check
+            }
+            forward(OperationProgress(phase: phase, done: report.done, total: report.total))
+        }
+    }
+
+    /// A short blocking call off the caller's actor, with Keepsake errors mapped.
+    private func call<T>(_ body: @escaping () throws -> T) async throws -> T {
+        try await Task.detached { try Self.mapped(body) }.value
+    }
+
+    /// A long call with a Cancellation raised when the calling task is cancelled.
+    private func cancellable<T>(_ body: @escaping (Cancellation) throws -> T) async throws -> T {
+        let cancellation = Cancellation()
+        return try await withTaskCancellationHandler {
+            try await Task.detached { try Self.mapped { try body(cancellation) } }.value
+        } onCancel: {
+            cancellation.cancel()
+        }
+    }
+
+    static func mapped<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as KeepsakeError {
+            throw KeepsakeFlowError(failure(of: error), "\(error)")
+        }
+    }
+
+    static func failure(of error: KeepsakeError) -> Failure {
+        switch error {
+        case .WrongKey: return .wrongKey
+        case .RecoveryKeyTypo: return .recoveryKeyTypo
+        case .PrfUnsupported: return .prfUnsupported
+        case .BadPrfOutput: return .badPrfOutput
+        case .NoMatchingSlot: return .noMatchingSlot
+        case .MalformedWebAuthn: return .malformedWebAuthn
+        case .Corrupted: return .corrupted
+        case .Truncated: return .truncated
+        case .UnsupportedVersion: return .unsupportedVersion
+        case .Cancelled: return .cancelled
+        case .Io: return .io
+        case .Database: return .database
+        default: return .other
+        }
+    }
+}
+
+private enum RandomBytes {
+    /// Fills `buffer` from the system generator.
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        var generator = SystemRandomNumberGenerator()
+        for index in buffer.indices { buffer[index] = UInt8.random(in: .min ... .max, using: &generator) }
+    }
+}

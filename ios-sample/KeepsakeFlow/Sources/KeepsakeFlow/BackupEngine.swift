@@ -1,0 +1,215 @@
+// What the sample's flows need from Keepsake, as one narrow protocol. The app implements it over
+// the generated Swift bindings (module Keepsake); keeping the view-models on this protocol lets
+// them be tested on Linux and keeps every binding call in one adapter.
+import Foundation
+
+/// The device copy of a keyring: the root key (secret, sealed in the Keychain) and the public
+/// keyring (not secret, MACed by Keepsake). `wipe()` overwrites the root key.
+public final class KeyringSecrets: CustomStringConvertible, @unchecked Sendable {
+    private var root: [UInt8]
+    public let publicKeyring: Data
+
+    public init(rootKey: [UInt8], publicKeyring: Data) {
+        self.root = rootKey
+        self.publicKeyring = publicKeyring
+    }
+
+    /// A copy of the root key, for sealing; the caller wipes it.
+    public func rootKey() -> [UInt8] { root }
+
+    /// Overwrites the root key held here.
+    public func wipe() {
+        for index in root.indices { root[index] = 0 }
+    }
+
+    deinit { wipe() }
+
+    /// Never prints the root key.
+    public var description: String { "KeyringSecrets(root key redacted, public \(publicKeyring.count) bytes)" }
+}
+
+public enum SlotKind: Sendable, Equatable { case passkey, recoveryKey }
+
+/// A key slot as the user sees it.
+public struct SlotInfo: Sendable, Equatable {
+    public var kind: SlotKind
+    public var label: String
+    public init(kind: SlotKind, label: String) {
+        self.kind = kind
+        self.label = label
+    }
+}
+
+/// A passkey registration Keepsake has started and will finish with the provider's answer.
+public protocol PendingRegistration: Sendable {
+    var request: PasskeyRegistrationRequest { get }
+}
+
+/// A passkey assertion Keepsake has started and will finish with the provider's answer.
+public protocol PendingAssertion: Sendable {
+    var request: PasskeyAssertionRequest { get }
+}
+
+/// The result of handing a registration to Keepsake.
+public enum EnrollmentStep: Sendable {
+    /// The slot was added: seal these secrets.
+    case enrolled(KeyringSecrets)
+    /// PRF is supported but was not evaluated at registration: make this one assertion.
+    case needsAssertion(PendingAssertion)
+}
+
+/// How a backup is unlocked for restore.
+public enum UnlockSecret: Sendable, CustomStringConvertible {
+    case passkey(PendingAssertion, PasskeyAssertion)
+    case recoveryKey(String)
+
+    public var description: String {
+        switch self {
+        case .passkey(_, let assertion): return "passkey(\(assertion))"
+        case .recoveryKey: return "recoveryKey(redacted)"
+        }
+    }
+}
+
+public enum Phase: Sendable, Equatable { case backup, verify, restore, check }
+
+/// A progress report of a long operation.
+public struct OperationProgress: Sendable, Equatable {
+    public var phase: Phase
+    public var done: UInt64
+    public var total: UInt64?
+    public init(phase: Phase, done: UInt64, total: UInt64?) {
+        self.phase = phase
+        self.done = done
+        self.total = total
+    }
+}
+
+/// A backup's public header, readable before unlocking (nothing in it is trusted).
+public struct BackupInfo: Sendable, Equatable {
+    public var path: String
+    public var createdAt: Date
+    public var slots: [SlotInfo]
+    public var messageCount: UInt64?
+    public init(path: String, createdAt: Date, slots: [SlotInfo], messageCount: UInt64?) {
+        self.path = path
+        self.createdAt = createdAt
+        self.slots = slots
+        self.messageCount = messageCount
+    }
+}
+
+public struct BackupSummary: Sendable, Equatable {
+    public var path: String
+    public var bytes: UInt64
+    public var messages: UInt64
+    public init(path: String, bytes: UInt64, messages: UInt64) {
+        self.path = path
+        self.bytes = bytes
+        self.messages = messages
+    }
+}
+
+/// What a restore installed, and the keyring the new device now keeps.
+public struct RestoreResult: Sendable {
+    public var messages: UInt64
+    public var conversations: UInt64
+    public var secrets: KeyringSecrets
+    public init(messages: UInt64, conversations: UInt64, secrets: KeyringSecrets) {
+        self.messages = messages
+        self.conversations = conversations
+        self.secrets = secrets
+    }
+}
+
+public struct ConversationSummary: Sendable, Equatable, Identifiable {
+    public var id: String
+    public var title: String
+    public var lastMessage: String?
+    public init(id: String, title: String, lastMessage: String?) {
+        self.id = id
+        self.title = title
+        self.lastMessage = lastMessage
+    }
+}
+
+public struct ChatMessage: Sendable, Equatable, Identifiable {
+    public var id: String
+    public var sender: String
+    public var text: String
+    public var sentAt: Date
+    public init(id: String, sender: String, text: String, sentAt: Date) {
+        self.id = id
+        self.sender = sender
+        self.text = text
+        self.sentAt = sentAt
+    }
+}
+
+/// The failures Keepsake reports, one meaning each (the bindings' `KeepsakeError` cases).
+public enum Failure: CaseIterable, Sendable {
+    case wrongKey, recoveryKeyTypo, prfUnsupported, badPrfOutput, noMatchingSlot, malformedWebAuthn
+    case corrupted, truncated, unsupportedVersion, cancelled, io, database, other
+}
+
+/// A Keepsake failure with its detail (never containing secrets).
+public struct KeepsakeFlowError: Error, Sendable {
+    public var failure: Failure
+    public var detail: String
+    public init(_ failure: Failure, _ detail: String) {
+        self.failure = failure
+        self.detail = detail
+    }
+}
+
+/// Keepsake operations used by the sample; every failure is a `KeepsakeFlowError`, and a
+/// cancelled task ends with `CancellationError` or `KeepsakeFlowError(.cancelled)`.
+public protocol BackupEngine: AnyObject {
+    func createKeyring() async throws -> KeyringSecrets
+    func slots(_ secrets: KeyringSecrets) async throws -> [SlotInfo]
+    /// `label` names the new slot for the user.
+    func beginPasskeyRegistration(_ secrets: KeyringSecrets, userName: String, label: String) async throws -> PendingRegistration
+    func finishPasskeyRegistration(_ secrets: KeyringSecrets, _ pending: PendingRegistration,
+                                   _ registration: PasskeyRegistration) async throws -> EnrollmentStep
+    func finishPasskeyEnrollment(_ secrets: KeyringSecrets, _ pending: PendingAssertion,
+                                 _ assertion: PasskeyAssertion) async throws -> KeyringSecrets
+    /// Returns the keyring with the new slot and the key to show once.
+    func addRecoveryKey(_ secrets: KeyringSecrets, label: String) async throws -> (KeyringSecrets, String)
+    func backUp(_ secrets: KeyringSecrets, to path: String,
+                progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary
+    func inspect(_ path: String) async throws -> BackupInfo
+    func beginUnlock(_ path: String) async throws -> PendingAssertion
+    func restore(_ path: String, with secret: UnlockSecret,
+                 progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult
+    func conversations() async throws -> [ConversationSummary]
+    func messages(in conversationId: String) async throws -> [ChatMessage]
+    func createConversation(title: String) async throws -> ConversationSummary
+    func sendText(_ text: String, to conversationId: String) async throws -> ChatMessage
+}
+
+/// Seals the device copy of the keyring (the Keychain in the app).
+public protocol RootKeyVault: AnyObject {
+    func save(_ secrets: KeyringSecrets) throws
+    func load() throws -> KeyringSecrets?
+    func clear() throws
+}
+
+/// A successful backup as the Backup screen shows it.
+public struct LastBackup: Sendable, Equatable, Codable {
+    public var path: String
+    public var finishedAt: Date
+    public var bytes: UInt64
+    public var messages: UInt64
+    public init(path: String, finishedAt: Date, bytes: UInt64, messages: UInt64) {
+        self.path = path
+        self.finishedAt = finishedAt
+        self.bytes = bytes
+        self.messages = messages
+    }
+}
+
+/// When the last backup finished (UserDefaults in the app).
+public protocol BackupHistory: AnyObject {
+    func last() -> LastBackup?
+    func record(_ backup: LastBackup)
+}

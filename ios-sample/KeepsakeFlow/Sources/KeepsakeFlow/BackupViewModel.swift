@@ -1,0 +1,170 @@
+// The Backup screen's logic: enable backups with a passkey, add a recovery key, back up now,
+// and show the last backup. Plain Swift over the ports; the SwiftUI view observes `state`.
+import Foundation
+
+public struct BackupUiState: Sendable, Equatable {
+    public enum Work: Sendable, Equatable {
+        case enrollingPasskey
+        case addingRecoveryKey
+        /// nil until the first progress report.
+        case backingUp(OperationProgress?)
+    }
+
+    public var loaded = false
+    public var slots: [SlotInfo] = []
+    public var lastBackup: LastBackup?
+    public var work: Work?
+    /// Shown once right after it was created; the user must write it down.
+    public var newRecoveryKey: String?
+    public var message: UserMessage?
+
+    /// Backups need at least one way to unlock them on a new device.
+    public var canBackUp: Bool { !slots.isEmpty && work == nil }
+
+    public init() {}
+}
+
+/// Backup screen logic. One operation at a time; `cancel()` stops the running one and leaves the
+/// stored keyring and the last backup as they were.
+@MainActor
+public final class BackupViewModel {
+    public private(set) var state = BackupUiState() {
+        didSet { onChange?(state) }
+    }
+
+    /// Called on the main actor after every state change (the SwiftUI store copies the state).
+    public var onChange: ((BackupUiState) -> Void)?
+
+    private let engine: BackupEngine
+    private let passkeys: PasskeyPrfProvider
+    private let vault: RootKeyVault
+    private let history: BackupHistory
+    private let backupPath: () -> String
+    private let now: () -> Date
+    private let userName: String
+    private var current: Task<Void, Never>?
+
+    public init(engine: BackupEngine, passkeys: PasskeyPrfProvider, vault: RootKeyVault, history: BackupHistory,
+                backupPath: @escaping () -> String, now: @escaping () -> Date = Date.init,
+                userName: String = "Keepsake backup") {
+        self.engine = engine
+        self.passkeys = passkeys
+        self.vault = vault
+        self.history = history
+        self.backupPath = backupPath
+        self.now = now
+        self.userName = userName
+    }
+
+    /// Loads the keyring's slots and the last backup.
+    public func load() async {
+        state.lastBackup = history.last()
+        do {
+            if let secrets = try vault.load() {
+                defer { secrets.wipe() }
+                state.slots = try await engine.slots(secrets)
+            }
+        } catch {
+            state.message = UserMessage.of(error: error)
+        }
+        state.loaded = true
+    }
+
+    /// Creates a passkey (and the keyring, the first time) and adds its slot.
+    @discardableResult
+    public func enableWithPasskey(label: String = "Passkey") -> Task<Void, Never>? {
+        start(.enrollingPasskey) { [self] in
+            let secrets = try await deviceKeyring()
+            defer { secrets.wipe() }
+            let pending = try await engine.beginPasskeyRegistration(secrets, userName: userName, label: label)
+            let created = await passkeys.register(pending.request)
+            guard case .success(let registration) = created else { return finish(UserMessage.of(created)) }
+            let enrolled: KeyringSecrets
+            switch try await engine.finishPasskeyRegistration(secrets, pending, registration) {
+            case .enrolled(let updated):
+                enrolled = updated
+            case .needsAssertion(let assertionPending):
+                let outcome = await passkeys.authenticate(assertionPending.request)
+                guard case .success(let assertion) = outcome else { return finish(UserMessage.of(outcome)) }
+                enrolled = try await engine.finishPasskeyEnrollment(secrets, assertionPending, assertion)
+            }
+            try await saveAndShow(enrolled, .info("Backups are protected by your passkey."))
+        }
+    }
+
+    /// Adds a recovery key slot (creating the keyring the first time) and shows the key once.
+    @discardableResult
+    public func addRecoveryKey(label: String = "Recovery key") -> Task<Void, Never>? {
+        start(.addingRecoveryKey) { [self] in
+            let secrets = try await deviceKeyring()
+            defer { secrets.wipe() }
+            let (updated, key) = try await engine.addRecoveryKey(secrets, label: label)
+            try await saveAndShow(updated, .info("Write the recovery key down and keep it safe."))
+            state.newRecoveryKey = key
+        }
+    }
+
+    /// The user confirmed they wrote the recovery key down.
+    public func recoveryKeyNoted() { state.newRecoveryKey = nil }
+
+    /// Backs up now with the device's keyring; needs no prompt.
+    @discardableResult
+    public func backUpNow() -> Task<Void, Never>? {
+        start(.backingUp(nil)) { [self] in
+            guard let secrets = try vault.load() else {
+                return finish(.error("Turn on backups first: add a passkey or a recovery key."))
+            }
+            defer { secrets.wipe() }
+            let summary = try await engine.backUp(secrets, to: backupPath()) { progress in
+                Task { @MainActor [weak self] in
+                    guard let self, case .backingUp = self.state.work else { return }
+                    self.state.work = .backingUp(progress)
+                }
+            }
+            // Written and renamed into place: a late cancel does not undo a finished backup.
+            let last = LastBackup(path: summary.path, finishedAt: now(), bytes: summary.bytes, messages: summary.messages)
+            history.record(last)
+            state.lastBackup = last
+            finish(.info("Backup complete."))
+        }
+    }
+
+    /// Stops the running operation.
+    public func cancel() { current?.cancel() }
+
+    /// The user read the message.
+    public func messageShown() { state.message = nil }
+
+    private func start(_ work: BackupUiState.Work, _ body: @escaping @MainActor () async throws -> Void) -> Task<Void, Never>? {
+        guard state.work == nil else { return nil }
+        state.work = work
+        state.message = nil
+        let task = Task { @MainActor [self] in
+            do {
+                try await body()
+            } catch {
+                finish(UserMessage.of(error: error))
+            }
+        }
+        current = task
+        return task
+    }
+
+    /// The sealed keyring, or a new one (sealed only once a slot was added to it).
+    private func deviceKeyring() async throws -> KeyringSecrets {
+        if let stored = try vault.load() { return stored }
+        return try await engine.createKeyring()
+    }
+
+    private func saveAndShow(_ secrets: KeyringSecrets, _ message: UserMessage) async throws {
+        defer { secrets.wipe() }
+        try vault.save(secrets)
+        state.slots = try await engine.slots(secrets)
+        finish(message)
+    }
+
+    private func finish(_ message: UserMessage?) {
+        state.work = nil
+        state.message = message
+    }
+}

@@ -1,0 +1,190 @@
+// The sample's SwiftUI app: three tabs (Chats, Backup, Restore), each a direct rendering of its
+// flow view-model's state.
+#if canImport(SwiftUI) && canImport(UIKit)
+import KeepsakeFlow
+import SwiftUI
+import UniformTypeIdentifiers
+
+@main
+struct KeepsakeSampleApp: App {
+    @State private var services = SampleServices()
+
+    var body: some Scene {
+        WindowGroup { RootView(services: services) }
+    }
+}
+
+struct RootView: View {
+    let services: SampleServices
+    @State private var chat: ChatStoreModel
+    @State private var backup: BackupStore
+    @State private var restore: RestoreStore
+
+    init(services: SampleServices) {
+        self.services = services
+        _chat = State(initialValue: ChatStoreModel(ChatViewModel(engine: services.engine)))
+        _backup = State(initialValue: BackupStore(BackupViewModel(
+            engine: services.engine, passkeys: services.passkeys, vault: services.vault,
+            history: services.history, backupPath: { [services] in services.backupPath() })))
+        _restore = State(initialValue: RestoreStore(RestoreViewModel(
+            engine: services.engine, passkeys: services.passkeys, vault: services.vault)))
+    }
+
+    var body: some View {
+        TabView {
+            ChatView(store: chat).tabItem { Label("Chats", systemImage: "bubble.left.and.bubble.right") }
+            BackupView(store: backup, demo: services.demo).tabItem { Label("Backup", systemImage: "lock.icloud") }
+            RestoreView(store: restore) {
+                Task { await chat.model.refresh(); await backup.model.load() }
+            }.tabItem { Label("Restore", systemImage: "arrow.down.doc") }
+        }
+        .task {
+            await chat.model.refresh()
+            await backup.model.load()
+        }
+    }
+}
+
+struct MessageText: View {
+    let message: UserMessage
+    var body: some View {
+        Text(message.text)
+            .foregroundStyle(message.isError ? .red : .primary)
+            .accessibilityIdentifier("message")
+    }
+}
+
+struct ProgressLine: View {
+    let progress: OperationProgress?
+    var body: some View {
+        if let progress, let total = progress.total, total > 0 {
+            ProgressView(value: Double(progress.done), total: Double(total))
+        } else {
+            ProgressView()
+        }
+    }
+}
+
+struct ChatView: View {
+    let store: ChatStoreModel
+    @State private var title = ""
+    @State private var draft = ""
+
+    var body: some View {
+        NavigationStack {
+            List {
+                Section {
+                    HStack {
+                        TextField("New conversation", text: $title).accessibilityIdentifier("new-title")
+                        Button("Create") { Task { await store.model.newConversation(title: title); title = "" } }
+                            .accessibilityIdentifier("create")
+                    }
+                }
+                ForEach(store.state.conversations) { conversation in
+                    Button("\(conversation.title): \(conversation.lastMessage ?? "")") {
+                        Task { await store.model.open(conversation.id) }
+                    }
+                }
+                ForEach(store.state.messages) { message in Text("\(message.sender): \(message.text)") }
+                if store.state.openConversation != nil {
+                    HStack {
+                        TextField("Message", text: $draft).accessibilityIdentifier("draft")
+                        Button("Send") { Task { await store.model.send(draft); draft = "" } }.accessibilityIdentifier("send")
+                    }
+                }
+                if let message = store.state.message { MessageText(message: message) }
+            }
+            .navigationTitle("Chats")
+        }
+    }
+}
+
+struct BackupView: View {
+    let store: BackupStore
+    let demo: Bool
+
+    var body: some View {
+        let state = store.state
+        NavigationStack {
+            List {
+                if demo { Text("Demo mode: software authenticator").font(.caption) }
+                Text("Protected by: \(state.slots.isEmpty ? "nothing yet" : state.slots.map(\.label).joined(separator: ", "))")
+                Button("Enable backups with a passkey") { store.model.enableWithPasskey() }
+                    .disabled(state.work != nil).accessibilityIdentifier("enable-passkey")
+                Button("Add a recovery key") { store.model.addRecoveryKey() }
+                    .disabled(state.work != nil).accessibilityIdentifier("add-recovery-key")
+                Button("Back up now") { store.model.backUpNow() }
+                    .disabled(!state.canBackUp).accessibilityIdentifier("back-up-now")
+                switch state.work {
+                case .backingUp(let progress):
+                    ProgressLine(progress: progress)
+                    Button("Cancel", role: .cancel) { store.model.cancel() }
+                case .some: ProgressView()
+                case .none: EmptyView()
+                }
+                if let key = state.newRecoveryKey {
+                    Text("Your recovery key. Write it down; it is shown only now:")
+                    Text(key).font(.system(.body, design: .monospaced)).textSelection(.enabled)
+                        .accessibilityIdentifier("recovery-key")
+                    Button("I wrote it down") { store.model.recoveryKeyNoted() }
+                }
+                Text(state.lastBackup.map { "Last backup: \($0.finishedAt.formatted()), \($0.messages) messages, \($0.bytes) bytes" }
+                     ?? "No backup yet").accessibilityIdentifier("last-backup")
+                if let message = state.message { MessageText(message: message) }
+            }
+            .navigationTitle("Backup")
+        }
+    }
+}
+
+struct RestoreView: View {
+    let store: RestoreStore
+    let onRestored: () -> Void
+    @State private var picking = false
+    @State private var recoveryKey = ""
+
+    var body: some View {
+        NavigationStack {
+            List {
+                switch store.state {
+                case .chooseFile(let message):
+                    Button("Choose a backup file") { picking = true }.accessibilityIdentifier("pick-file")
+                    if let message { MessageText(message: message) }
+                case .inspecting:
+                    ProgressView()
+                case .chooseUnlock(let info, let message):
+                    Text("Backup of \(info.createdAt.formatted())")
+                    if info.canUsePasskey {
+                        Button("Unlock with passkey") { store.model.unlockWithPasskey() }.accessibilityIdentifier("unlock-passkey")
+                    }
+                    if info.canUseRecoveryKey {
+                        TextField("Recovery key", text: $recoveryKey).accessibilityIdentifier("recovery-key-input")
+                            .textInputAutocapitalization(.characters).autocorrectionDisabled()
+                        Button("Unlock with recovery key") { store.model.unlockWithRecoveryKey(recoveryKey) }
+                            .accessibilityIdentifier("unlock-recovery-key")
+                    }
+                    if let message { MessageText(message: message) }
+                case .restoring(_, let progress):
+                    ProgressLine(progress: progress)
+                    Button("Cancel", role: .cancel) { store.model.cancel() }
+                case .restored(let messages, let conversations):
+                    Text("Restored \(messages) messages in \(conversations) conversations.").accessibilityIdentifier("restored")
+                    Button("Done") { onRestored(); store.model.reset() }
+                }
+            }
+            .navigationTitle("Restore")
+            .fileImporter(isPresented: $picking, allowedContentTypes: [.data]) { result in
+                guard case .success(let url) = result else { return }
+                // The engine reads a path: copy the security-scoped file into the temporary folder.
+                let copy = FileManager.default.temporaryDirectory.appendingPathComponent("picked.keepsake")
+                let scoped = url.startAccessingSecurityScopedResource()
+                defer { if scoped { url.stopAccessingSecurityScopedResource() } }
+                try? FileManager.default.removeItem(at: copy)
+                if (try? FileManager.default.copyItem(at: url, to: copy)) != nil {
+                    store.model.pickFile(copy.path)
+                }
+            }
+        }
+    }
+}
+#endif

@@ -1,0 +1,40 @@
+// The composition root: the engine over the bindings, the Keychain vault, the history, and the
+// passkey provider (AuthenticationServices, or the software authenticator in demo mode, chosen
+// with the launch argument `-keepsakeDemo YES`).
+#if canImport(UIKit)
+import Foundation
+import KeepsakeEngine
+import KeepsakeFlow
+import UIKit
+
+@MainActor
+final class SampleServices {
+    static let relyingPartyId = (Bundle.main.object(forInfoDictionaryKey: "KeepsakeRelyingPartyId") as? String) ?? "keepsake.example"
+
+    let demo = UserDefaults.standard.bool(forKey: "keepsakeDemo")
+    let engine: BindingsBackupEngine
+    let vault: RootKeyVault = KeychainRootKeyVault()
+    let history: BackupHistory = UserDefaultsBackupHistory()
+    let passkeys: PasskeyPrfProvider
+
+    init() {
+        let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+        try? FileManager.default.createDirectory(at: support, withIntermediateDirectories: true)
+        engine = BindingsBackupEngine(chatDatabase: support.appendingPathComponent("chats.sqlite").path,
+                                      relyingPartyId: Self.relyingPartyId)
+        if demo {
+            // The software authenticator lives in memory: its passkeys last for the process.
+            passkeys = SoftwareAuthenticatorProvider(engine.demoAuthenticator())
+        } else {
+            passkeys = ASAuthorizationPrfProvider(anchor: {
+                UIApplication.shared.connectedScenes.compactMap { ($0 as? UIWindowScene)?.keyWindow }.first ?? UIWindow()
+            })
+        }
+    }
+
+    /// Where "back up now" writes; an app would stream to its cloud SDK instead (ByteSink).
+    func backupPath() -> String {
+        FileManager.default.urls(for: .documentDirectory, in: .userDomainMask)[0].appendingPathComponent("chats.keepsake").path
+    }
+}
+#endif
