@@ -134,6 +134,61 @@ swift_flows() {
     return "$status"
 }
 
+# Compiles the generated Swift bindings (module Keepsake), KeepsakeFlow and KeepsakeEngine as
+# libraries, then the engine tests against them, and runs them. $1 is a folder (as seen by the
+# compiler) holding lib/ (the Keepsake library), gen/ (the generated Swift), flow/, engine/ and
+# tests/ sources; the build goes to $1/build.
+swift_engine_build_and_run() {
+    local root="$1"
+    local ffi="-Xcc -fmodule-map-file=$root/gen/KeepsakeFFI.modulemap -I $root/gen"
+    cat <<EOF
+set -e
+cd "$root"
+mkdir -p build
+swiftc -emit-library -emit-module -parse-as-library -module-name Keepsake $ffi -L lib -lkeepsake_ffi \
+    -emit-module-path build/Keepsake.swiftmodule -o build/libKeepsake.so gen/Keepsake.swift
+swiftc -emit-library -emit-module -parse-as-library -module-name KeepsakeFlow \
+    -emit-module-path build/KeepsakeFlow.swiftmodule -o build/libKeepsakeFlow.so flow/*.swift
+swiftc -emit-library -emit-module -parse-as-library -module-name KeepsakeEngine $ffi -I build -L build \
+    -lKeepsake -lKeepsakeFlow -emit-module-path build/KeepsakeEngine.swiftmodule -o build/libKeepsakeEngine.so engine/*.swift
+swiftc -module-name EngineFlowTests $ffi -I build -L build -L lib -lKeepsake -lKeepsakeFlow -lKeepsakeEngine \
+    -lkeepsake_ffi -Xlinker -rpath -Xlinker "$root/build" -Xlinker -rpath -Xlinker "$root/lib" \
+    tests/*.swift -o build/engine-tests
+LD_LIBRARY_PATH="$root/lib" ./build/engine-tests
+EOF
+}
+
+# The iOS sample's view-models over BindingsBackupEngine (ios-sample/KeepsakeEngine): the real
+# library through the generated Swift bindings, with the bindings' software authenticator as the
+# passkey provider.
+swift_engine() {
+    local log="$out/swift-engine-test.log" status=0 stage inner
+    if [[ "$SWIFT_MODE" == "native" ]]; then
+        stage="$out/swift-engine"
+        inner="$stage"
+    else
+        # Inside the chroot the host paths do not exist: stage everything in a scratch folder there.
+        inner="/tmp/keepsake-swift-engine"
+        stage="$SWIFT_CHROOT$inner"
+    fi
+    rm -rf "$stage"
+    mkdir -p "$stage/lib" "$stage/gen" "$stage/flow" "$stage/engine" "$stage/tests"
+    cp "$bindings"/lib/libkeepsake_ffi.* "$stage/lib/"
+    cp "$bindings"/swift/* "$stage/gen/"
+    cp "$repo"/ios-sample/KeepsakeFlow/Sources/KeepsakeFlow/*.swift "$stage/flow/"
+    cp "$repo"/ios-sample/KeepsakeEngine/Sources/KeepsakeEngine/*.swift "$stage/engine/"
+    cp "$repo"/ios-sample/KeepsakeEngine/Tests/EngineFlowTests/*.swift "$stage/tests/"
+    if [[ "$SWIFT_MODE" == "native" ]]; then
+        bash -c "$(swift_engine_build_and_run "$inner")" 2>&1 | tee "$log" || status=1
+    else
+        swift_chroot_run bash -c "$(swift_engine_build_and_run "$inner")" 2>&1 | tee "$log" || status=1
+        rm -rf "$stage"
+    fi
+    grep -E '^ios engine: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
+    summary+=("$(grep -E '^ios engine: ' "$log" | tail -1 || echo 'ios engine: did not run to the end')")
+    return "$status"
+}
+
 started=$(date +%s)
 elapsed() { echo "   ($1: $(($(date +%s) - started)) s)"; }
 
@@ -155,6 +210,8 @@ if [[ "$run_swift" == "1" ]]; then
     trap swift_chroot_unmount EXIT
     provision_swift || exit 1
     swift_flows || failed=1
+    if [[ ! -d "$bindings/swift" ]]; then scripts/generate-bindings.sh; fi
+    swift_engine || failed=1
     elapsed "swift provision, build and tests"
 else
     echo "== iOS sample flows SKIPPED (KEEPSAKE_SKIP_SWIFT=1)"

@@ -10,14 +10,18 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
     private let relyingPartyId: String
     private let lock = NSLock()
     private var openStore: ChatStore?
-    private lazy var soft = SoftAuthenticator(mode: .prfAtRegistration)
+    /// Demo mode's passkey store. Two engines given the same one model a passkey synced between
+    /// devices by the password manager.
+    public let soft: SoftAuthenticator
     /// Ceremonies in progress by challenge, so demo mode can answer them with the software authenticator.
     private var enrollments: [Data: PasskeyEnrollment] = [:]
     private var unlocks: [Data: PasskeyUnlock] = [:]
 
-    public init(chatDatabase: String, relyingPartyId: String) {
+    public init(chatDatabase: String, relyingPartyId: String,
+                softAuthenticator: SoftAuthenticator = SoftAuthenticator(mode: .prfAtRegistration)) {
         self.chatDatabase = chatDatabase
         self.relyingPartyId = relyingPartyId
+        soft = softAuthenticator
     }
 
     private struct Registration: PendingRegistration {

@@ -1,0 +1,174 @@
+// End-to-end flows on Linux: the sample's view-models over BindingsBackupEngine (the real Keepsake
+// library through the generated Swift bindings), with the bindings' software authenticator as the
+// passkey provider. Run by scripts/test-mobile-flows.sh.
+import Foundation
+import Keepsake
+import KeepsakeEngine
+import KeepsakeFlow
+
+struct Expectation: Error, CustomStringConvertible {
+    let description: String
+}
+
+func expect(_ condition: Bool, _ message: @autoclosure () -> String, line: Int = #line) throws {
+    if !condition { throw Expectation(description: "line \(line): \(message())") }
+}
+
+/// Keeps copies, as a Keychain would: the view-models wipe the secrets they hand over.
+final class MemoryVault: RootKeyVault {
+    var stored: ([UInt8], Data)?
+    func save(_ secrets: KeyringSecrets) throws { stored = (secrets.rootKey(), secrets.publicKeyring) }
+    func load() throws -> KeyringSecrets? { stored.map { KeyringSecrets(rootKey: $0.0, publicKeyring: $0.1) } }
+    func clear() throws { stored = nil }
+}
+
+final class MemoryHistory: BackupHistory {
+    var lastBackup: LastBackup?
+    func last() -> LastBackup? { lastBackup }
+    func record(_ backup: LastBackup) { lastBackup = backup }
+}
+
+/// One "device": its own chat database, vault, history and view-models.
+@MainActor
+final class Device {
+    let engine: BindingsBackupEngine
+    let vault = MemoryVault()
+    let history = MemoryHistory()
+    let backupPath: String
+    let chat: ChatViewModel
+
+    /// `passkeysOf`: a device whose software authenticator this one shares (a synced passkey).
+    init(_ dir: URL, _ name: String, passkeysOf other: Device? = nil) {
+        engine = BindingsBackupEngine(chatDatabase: dir.appendingPathComponent("\(name).sqlite").path,
+                                      relyingPartyId: "keepsake.example",
+                                      softAuthenticator: other?.engine.soft ?? SoftAuthenticator(mode: .prfAtRegistration))
+        backupPath = dir.appendingPathComponent("\(name).keepsake").path
+        chat = ChatViewModel(engine: engine)
+    }
+
+    func backup(_ provider: PasskeyPrfProvider) -> BackupViewModel {
+        let path = backupPath
+        return BackupViewModel(engine: engine, passkeys: provider, vault: vault, history: history,
+                               backupPath: { path }, now: { Date() })
+    }
+
+    func restore(_ provider: PasskeyPrfProvider) -> RestoreViewModel {
+        RestoreViewModel(engine: engine, passkeys: provider, vault: vault)
+    }
+
+    /// Chats, a passkey and a recovery key, one backup; returns the recovery key.
+    func backedUp() async throws -> String {
+        await chat.newConversation(title: "Ana")
+        _ = await chat.send("hello")
+        _ = await chat.send("how are you?")
+        let backup = backup(SoftwareAuthenticatorProvider(engine.demoAuthenticator()))
+        await backup.enableWithPasskey(label: "Phone")?.value
+        try expect(backup.state.slots.map(\.kind) == [.passkey], "after passkey: \(backup.state)")
+        await backup.addRecoveryKey()?.value
+        guard let key = backup.state.newRecoveryKey else { throw Expectation(description: "no recovery key: \(backup.state)") }
+        await backup.backUpNow()?.value
+        guard let last = backup.state.lastBackup else { throw Expectation(description: "no backup: \(backup.state)") }
+        let size = try FileManager.default.attributesOfItem(atPath: backupPath)[.size] as? UInt64
+        try expect(last.messages == 2 && size == last.bytes, "last backup \(last), file \(String(describing: size))")
+        return key
+    }
+}
+
+@MainActor
+func chooseUnlockMessage(_ state: RestoreUiState) -> UserMessage?? {
+    if case .chooseUnlock(_, let message) = state { return .some(message) }
+    return nil
+}
+
+@MainActor
+func engineTests() -> [(name: String, body: @MainActor (URL) async throws -> Void)] { [
+    ("a new device restores the chats with the synced passkey and keeps the keyring", { dir in
+        let old = Device(dir, "old")
+        _ = try await old.backedUp()
+        // The passkey synced through the password manager: the same software authenticator.
+        let fresh = Device(dir, "new", passkeysOf: old)
+        let restore = fresh.restore(SoftwareAuthenticatorProvider(fresh.engine.demoAuthenticator()))
+        await restore.pickFile(old.backupPath)?.value
+        guard case .chooseUnlock(let info, _) = restore.state else { throw Expectation(description: "\(restore.state)") }
+        try expect(info.canUsePasskey && info.canUseRecoveryKey && info.messageCount == 2, "info \(info)")
+        await restore.unlockWithPasskey()?.value
+        try expect(restore.state == .restored(messages: 2, conversations: 1), "state \(restore.state)")
+        await fresh.chat.refresh()
+        await fresh.chat.open("1")
+        try expect(fresh.chat.state.messages.map(\.text) == ["hello", "how are you?"], "chat \(fresh.chat.state)")
+        guard let sealed = try fresh.vault.load() else { throw Expectation(description: "restored keyring not sealed") }
+        try expect(try await fresh.engine.slots(sealed).map(\.kind) == [.passkey, .recoveryKey], "slots")
+    }),
+    ("the recovery key restores; a typo and a wrong key are told apart and change nothing", { dir in
+        let old = Device(dir, "old")
+        let key = try await old.backedUp()
+        let otherKey = try await Device(dir, "other").backedUp()
+        let fresh = Device(dir, "new")
+        let restore = fresh.restore(SoftwareAuthenticatorProvider(fresh.engine.demoAuthenticator()))
+        await restore.pickFile(old.backupPath)?.value
+        let typo = (key.first == "A" ? "B" : "A") + key.dropFirst()
+        await restore.unlockWithRecoveryKey(typo)?.value
+        try expect(chooseUnlockMessage(restore.state) == .some(UserMessage.of(.recoveryKeyTypo)), "typo: \(restore.state)")
+        await restore.unlockWithRecoveryKey(otherKey)?.value
+        try expect(chooseUnlockMessage(restore.state) == .some(UserMessage.of(.wrongKey)), "wrong key: \(restore.state)")
+        try expect(fresh.vault.stored == nil, "a failed unlock sealed a keyring")
+        try expect(try await fresh.engine.conversations().isEmpty, "a failed unlock changed the chats")
+        await restore.unlockWithRecoveryKey(key.lowercased().replacingOccurrences(of: "-", with: " "))?.value
+        try expect(restore.state == .restored(messages: 2, conversations: 1), "state \(restore.state)")
+    }),
+    ("a passkey provider without PRF enrolls nothing and offers the recovery key", { dir in
+        let device = Device(dir, "device")
+        try device.engine.setDemoMode(.noPrf)
+        let backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
+        await backup.enableWithPasskey()?.value
+        try expect(backup.state.message == UserMessage.of(.prfUnsupported), "state \(backup.state)")
+        try expect(device.vault.stored == nil && backup.state.slots.isEmpty, "enrolled without PRF")
+    }),
+    ("PRF enabled without output at registration: one assertion completes the enrollment", { dir in
+        let device = Device(dir, "device")
+        try device.engine.setDemoMode(.prfEnabledWithoutResults)
+        let backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
+        await backup.enableWithPasskey()?.value
+        try expect(backup.state.slots.map(\.kind) == [.passkey], "state \(backup.state)")
+    }),
+    ("a modified backup is refused before anything is restored", { dir in
+        let old = Device(dir, "old")
+        let key = try await old.backedUp()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: old.backupPath))
+        // A small backup is one short segment: docs/FORMAT.md reports damage there as Truncated.
+        bytes[bytes.count - 40] ^= 1
+        let tampered = dir.appendingPathComponent("tampered.keepsake")
+        try bytes.write(to: tampered)
+        let fresh = Device(dir, "new")
+        let restore = fresh.restore(SoftwareAuthenticatorProvider(fresh.engine.demoAuthenticator()))
+        await restore.pickFile(tampered.path)?.value
+        await restore.unlockWithRecoveryKey(key)?.value
+        try expect(chooseUnlockMessage(restore.state) == .some(UserMessage.of(.truncated)), "state \(restore.state)")
+        try expect(fresh.vault.stored == nil, "a refused restore sealed a keyring")
+        try expect(try await fresh.engine.conversations().isEmpty, "a refused restore changed the chats")
+    }),
+] }
+
+@MainActor
+func runEngineTests() async -> Int {
+    var passed = 0
+    var failed = 0
+    for test in engineTests() {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-engine-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try await test.body(dir)
+            passed += 1
+            print("ok   \(test.name)")
+        } catch {
+            failed += 1
+            print("FAIL \(test.name): \(error)")
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
+    print("ios engine: \(passed) passed, \(failed) failed")
+    return failed
+}
+
+let failures = await runEngineTests()
+exit(failures == 0 ? 0 : 1)
