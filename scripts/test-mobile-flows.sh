@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs the sample apps' shared flow code on this machine: the Android sample's plain
 # Kotlin view-models (android-sample/flow) on the JVM, and the iOS sample's plain Swift
-# view-models (ios-sample/KeepsakeFlow) with the Linux Swift toolchain. Called by scripts/test.sh;
+# view-models (ios-sample/KeepsakeFlow) with the Linux Swift toolchain, each first over test
+# doubles, then over the engine adapters (android-sample/engine, ios-sample/KeepsakeEngine) on the
+# real generated bindings with the software authenticator as passkey provider. Called by scripts/test.sh;
 # toolchains come from scripts/provision-toolchains.sh (cached outside the repository).
 #
 # Local opt-outs (refused when CI=true): KEEPSAKE_SKIP_KOTLIN=1, KEEPSAKE_SKIP_SWIFT=1.

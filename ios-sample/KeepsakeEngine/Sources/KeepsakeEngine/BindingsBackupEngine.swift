@@ -55,7 +55,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         try await call { [self] in
             let keyring = try Self.keyring(secrets)
             var userId = Data(count: 16)
-            _ = userId.withUnsafeMutableBytes { RandomBytes.fill($0) }
+            userId.withUnsafeMutableBytes { RandomBytes.fill($0) }
             let enrollment = try PasskeyEnrollment(keyring: keyring, rpId: relyingPartyId, rpName: "Keepsake", userId: userId,
                                                    userName: userName, userDisplayName: userName, label: label)
             let info = try enrollment.registrationRequest()
