@@ -113,10 +113,20 @@ pub fn backup_store_to_path(
     options: &BackupOptions,
     control: &Control<'_>,
 ) -> Result<BackupSummary> {
+    write_atomically(path, |sink| {
+        backup_store(store, keyring, sink, options, control)
+    })
+}
+
+/// Runs `backup` into a buffered temporary file beside `path`, then fsyncs and renames it into
+/// place; on any error the temporary file is removed and `path` is untouched.
+fn write_atomically(
+    path: &Path,
+    backup: impl FnOnce(io::BufWriter<AtomicFile>) -> Result<(io::BufWriter<AtomicFile>, BackupSummary)>,
+) -> Result<BackupSummary> {
     let file = AtomicFile::create(path)?;
     let sink = io::BufWriter::with_capacity(super::pipe::BUFFER_SIZE, file);
-    let (sink, summary) =
-        backup_store(store, keyring, sink, options, control).map_err(|e| e.with_path(path))?;
+    let (sink, summary) = backup(sink).map_err(|e| e.with_path(path))?;
     let file = sink
         .into_inner()
         .map_err(|err| Error::io_at(path, err.into_error()))?;
@@ -175,15 +185,9 @@ pub fn backup_sqlite_file_to_path(
     options: &BackupOptions,
     control: &Control<'_>,
 ) -> Result<BackupSummary> {
-    let file = AtomicFile::create(path)?;
-    let sink = io::BufWriter::with_capacity(super::pipe::BUFFER_SIZE, file);
-    let (sink, summary) = backup_sqlite_file(source, keyring, sink, options, control)
-        .map_err(|e| e.with_path(path))?;
-    let file = sink
-        .into_inner()
-        .map_err(|err| Error::io_at(path, err.into_error()))?;
-    file.commit()?;
-    Ok(summary)
+    write_atomically(path, |sink| {
+        backup_sqlite_file(source, keyring, sink, options, control)
+    })
 }
 
 fn write_options(options: &BackupOptions) -> WriteOptions {
