@@ -4,6 +4,9 @@
 //! files SQLite may have put beside it) on drop unless it was committed, so errors, cancellation
 //! and panics leave nothing behind.
 //!
+//! Temporary files are created readable and writable by their owner only (0600): they hold a
+//! restored chat database or a backup, and the final rename keeps that mode.
+//!
 //! A `kill -9` cannot run the guard; its leftovers carry a recognisable name
 //! (`.<target name>.<random>.keepsake-tmp`) and [`sweep_leftovers`] removes them before the next
 //! write to the same target.
@@ -45,10 +48,7 @@ impl TempPath {
             temp_name.push(name);
             temp_name.push(format!(".{}{TEMP_SUFFIX}", hex_lower(&random)));
             let temp = dir.join(temp_name);
-            match OpenOptions::new()
-                .write(true)
-                .read(true)
-                .create_new(true)
+            match owner_only(OpenOptions::new().write(true).read(true).create_new(true))
                 .open(&temp)
             {
                 Ok(file) => {
@@ -150,6 +150,19 @@ impl Write for AtomicFile {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+}
+
+/// `options` creating the file readable and writable by its owner only (0600 on Unix).
+pub(crate) fn owner_only(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600)
+    }
+    #[cfg(not(unix))]
+    {
+        options
     }
 }
 

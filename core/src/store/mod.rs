@@ -97,12 +97,14 @@ impl ChatStore {
     /// fails if the file exists. Until [`close`](Self::close) it uses a rollback journal and no
     /// fsyncs, which is several times faster for one big import transaction into an empty file;
     /// `close` switches it to WAL and syncs it to disk, so an app opens it like any other store.
+    /// The file is created readable and writable by its owner only (0600 on Unix), and SQLite
+    /// gives its journal the same mode: restored chats are never world-readable.
     pub fn create_for_import(path: &Path) -> Result<ChatStore> {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| Error::io_at(path, e))?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(path).map_err(|e| Error::io_at(path, e))?;
         let conn = Connection::open(path).db().map_err(|e| e.with_path(path))?;
         let store = ChatStore {
             conn,
