@@ -10,7 +10,7 @@ use std::{
 use keepsake_core::{
     backup::{self, BackupOptions, Control, RestoreOptions, Secret},
     keyring::Keyring,
-    progress::Progress,
+    progress::{Phase, Progress},
     store::{
         synthetic::{generate, SyntheticSpec},
         ChatStore,
@@ -168,5 +168,56 @@ mod modes {
             assert_eq!(temp_mode, 0o600, "{name}");
         }
         assert_eq!(mode(&written), 0o600);
+    }
+}
+
+/// Creates `target` with `content` the first time the restore reaches its check phase, as an
+/// app (or a second restore) could while the first restore runs.
+fn create_target_during_check<'a>(
+    target: &'a Path,
+    content: &'a [u8],
+) -> impl Fn(Progress) + Send + Sync + 'a {
+    let done = Mutex::new(false);
+    move |p: Progress| {
+        let mut done = done.lock().unwrap();
+        if p.phase == Phase::Check && !*done {
+            *done = true;
+            fs::write(target, content).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_target_created_during_the_restore_is_never_overwritten() {
+    let fx = fixture();
+    for backup in [&fx.chat_backup, &fx.snapshot_backup] {
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("app.db");
+        let sink = create_target_during_check(&target, b"the app's own new database");
+        let control = Control {
+            progress: Some(&sink),
+            cancel: None,
+        };
+        let result = restore(&fx, backup, &target, &control);
+        assert!(
+            matches!(result, Err(Error::TargetExists { ref path }) if path == &target),
+            "{}: {result:?}",
+            backup.display()
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"the app's own new database");
+        assert!(temp_leftovers(out.path()).is_empty());
+    }
+}
+
+#[test]
+fn an_empty_placeholder_target_is_still_replaced_without_replace() {
+    let fx = fixture();
+    for backup in [&fx.chat_backup, &fx.snapshot_backup] {
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("app.db");
+        fs::write(&target, b"").unwrap();
+        restore(&fx, backup, &target, &Control::default()).unwrap();
+        assert!(fs::metadata(&target).unwrap().len() > 0);
+        assert!(temp_leftovers(out.path()).is_empty());
     }
 }

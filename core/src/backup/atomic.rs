@@ -86,11 +86,28 @@ impl TempPath {
 
     /// fsync the temporary file, rename it over the target and fsync the directory.
     /// The file must be closed by its writers (for SQLite: the connection dropped).
-    pub(crate) fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
+        self.commit_with(|temp, target| fs::rename(temp, target))
+    }
+
+    /// As [`commit`](TempPath::commit), but fails with [`Error::TargetExists`] when `target`
+    /// exists at the moment of the rename, which is atomic with that check: a target created
+    /// while the temporary file was being written is never overwritten.
+    pub(crate) fn commit_no_replace(self) -> Result<()> {
+        let target = self.target.clone();
+        self.commit_with(rename_no_replace).map_err(|err| match err {
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
+                Error::TargetExists { path: target }
+            }
+            other => other,
+        })
+    }
+
+    fn commit_with(mut self, rename: impl FnOnce(&Path, &Path) -> io::Result<()>) -> Result<()> {
         let file = File::open(&self.temp).map_err(|e| Error::io_at(&self.temp, e))?;
         file.sync_all().map_err(|e| Error::io_at(&self.temp, e))?;
         drop(file);
-        fs::rename(&self.temp, &self.target).map_err(|e| Error::io_at(&self.target, e))?;
+        rename(&self.temp, &self.target).map_err(|e| Error::io_at(&self.target, e))?;
         self.committed = true;
         // The temp name is gone now; its SQLite side files (if a connection left any) are stale.
         remove_side_files(&self.temp);
@@ -163,6 +180,49 @@ pub(crate) fn owner_only(options: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(not(unix))]
     {
         options
+    }
+}
+
+/// Renames `from` to `to` only if `to` does not exist, atomically: `renameat2(RENAME_NOREPLACE)`
+/// on Linux, `renameatx_np(RENAME_EXCL)` on Apple platforms. Elsewhere (Android, whose seccomp
+/// filter may kill a process calling `renameat2`), and on file systems without that flag, a hard
+/// link (which never replaces) followed by unlinking `from`. An existing `to` is
+/// [`io::ErrorKind::AlreadyExists`].
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_vendor = "apple"))]
+    {
+        use rustix::{
+            fs::{renameat_with, RenameFlags, CWD},
+            io::Errno,
+        };
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            // The file system (or an old kernel) does not know the flag: link instead.
+            Err(errno)
+                if [Errno::INVAL, Errno::NOSYS, Errno::NOTSUP, Errno::OPNOTSUPP]
+                    .contains(&errno) => {}
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+    link_then_unlink(from, to)
+}
+
+/// `link(from, to)` then `unlink(from)`: `link` fails when `to` exists, so nothing is replaced.
+/// A file system without hard links (FAT, some FUSE mounts) gets a check then a plain rename,
+/// the best it allows.
+fn link_then_unlink(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::hard_link(from, to) {
+        Ok(()) => {
+            // `to` is in place; a leftover `from` is only a stale temporary name, swept later.
+            let _ = fs::remove_file(from);
+            Ok(())
+        }
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
+        Err(_) => match fs::symlink_metadata(to) {
+            Ok(_) => Err(io::ErrorKind::AlreadyExists.into()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => fs::rename(from, to),
+            Err(err) => Err(err),
+        },
     }
 }
 
@@ -343,6 +403,44 @@ mod tests {
         assert!(!stale_wal.exists());
         assert!(unrelated.exists());
         assert!(other.exists());
+    }
+
+    #[test]
+    fn commit_no_replace_keeps_a_target_that_appeared_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let (guard, mut file) = TempPath::reserve(&target).unwrap();
+        file.write_all(b"restored").unwrap();
+        drop(file);
+        fs::write(&target, b"theirs").unwrap();
+        let result = guard.commit_no_replace();
+        assert!(matches!(result, Err(Error::TargetExists { ref path }) if path == &target));
+        assert_eq!(fs::read(&target).unwrap(), b"theirs");
+        assert_eq!(dir_names(dir.path()), vec!["out.bin".to_string()]);
+
+        let (guard, mut file) = TempPath::reserve(&target).unwrap();
+        file.write_all(b"restored").unwrap();
+        drop(file);
+        fs::remove_file(&target).unwrap();
+        guard.commit_no_replace().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"restored");
+        assert_eq!(dir_names(dir.path()), vec!["out.bin".to_string()]);
+    }
+
+    #[test]
+    fn the_link_fallback_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        fs::write(&from, b"new").unwrap();
+        fs::write(&to, b"old").unwrap();
+        let err = link_then_unlink(&from, &to).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&to).unwrap(), b"old");
+        assert_eq!(fs::read(&from).unwrap(), b"new");
+        fs::remove_file(&to).unwrap();
+        link_then_unlink(&from, &to).unwrap();
+        assert_eq!(fs::read(&to).unwrap(), b"new");
+        assert!(!from.exists());
     }
 
     #[test]

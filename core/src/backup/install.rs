@@ -1,6 +1,9 @@
 //! Putting a restored database in place: refuse a non-empty target unless asked to replace it,
 //! check the temporary database (`PRAGMA integrity_check`, `PRAGMA foreign_key_check`), then
 //! fsync, rename atomically and remove the target's stale `-wal`/`-shm` files.
+//!
+//! Without `replace`, the early [`check_target`] only saves work: the final rename itself
+//! refuses an existing target, so a database the app created while the restore ran survives.
 
 use std::{fs, io, path::Path};
 
@@ -83,19 +86,36 @@ fn not_a_database_or(err: rusqlite::Error, other: &impl Fn(rusqlite::Error) -> E
     }
 }
 
-/// Moves the checked temporary database over its target.
+/// Moves the checked temporary database to its target.
 ///
 /// When replacing, the old target's WAL is first folded into it and truncated (its content is
 /// unchanged), so that a crash between the rename and the removal of the old `-wal`/`-shm` can
 /// never replay old frames onto the new database. The app must have closed the target.
-pub(crate) fn install(temp: TempPath) -> Result<()> {
+///
+/// Without `replace`, the rename does not replace: a target that exists at that moment is
+/// [`Error::TargetExists`] and keeps its content, unless it is an empty file (not data, as in
+/// [`check_target`]), which is removed and the rename tried once more.
+pub(crate) fn install(temp: TempPath, replace: bool) -> Result<()> {
     let target = temp.target().to_path_buf();
-    if target.exists() {
-        checkpoint_old_target(&target);
+    if replace {
+        if target.exists() {
+            checkpoint_old_target(&target);
+        }
+        temp.commit()?;
+        remove_side_files(&target);
+        return Ok(());
     }
-    temp.commit()?;
+    if is_empty_file(&target) {
+        fs::remove_file(&target).map_err(|e| Error::io_at(&target, e))?;
+    }
+    temp.commit_no_replace()?;
     remove_side_files(&target);
     Ok(())
+}
+
+/// An existing, empty regular file (what a caller may have created as a placeholder).
+fn is_empty_file(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() == 0)
 }
 
 /// Best effort: a target that is not an SQLite database has no WAL to fold in.

@@ -182,7 +182,7 @@ pub fn restore<R: Read + Send>(
     let opened = unlock(source, secret)?;
     let kind = opened.header().payload_kind();
     match kind {
-        PayloadKind::ChatArchive => restore_archive(opened, target, control),
+        PayloadKind::ChatArchive => restore_archive(opened, target, options.replace, control),
         PayloadKind::SqliteSnapshot => {
             let mut reporter = Reporter::new(
                 control.progress,
@@ -219,6 +219,7 @@ pub fn restore_path(
 fn restore_archive<R: Read + Send>(
     opened: OpenedContainer<R>,
     target: &Path,
+    replace: bool,
     control: &Control<'_>,
 ) -> Result<RestoreReport> {
     let declared = counts_from_metadata(opened.header().metadata())?.ok_or_else(missing_counts)?;
@@ -247,7 +248,7 @@ fn restore_archive<R: Read + Send>(
     let database_bytes = std::fs::metadata(temp.path())
         .map_err(|e| Error::io_at(temp.path(), e))?
         .len();
-    install(temp)?;
+    install(temp, replace)?;
     Ok(RestoreReport {
         kind: PayloadKind::ChatArchive,
         counts: Some(summary.counts),

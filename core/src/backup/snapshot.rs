@@ -113,7 +113,7 @@ pub fn restore_snapshot(
     reporter.advance(size)?;
     reporter.finish_phase()?;
     reporter.check_cancelled()?;
-    install(temp)?;
+    install(temp, replace)?;
     Ok(size)
 }
 
