@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::{
     cli::{AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs},
-    commands::slots::{write_slots, SlotView},
+    commands::slots::keyring_report,
     error::{CliError, CliResult},
     keys_dir::KeysDir,
     output::Report,
@@ -28,42 +28,6 @@ pub fn run(command: KeysCommand, context: &Context) -> CliResult<()> {
         KeysCommand::AddRecovery(args) => add_recovery(&args, context),
         KeysCommand::AddPasskey(args) => super::passkeys::add_passkey(&args, context),
         KeysCommand::Remove(args) => remove(&args, context),
-    }
-}
-
-/// The keyring's slots after a `keys` command.
-#[derive(Serialize)]
-struct KeyringReport {
-    keys_dir: String,
-    keyring_id: String,
-    slots: Vec<SlotView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    changed_slot: Option<String>,
-    #[serde(skip)]
-    headline: String,
-}
-
-impl Report for KeyringReport {
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "{}", self.headline)?;
-        writeln!(out, "keyring {} in {}", self.keyring_id, self.keys_dir)?;
-        write_slots(out, "  ", &self.slots)
-    }
-}
-
-/// Describe `keyring` after a change.
-pub(crate) fn keyring_report(
-    dir: &KeysDir,
-    keyring: &keepsake_core::keyring::Keyring,
-    changed_slot: Option<String>,
-    headline: String,
-) -> impl Report {
-    KeyringReport {
-        keys_dir: dir.path().display().to_string(),
-        keyring_id: keyring.id().to_string(),
-        slots: SlotView::all(keyring.slots()),
-        changed_slot,
-        headline,
     }
 }
 

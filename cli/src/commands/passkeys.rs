@@ -16,7 +16,7 @@ use keepsake_core::{
 };
 use zeroize::Zeroizing;
 
-use super::keys::keyring_report;
+use super::slots::keyring_report;
 use crate::{
     cli::AddPasskeyArgs,
     error::{CliError, CliResult},

@@ -1,9 +1,12 @@
-//! A key slot as the user sees it (in `keys list`, `inspect` and the demo): public fields only.
+//! A key slot as the user sees it (in `keys list`, `inspect` and the demo): public fields only,
+//! and the keyring report every `keys` subcommand prints after a change.
 
 use std::io::{self, Write};
 
-use keepsake_core::keyring::{Slot, SlotKind};
+use keepsake_core::keyring::{Keyring, Slot, SlotKind};
 use serde::Serialize;
+
+use crate::{keys_dir::KeysDir, output::Report};
 
 /// The public description of one key slot.
 #[derive(Debug, Serialize)]
@@ -72,4 +75,40 @@ pub fn write_slots(out: &mut dyn Write, indent: &str, slots: &[SlotView]) -> io:
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The keyring's slots after a `keys` command.
+#[derive(Serialize)]
+struct KeyringReport {
+    keys_dir: String,
+    keyring_id: String,
+    slots: Vec<SlotView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed_slot: Option<String>,
+    #[serde(skip)]
+    headline: String,
+}
+
+impl Report for KeyringReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", self.headline)?;
+        writeln!(out, "keyring {} in {}", self.keyring_id, self.keys_dir)?;
+        write_slots(out, "  ", &self.slots)
+    }
+}
+
+/// Describe `keyring` after a change.
+pub(crate) fn keyring_report(
+    dir: &KeysDir,
+    keyring: &Keyring,
+    changed_slot: Option<String>,
+    headline: String,
+) -> impl Report {
+    KeyringReport {
+        keys_dir: dir.path().display().to_string(),
+        keyring_id: keyring.id().to_string(),
+        slots: SlotView::all(keyring.slots()),
+        changed_slot,
+        headline,
+    }
 }
