@@ -1,6 +1,12 @@
 //! Progress reports and cancellation across the FFI.
 
-use std::sync::Arc;
+use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 use keepsake_core::progress::{CancellationToken, Phase, Progress, ProgressSink, Unit};
 
@@ -69,11 +75,36 @@ pub trait ProgressListener: Send + Sync {
 }
 
 /// Forwards core progress to a foreign listener.
-pub(crate) struct ListenerSink(pub(crate) Arc<dyn ProgressListener>);
+///
+/// A listener that throws reaches Rust as a panic (its method returns nothing, so UniFFI has no
+/// error to give). It is caught here, on the foreign call itself, so it never unwinds through
+/// the core or through the lock of the object being backed up or restored: the listener is
+/// dropped for the rest of the operation, a warning is logged and the operation goes on.
+pub(crate) struct ListenerSink {
+    listener: Arc<dyn ProgressListener>,
+    failed: AtomicBool,
+}
+
+impl ListenerSink {
+    pub(crate) fn new(listener: Arc<dyn ProgressListener>) -> Self {
+        ListenerSink {
+            listener,
+            failed: AtomicBool::new(false),
+        }
+    }
+}
 
 impl ProgressSink for ListenerSink {
     fn on_progress(&self, progress: Progress) {
-        self.0.on_progress(progress.into());
+        if self.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let report = ProgressReport::from(progress);
+        let call = catch_unwind(AssertUnwindSafe(|| self.listener.on_progress(report)));
+        if call.is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+            log::warn!("the progress listener threw; it gets no more reports for this operation");
+        }
     }
 }
 
@@ -122,7 +153,7 @@ impl Observers {
         cancellation: Option<Arc<Cancellation>>,
     ) -> Self {
         Observers {
-            sink: listener.map(ListenerSink),
+            sink: listener.map(ListenerSink::new),
             cancellation,
         }
     }
