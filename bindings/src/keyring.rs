@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::{
     error::{guard, FfiResult, KeepsakeError},
     lock::Guarded,
+    secret::RecoveryKeyText,
 };
 
 /// What unlocks a slot.
@@ -74,22 +75,14 @@ impl From<&core_keyring::Slot> for SlotInfo {
     }
 }
 
-/// A recovery key just added: show `recovery_key` to the user once, then forget it.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+/// A recovery key just added: show `recovery_key.reveal()` to the user once, then forget it.
+/// Printing this record never shows the key.
+#[derive(Debug, Clone, uniffi::Record)]
 pub struct NewRecoveryKey {
     /// The new slot.
     pub slot: SlotInfo,
-    /// The key in its grouped display form (`XXXX-XXXX-...`).
-    pub recovery_key: String,
-}
-
-impl std::fmt::Debug for NewRecoveryKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewRecoveryKey")
-            .field("slot", &self.slot)
-            .field("recovery_key", &"<redacted>")
-            .finish()
-    }
+    /// The key, revealed only on request.
+    pub recovery_key: Arc<RecoveryKeyText>,
 }
 
 /// Checks a recovery key as typed by the user and returns its canonical grouped form. Fails
@@ -194,7 +187,7 @@ impl Keyring {
                     })?;
                 Ok(NewRecoveryKey {
                     slot,
-                    recovery_key: key.to_string(),
+                    recovery_key: RecoveryKeyText::new(&key),
                 })
             })
         })

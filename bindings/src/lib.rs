@@ -33,7 +33,7 @@ pub use passkey::{
     SoftAuthenticatorMode,
 };
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
-pub use secret::BackupSecret;
+pub use secret::{BackupSecret, RecoveryKeyText};
 pub use store::{
     ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
     ParticipantRole, RecordCounts, TimelineCursor, TimelinePage,

@@ -103,21 +103,25 @@ fn aaguid(bytes: Option<Vec<u8>>) -> FfiResult<Option<[u8; 16]>> {
 }
 
 impl PasskeyRegistration {
-    fn to_core(&self) -> FfiResult<core_passkey::TypedRegistration> {
+    /// Moves the PRF output into a buffer wiped on drop (no unwiped copy is made), even when
+    /// the AAGUID is refused.
+    pub(crate) fn into_core(self) -> FfiResult<core_passkey::TypedRegistration> {
+        let prf_first = self.prf_first.map(Zeroizing::new);
         Ok(core_passkey::TypedRegistration {
-            credential_id: self.credential_id.clone(),
+            credential_id: self.credential_id,
             prf_supported: self.prf_supported,
-            prf_first: self.prf_first.clone().map(Zeroizing::new),
-            aaguid: aaguid(self.aaguid.clone())?,
+            prf_first,
+            aaguid: aaguid(self.aaguid)?,
         })
     }
 }
 
 impl PasskeyAssertion {
-    fn to_core(&self) -> core_passkey::TypedAssertion {
+    /// Moves the PRF output into a buffer wiped on drop (no unwiped copy is made).
+    pub(crate) fn into_core(self) -> core_passkey::TypedAssertion {
         core_passkey::TypedAssertion {
-            credential_id: self.credential_id.clone(),
-            prf_first: self.prf_first.clone().map(Zeroizing::new),
+            credential_id: self.credential_id,
+            prf_first: self.prf_first.map(Zeroizing::new),
         }
     }
 }
@@ -223,6 +227,7 @@ impl PasskeyEnrollment {
     /// Hands in Credential Manager's `registrationResponseJson`. A provider without PRF fails
     /// with `PrfUnsupported` and nothing is enrolled.
     pub fn finish_registration_json(&self, response_json: String) -> FfiResult<EnrollmentOutcome> {
+        let response_json = Zeroizing::new(response_json);
         guard(|| {
             let step = self.flow.with_mut_ffi(|f| {
                 self.keyring
@@ -238,7 +243,7 @@ impl PasskeyEnrollment {
         registration: PasskeyRegistration,
     ) -> FfiResult<EnrollmentOutcome> {
         guard(|| {
-            let typed = registration.to_core()?;
+            let typed = registration.into_core()?;
             let step = self.flow.with_mut_ffi(|f| {
                 self.keyring
                     .with_mut(|k| f.finish_registration_typed(k, &typed))
@@ -249,6 +254,7 @@ impl PasskeyEnrollment {
 
     /// Hands in the `authenticationResponseJson` for the `NeedsAssertion` request.
     pub fn finish_assertion_json(&self, response_json: String) -> FfiResult<SlotInfo> {
+        let response_json = Zeroizing::new(response_json);
         guard(|| {
             let id = self.flow.with_mut_ffi(|f| {
                 self.keyring
@@ -261,7 +267,7 @@ impl PasskeyEnrollment {
     /// Hands in the values of an iOS assertion for the `NeedsAssertion` request.
     pub fn finish_assertion_typed(&self, assertion: PasskeyAssertion) -> FfiResult<SlotInfo> {
         guard(|| {
-            let typed = assertion.to_core();
+            let typed = assertion.into_core();
             let id = self.flow.with_mut_ffi(|f| {
                 self.keyring
                     .with_mut(|k| f.finish_assertion_typed(k, &typed))
@@ -367,6 +373,7 @@ impl PasskeyUnlock {
     /// `PrfUnsupported` when the provider returned no PRF output, `BadPrfOutput` for an
     /// unusable one, `MalformedWebAuthn` for a response that does not match the request.
     pub fn finish_json(&self, response_json: String) -> FfiResult<Arc<BackupSecret>> {
+        let response_json = Zeroizing::new(response_json);
         guard(|| {
             let response = AssertionResponse::from_json(&response_json)?;
             let assertion = self.flow.request().verify(&response)?;
@@ -377,7 +384,7 @@ impl PasskeyUnlock {
     /// Checks the values of an iOS assertion; as `finish_json`.
     pub fn finish_typed(&self, assertion: PasskeyAssertion) -> FfiResult<Arc<BackupSecret>> {
         guard(|| {
-            let assertion = self.flow.request().accept_typed(&assertion.to_core())?;
+            let assertion = self.flow.request().accept_typed(&assertion.into_core())?;
             secret_from(assertion)
         })
     }

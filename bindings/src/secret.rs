@@ -1,13 +1,18 @@
 //! What opens a backup, as one FFI object: a recovery key, a verified passkey assertion, or the
-//! device's keyring. Held in Rust so the secret never has to be re-sent across the FFI.
+//! device's keyring. Held in Rust so the secret never has to be re-sent across the FFI. Also the
+//! text of a new recovery key, held in Rust until the app shows it.
 
-use std::sync::Arc;
+use std::{
+    fmt::{self, Write},
+    sync::Arc,
+};
 
 use keepsake_core::{
     backup::Secret,
     crypto::{PrfOutput, RootKey},
     keyring::RecoveryKey,
 };
+use zeroize::Zeroizing;
 
 use crate::{
     error::{guard, FfiResult},
@@ -43,6 +48,7 @@ impl BackupSecret {
     /// here with `RecoveryKeyTypo`; a well-formed but wrong key fails at unlock with `WrongKey`.
     #[uniffi::constructor]
     pub fn recovery_key(text: String) -> FfiResult<Arc<Self>> {
+        let text = Zeroizing::new(text);
         guard(|| {
             Ok(Arc::new(BackupSecret {
                 kind: SecretKind::Recovery(RecoveryKey::parse(&text)?),
@@ -76,5 +82,48 @@ impl BackupSecret {
             SecretKind::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
             SecretKind::Root(root) => Secret::RootKey(root),
         }
+    }
+}
+
+/// Length of a recovery key's grouped form: 64 symbols in groups of 4, joined by `-`.
+const GROUPED_LEN: usize = 64 + 15;
+
+/// The text of a new recovery key, kept in Rust (wiped when this object is freed) so that a
+/// record holding it never prints it: `toString()` / `description` say `<redacted>`. Call
+/// `reveal()` only to show the key to the user, then `close()` (Kotlin) or drop it.
+#[derive(uniffi::Object)]
+#[uniffi::export(Debug, Display)]
+pub struct RecoveryKeyText {
+    text: Zeroizing<String>,
+}
+
+impl RecoveryKeyText {
+    /// The grouped text, written into a buffer of its final size so that no growing
+    /// intermediate copy is freed unwiped.
+    pub(crate) fn new(key: &RecoveryKey) -> Arc<Self> {
+        let mut text = Zeroizing::new(String::with_capacity(GROUPED_LEN));
+        // Writing into a `String` cannot fail.
+        let _ = write!(text, "{key}");
+        Arc::new(RecoveryKeyText { text })
+    }
+}
+
+#[uniffi::export]
+impl RecoveryKeyText {
+    /// The key in its grouped display form (`XXXX-XXXX-...`), to show the user once.
+    pub fn reveal(&self) -> String {
+        self.text.as_str().to_owned()
+    }
+}
+
+impl fmt::Debug for RecoveryKeyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecoveryKeyText(<redacted>)")
+    }
+}
+
+impl fmt::Display for RecoveryKeyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted recovery key>")
     }
 }

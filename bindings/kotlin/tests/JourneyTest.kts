@@ -105,7 +105,7 @@ test("enroll a passkey through the JSON path (provider needs a follow-up asserti
 
 test("add a recovery key") {
     val created = keyring.addRecoveryKey("Paper copy")
-    recoveryKey = created.recoveryKey
+    recoveryKey = created.recoveryKey.reveal()
     check(recoveryKey.replace("-", "").length == 64) { "recovery key length" }
     check(normalizeRecoveryKey(recoveryKey.lowercase().replace("-", " ")) == recoveryKey) { "normalization" }
     check(keyring.slots().map { it.kind } == listOf(SlotKind.PASSKEY, SlotKind.RECOVERY_KEY)) { "slots ${keyring.slots()}" }
@@ -177,7 +177,7 @@ testAsync("verify a backup with the device keyring") {
 // ---------------------------------------------------------------- what goes wrong, typed
 test("a wrong recovery key is WrongKey and creates nothing") {
     val target = File(work, "wrong.db")
-    val other = Keyring.create().use { it.addRecoveryKey("other").recoveryKey }
+    val other = Keyring.create().use { it.addRecoveryKey("other").recoveryKey.reveal() }
     expectError<KeepsakeException.WrongKey> {
         BackupSecret.recoveryKey(other).use { restoreFromPath(backupPath, it, target.path, false, null, null) }
     }

@@ -124,8 +124,15 @@ struct JourneyTests {
         }
 
         await run.test("add a recovery key") {
-            recoveryKey = try keyring.addRecoveryKey(label: "Paper").recoveryKey
+            let added = try keyring.addRecoveryKey(label: "Paper")
+            recoveryKey = added.recoveryKey.reveal()
             try check(recoveryKey.filter { $0 != "-" }.count == 64, "length")
+            // Printing the record or the key object never shows the key.
+            for printed in ["\(added)", String(reflecting: added), "\(added.recoveryKey)",
+                            String(reflecting: added.recoveryKey)] {
+                try check(!printed.contains(recoveryKey) && !printed.contains(String(recoveryKey.prefix(9))),
+                          "printed: \(printed)")
+            }
             try check(try keyring.slots().map(\.kind) == [.passkey, .recoveryKey], "slots")
         }
 
@@ -190,7 +197,7 @@ struct JourneyTests {
         }
 
         await run.test("a wrong recovery key is WrongKey and creates nothing") {
-            let other = try Keyring.create().addRecoveryKey(label: "x").recoveryKey
+            let other = try Keyring.create().addRecoveryKey(label: "x").recoveryKey.reveal()
             let target = path("wrong.db")
             try expectError({ _ = try restoreFromPath(backupPath: backupPath, secret: try BackupSecret.recoveryKey(text: other), targetPath: target) }) {
                 if case .WrongKey = $0 { return true } else { return false }

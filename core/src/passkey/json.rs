@@ -4,15 +4,46 @@
 //! produced, so every field is checked. Unknown fields are ignored (providers add their own), and a
 //! JSON `null` counts as absent, as browsers and Credential Manager treat optional members.
 
+use std::ops::Deref;
+
 use serde_json::Value;
+use zeroize::Zeroize;
 
 use crate::{Error, Result};
 
 /// Largest JSON document accepted: real requests and responses are a few KiB.
 pub const MAX_JSON_LEN: usize = 64 * 1024;
 
+/// A parsed JSON document whose strings are wiped when it is dropped: a response carries the
+/// PRF output as base64url text (`clientExtensionResults.prf.results.first`).
+pub(crate) struct Document(Value);
+
+impl Deref for Document {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl Drop for Document {
+    fn drop(&mut self) {
+        wipe_strings(&mut self.0);
+    }
+}
+
+/// Zeroizes every string value in `value` (object keys are names, not secrets).
+fn wipe_strings(value: &mut Value) {
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe_strings),
+        Value::Object(members) => members.values_mut().for_each(wipe_strings),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 /// Parses `text` as JSON after the size check; `what` names the document in errors.
-pub(crate) fn parse_document(text: &str, what: &str) -> Result<Value> {
+pub(crate) fn parse_document(text: &str, what: &str) -> Result<Document> {
     if text.len() > MAX_JSON_LEN {
         return Err(malformed(
             what,
@@ -22,7 +53,9 @@ pub(crate) fn parse_document(text: &str, what: &str) -> Result<Value> {
             ),
         ));
     }
-    serde_json::from_str(text).map_err(|err| malformed(what, format!("not valid JSON: {err}")))
+    serde_json::from_str(text)
+        .map(Document)
+        .map_err(|err| malformed(what, format!("not valid JSON: {err}")))
 }
 
 /// A `MalformedWebAuthn` error at `path`.
@@ -165,5 +198,26 @@ impl<'a> Field<'a> {
             Value::Object(_) => "an object",
         };
         self.error(format!("expected {expected}, found {found}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_string_of_a_document_is_wiped() {
+        let mut value: Value = serde_json::from_str(
+            r#"{"id":"abc","clientExtensionResults":{"prf":{"results":{"first":"c2VjcmV0"}}},
+                "list":["x",{"y":"z"}],"n":1,"b":true,"none":null}"#,
+        )
+        .unwrap();
+        wipe_strings(&mut value);
+        let text = value.to_string();
+        for secret in ["abc", "c2VjcmV0", "\"x\"", "\"z\""] {
+            assert!(!text.contains(secret), "{secret} survived: {text}");
+        }
+        assert!(text.contains(r#""first":"""#), "{text}");
+        assert!(text.contains(r#""n":1"#), "{text}");
     }
 }

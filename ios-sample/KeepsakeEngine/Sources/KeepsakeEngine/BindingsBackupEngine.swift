@@ -96,7 +96,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         try await call {
             let keyring = try Self.keyring(secrets)
             let added = try keyring.addRecoveryKey(label: label)
-            return (try Self.secrets(of: keyring), added.recoveryKey)
+            return (try Self.secrets(of: keyring), added.recoveryKey.reveal())
         }
     }
 

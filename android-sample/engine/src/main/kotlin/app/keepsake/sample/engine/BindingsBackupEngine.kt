@@ -126,7 +126,7 @@ class BindingsBackupEngine(
     override suspend fun addRecoveryKey(secrets: KeyringSecrets, label: String): Pair<KeyringSecrets, String> = call {
         keyring(secrets).use { k ->
             val added = k.addRecoveryKey(label)
-            k.secrets() to added.recoveryKey
+            k.secrets() to added.recoveryKey.use { it.reveal() }
         }
     }
 
