@@ -10,7 +10,7 @@ use std::{
 use keepsake_core::{
     backup::Secret,
     crypto::{PrfOutput, RootKey},
-    keyring::RecoveryKey,
+    keyring::{KeyringId, RecoveryKey},
 };
 use zeroize::Zeroizing;
 
@@ -26,7 +26,12 @@ pub(crate) enum SecretKind {
         credential_id: Vec<u8>,
         prf: PrfOutput,
     },
-    Root(RootKey),
+    /// The device keyring's root key, with the keyring's id so that another keyring's backup
+    /// is `WrongKey` rather than `Corrupted`.
+    Device {
+        keyring_id: KeyringId,
+        root: RootKey,
+    },
 }
 
 /// A secret that opens a backup. Get one from a recovery key the user typed, from a passkey
@@ -56,14 +61,18 @@ impl BackupSecret {
         })
     }
 
-    /// The device's keyring (its root key): opens every backup it made.
+    /// The device's keyring (its root key): opens every backup it made. Another keyring's
+    /// backup fails with `WrongKey` (a damaged one with `Corrupted`).
     #[uniffi::constructor]
     pub fn device_keyring(keyring: Arc<Keyring>) -> FfiResult<Arc<Self>> {
         guard(|| {
-            let root = keyring.with(|k| Ok(RootKey::from_bytes(*k.root_key().expose_secret())))?;
-            Ok(Arc::new(BackupSecret {
-                kind: SecretKind::Root(root),
-            }))
+            let kind = keyring.with(|k| {
+                Ok(SecretKind::Device {
+                    keyring_id: *k.id(),
+                    root: k.root_key().clone(),
+                })
+            })?;
+            Ok(Arc::new(BackupSecret { kind }))
         })
     }
 }
@@ -80,7 +89,7 @@ impl BackupSecret {
         match &self.kind {
             SecretKind::Recovery(key) => Secret::RecoveryKey(key),
             SecretKind::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
-            SecretKind::Root(root) => Secret::RootKey(root),
+            SecretKind::Device { keyring_id, root } => Secret::DeviceRootKey { keyring_id, root },
         }
     }
 }

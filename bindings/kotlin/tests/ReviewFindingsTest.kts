@@ -62,6 +62,20 @@ test("a progress listener that throws leaves the store and keyring usable") {
     }
 }
 
+test("another keyring's backup opened with the device keyring is WrongKey") {
+    ChatStore.open(File(work, "wrong.db").path).use { store ->
+        Keyring.create().use { mine ->
+            Keyring.create().use { theirs ->
+                backupToPath(store, theirs, File(work, "theirs.keepsake").path)
+                val error = runCatching {
+                    BackupSecret.deviceKeyring(mine).use { verifyBackup(File(work, "theirs.keepsake").path, it) }
+                }.exceptionOrNull()
+                check(error is KeepsakeException.WrongKey) { "got $error" }
+            }
+        }
+    }
+}
+
 work.deleteRecursively()
 
 println("kotlin: $passed passed, $failed failed")

@@ -30,7 +30,7 @@ pub use write::{
 use crate::{
     crypto::{PrfOutput, RootKey},
     format::Metadata,
-    keyring::{Keyring, RecoveryKey},
+    keyring::{Keyring, KeyringId, RecoveryKey},
     progress::{CancellationToken, ProgressSink},
     store::RecordCounts,
     Error, Result,
@@ -87,8 +87,17 @@ pub enum Secret<'a> {
         /// The PRF output of that credential for the keyring's PRF input.
         prf: &'a PrfOutput,
     },
-    /// The device's copy of the root key (the daily backup needs no prompt).
+    /// A bare root key. Its keyring is unknown, so another keyring's backup is `Corrupted`
+    /// (header MAC mismatch), as a damaged header is; prefer [`Secret::DeviceRootKey`].
     RootKey(&'a RootKey),
+    /// The device's copy of the root key with its keyring id (the daily backup needs no
+    /// prompt): another keyring's backup is `WrongKey`.
+    DeviceRootKey {
+        /// The id of the keyring the root key belongs to.
+        keyring_id: &'a KeyringId,
+        /// Its root key.
+        root: &'a RootKey,
+    },
     /// The device's keyring (uses its root key).
     Keyring(&'a Keyring),
 }

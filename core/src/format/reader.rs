@@ -8,7 +8,7 @@ use crate::{
         header::{read_header, DecodedHeader},
         Compression, Header,
     },
-    keyring::{self, Keyring, RecoveryKey},
+    keyring::{self, Keyring, KeyringId, RecoveryKey},
     Error, Result,
 };
 
@@ -65,10 +65,20 @@ impl<R: Read> SealedContainer<R> {
     /// Unlocks with the device's keyring: [`Error::WrongKey`] if the backup belongs to another
     /// keyring, otherwise as [`Self::unlock_with_root_key`].
     pub fn unlock_with_keyring(self, keyring: &Keyring) -> Result<OpenedContainer<R>> {
-        if keyring.id() != &self.decoded.header.keyring_id {
+        self.unlock_with_keyring_root(keyring.id(), keyring.root_key())
+    }
+
+    /// Unlocks with the root key of the keyring `keyring_id` (what a device keeps): as
+    /// [`Self::unlock_with_keyring`], [`Error::WrongKey`] for another keyring's backup.
+    pub fn unlock_with_keyring_root(
+        self,
+        keyring_id: &KeyringId,
+        root: &RootKey,
+    ) -> Result<OpenedContainer<R>> {
+        if keyring_id != &self.decoded.header.keyring_id {
             return Err(Error::WrongKey);
         }
-        self.unlock_with_root_key(keyring.root_key())
+        self.unlock_with_root_key(root)
     }
 
     /// Derives the file keys and verifies the header MAC in constant time.
