@@ -10,7 +10,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/build-android.sh [--debug] [--abi ABI]... [--help]
+Usage: scripts/build-android.sh [--debug] [--demo] [--abi ABI]... [--help]
 
 Builds keepsake-ffi for Android with cargo-ndk (platform 28, 16 KB page alignment) and generates
 the Kotlin bindings from the arm64-v8a library of the same build.
@@ -19,6 +19,8 @@ Options:
   --abi ABI   build only this ABI (repeatable): arm64-v8a, armeabi-v7a, x86_64, x86
               (default: all four)
   --debug     cargo dev profile instead of release
+  --demo      include the software authenticator (SoftAuthenticator) for the sample's demo
+              mode; never for an app you ship (release libraries leave it out)
   --help      print this help
 
 Environment:
@@ -39,6 +41,7 @@ PLATFORM=28
 abis=()
 profile=release
 cargo_profile=(--release)
+features=()
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -49,6 +52,9 @@ while [[ $# -gt 0 ]]; do
     --debug)
         profile=debug
         cargo_profile=()
+        ;;
+    --demo)
+        features=(--features soft-authenticator)
         ;;
     --abi)
         [[ $# -ge 2 ]] || die "--abi needs a value (one of: ${ALL_ABIS[*]})"
@@ -148,7 +154,7 @@ generated="$module/generated"
 
 echo "== cargo ndk (${abis[*]}, platform $PLATFORM, $profile)" >&2
 cargo ndk "${target_args[@]}" --platform "$PLATFORM" --output-dir "$jni_libs" \
-    build -p keepsake-ffi "${cargo_profile[@]}"
+    build -p keepsake-ffi "${cargo_profile[@]}" ${features[@]+"${features[@]}"}
 
 # --- Kotlin bindings from the same build ----------------------------------------------------------
 

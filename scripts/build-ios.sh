@@ -12,7 +12,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/build-ios.sh [--debug] [--package-url URL] [--help]
+Usage: scripts/build-ios.sh [--debug] [--demo] [--package-url URL] [--help]
 
 Builds keepsake-ffi static libraries for aarch64-apple-ios, aarch64-apple-ios-sim,
 x86_64-apple-ios, aarch64-apple-darwin and x86_64-apple-darwin, joins the simulator and macOS
@@ -21,6 +21,8 @@ slices with lipo, creates KeepsakeFFI.xcframework with xcodebuild and writes a S
 
 Options:
   --debug           cargo dev profile instead of release
+  --demo            include the software authenticator (SoftAuthenticator) for the sample's
+                    demo mode; never for an app you ship (release libraries leave it out)
   --package-url URL for publishing: write a remote binaryTarget (URL of the uploaded
                     KeepsakeFFI.xcframework.zip, with its computed checksum) instead of a local path
   --help            print this help
@@ -36,6 +38,7 @@ die() {
 
 profile=release
 cargo_profile=(--release)
+features=()
 package_url=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -46,6 +49,9 @@ while [[ $# -gt 0 ]]; do
     --debug)
         profile=debug
         cargo_profile=()
+        ;;
+    --demo)
+        features=(--features soft-authenticator)
         ;;
     --package-url)
         [[ $# -ge 2 ]] || die "--package-url needs a value"
@@ -84,7 +90,7 @@ export MACOSX_DEPLOYMENT_TARGET=13.0
 for target in "${TARGETS[@]}"; do
     rustup target add "$target" >/dev/null
     echo "== cargo build $target ($profile)" >&2
-    cargo build -p keepsake-ffi --lib --target "$target" "${cargo_profile[@]}"
+    cargo build -p keepsake-ffi --lib --target "$target" "${cargo_profile[@]}" ${features[@]+"${features[@]}"}
 done
 
 lib_of() { echo "$repo/target/$1/$profile/libkeepsake_ffi.a"; }

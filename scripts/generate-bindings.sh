@@ -6,16 +6,28 @@
 #   target/bindings/swift/{Keepsake.swift, KeepsakeFFI.h, KeepsakeFFI.modulemap}
 #   target/bindings/lib/libkeepsake_ffi.so (the library the bindings were generated from)
 #
-# Usage: scripts/generate-bindings.sh [--release]   (default: the dev profile `cargo test` uses)
+# Usage: scripts/generate-bindings.sh [--release] [--soft-authenticator]
+#   --release             release profile (default: the dev profile `cargo test` uses)
+#   --soft-authenticator  include SoftAuthenticator (tests, demo builds; never in a shipped app)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile=debug
 cargo_profile=()
-if [[ "${1:-}" == "--release" ]]; then
-    profile=release
-    cargo_profile=(--release)
-fi
+features=()
+for arg in "$@"; do
+    case "$arg" in
+    --release)
+        profile=release
+        cargo_profile=(--release)
+        ;;
+    --soft-authenticator) features=(--features soft-authenticator) ;;
+    *)
+        echo "generate-bindings: unknown argument '$arg'" >&2
+        exit 2
+        ;;
+    esac
+done
 
 case "$(uname -s)" in
 Darwin) lib_file=libkeepsake_ffi.dylib ;;
@@ -23,7 +35,7 @@ Darwin) lib_file=libkeepsake_ffi.dylib ;;
 esac
 
 # Two cargo calls, so that uniffi's `cli` feature (clap, askama, ...) stays out of keepsake-ffi.
-cargo build --quiet -p keepsake-ffi "${cargo_profile[@]}"
+cargo build --quiet -p keepsake-ffi "${cargo_profile[@]}" ${features[@]+"${features[@]}"}
 cargo build --quiet -p uniffi-bindgen "${cargo_profile[@]}"
 
 out=target/bindings

@@ -199,7 +199,7 @@ if [[ "$run_kotlin" == "1" ]]; then
     echo "== Android sample flows (Kotlin, JVM)"
     provision_kotlin || exit 1
     kotlin_flows || failed=1
-    if [[ ! -d "$bindings/kotlin" ]]; then scripts/generate-bindings.sh; fi
+    if [[ ! -d "$bindings/kotlin" ]]; then scripts/generate-bindings.sh --soft-authenticator; fi
     kotlin_engine || failed=1
 
     elapsed "kotlin provision, build and tests"
@@ -212,7 +212,7 @@ if [[ "$run_swift" == "1" ]]; then
     trap swift_chroot_unmount EXIT
     provision_swift || exit 1
     swift_flows || failed=1
-    if [[ ! -d "$bindings/swift" ]]; then scripts/generate-bindings.sh; fi
+    if [[ ! -d "$bindings/swift" ]]; then scripts/generate-bindings.sh --soft-authenticator; fi
     swift_engine || failed=1
     elapsed "swift provision, build and tests"
 else

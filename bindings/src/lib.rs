@@ -16,6 +16,8 @@ mod logging;
 mod passkey;
 mod progress;
 mod secret;
+#[cfg(feature = "soft-authenticator")]
+mod soft;
 mod store;
 mod streams;
 
@@ -29,11 +31,12 @@ pub use keyring::{normalize_recovery_key, Keyring, NewRecoveryKey, SlotInfo, Slo
 pub use logging::{install_logger, LogLevel, Logger};
 pub use passkey::{
     AssertionRequestInfo, EnrollmentOutcome, PasskeyAssertion, PasskeyEnrollment,
-    PasskeyRegistration, PasskeyUnlock, RegistrationRequestInfo, SoftAuthenticator,
-    SoftAuthenticatorMode,
+    PasskeyRegistration, PasskeyUnlock, RegistrationRequestInfo,
 };
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
 pub use secret::{BackupSecret, RecoveryKeyText};
+#[cfg(feature = "soft-authenticator")]
+pub use soft::{SoftAuthenticator, SoftAuthenticatorMode};
 pub use store::{
     ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
     ParticipantRole, RecordCounts, TimelineCursor, TimelinePage,
