@@ -70,7 +70,7 @@ pub struct RegistrationResponse {
     pub attestation_format: String,
     /// The authenticator data from the attestation object.
     pub authenticator_data: AuthenticatorData,
-    /// `response.transports` (`internal`, `hybrid`, ...); empty when absent.
+    /// `response.transports` (`internal`, `hybrid`, ...); empty when absent or not a list.
     pub transports: Vec<String>,
     /// `authenticatorAttachment` (`platform` or `cross-platform`), when given.
     pub authenticator_attachment: Option<String>,
@@ -93,7 +93,7 @@ pub struct AssertionResponse {
     pub client_data_json: Vec<u8>,
     /// `response.signature`.
     pub signature: Vec<u8>,
-    /// `response.userHandle`, the user id given at registration, when present.
+    /// `response.userHandle`, the user id given at registration, when present and base64url.
     pub user_handle: Option<Vec<u8>>,
     /// `authenticatorAttachment`, when given.
     pub authenticator_attachment: Option<String>,
@@ -146,14 +146,7 @@ impl RegistrationResponse {
             }
         };
 
-        let transports = match response.member("transports")? {
-            None => Vec::new(),
-            Some(list) => list
-                .elements()?
-                .iter()
-                .map(|item| item.as_str().map(str::to_owned))
-                .collect::<Result<_>>()?,
-        };
+        let transports = transports(&response);
         Ok(RegistrationResponse {
             credential_id,
             client_data,
@@ -185,10 +178,7 @@ impl AssertionResponse {
         if signature.is_empty() {
             return Err(signature_field.error("signature is empty"));
         }
-        let user_handle = match response.member("userHandle")? {
-            Some(field) => Some(field.as_base64url()?),
-            None => None,
-        };
+        let user_handle = user_handle(&response);
         Ok(AssertionResponse {
             credential_id,
             client_data,
@@ -243,6 +233,31 @@ fn attachment(root: &Field<'_>) -> Result<Option<String>> {
         Some(field) => Some(field.as_str()?.to_owned()),
         None => None,
     })
+}
+
+/// `response.transports`, kept for diagnostics only. Providers send odd values (a string such as
+/// `"usb|nfc|ble"`, numbers in the list); the core never uses them, so a malformed list is not a
+/// reason to refuse the passkey: it reads as empty, and non-string items are dropped.
+fn transports(response: &Field<'_>) -> Vec<String> {
+    let Ok(Some(list)) = response.member("transports") else {
+        return Vec::new();
+    };
+    let Ok(items) = list.elements() else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| item.as_str().ok().map(str::to_owned))
+        .collect()
+}
+
+/// `response.userHandle`, kept for diagnostics only (the slot is found by credential id): a
+/// value that is not base64url reads as absent instead of refusing the assertion.
+fn user_handle(response: &Field<'_>) -> Option<Vec<u8>> {
+    match response.member("userHandle") {
+        Ok(Some(field)) => field.as_base64url().ok(),
+        _ => None,
+    }
 }
 
 /// `clientExtensionResults.prf`; a missing `clientExtensionResults` or `prf` means no PRF.
