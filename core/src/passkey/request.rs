@@ -60,6 +60,19 @@ impl RegistrationRequest {
         exclude_credentials: Vec<Vec<u8>>,
     ) -> Result<Self> {
         check_rp_id(&rp.id)?;
+        // Providers show these names in their account pickers and some refuse empty ones (the
+        // WebAuthn dictionaries require them): refuse them here, typed, not at the prompt.
+        for (field, value) in [
+            ("rp.name", &rp.name),
+            ("user.name", &user.name),
+            ("user.displayName", &user.display_name),
+        ] {
+            if value.trim().is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "{field} must not be empty: the passkey provider shows it to the user"
+                )));
+            }
+        }
         if user.id.is_empty() || user.id.len() > MAX_USER_ID_LEN {
             return Err(Error::InvalidArgument(format!(
                 "user id must be 1 to {MAX_USER_ID_LEN} bytes, got {}",
@@ -290,6 +303,27 @@ mod tests {
         let a = AssertionRequest::new("chat.example.com", vec![], [0; 32]).unwrap();
         let b = AssertionRequest::new("chat.example.com", vec![], [0; 32]).unwrap();
         assert_ne!(a.challenge(), b.challenge());
+    }
+
+    #[test]
+    fn rejects_empty_names_the_provider_shows() {
+        let blank = |edit: fn(&mut RelyingParty, &mut UserAccount)| {
+            let (mut rp, mut user) = (rp(), user(vec![1]));
+            edit(&mut rp, &mut user);
+            RegistrationRequest::new(rp, user, [0; 32], vec![])
+        };
+        let cases: [(&str, fn(&mut RelyingParty, &mut UserAccount)); 4] = [
+            ("rp.name", |rp, _| rp.name.clear()),
+            ("user.name", |_, user| user.name.clear()),
+            ("user.displayName", |_, user| user.display_name.clear()),
+            ("user.displayName", |_, user| user.display_name = "  ".into()),
+        ];
+        for (field, edit) in cases {
+            match blank(edit) {
+                Err(Error::InvalidArgument(detail)) => assert!(detail.contains(field), "{detail}"),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 
     #[test]
