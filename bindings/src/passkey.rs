@@ -33,6 +33,8 @@ pub struct RegistrationRequestInfo {
     pub user_id: Vec<u8>,
     /// The account name.
     pub user_name: String,
+    /// The name shown for the account (`displayName` of the registration request).
+    pub user_display_name: String,
     /// The PRF input (`saltInput1`).
     pub prf_input: Vec<u8>,
     /// Credential ids already enrolled (`excludedCredentials`).
@@ -217,6 +219,7 @@ impl PasskeyEnrollment {
                     challenge: r.challenge().to_vec(),
                     user_id: r.user().id.clone(),
                     user_name: r.user().name.clone(),
+                    user_display_name: r.user().display_name.clone(),
                     prf_input: r.prf_input().to_vec(),
                     exclude_credentials: r.exclude_credentials().to_vec(),
                 })

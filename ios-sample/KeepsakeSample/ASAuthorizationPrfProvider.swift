@@ -29,7 +29,12 @@ final class ASAuthorizationPrfProvider: NSObject, PasskeyPrfProvider {
         let provider = ASAuthorizationPlatformPublicKeyCredentialProvider(relyingPartyIdentifier: request.relyingPartyId)
         let platformRequest = provider.createCredentialRegistrationRequest(
             challenge: request.challenge, name: request.userName, userID: request.userId)
+        platformRequest.displayName = request.userDisplayName
         platformRequest.userVerificationPreference = .required
+        // Passkeys already enrolled: the provider refuses to make a second one for them.
+        platformRequest.excludedCredentials = request.excludedCredentialIds.map {
+            ASAuthorizationPlatformPublicKeyCredentialDescriptor(credentialID: $0)
+        }
         platformRequest.prf = evaluateAtRegistration
             ? .inputValues(.saltInput1(request.prfInput))
             : .checkForSupport

@@ -61,7 +61,8 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             let info = try enrollment.registrationRequest()
             remember(enrollment, for: info.challenge)
             return Registration(keyring: keyring, enrollment: enrollment, request: PasskeyRegistrationRequest(
-                relyingPartyId: info.rpId, userName: info.userName, userId: info.userId, challenge: info.challenge, prfInput: info.prfInput))
+                relyingPartyId: info.rpId, userName: info.userName, userDisplayName: info.userDisplayName, userId: info.userId,
+                challenge: info.challenge, prfInput: info.prfInput, excludedCredentialIds: info.excludeCredentials))
         }
     }
 

@@ -147,6 +147,14 @@ func engineTests() -> [(name: String, body: @MainActor (URL) async throws -> Voi
         try expect(fresh.vault.stored == nil, "a refused restore sealed a keyring")
         try expect(try await fresh.engine.conversations().isEmpty, "a refused restore changed the chats")
     }),
+    ("a second passkey registration excludes the enrolled passkey and names the account", { dir in
+        let device = Device(dir, "one")
+        _ = try await device.backedUp()
+        guard let sealed = try device.vault.load() else { throw Expectation(description: "no keyring sealed") }
+        let pending = try await device.engine.beginPasskeyRegistration(sealed, userName: "Ana", label: "Tablet")
+        try expect(pending.request.excludedCredentialIds.count == 1, "excluded \(pending.request.excludedCredentialIds)")
+        try expect(pending.request.userDisplayName == "Ana", "display name \(pending.request.userDisplayName)")
+    }),
 ] }
 
 @MainActor

@@ -7,17 +7,24 @@ import Foundation
 public struct PasskeyRegistrationRequest: Sendable, Equatable {
     public var relyingPartyId: String
     public var userName: String
+    /// The name the provider shows for the account (`displayName`).
+    public var userDisplayName: String
     public var userId: Data
     public var challenge: Data
     /// The keyring's PRF input (`saltInput1`).
     public var prfInput: Data
+    /// Passkeys already enrolled (`excludedCredentials`), so the provider does not make a second.
+    public var excludedCredentialIds: [Data]
 
-    public init(relyingPartyId: String, userName: String, userId: Data, challenge: Data, prfInput: Data) {
+    public init(relyingPartyId: String, userName: String, userDisplayName: String? = nil, userId: Data,
+                challenge: Data, prfInput: Data, excludedCredentialIds: [Data] = []) {
         self.relyingPartyId = relyingPartyId
         self.userName = userName
+        self.userDisplayName = userDisplayName ?? userName
         self.userId = userId
         self.challenge = challenge
         self.prfInput = prfInput
+        self.excludedCredentialIds = excludedCredentialIds
     }
 }
 
