@@ -23,6 +23,8 @@ pub enum ProgressPhase {
     Restore,
     /// Checking the restored database before it is moved into place.
     Check,
+    /// Building the restored database's indexes, once, after its rows were imported.
+    Index,
 }
 
 /// What `done` and `total` count.
@@ -55,6 +57,7 @@ impl From<Progress> for ProgressReport {
                 Phase::Verify => ProgressPhase::Verify,
                 Phase::Restore => ProgressPhase::Restore,
                 Phase::Check => ProgressPhase::Check,
+                Phase::Index => ProgressPhase::Index,
             },
             done: p.done,
             total: p.total,

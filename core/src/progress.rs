@@ -25,6 +25,8 @@ pub enum Phase {
     Restore,
     /// Checking the restored database (counts, digest, integrity) before it is moved into place.
     Check,
+    /// Building the restored database's indexes, once, after its rows were imported.
+    Index,
 }
 
 /// The unit of [`Progress::done`] and [`Progress::total`].

@@ -162,17 +162,29 @@ fn round_trip_with_every_kind_of_secret_and_progress_in_order() {
     assert!(temp_leftovers(out.path()).is_empty());
 
     let seen = seen.into_inner().unwrap();
-    let phases: Vec<Phase> = seen.iter().map(|p| p.phase).collect();
-    let first_check = phases.iter().position(|p| *p == Phase::Check).unwrap();
-    assert!(phases[..first_check].iter().all(|p| *p == Phase::Restore));
-    assert!(phases[first_check..].iter().all(|p| *p == Phase::Check));
-    let restore_done: Vec<u64> = seen
+    // Phases in order (decrypt and import, index build, checks), each ending at its total,
+    // with `done` never going back.
+    let mut phases: Vec<Phase> = seen.iter().map(|p| p.phase).collect();
+    phases.dedup();
+    assert_eq!(phases, [Phase::Restore, Phase::Index, Phase::Check]);
+    for phase in phases {
+        let reports: Vec<&Progress> = seen.iter().filter(|p| p.phase == phase).collect();
+        assert!(
+            reports.windows(2).all(|w| w[0].done <= w[1].done),
+            "{phase:?}: {reports:?}"
+        );
+        let last = reports.last().unwrap();
+        assert!(
+            last.total > 0 && last.done == last.total,
+            "{phase:?}: {last:?}"
+        );
+    }
+    let restore_total = seen
         .iter()
-        .filter(|p| p.phase == Phase::Restore)
-        .map(|p| p.done)
-        .collect();
-    assert!(restore_done.windows(2).all(|w| w[0] <= w[1]));
-    assert_eq!(restore_done.last(), Some(&fx.counts.total()));
+        .find(|p| p.phase == Phase::Restore)
+        .unwrap()
+        .total;
+    assert_eq!(restore_total, fx.counts.total());
 }
 
 #[test]
@@ -512,7 +524,7 @@ fn sqlite_snapshot_kind_round_trips_through_the_container() {
 // ---- kill -9 in the middle of a restore -------------------------------------------------------
 
 /// Where the child restore stops and waits to be killed.
-const CRASH_POINTS: [&str; 3] = ["restore", "check", "complete"];
+const CRASH_POINTS: [&str; 4] = ["restore", "index", "check", "complete"];
 
 /// Not a test on its own: the child process of `kill_9_during_restore_...`. It restores
 /// `KEEPSAKE_CRASH_BACKUP` into `KEEPSAKE_CRASH_TARGET` (replacing it), and on reaching
@@ -536,6 +548,7 @@ fn crash_child() {
     let on_progress = |p: Progress| {
         let reached = match point.as_str() {
             "restore" => p.phase == Phase::Restore && p.done > 0,
+            "index" => p.phase == Phase::Index,
             "check" => p.phase == Phase::Check,
             _ => false,
         };

@@ -4,7 +4,8 @@
 //! [`Export`] reads the store inside one read transaction, so a backup taken while the app keeps
 //! writing is a consistent snapshot, and streams rows straight from SQLite statements into the
 //! sink: memory stays constant whatever the database size. [`import`] loads an archive into an
-//! empty store in one transaction and checks the trailer (counts, digest) before committing;
+//! empty store in one transaction (decoding on a second thread, inserting on the caller's) and
+//! checks the trailer (counts, digest) before committing;
 //! [`verify`] does the same checks without a database.
 
 mod record;
@@ -12,7 +13,11 @@ mod row_encoding;
 mod stream;
 mod wire;
 
-use std::io::{Read, Write};
+use std::{
+    io::{Read, Write},
+    sync::mpsc,
+    thread,
+};
 
 use rusqlite::{ErrorCode, Row, Transaction};
 
@@ -25,7 +30,7 @@ pub use stream::{
 pub use crate::store::RecordCounts;
 use crate::{
     progress::Reporter,
-    store::{self, database_error, strict, ChatStore, SqlResultExt},
+    store::{self, database_error, ChatStore, Inserter, SqlResultExt},
     Error, Result,
 };
 
@@ -188,8 +193,13 @@ type EncodeRow = fn(&Row<'_>, &mut Vec<u8>) -> rusqlite::Result<()>;
 /// is imported and the trailer's counts and digest match, or nothing is. A stream without its
 /// trailer is [`Error::Truncated`]; damaged or inconsistent records are [`Error::Corrupted`];
 /// a newer major version is [`Error::UnsupportedVersion`].
+///
+/// Decoding (stream parsing, digest, record decoding) runs on a second thread and hands
+/// batches of records to the calling thread, which only inserts: the two overlap.
+/// A store made by [`ChatStore::create_for_import`] checks references later, in
+/// [`ChatStore::check_integrity_reporting`], not at commit.
 pub fn import(
-    source: &mut dyn Read,
+    source: &mut (dyn Read + Send),
     target: &mut ChatStore,
     reporter: &mut Reporter<'_>,
 ) -> Result<ImportSummary> {
@@ -210,26 +220,85 @@ pub fn import(
     tx.pragma_update(None, "defer_foreign_keys", true)
         .db()
         .map_err(at)?;
-    let mut reader = ArchiveReader::new(source)?;
-    let mut pending = 0u64;
-    while let Some(record) = reader.next_record()? {
-        insert(&tx, &record)
-            .map_err(|e| import_error(e, reader.counts()))
-            .map_err(at)?;
-        pending += 1;
-        if pending == BATCH {
-            reporter.advance(pending)?;
-            pending = 0;
-        }
-    }
-    reporter.advance(pending)?;
-    let summary = *reader.summary().ok_or_else(|| Error::Truncated {
-        what: "archive trailer".into(),
-    })?;
+    let summary = {
+        let mut inserter = Inserter::new(&tx).db().map_err(at)?;
+        decoded_batches(source, |batch, inserted| {
+            for record in batch {
+                insert(&mut inserter, record)
+                    .map_err(|e| import_error(e, inserted))
+                    .map_err(at)?;
+            }
+            reporter.advance(batch.len() as u64)
+        })?
+    };
     tx.commit()
-        .map_err(|e| import_error(e, &summary.counts))
+        .map_err(|e| import_error(e, summary.counts.total()))
         .map_err(at)?;
     Ok(summary.into())
+}
+
+/// Records per batch handed from the decoding thread to the inserting one (also the interval
+/// of progress reports and cancellation checks).
+const BATCH_RECORDS: usize = 1024;
+/// A batch is also handed over once its records' encoded size reaches this, so that the
+/// batches in flight stay small whatever the rows hold.
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches queued at most between the two threads.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// Decodes the archive on `source` on a second thread and calls `consume` on the calling
+/// thread with each batch of records in order (and the number of records consumed before it).
+/// Returns the checked trailer once `consume` has seen every record. Either side's error stops
+/// the other; the first one is returned.
+fn decoded_batches(
+    source: &mut (dyn Read + Send),
+    mut consume: impl FnMut(&[Record], u64) -> Result<()>,
+) -> Result<StreamSummary> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Record>>(BATCHES_IN_FLIGHT);
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<Record>>(BATCHES_IN_FLIGHT + 1);
+    thread::scope(|scope| {
+        let decoder = scope.spawn(move || -> Result<Option<StreamSummary>> {
+            let mut reader = ArchiveReader::new(source)?;
+            let mut batch = Vec::with_capacity(BATCH_RECORDS);
+            let mut bytes = 0;
+            while let Some(record) = reader.next_record()? {
+                batch.push(record);
+                bytes += reader.last_record_len();
+                if batch.len() == BATCH_RECORDS || bytes >= BATCH_BYTES {
+                    let next = spare_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH_RECORDS));
+                    if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                        return Ok(None); // the consumer stopped; its error is the one to report
+                    }
+                    bytes = 0;
+                }
+            }
+            if !batch.is_empty() && full_tx.send(batch).is_err() {
+                return Ok(None);
+            }
+            Ok(reader.summary().copied())
+        });
+        let consumed = (|| -> Result<()> {
+            let mut done = 0u64;
+            for mut batch in full_rx.iter() {
+                consume(&batch, done)?;
+                done += batch.len() as u64;
+                batch.clear();
+                let _ = spare_tx.try_send(batch);
+            }
+            Ok(())
+        })();
+        // Wakes a decoder blocked on a full queue after a consumer error.
+        drop(full_rx);
+        let decoded = decoder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        consumed?;
+        decoded?.ok_or_else(|| Error::Truncated {
+            what: "archive trailer".into(),
+        })
+    })
 }
 
 /// Decodes a whole archive and checks its trailer without writing anything.
@@ -250,24 +319,23 @@ pub fn verify(source: &mut dyn Read, reporter: &mut Reporter<'_>) -> Result<Impo
     Ok((*summary).into())
 }
 
-fn insert(tx: &Transaction<'_>, record: &Record) -> rusqlite::Result<()> {
+fn insert(inserter: &mut Inserter<'_>, record: &Record) -> rusqlite::Result<()> {
     match record {
-        Record::Conversation(c) => strict::insert_conversation(tx, c),
-        Record::Participant(p) => strict::insert_participant(tx, p),
-        Record::Message(m) => store::insert_message(tx, m),
-        Record::Reaction(r) => strict::insert_reaction(tx, r),
-        Record::Attachment(a) => store::insert_attachment(tx, a),
+        Record::Conversation(c) => inserter.conversation(c),
+        Record::Participant(p) => inserter.participant(p),
+        Record::Message(m) => inserter.message(m),
+        Record::Reaction(r) => inserter.reaction(r),
+        Record::Attachment(a) => inserter.attachment(a),
     }
 }
 
 /// A record that breaks the schema (duplicate key, dangling reference, invalid JSON) means the
 /// archive is corrupt; anything else is the database's own failure.
-fn import_error(err: rusqlite::Error, read_so_far: &RecordCounts) -> Error {
+fn import_error(err: rusqlite::Error, records_before: u64) -> Error {
     match err.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => Error::Corrupted {
             what: format!(
-                "archive record violates the chat schema after {} records: {err}",
-                read_so_far.total()
+                "archive record violates the chat schema after {records_before} records: {err}"
             ),
         },
         _ => database_error(err),

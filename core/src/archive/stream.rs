@@ -221,6 +221,8 @@ pub struct ArchiveReader<R: Read> {
     skipped_fields: u64,
     minor_version: u16,
     summary: Option<StreamSummary>,
+    /// Encoded size of the record last returned.
+    last_record_len: usize,
 }
 
 impl<R: Read> ArchiveReader<R> {
@@ -240,6 +242,7 @@ impl<R: Read> ArchiveReader<R> {
             skipped_fields: 0,
             minor_version: 0,
             summary: None,
+            last_record_len: 0,
         };
         if reader.fill(HEADER_LEN)? < HEADER_LEN {
             return Err(Error::Truncated {
@@ -340,6 +343,7 @@ impl<R: Read> ArchiveReader<R> {
             })?;
             self.start = record_start + total;
             self.records = number;
+            self.last_record_len = total;
             match decoded {
                 Some((record, unknown_fields)) => {
                     self.skipped_fields = self.skipped_fields.saturating_add(unknown_fields);
@@ -351,6 +355,12 @@ impl<R: Read> ArchiveReader<R> {
                 None => self.skipped_records = self.skipped_records.saturating_add(1),
             }
         }
+    }
+
+    /// Encoded size (header and body) of the record last returned by
+    /// [`next_record`](Self::next_record): what a consumer batching records counts.
+    pub fn last_record_len(&self) -> usize {
+        self.last_record_len
     }
 
     /// The checked summary, once [`next_record`](Self::next_record) has returned `None`.

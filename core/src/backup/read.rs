@@ -3,7 +3,9 @@
 //!
 //! Verify and restore run on two threads joined by a bounded [`pipe`]: a second thread
 //! authenticates, decrypts and decompresses the payload; the calling thread decodes records
-//! (and inserts them, for a restore).
+//! (a restore decodes on a third thread, see [`archive::import`], and inserts on the calling
+//! one). A restore then builds the indexes ([`Phase::Index`]) and checks the database
+//! ([`Phase::Check`]), each with a progress estimate that moves evenly.
 
 use std::{
     fs::File,
@@ -240,13 +242,13 @@ fn restore_archive<R: Read + Send>(
         archive::import(records, &mut store, &mut reporter)
     })?;
     reporter.finish_phase()?;
+    store.finish_import(&mut reporter)?;
 
     reporter.start_phase(Phase::Check, Unit::Rows, declared.total())?;
     check_counts("restore", &declared, &summary.counts)?;
     check_counts("restored database", &declared, &store.counts()?)?;
-    store.check_integrity()?;
+    store.check_integrity_reporting(&mut reporter)?;
     store.close()?;
-    reporter.advance(declared.total())?;
     reporter.finish_phase()?;
     let database_bytes = std::fs::metadata(temp.path())
         .map_err(|e| Error::io_at(temp.path(), e))?
@@ -265,7 +267,7 @@ fn restore_archive<R: Read + Send>(
 /// bytes after the archive's end are corruption, not something to ignore.
 fn overlapped<R: Read + Send>(
     payload: PayloadReader<R>,
-    decode: impl FnOnce(&mut dyn Read) -> Result<ImportSummary>,
+    decode: impl FnOnce(&mut (dyn Read + Send)) -> Result<ImportSummary>,
 ) -> Result<(ImportSummary, u64)> {
     let (mut plain_in, mut plain_out) = pipe();
     let (decoded, opened) = thread::scope(|scope| {

@@ -6,6 +6,7 @@
 //! side by side; foreign keys are always on. SQLite's page cache is left at its default on
 //! purpose: a backup or restore must stay within a few MiB whatever the database size.
 
+mod bulk;
 mod model;
 mod rows;
 mod schema;
@@ -58,6 +59,8 @@ pub struct ChatStore {
     path: Option<PathBuf>,
     /// Opened by [`ChatStore::create_for_import`]: no fsyncs until [`ChatStore::close`].
     bulk_load: bool,
+    /// What the bulk load put off until [`ChatStore::finish_import`] (empty otherwise).
+    deferred: bulk::Deferred,
 }
 
 impl std::fmt::Debug for ChatStore {
@@ -78,6 +81,7 @@ impl ChatStore {
             conn,
             path: Some(path.to_path_buf()),
             bulk_load: false,
+            deferred: bulk::Deferred::default(),
         };
         store.finish_open("WAL", "NORMAL")
     }
@@ -89,13 +93,17 @@ impl ChatStore {
             conn,
             path: None,
             bulk_load: false,
+            deferred: bulk::Deferred::default(),
         };
         store.finish_open("MEMORY", "OFF")
     }
 
     /// Creates a NEW database file at `path` for a bulk load (a restore's temporary database);
     /// fails if the file exists. Until [`close`](Self::close) it uses a rollback journal and no
-    /// fsyncs, which is several times faster for one big import transaction into an empty file;
+    /// fsyncs, a fixed larger page cache, no per-row foreign key checks and (where SQLite can
+    /// sort on disk) no secondary indexes: see `store/bulk.rs`. After the import,
+    /// [`finish_import`](Self::finish_import) rebuilds the indexes and
+    /// [`check_integrity_reporting`](Self::check_integrity_reporting) checks every reference;
     /// `close` switches it to WAL and syncs it to disk, so an app opens it like any other store.
     /// The file is created readable and writable by its owner only (0600 on Unix), and SQLite
     /// gives its journal the same mode: restored chats are never world-readable.
@@ -110,8 +118,11 @@ impl ChatStore {
             conn,
             path: Some(path.to_path_buf()),
             bulk_load: true,
+            deferred: bulk::Deferred::default(),
         };
-        store.finish_open("DELETE", "OFF")
+        let mut store = store.finish_open("DELETE", "OFF")?;
+        store.deferred = bulk::begin(&store.conn).map_err(|e| store.at(e))?;
+        Ok(store)
     }
 
     fn finish_open(mut self, journal_mode: &str, synchronous: &str) -> Result<ChatStore> {
@@ -385,38 +396,7 @@ impl ChatStore {
     /// Runs `PRAGMA integrity_check` and `PRAGMA foreign_key_check`; any finding is
     /// [`Error::Corrupted`] naming the first problems.
     pub fn check_integrity(&self) -> Result<()> {
-        let findings = self.sql((|| {
-            let mut problems = Vec::new();
-            let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let line: String = row.get(0)?;
-                if line != "ok" && problems.len() < 5 {
-                    problems.push(line);
-                }
-            }
-            let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let table: String = row.get(0)?;
-                let rowid: Option<i64> = row.get(1)?;
-                let parent: String = row.get(2)?;
-                if problems.len() < 5 {
-                    problems.push(format!(
-                        "{table} row {} refers to a missing {parent} row",
-                        rowid.map_or_else(|| "?".to_string(), |r| r.to_string())
-                    ));
-                }
-            }
-            Ok(problems)
-        })())?;
-        if findings.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Corrupted {
-                what: format!("database check: {}", findings.join("; ")),
-            })
-        }
+        findings_to_result(self.sql(integrity_findings(&self.conn))?)
     }
 
     /// Closes the connection, reporting errors that dropping would hide. A store made by
@@ -446,6 +426,44 @@ impl ChatStore {
                 .map_err(|e| Error::io_at(&path, e))?;
         }
         Ok(())
+    }
+}
+
+/// The first problems `PRAGMA integrity_check` and `PRAGMA foreign_key_check` find on `conn`.
+fn integrity_findings(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let line: String = row.get(0)?;
+        if line != "ok" && problems.len() < 5 {
+            problems.push(line);
+        }
+    }
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let table: String = row.get(0)?;
+        let rowid: Option<i64> = row.get(1)?;
+        let parent: String = row.get(2)?;
+        if problems.len() < 5 {
+            problems.push(format!(
+                "{table} row {} refers to a missing {parent} row",
+                rowid.map_or_else(|| "?".to_string(), |r| r.to_string())
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// No findings, or [`Error::Corrupted`] naming them.
+fn findings_to_result(findings: Vec<String>) -> Result<()> {
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Corrupted {
+            what: format!("database check: {}", findings.join("; ")),
+        })
     }
 }
 

@@ -1,8 +1,9 @@
 //! Row <-> struct mapping and the insert statements, shared by the store's API, the archive's
 //! export and import, and the synthetic generator. Statements are cached per connection
-//! (`prepare_cached`), so batches reuse one compiled statement.
+//! (`prepare_cached`), so batches reuse one compiled statement; an archive import holds its
+//! statements in an [`Inserter`] instead, saving the cache lookup on every row.
 
-use rusqlite::{params, types::Type, Connection, Row};
+use rusqlite::{params, types::Type, Connection, Row, Statement};
 
 use super::model::{
     Attachment, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
@@ -168,13 +169,21 @@ pub fn upsert_participant(conn: &Connection, p: &Participant) -> rusqlite::Resul
     Ok(())
 }
 
+const INSERT_MESSAGE: &str = "INSERT INTO messages (id, conversation_id, sender, kind, body, \
+     sent_at, received_at, reply_to, edited_at, deleted_at, delivery, extra) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+const INSERT_ATTACHMENT: &str = "INSERT INTO attachments (id, message_id, mime, file_name, size, \
+     sha256, width, height, duration_ms, local_ref, extra) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
 /// Inserts a new message; an existing id is a constraint error.
 pub fn insert_message(conn: &Connection, m: &Message) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO messages (id, conversation_id, sender, kind, body, sent_at, received_at,
-             reply_to, edited_at, deleted_at, delivery, extra)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
+    let mut stmt = conn.prepare_cached(INSERT_MESSAGE)?;
+    execute_message(&mut stmt, m)
+}
+
+fn execute_message(stmt: &mut Statement<'_>, m: &Message) -> rusqlite::Result<()> {
     stmt.execute(params![
         m.id,
         m.conversation_id,
@@ -204,11 +213,11 @@ pub fn upsert_reaction(conn: &Connection, r: &Reaction) -> rusqlite::Result<()> 
 
 /// Inserts a new attachment; an existing id is a constraint error.
 pub fn insert_attachment(conn: &Connection, a: &Attachment) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO attachments (id, message_id, mime, file_name, size, sha256, width, height,
-             duration_ms, local_ref, extra)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
+    let mut stmt = conn.prepare_cached(INSERT_ATTACHMENT)?;
+    execute_attachment(&mut stmt, a)
+}
+
+fn execute_attachment(stmt: &mut Statement<'_>, a: &Attachment) -> rusqlite::Result<()> {
     stmt.execute(params![
         a.id,
         a.message_id,
@@ -225,20 +234,40 @@ pub fn insert_attachment(conn: &Connection, a: &Attachment) -> rusqlite::Result<
     Ok(())
 }
 
-/// Plain inserts (no upsert) for loading an archive: a duplicate key is an error there, never a
-/// silent merge.
-pub mod strict {
-    use rusqlite::{params, Connection};
+/// Plain inserts (no upsert) for loading an archive, prepared once and reused for every row: a
+/// duplicate key is an error there, never a silent merge.
+pub struct Inserter<'c> {
+    conversation: Statement<'c>,
+    participant: Statement<'c>,
+    message: Statement<'c>,
+    reaction: Statement<'c>,
+    attachment: Statement<'c>,
+}
 
-    use super::super::model::{Conversation, Participant, Reaction};
+impl<'c> Inserter<'c> {
+    /// Prepares the five insert statements on `conn` (the import's transaction).
+    pub fn new(conn: &'c Connection) -> rusqlite::Result<Inserter<'c>> {
+        Ok(Inserter {
+            conversation: conn.prepare(
+                "INSERT INTO conversations (id, kind, title, created_at, archived, muted_until,
+                     pinned, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?,
+            participant: conn.prepare(
+                "INSERT INTO participants (conversation_id, user_id, display_name, role,
+                     joined_at, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            message: conn.prepare(INSERT_MESSAGE)?,
+            reaction: conn.prepare(
+                "INSERT INTO reactions (message_id, sender, emoji, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            attachment: conn.prepare(INSERT_ATTACHMENT)?,
+        })
+    }
 
     /// Inserts a new conversation.
-    pub fn insert_conversation(conn: &Connection, c: &Conversation) -> rusqlite::Result<()> {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO conversations (id, kind, title, created_at, archived, muted_until, pinned,
-                 extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        stmt.execute(params![
+    pub fn conversation(&mut self, c: &Conversation) -> rusqlite::Result<()> {
+        self.conversation.execute(params![
             c.id,
             c.kind.code(),
             c.title,
@@ -252,12 +281,8 @@ pub mod strict {
     }
 
     /// Inserts a new participant.
-    pub fn insert_participant(conn: &Connection, p: &Participant) -> rusqlite::Result<()> {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO participants (conversation_id, user_id, display_name, role, joined_at,
-                 extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        stmt.execute(params![
+    pub fn participant(&mut self, p: &Participant) -> rusqlite::Result<()> {
+        self.participant.execute(params![
             p.conversation_id,
             p.user_id,
             p.display_name,
@@ -268,12 +293,20 @@ pub mod strict {
         Ok(())
     }
 
+    /// Inserts a new message.
+    pub fn message(&mut self, m: &Message) -> rusqlite::Result<()> {
+        execute_message(&mut self.message, m)
+    }
+
     /// Inserts a new reaction.
-    pub fn insert_reaction(conn: &Connection, r: &Reaction) -> rusqlite::Result<()> {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO reactions (message_id, sender, emoji, created_at) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        stmt.execute(params![r.message_id, r.sender, r.emoji, r.created_at])?;
+    pub fn reaction(&mut self, r: &Reaction) -> rusqlite::Result<()> {
+        self.reaction
+            .execute(params![r.message_id, r.sender, r.emoji, r.created_at])?;
         Ok(())
+    }
+
+    /// Inserts a new attachment.
+    pub fn attachment(&mut self, a: &Attachment) -> rusqlite::Result<()> {
+        execute_attachment(&mut self.attachment, a)
     }
 }

@@ -295,6 +295,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             case .backup: phase = .backup
             case .verify: phase = .verify
             case .restore: phase = .restore
+            case .index: phase = .index
             case .check: phase = .check
             }
             forward(OperationProgress(phase: phase, done: report.done, total: report.total))

@@ -71,7 +71,7 @@ public enum UnlockSecret: Sendable, CustomStringConvertible {
     }
 }
 
-public enum Phase: Sendable, Equatable { case backup, verify, restore, check }
+public enum Phase: Sendable, Equatable { case backup, verify, restore, index, check }
 
 /// A progress report of a long operation.
 public struct OperationProgress: Sendable, Equatable {

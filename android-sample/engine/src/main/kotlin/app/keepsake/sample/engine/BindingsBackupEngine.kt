@@ -233,6 +233,7 @@ class BindingsBackupEngine(
         ProgressPhase.BACKUP -> Phase.BACKUP
         ProgressPhase.VERIFY -> Phase.VERIFY
         ProgressPhase.RESTORE -> Phase.RESTORE
+        ProgressPhase.INDEX -> Phase.INDEX
         ProgressPhase.CHECK -> Phase.CHECK
     }
 

@@ -64,7 +64,7 @@ sealed interface UnlockSecret {
 data class Progress(val phase: Phase, val done: Long, val total: Long?)
 
 /** The phases Keepsake reports. */
-enum class Phase { BACKUP, VERIFY, RESTORE, CHECK }
+enum class Phase { BACKUP, VERIFY, RESTORE, INDEX, CHECK }
 
 /** The public header of a backup file, readable before unlocking (nothing in it is trusted). */
 data class BackupInfo(
