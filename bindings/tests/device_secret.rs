@@ -13,7 +13,15 @@ fn another_keyrings_backup_is_wrong_key_and_a_damaged_one_corrupted() {
     let store = ChatStore::open(path("chat.db")).unwrap();
     let mine = Keyring::create().unwrap();
     let theirs = Keyring::create().unwrap();
-    backup_to_path(store.clone(), mine.clone(), path("mine.keepsake"), None, None, None).unwrap();
+    backup_to_path(
+        store.clone(),
+        mine.clone(),
+        path("mine.keepsake"),
+        None,
+        None,
+        None,
+    )
+    .unwrap();
     backup_to_path(store, theirs, path("theirs.keepsake"), None, None, None).unwrap();
     let secret = BackupSecret::device_keyring(mine).unwrap();
 

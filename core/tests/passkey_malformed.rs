@@ -477,7 +477,10 @@ fn assertion_errors_name_the_field_or_the_meaning() {
 #[test]
 fn malformed_members_the_core_does_not_use_are_ignored() {
     let fixture = |name: &str| -> Value {
-        let path = format!("{}/tests/passkey_fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/passkey_fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };
     let piped = fixture("pywebauthn-ignores-non-list-transports.json");
@@ -488,7 +491,10 @@ fn malformed_members_the_core_does_not_use_are_ignored() {
     for (transports, kept) in [
         (json!("usb|nfc|ble"), vec![]),
         (json!({"internal": true}), vec![]),
-        (json!(["internal", 3, null, "hybrid"]), vec!["internal", "hybrid"]),
+        (
+            json!(["internal", 3, null, "hybrid"]),
+            vec!["internal", "hybrid"],
+        ),
     ] {
         recorded_registration["response"]["transports"] = transports;
         let parsed = RegistrationResponse::from_json(&recorded_registration.to_string()).unwrap();

@@ -161,7 +161,8 @@ mod modes {
             "the snapshot copy was not observed: {seen:?}"
         );
         assert!(
-            seen.iter().any(|(name, _)| name.starts_with(".snap.keepsake.")),
+            seen.iter()
+                .any(|(name, _)| name.starts_with(".snap.keepsake.")),
             "the backup's temporary file was not observed: {seen:?}"
         );
         for (name, temp_mode) in seen {

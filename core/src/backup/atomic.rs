@@ -48,8 +48,7 @@ impl TempPath {
             temp_name.push(name);
             temp_name.push(format!(".{}{TEMP_SUFFIX}", hex_lower(&random)));
             let temp = dir.join(temp_name);
-            match owner_only(OpenOptions::new().write(true).read(true).create_new(true))
-                .open(&temp)
+            match owner_only(OpenOptions::new().write(true).read(true).create_new(true)).open(&temp)
             {
                 Ok(file) => {
                     let guard = TempPath {
@@ -95,12 +94,13 @@ impl TempPath {
     /// while the temporary file was being written is never overwritten.
     pub(crate) fn commit_no_replace(self) -> Result<()> {
         let target = self.target.clone();
-        self.commit_with(rename_no_replace).map_err(|err| match err {
-            Error::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
-                Error::TargetExists { path: target }
-            }
-            other => other,
-        })
+        self.commit_with(rename_no_replace)
+            .map_err(|err| match err {
+                Error::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
+                    Error::TargetExists { path: target }
+                }
+                other => other,
+            })
     }
 
     fn commit_with(mut self, rename: impl FnOnce(&Path, &Path) -> io::Result<()>) -> Result<()> {

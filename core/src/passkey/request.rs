@@ -316,7 +316,9 @@ mod tests {
             ("rp.name", |rp, _| rp.name.clear()),
             ("user.name", |_, user| user.name.clear()),
             ("user.displayName", |_, user| user.display_name.clear()),
-            ("user.displayName", |_, user| user.display_name = "  ".into()),
+            ("user.displayName", |_, user| {
+                user.display_name = "  ".into()
+            }),
         ];
         for (field, edit) in cases {
             match blank(edit) {
