@@ -5,6 +5,7 @@ use std::{path::PathBuf, sync::Arc};
 use keepsake_core::store::{self as core_store};
 
 use crate::{
+    count::long,
     error::{guard, FfiResult},
     lock::Guarded,
 };
@@ -138,15 +139,15 @@ pub struct Message {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
 pub struct RecordCounts {
     /// Conversations.
-    pub conversations: u64,
+    pub conversations: i64,
     /// Participants.
-    pub participants: u64,
+    pub participants: i64,
     /// Messages, tombstones included.
-    pub messages: u64,
+    pub messages: i64,
     /// Reactions.
-    pub reactions: u64,
+    pub reactions: i64,
     /// Attachments.
-    pub attachments: u64,
+    pub attachments: i64,
 }
 
 /// Where the next (older) timeline page starts.
@@ -284,11 +285,11 @@ impl From<core_store::Message> for Message {
 impl From<core_store::RecordCounts> for RecordCounts {
     fn from(c: core_store::RecordCounts) -> Self {
         RecordCounts {
-            conversations: c.conversations,
-            participants: c.participants,
-            messages: c.messages,
-            reactions: c.reactions,
-            attachments: c.attachments,
+            conversations: long(c.conversations),
+            participants: long(c.participants),
+            messages: long(c.messages),
+            reactions: long(c.reactions),
+            attachments: long(c.attachments),
         }
     }
 }
