@@ -47,7 +47,7 @@ final class CrossPlatformTests: XCTestCase {
     }
 
     func testExportABackupWithItsPasskeyAndRecoveryKeyForKotlin() async throws {
-        let dir = (exchange ?? (try tempDir("keepsake-exchange"))).appendingPathComponent("swift")
+        let dir = try (exchange ?? tempDir("keepsake-exchange")).appendingPathComponent("swift")
         try? FileManager.default.removeItem(at: dir)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let original = dir.appendingPathComponent("original.db").path
