@@ -132,7 +132,7 @@ kotlin_compile_cached() {
         rm -rf "$cache/$name"-*
         mkdir -p "$classes"
         "$KOTLINC" -nowarn -classpath "$classpath" -d "$classes" "$@" 2>&1 | grep -v '^warning: ' >&2 || true
-        if ! find "$classes" -name '*.class' | grep -q .; then
+        if [[ -z "$(find "$classes" -name '*.class' -print -quit)" ]]; then
             rm -rf "$classes"
             echo "kotlin: compiling $name failed" >&2
             return 1

@@ -19,18 +19,31 @@ run_swift=1
 if skip_requested KEEPSAKE_SKIP_KOTLIN; then run_kotlin=0; fi
 if skip_requested KEEPSAKE_SKIP_SWIFT; then run_swift=0; fi
 
-timed() {
-    local label="$1" start
+timed() { # <label> <command>...: runs it, prints its time, returns its status
+    local label="$1" start status=0
     shift
     start=$(date +%s)
-    "$@"
+    "$@" || status=$?
     echo "   ($label: $(($(date +%s) - start)) s)"
+    return "$status"
 }
 
 echo "== generate bindings"
 timed "build and generate" scripts/generate-bindings.sh
 
 out="$repo/target/bindings"
+
+# The Kotlin patch must refuse text it does not expect (here: its own output, as a UniFFI that
+# fixed or changed lower() would produce) instead of silently doing nothing.
+patch_check="$out/patch-check.kt"
+cp "$out/kotlin/app/keepsake/keepsake_ffi.kt" "$patch_check"
+if scripts/patch-kotlin-bindings.sh "$patch_check" 2>"$out/patch-check.log" ||
+    ! grep -q "review this patch" "$out/patch-check.log"; then
+    echo "patch-kotlin-bindings.sh accepted already-patched Kotlin: it would skip a changed template silently"
+    exit 1
+fi
+rm -f "$patch_check"
+echo "   patch-kotlin-bindings.sh refuses unexpected generated text: ok"
 lib_dir="$out/lib"
 
 # Each suite prints "<suite>: N passed, M failed, K skipped" as its last line; collect them.
