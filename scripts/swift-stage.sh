@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Stages SwiftPM packages for `swift test` on Linux (sourced by scripts/test-bindings.sh and
 # scripts/test-mobile-flows.sh). Files are copied only when they changed, so a persistent stage
 # keeps SwiftPM's .build folder valid and each run rebuilds only what changed.

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 repo="$(pwd)"
 # shellcheck source=provision-toolchains.sh
 source scripts/provision-toolchains.sh
-# shellcheck source=swift-stage.sh
+# shellcheck source-path=SCRIPTDIR source=swift-stage.sh
 source scripts/swift-stage.sh
 
 # Decide what runs before spending time on builds; a forbidden opt-out fails here.

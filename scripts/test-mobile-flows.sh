@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 repo="$(pwd)"
 # shellcheck source-path=SCRIPTDIR source=provision-toolchains.sh
 source scripts/provision-toolchains.sh
-# shellcheck source=swift-stage.sh
+# shellcheck source-path=SCRIPTDIR source=swift-stage.sh
 source scripts/swift-stage.sh
 
 run_kotlin=1
