@@ -6,7 +6,7 @@ use keepsake_core::store::{self as core_store};
 
 use crate::{
     count::long,
-    error::{guard, FfiResult},
+    error::{guard, FfiResult, KeepsakeError},
     lock::Guarded,
 };
 
@@ -364,14 +364,18 @@ impl ChatStore {
         guard(|| Ok(self.inner.with(|s| s.message(id))?.map(Into::into)))
     }
 
-    /// Up to `limit` messages of a conversation sent before `before` (newest first).
+    /// Up to `limit` messages of a conversation sent before `before` (newest first). `limit` is
+    /// an `i32` (Kotlin `Int`, not `UInt`); a negative one is `InvalidArgument`.
     pub fn timeline(
         &self,
         conversation_id: i64,
         before: Option<TimelineCursor>,
-        limit: u32,
+        limit: i32,
     ) -> FfiResult<TimelinePage> {
         guard(|| {
+            let limit = u32::try_from(limit).map_err(|_| {
+                KeepsakeError::invalid(format!("a timeline limit cannot be negative, got {limit}"))
+            })?;
             let before = before.map(|c| core_store::TimelineCursor {
                 sent_at: c.sent_at,
                 id: c.id,

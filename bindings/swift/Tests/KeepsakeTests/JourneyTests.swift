@@ -68,10 +68,14 @@ final class JourneyTests: XCTestCase {
         XCTAssertTrue(flag.isCancelled())
     }
 
-    func testTheStoreHoldsWhatWasWritten() {
+    func testTheStoreHoldsWhatWasWritten() throws {
         XCTAssertEqual(f.counts.messages, 75)
         XCTAssertEqual(f.counts.conversations, 2)
         XCTAssertEqual(f.original.count, 2)
+        let store = try ChatStore.open(path: f.dbPath)
+        assertKeepsakeError(try store.timeline(conversationId: 2, before: nil, limit: -1)) {
+            if case .InvalidArgument = $0 { return true } else { return false }
+        }
     }
 
     func testBothSlotsAreOnTheKeyring() throws {

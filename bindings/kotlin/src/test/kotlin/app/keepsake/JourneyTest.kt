@@ -74,7 +74,10 @@ class JourneyTest {
         assertEquals(2L, counts.conversations)
         assertEquals(75L, counts.messages)
         assertEquals(2L, counts.participants)
-        ChatStore.open(dbPath).use { store -> assertEquals(2_044L, store.timeline(2, null, 10u).messages.first().id) }
+        ChatStore.open(dbPath).use { store ->
+            assertEquals(2_044L, store.timeline(2, null, 10).messages.first().id)
+            assertFailsWith<KeepsakeException.InvalidArgument> { store.timeline(2, null, -1) }
+        }
     }
 
     @Test

@@ -39,10 +39,10 @@ fun seedChats(path: String): RecordCounts = ChatStore.open(path).use { store ->
  */
 fun readBack(store: ChatStore): List<Any?> = (1L..store.counts().conversations).map { id ->
     val messages = mutableListOf<Message>()
-    var page = store.timeline(id, null, 7u)
+    var page = store.timeline(id, null, 7)
     messages += page.messages
     while (page.next != null) {
-        page = store.timeline(id, page.next, 7u)
+        page = store.timeline(id, page.next, 7)
         messages += page.messages
     }
     listOf(store.conversation(id), store.participants(id), messages)
