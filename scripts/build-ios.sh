@@ -5,7 +5,7 @@
 #
 #   target/ios/KeepsakeFFI.xcframework          (device, simulator (arm64+x86_64), macOS slices)
 #   target/ios/package/Package.swift            (binaryTarget KeepsakeFFI + target Keepsake)
-#   target/ios/package/Sources/Keepsake/Keepsake.swift
+#   target/ios/package/Sources/Keepsake/{Keepsake.swift, Keepsake+Async.swift}
 #
 # Needs macOS with Xcode (xcodebuild, lipo) and rustup. See docs/MOBILE.md.
 set -euo pipefail
@@ -135,6 +135,8 @@ checksum="$(swift package compute-checksum "$out/KeepsakeFFI.xcframework.zip")"
 package="$out/package"
 mkdir -p "$package/Sources/Keepsake"
 cp "$generated/Keepsake.swift" "$package/Sources/Keepsake/"
+# One module: the generated code plus the async layer the docs use (backup/restore, AsyncStream).
+cp "$repo"/bindings/swift/Sources/Keepsake/*.swift "$package/Sources/Keepsake/"
 if [[ -n "$package_url" ]]; then
     binary_target=".binaryTarget(name: \"KeepsakeFFI\", url: \"$package_url\", checksum: \"$checksum\")"
 else

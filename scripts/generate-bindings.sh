@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds keepsake-ffi and generates the Kotlin and Swift bindings from that very library, so the
-# generated code always matches the build that is tested and shipped. Output is build output,
-# never committed:
+# generated code always matches the build that is tested and shipped, then patches two UniFFI
+# 0.32 defects in the Kotlin (scripts/patch-kotlin-bindings.sh). Output is build output, never
+# committed:
 #   target/bindings/kotlin/app/keepsake/keepsake_ffi.kt
 #   target/bindings/swift/{Keepsake.swift, KeepsakeFFI.h, KeepsakeFFI.modulemap}
 #   target/bindings/lib/libkeepsake_ffi.so (the library the bindings were generated from)
@@ -48,5 +49,8 @@ for language in kotlin swift; do
         --config uniffi.toml --language "$language" --out-dir "$out/$language" \
         "$out/lib/$lib_file"
 done
+
+# Patches two UniFFI 0.32 defects in the generated Kotlin; fails if the text it patches changed.
+scripts/patch-kotlin-bindings.sh "$out/kotlin/app/keepsake/keepsake_ffi.kt"
 
 echo "bindings generated in $out from target/$profile/$lib_file" >&2

@@ -4,7 +4,8 @@
 # (`scripts/provision-toolchains.sh kotlin swift`).
 #
 # Cache: ${KEEPSAKE_TOOLCHAINS:-~/.cache/keepsake-toolchains}
-#   kotlin/   npm package kotlin-compiler (pinned) with the coroutines and kotlin-test jars
+#   kotlin/   npm package kotlin-compiler (pinned) with the coroutines and kotlin-test jars;
+#             JUnit 4 and Hamcrest from Debian (junit4, libhamcrest-java)
 #   swift-chroot/  Debian trixie (minbase) with swiftlang, used when no native swiftc exists
 #
 # Opt-outs for local runs only: KEEPSAKE_SKIP_KOTLIN=1, KEEPSAKE_SKIP_SWIFT=1. Refused when CI=true.
@@ -70,6 +71,17 @@ provision_kotlin() {
         }
     fi
 
+    # JUnit 4 and Hamcrest run the Kotlin test classes (with kotlin-test-junit from the compiler).
+    JUNIT_JAR="${KEEPSAKE_JUNIT_JAR:-/usr/share/java/junit4.jar}"
+    HAMCREST_JAR="${KEEPSAKE_HAMCREST_JAR:-/usr/share/java/hamcrest-core.jar}"
+    if [[ ! -f "$JUNIT_JAR" || ! -f "$HAMCREST_JAR" ]]; then
+        provision_log "no JUnit 4: installing Debian junit4 and libhamcrest-java"
+        apt_install junit4 libhamcrest-java || {
+            provision_fail "Kotlin tests need JUnit 4 ($JUNIT_JAR) and Hamcrest ($HAMCREST_JAR)"
+            return 1
+        }
+    fi
+
     local prefix="$KEEPSAKE_TOOLCHAINS/kotlin-$KOTLIN_COMPILER_VERSION"
     local pkg="$prefix/node_modules/kotlin-compiler"
     if [[ ! -x "$pkg/bin/kotlinc" ]]; then
@@ -93,7 +105,47 @@ provision_kotlin() {
         provision_fail "kotlin-compiler@$KOTLIN_COMPILER_VERSION lacks kotlinx-coroutines-core-jvm.jar"
         return 1
     }
-    export KOTLINC KOTLIN_LIB JNA_JAR
+    for jar in kotlin-test.jar kotlin-test-junit.jar; do
+        [[ -f "$KOTLIN_LIB/$jar" ]] || {
+            provision_fail "kotlin-compiler@$KOTLIN_COMPILER_VERSION lacks $jar"
+            return 1
+        }
+    done
+    # What a Kotlin test class needs besides the code under test.
+    KOTLIN_TEST_CP="$KOTLIN_LIB/kotlin-test.jar:$KOTLIN_LIB/kotlin-test-junit.jar:$JUNIT_JAR:$HAMCREST_JAR"
+    export KOTLINC KOTLIN_LIB JNA_JAR JUNIT_JAR HAMCREST_JAR KOTLIN_TEST_CP
+}
+
+# Compiles Kotlin sources into a class folder cached under the hash of the sources, the classpath
+# jars' names and the compiler version (kotlinc takes minutes for the generated bindings on 2
+# cores). Prints the folder. Usage: kotlin_compile_cached <cache dir> <name> <classpath> <sources...>
+kotlin_compile_cached() {
+    local cache="$1" name="$2" classpath="$3"
+    shift 3
+    local hash
+    hash=$({
+        echo "$KOTLIN_COMPILER_VERSION $classpath"
+        cat "$@"
+    } | sha256sum | cut -c1-16)
+    local classes="$cache/$name-$hash"
+    if [[ ! -f "$classes/.complete" ]]; then
+        rm -rf "$cache/$name"-*
+        mkdir -p "$classes"
+        "$KOTLINC" -nowarn -classpath "$classpath" -d "$classes" "$@" 2>&1 | grep -v '^warning: ' >&2 || true
+        if [[ -z "$(find "$classes" -name '*.class' -print -quit)" ]]; then
+            rm -rf "$classes"
+            echo "kotlin: compiling $name failed" >&2
+            return 1
+        fi
+        touch "$classes/.complete"
+    fi
+    echo "$classes"
+}
+
+# The JUnit test classes under a class folder: every top-level class whose name ends in `Test`
+# (the convention Gradle's default filter also finds), as fully qualified names.
+kotlin_test_classes() {
+    (cd "$1" && find . -name '*Test.class' ! -name '*$*' | sed 's#^\./##; s#\.class$##; s#/#.#g' | sort)
 }
 
 # Sets SWIFT_MODE (native|chroot) and, for chroot, SWIFT_CHROOT.

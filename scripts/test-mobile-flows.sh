@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs the sample apps' shared flow code on this machine: the Android sample's plain
-# Kotlin view-models (android-sample/flow) on the JVM, and the iOS sample's plain Swift
-# view-models (ios-sample/KeepsakeFlow) with the Linux Swift toolchain, each first over test
-# doubles, then over the engine adapters (android-sample/engine, ios-sample/KeepsakeEngine) on the
+# Runs the sample apps' tests in each platform's own form on this machine: the Android sample's
+# JUnit classes (android-sample/flow and engine, src/test/kotlin) with kotlinc and JUnit, and the
+# iOS sample's XCTest targets (ios-sample/KeepsakeFlow and KeepsakeEngine) with `swift test` in
+# the Linux Swift toolchain; each first over test doubles, then over the engine adapters on the
 # real generated bindings with the software authenticator as passkey provider. Called by scripts/test.sh;
 # toolchains come from scripts/provision-toolchains.sh (cached outside the repository).
 #
@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 repo="$(pwd)"
 # shellcheck source-path=SCRIPTDIR source=provision-toolchains.sh
 source scripts/provision-toolchains.sh
+# shellcheck source-path=SCRIPTDIR source=swift-stage.sh
+source scripts/swift-stage.sh
 
 run_kotlin=1
 run_swift=1
@@ -24,170 +26,106 @@ bindings="$repo/target/bindings"
 mkdir -p "$out"
 summary=()
 
+# Kotlin tests are JUnit classes (Gradle's src/test/kotlin), compiled with kotlinc (cached by
+# content hash, scripts/provision-toolchains.sh) and run with scripts/junit/SummaryRunner.kt,
+# which prints "<label>: N passed, M failed, K skipped". A new test class named *Test in those
+# folders is picked up without touching this script.
+kotlin_cache="$repo/target/kotlin-cache"
+
+kotlin_junit() { # <label> <log> <classpath> <class folder>
+    local label="$1" log="$2" classpath="$3" classes
+    mapfile -t classes < <(kotlin_test_classes "$4")
+    local runner
+    runner=$(kotlin_compile_cached "$kotlin_cache" junit-runner "$KOTLIN_TEST_CP" "$repo/scripts/junit/SummaryRunner.kt") || return 1
+    java -ea -Djna.library.path="$bindings/lib" -cp "$classpath:$runner:$KOTLIN_TEST_CP:$KOTLIN_LIB/kotlin-stdlib.jar" \
+        app.keepsake.junit.SummaryRunnerKt "$label" "${classes[@]}" 2>&1 | tee "$log" || true
+    summary+=("$(grep -E "^$label: [0-9]+ passed" "$log" | tail -1 || echo "$label: did not run to the end")")
+    grep -qE "^$label: [0-9]+ passed, 0 failed" "$log"
+}
+
 kotlin_flows() {
-    local build="$out/kotlin"
-    rm -rf "$build"
-    mkdir -p "$build"
-    local cp="$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar"
-    local sources
-    mapfile -t sources < <(find "$repo/android-sample/flow/src/main" "$repo/android-sample/flow/src/test" -name '*.kt' | sort)
+    local cp="$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar" main tests
+    mapfile -t main < <(find "$repo/android-sample/flow/src/main" -name '*.kt' | sort)
     # The flow code must stay free of Android APIs, or it could not be tested here.
-    if grep -l '^import android\.' "${sources[@]}"; then
+    if grep -l '^import android\.' "${main[@]}"; then
         echo "kotlin flows: the files above import android.*"
         return 1
     fi
-    "$KOTLINC" -nowarn -classpath "$cp" -d "$build/flow.jar" "${sources[@]}" 2>&1 | grep -v '^warning: ' || true
-    [[ -f "$build/flow.jar" ]] || { echo "kotlin flows: compilation failed"; return 1; }
-    local log="$build/test.log" status=0
-    java -cp "$build/flow.jar:$cp:$KOTLIN_LIB/kotlin-stdlib.jar" app.keepsake.sample.flow.FlowTestsKt 2>&1 |
-        tee "$log" || status=1
-    grep -E '^kotlin flows: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
-    summary+=("$(grep -E '^kotlin flows: ' "$log" | tail -1 || echo 'kotlin flows: did not run to the end')")
-    return "$status"
-}
-
-# The generated Kotlin bindings plus the idiomatic layer as one jar. Compiling the generated file
-# takes minutes, so this reuses the jar scripts/test-bindings.sh built after the last generation
-# (generate-bindings.sh empties target/bindings, so a jar there newer than every source matches
-# them), else a jar cached under the hash of its sources.
-kotlin_bindings_jar() {
-    local cp="$1" sources
-    mapfile -t sources < <(find "$bindings/kotlin" "$repo/bindings/kotlin/src" -name '*.kt' | sort)
-    local shared="$bindings/kotlin-build/keepsake.jar"
-    if [[ -f "$shared" ]] && [[ -z "$(find "${sources[@]}" -newer "$shared")" ]]; then
-        echo "$shared"
-        return 0
-    fi
-    local hash
-    hash=$(cat "${sources[@]}" | sha256sum | cut -c1-16)
-    local cached="$out/bindings-$hash.jar"
-    if [[ ! -f "$cached" ]]; then
-        rm -f "$out"/bindings-*.jar
-        "$KOTLINC" -nowarn -classpath "$cp" -d "$cached.tmp.jar" "${sources[@]}" 2>&1 | grep -v '^warning: ' >&2 || true
-        [[ -f "$cached.tmp.jar" ]] || { echo "android engine: bindings compilation failed" >&2; return 1; }
-        mv "$cached.tmp.jar" "$cached"
-    fi
-    echo "$cached"
+    FLOW_MAIN=$(kotlin_compile_cached "$kotlin_cache" flow "$cp" "${main[@]}") || return 1
+    mapfile -t tests < <(find "$repo/android-sample/flow/src/test" -name '*.kt' | sort)
+    FLOW_TESTS=$(kotlin_compile_cached "$kotlin_cache" flow-tests "$FLOW_MAIN:$cp:$KOTLIN_TEST_CP" "${tests[@]}") || return 1
+    kotlin_junit "kotlin flows" "$out/kotlin-flows.log" "$FLOW_TESTS:$FLOW_MAIN:$cp" "$FLOW_TESTS"
 }
 
 # The Android sample's view-models over BindingsBackupEngine (android-sample/engine): the real
 # library through the generated bindings, with the bindings' software authenticator as the
-# passkey provider.
+# passkey provider. The bindings' classes come from the same cache scripts/test-bindings.sh fills.
 kotlin_engine() {
-    local build="$out/kotlin-engine"
-    rm -rf "$build"
-    mkdir -p "$build"
-    local cp="$JNA_JAR:$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar"
-    local jar
-    jar=$(kotlin_bindings_jar "$cp") || return 1
-    local sources
-    mapfile -t sources < <(find "$repo/android-sample/flow/src/main" "$repo/android-sample/engine/src" -name '*.kt' | sort)
-    # The in-memory vault and history the flow tests use.
-    sources+=("$repo/android-sample/flow/src/test/kotlin/app/keepsake/sample/flow/Fakes.kt")
-    "$KOTLINC" -nowarn -classpath "$jar:$cp" -d "$build/engine.jar" "${sources[@]}" 2>&1 | grep -v '^warning: ' || true
-    [[ -f "$build/engine.jar" ]] || { echo "android engine: compilation failed"; return 1; }
-    local log="$build/test.log" status=0
-    java -Djna.library.path="$bindings/lib" -cp "$build/engine.jar:$jar:$cp:$KOTLIN_LIB/kotlin-stdlib.jar" \
-        app.keepsake.sample.engine.EngineFlowTestsKt 2>&1 | tee "$log" || status=1
-    grep -E '^android engine: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
-    summary+=("$(grep -E '^android engine: ' "$log" | tail -1 || echo 'android engine: did not run to the end')")
-    return "$status"
+    local cp="$JNA_JAR:$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar" sources main tests
+    mapfile -t sources < <(find "$bindings/kotlin" "$repo/bindings/kotlin/src/main" -name '*.kt' | sort)
+    local classes
+    classes=$(kotlin_compile_cached "$kotlin_cache" bindings "$cp" "${sources[@]}") || return 1
+    mapfile -t main < <(find "$repo/android-sample/engine/src/main" -name '*.kt' | sort)
+    local engine
+    engine=$(kotlin_compile_cached "$kotlin_cache" engine "$classes:$FLOW_MAIN:$cp" "${main[@]}") || return 1
+    # The engine tests use the flow tests' in-memory vault and history (Fakes.kt).
+    mapfile -t tests < <(find "$repo/android-sample/engine/src/test" -name '*.kt' | sort)
+    tests+=("$repo/android-sample/flow/src/test/kotlin/app/keepsake/sample/flow/Fakes.kt")
+    local engine_tests
+    engine_tests=$(kotlin_compile_cached "$kotlin_cache" engine-tests "$engine:$classes:$FLOW_MAIN:$cp:$KOTLIN_TEST_CP" "${tests[@]}") || return 1
+    kotlin_junit "android engine" "$out/kotlin-engine.log" "$engine_tests:$engine:$classes:$FLOW_MAIN:$cp" "$engine_tests"
 }
 
-# Compiles the KeepsakeFlow module as a library (with testing enabled), then the tests and the
-# Linux runner against it, and runs them. $1 is the folder holding Sources/ and Tests/ as seen by
-# the compiler, $2 the output folder.
-swift_build_and_run() {
-    local root="$1" build="$2"
+# The iOS sample's Swift packages, staged (scripts/swift-stage.sh) as they sit in the repository
+# (ios-sample/KeepsakeFlow, ios-sample/KeepsakeEngine, and the Keepsake bindings package where
+# scripts/build-ios.sh puts it, target/ios/package) and tested with `swift test`: the flows over
+# test doubles (KeepsakeFlowTests), then the view-models over BindingsBackupEngine on the real
+# generated bindings with the software authenticator (EngineFlowTests). A new XCTest file in either
+# Tests folder is picked up by SwiftPM.
+swift_stage_samples() { # <stage>
+    sync_package "$repo/ios-sample/KeepsakeFlow" "$1/ios-sample/KeepsakeFlow"
+    sync_package "$repo/ios-sample/KeepsakeEngine" "$1/ios-sample/KeepsakeEngine"
+    swift_stage_bindings "$bindings" "$1/bindings-stage"
+    mkdir -p "$1/target/ios"
+    ln -sfn "$2/bindings-stage/package" "$1/target/ios/package"
+}
+
+swift_samples_command() { # <stage as the compiler sees it>
     cat <<EOF
 set -e
-cd "$root"
-mkdir -p "$build"
-swiftc -emit-library -emit-module -enable-testing -parse-as-library -module-name KeepsakeFlow \
-    -emit-module-path "$build/KeepsakeFlow.swiftmodule" -o "$build/libKeepsakeFlow.so" Sources/KeepsakeFlow/*.swift
-swiftc -I "$build" -L "$build" -lKeepsakeFlow -Xlinker -rpath -Xlinker "$build" -module-name FlowTestRunner \
-    Tests/KeepsakeFlowTests/Fakes.swift Tests/KeepsakeFlowTests/FlowTests.swift Tests/FlowTestRunner/main.swift \
-    -o "$build/flow-tests"
-"$build/flow-tests"
+cd "$1/ios-sample/KeepsakeFlow"
+swift test 2>&1 | tee "$1/flows.log" || true
+cd "$1/ios-sample/KeepsakeEngine"
+swift test -Xlinker -L"$1/bindings-stage/lib" -Xlinker -rpath -Xlinker "$1/bindings-stage/lib" 2>&1 | tee "$1/engine.log" || true
 EOF
 }
 
-swift_flows() {
-    local package="$repo/ios-sample/KeepsakeFlow"
-    local log="$out/swift-test.log" status=0
+swift_samples() {
+    local package="$repo/ios-sample/KeepsakeFlow" stage inner
     # Platform glue lives in the app target, never in the package compiled here.
     if grep -lE '^import (UIKit|SwiftUI|AuthenticationServices|Security)' "$package"/Sources/KeepsakeFlow/*.swift; then
         echo "swift flows: the files above import platform frameworks"
         return 1
     fi
     if [[ "$SWIFT_MODE" == "native" ]]; then
-        bash -c "$(swift_build_and_run "$package" "$out/swift")" 2>&1 | tee "$log" || status=1
-    else
-        # Inside the chroot the host paths do not exist: copy the package into a scratch folder.
-        local inner="/tmp/keepsake-mobile-flows"
-        rm -rf "$SWIFT_CHROOT$inner"
-        mkdir -p "$SWIFT_CHROOT$inner"
-        cp -R "$package/Sources" "$package/Tests" "$SWIFT_CHROOT$inner/"
-        swift_chroot_run bash -c "$(swift_build_and_run "$inner" "$inner/build")" 2>&1 | tee "$log" || status=1
-        rm -rf "$SWIFT_CHROOT$inner"
-    fi
-    grep -E '^swift flows: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
-    summary+=("$(grep -E '^swift flows: ' "$log" | tail -1 || echo 'swift flows: did not run to the end')")
-    return "$status"
-}
-
-# Compiles the generated Swift bindings (module Keepsake), KeepsakeFlow and KeepsakeEngine as
-# libraries, then the engine tests against them, and runs them. $1 is a folder (as seen by the
-# compiler) holding lib/ (the Keepsake library), gen/ (the generated Swift), flow/, engine/ and
-# tests/ sources; the build goes to $1/build.
-swift_engine_build_and_run() {
-    local root="$1"
-    local ffi="-Xcc -fmodule-map-file=$root/gen/KeepsakeFFI.modulemap -I $root/gen"
-    cat <<EOF
-set -e
-cd "$root"
-mkdir -p build
-swiftc -emit-library -emit-module -parse-as-library -module-name Keepsake $ffi -L lib -lkeepsake_ffi \
-    -emit-module-path build/Keepsake.swiftmodule -o build/libKeepsake.so gen/Keepsake.swift
-swiftc -emit-library -emit-module -parse-as-library -module-name KeepsakeFlow \
-    -emit-module-path build/KeepsakeFlow.swiftmodule -o build/libKeepsakeFlow.so flow/*.swift
-swiftc -emit-library -emit-module -parse-as-library -module-name KeepsakeEngine $ffi -I build -L build \
-    -lKeepsake -lKeepsakeFlow -emit-module-path build/KeepsakeEngine.swiftmodule -o build/libKeepsakeEngine.so engine/*.swift
-swiftc -module-name EngineFlowTests $ffi -I build -L build -L lib -lKeepsake -lKeepsakeFlow -lKeepsakeEngine \
-    -lkeepsake_ffi -Xlinker -rpath -Xlinker "$root/build" -Xlinker -rpath -Xlinker "$root/lib" \
-    tests/*.swift -o build/engine-tests
-LD_LIBRARY_PATH="$root/lib" ./build/engine-tests
-EOF
-}
-
-# The iOS sample's view-models over BindingsBackupEngine (ios-sample/KeepsakeEngine): the real
-# library through the generated Swift bindings, with the bindings' software authenticator as the
-# passkey provider.
-swift_engine() {
-    local log="$out/swift-engine-test.log" status=0 stage inner
-    if [[ "$SWIFT_MODE" == "native" ]]; then
-        stage="$out/swift-engine"
+        stage="$out/swift-stage"
         inner="$stage"
     else
-        # Inside the chroot the host paths do not exist: stage everything in a scratch folder there.
-        inner="/tmp/keepsake-swift-engine"
+        inner="/var/cache/keepsake-swift-samples"
         stage="$SWIFT_CHROOT$inner"
     fi
-    rm -rf "$stage"
-    mkdir -p "$stage/lib" "$stage/gen" "$stage/flow" "$stage/engine" "$stage/tests"
-    cp "$bindings"/lib/libkeepsake_ffi.* "$stage/lib/"
-    cp "$bindings"/swift/* "$stage/gen/"
-    cp "$repo"/ios-sample/KeepsakeFlow/Sources/KeepsakeFlow/*.swift "$stage/flow/"
-    cp "$repo"/ios-sample/KeepsakeEngine/Sources/KeepsakeEngine/*.swift "$stage/engine/"
-    cp "$repo"/ios-sample/KeepsakeEngine/Tests/EngineFlowTests/*.swift "$stage/tests/"
+    swift_stage_samples "$stage" "$inner"
     if [[ "$SWIFT_MODE" == "native" ]]; then
-        bash -c "$(swift_engine_build_and_run "$inner")" 2>&1 | tee "$log" || status=1
+        bash -c "$(swift_samples_command "$inner")"
     else
-        swift_chroot_run bash -c "$(swift_engine_build_and_run "$inner")" 2>&1 | tee "$log" || status=1
-        rm -rf "$stage"
+        swift_chroot_run bash -c "$(swift_samples_command "$inner")"
     fi
-    grep -E '^ios engine: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
-    summary+=("$(grep -E '^ios engine: ' "$log" | tail -1 || echo 'ios engine: did not run to the end')")
+    local status=0 label log
+    for pair in "swift flows:flows" "ios engine:engine"; do
+        label="${pair%%:*}" log="$stage/${pair##*:}.log"
+        summary+=("$(xctest_summary "$log" "$label")")
+        [[ "${summary[-1]}" =~ ^"$label: "[0-9]+" passed, 0 failed" ]] || status=1
+    done
     return "$status"
 }
 
@@ -211,9 +149,8 @@ if [[ "$run_swift" == "1" ]]; then
     echo "== iOS sample flows (Swift, Linux)"
     trap swift_chroot_unmount EXIT
     provision_swift || exit 1
-    swift_flows || failed=1
     if [[ ! -d "$bindings/swift" ]]; then scripts/generate-bindings.sh --soft-authenticator; fi
-    swift_engine || failed=1
+    swift_samples || failed=1
     elapsed "swift provision, build and tests"
 else
     echo "== iOS sample flows SKIPPED (KEEPSAKE_SKIP_SWIFT=1)"

@@ -6,8 +6,6 @@ plugins {
 
 kotlin { jvmToolchain(17) }
 
-sourceSets["test"].kotlin.srcDirs("src/junit/kotlin")
-
 dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
     testImplementation(kotlin("test-junit"))

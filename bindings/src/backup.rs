@@ -10,6 +10,7 @@ use keepsake_core::{
 };
 
 use crate::{
+    count::long,
     error::{guard, FfiResult},
     keyring::{Keyring, SlotInfo},
     progress::{Cancellation, Observers, ProgressListener},
@@ -62,17 +63,17 @@ pub struct BackupReport {
     /// Records per kind.
     pub counts: Option<RecordCounts>,
     /// Plaintext bytes before compression.
-    pub payload_bytes: u64,
+    pub payload_bytes: i64,
     /// Bytes of the backup file or stream.
-    pub container_bytes: u64,
+    pub container_bytes: i64,
 }
 
 impl From<core_backup::BackupSummary> for BackupReport {
     fn from(s: core_backup::BackupSummary) -> Self {
         BackupReport {
             counts: s.counts.map(Into::into),
-            payload_bytes: s.payload_bytes,
-            container_bytes: s.container_bytes,
+            payload_bytes: long(s.payload_bytes),
+            container_bytes: long(s.container_bytes),
         }
     }
 }
@@ -87,7 +88,7 @@ pub struct BackupInfo {
     /// The keyring that made it.
     pub keyring_id: Vec<u8>,
     /// Creation time, seconds since the Unix epoch.
-    pub created_at: u64,
+    pub created_at: i64,
     /// The key slots that can open it (passkeys, recovery keys).
     pub slots: Vec<SlotInfo>,
     /// Public metadata entries.
@@ -95,7 +96,7 @@ pub struct BackupInfo {
     /// Record counts it declares.
     pub declared_counts: Option<RecordCounts>,
     /// File size, when inspected from a path.
-    pub file_bytes: Option<u64>,
+    pub file_bytes: Option<i64>,
 }
 
 impl From<core_backup::BackupInfo> for BackupInfo {
@@ -105,7 +106,7 @@ impl From<core_backup::BackupInfo> for BackupInfo {
             format_version: h.version(),
             payload_kind: h.payload_kind().into(),
             keyring_id: h.keyring_id().as_bytes().to_vec(),
-            created_at: h.created_at(),
+            created_at: long(h.created_at()),
             slots: h.slots().iter().map(SlotInfo::from).collect(),
             metadata: h
                 .metadata()
@@ -113,7 +114,7 @@ impl From<core_backup::BackupInfo> for BackupInfo {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
             declared_counts: info.declared_counts.map(Into::into),
-            file_bytes: info.file_bytes,
+            file_bytes: info.file_bytes.map(long),
         }
     }
 }
@@ -126,9 +127,9 @@ pub struct VerifyReport {
     /// Records decoded per kind.
     pub counts: Option<RecordCounts>,
     /// Records of a newer app version this build skipped.
-    pub skipped_unknown: u64,
+    pub skipped_unknown: i64,
     /// Decrypted, decompressed bytes.
-    pub payload_bytes: u64,
+    pub payload_bytes: i64,
 }
 
 /// What a restore put in place.
@@ -139,9 +140,9 @@ pub struct RestoreReport {
     /// Records restored per kind.
     pub counts: Option<RecordCounts>,
     /// Records of a newer app version this build skipped.
-    pub skipped_unknown: u64,
+    pub skipped_unknown: i64,
     /// Size of the restored database file.
-    pub database_bytes: u64,
+    pub database_bytes: i64,
 }
 
 fn control(observers: &Observers) -> Control<'_> {
@@ -241,8 +242,8 @@ pub fn verify_backup(
         Ok(VerifyReport {
             payload_kind: report.kind.into(),
             counts: report.counts.map(Into::into),
-            skipped_unknown: report.skipped_unknown,
-            payload_bytes: report.payload_bytes,
+            skipped_unknown: long(report.skipped_unknown),
+            payload_bytes: long(report.payload_bytes),
         })
     })
 }
@@ -251,8 +252,8 @@ fn restore_report(report: core_backup::RestoreReport) -> RestoreReport {
     RestoreReport {
         payload_kind: report.kind.into(),
         counts: report.counts.map(Into::into),
-        skipped_unknown: report.skipped_unknown,
-        database_bytes: report.database_bytes,
+        skipped_unknown: long(report.skipped_unknown),
+        database_bytes: long(report.database_bytes),
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! The variants are stable API for Kotlin (a sealed `KeepsakeException`) and Swift (an enum
 //! `KeepsakeError`): apps switch on them, so add variants deliberately and never reuse one for a
-//! different meaning. Each carries a human-readable `detail` taken from the core's message.
+//! different meaning. Each carries a human-readable `detail`: the core's message as a sentence
+//! (capital letter, final period), which Kotlin uses as the exception's message and Swift as
+//! `localizedDescription`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -108,21 +110,37 @@ impl KeepsakeError {
     /// An [`KeepsakeError::InvalidArgument`] with this detail.
     pub(crate) fn invalid(detail: impl Into<String>) -> Self {
         KeepsakeError::InvalidArgument {
-            detail: detail.into(),
+            detail: sentence(detail.into()),
         }
     }
 
     /// An [`KeepsakeError::Internal`] with this detail.
     pub(crate) fn internal(detail: impl Into<String>) -> Self {
         KeepsakeError::Internal {
-            detail: detail.into(),
+            detail: sentence(detail.into()),
         }
     }
 }
 
+/// `message` as a sentence for an app's error UI: first letter capitalized, ending with a period.
+fn sentence(message: String) -> String {
+    let mut chars = message.trim().chars();
+    let Some(first) = chars.next() else {
+        return "Something went wrong.".to_owned();
+    };
+    let mut text: String = first.to_uppercase().chain(chars).collect();
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
+}
+
 impl From<CoreError> for KeepsakeError {
     fn from(err: CoreError) -> Self {
-        let detail = err.to_string();
+        let detail = match err {
+            CoreError::Cancelled => "The operation was cancelled.".to_owned(),
+            _ => sentence(err.to_string()),
+        };
         match err {
             CoreError::WrongKey => KeepsakeError::WrongKey { detail },
             CoreError::RecoveryKeyTypo { .. } => KeepsakeError::RecoveryKeyTypo { detail },
@@ -153,7 +171,7 @@ impl From<CoreError> for KeepsakeError {
 impl From<uniffi::UnexpectedUniFFICallbackError> for KeepsakeError {
     fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
         KeepsakeError::Io {
-            detail: format!("the app's callback failed: {}", err.reason),
+            detail: sentence(format!("the app's callback failed: {}", err.reason)),
         }
     }
 }
@@ -202,5 +220,22 @@ mod tests {
             KeepsakeError::from(CoreError::Cancelled),
             KeepsakeError::Cancelled { .. }
         ));
+    }
+
+    #[test]
+    fn details_read_as_sentences() {
+        let KeepsakeError::WrongKey { detail } = KeepsakeError::from(CoreError::WrongKey) else {
+            panic!("not WrongKey")
+        };
+        assert!(detail.starts_with("Wrong key"), "{detail}");
+        assert!(detail.ends_with('.'), "{detail}");
+        assert_eq!(sentence("done?".into()), "Done?");
+        assert_eq!(sentence("  ".into()), "Something went wrong.");
+        let KeepsakeError::InvalidArgument { detail } =
+            KeepsakeError::invalid("the keyring is closed")
+        else {
+            panic!("not InvalidArgument")
+        };
+        assert_eq!(detail, "The keyring is closed.");
     }
 }

@@ -14,6 +14,7 @@ use keepsake_core::{
 use zeroize::Zeroizing;
 
 use crate::{
+    count::long,
     error::{guard, FfiResult, KeepsakeError},
     lock::Guarded,
     secret::RecoveryKeyText,
@@ -36,7 +37,7 @@ pub struct SlotInfo {
     /// The label the user gave it.
     pub label: String,
     /// Creation time, seconds since the Unix epoch.
-    pub created_at: u64,
+    pub created_at: i64,
     /// Passkey or recovery key.
     pub kind: SlotKind,
     /// The passkey's credential id (passkey slots).
@@ -66,7 +67,7 @@ impl From<&core_keyring::Slot> for SlotInfo {
         SlotInfo {
             id: slot.id().as_bytes().to_vec(),
             label: slot.label().to_owned(),
-            created_at: slot.created_at(),
+            created_at: long(slot.created_at()),
             kind,
             credential_id,
             rp_id,

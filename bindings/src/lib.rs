@@ -9,6 +9,7 @@
 uniffi::setup_scaffolding!();
 
 mod backup;
+mod count;
 mod error;
 mod keyring;
 mod lock;

@@ -4,13 +4,16 @@ use std::{
     panic::{catch_unwind, AssertUnwindSafe},
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc,
+        Arc, Mutex,
     },
 };
 
 use keepsake_core::progress::{CancellationToken, Phase, Progress, ProgressSink, Unit};
 
-use crate::error::{guard, FfiResult};
+use crate::{
+    count::long,
+    error::{guard, FfiResult},
+};
 
 /// What a long operation is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -36,36 +39,41 @@ pub enum ProgressUnit {
     Bytes,
 }
 
-/// One progress report; `total` is 0 when unknown.
+/// One progress report of an operation that may run several phases (a restore imports, then
+/// checks). `done` counts the whole operation and never decreases, so a progress bar never jumps
+/// back; `phase_done`/`phase_total` count the current phase alone. Counts are `i64` (Kotlin
+/// `Long`, Swift `Int64`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ProgressReport {
-    /// The phase.
+    /// The current phase.
     pub phase: ProgressPhase,
-    /// Work done in this phase.
-    pub done: u64,
-    /// Total work of this phase, 0 when unknown.
-    pub total: u64,
-    /// Unit of `done` and `total`.
+    /// Work done in this operation so far (finished phases plus `phase_done`); never decreases.
+    pub done: i64,
+    /// `done` plus the work left in the current phase; 0 while the phase's total is unknown.
+    /// Grows when a later phase starts.
+    pub total: i64,
+    /// Work done in the current phase.
+    pub phase_done: i64,
+    /// Total work of the current phase, 0 when unknown.
+    pub phase_total: i64,
+    /// Unit of the counts.
     pub unit: ProgressUnit,
 }
 
-impl From<Progress> for ProgressReport {
-    fn from(p: Progress) -> Self {
-        ProgressReport {
-            phase: match p.phase {
-                Phase::Backup => ProgressPhase::Backup,
-                Phase::Verify => ProgressPhase::Verify,
-                Phase::Restore => ProgressPhase::Restore,
-                Phase::Check => ProgressPhase::Check,
-                Phase::Index => ProgressPhase::Index,
-            },
-            done: p.done,
-            total: p.total,
-            unit: match p.unit {
-                Unit::Rows => ProgressUnit::Rows,
-                Unit::Bytes => ProgressUnit::Bytes,
-            },
-        }
+fn phase(p: Phase) -> ProgressPhase {
+    match p {
+        Phase::Backup => ProgressPhase::Backup,
+        Phase::Verify => ProgressPhase::Verify,
+        Phase::Restore => ProgressPhase::Restore,
+        Phase::Check => ProgressPhase::Check,
+        Phase::Index => ProgressPhase::Index,
+    }
+}
+
+fn unit(u: Unit) -> ProgressUnit {
+    match u {
+        Unit::Rows => ProgressUnit::Rows,
+        Unit::Bytes => ProgressUnit::Bytes,
     }
 }
 
@@ -77,7 +85,19 @@ pub trait ProgressListener: Send + Sync {
     fn on_progress(&self, report: ProgressReport);
 }
 
-/// Forwards core progress to a foreign listener.
+/// Where the current phase started within the operation.
+#[derive(Default)]
+struct Position {
+    /// The phase being reported (with its unit: one phase may restart in another unit).
+    current: Option<(Phase, Unit)>,
+    /// Work of the phases before it.
+    base: u64,
+    /// Last `done` of the current phase.
+    phase_done: u64,
+}
+
+/// Forwards core progress to a foreign listener as one monotonic count per operation: the core
+/// counts each phase from 0, this adds the work of the phases already finished.
 ///
 /// A listener that throws reaches Rust as a panic (its method returns nothing, so UniFFI has no
 /// error to give). It is caught here, on the foreign call itself, so it never unwinds through
@@ -86,6 +106,7 @@ pub trait ProgressListener: Send + Sync {
 pub(crate) struct ListenerSink {
     listener: Arc<dyn ProgressListener>,
     failed: AtomicBool,
+    position: Mutex<Position>,
 }
 
 impl ListenerSink {
@@ -93,6 +114,41 @@ impl ListenerSink {
         ListenerSink {
             listener,
             failed: AtomicBool::new(false),
+            position: Mutex::new(Position::default()),
+        }
+    }
+
+    /// The report for `progress`, advancing the operation's position.
+    fn report(&self, progress: Progress) -> ProgressReport {
+        let mut position = self
+            .position
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (progress.phase, progress.unit);
+        if position.current != Some(key) {
+            if position.current.is_some() {
+                position.base = position.base.saturating_add(position.phase_done);
+            }
+            position.current = Some(key);
+            position.phase_done = 0;
+        }
+        // Reports of one phase never go back; keep it so even if one did.
+        position.phase_done = position.phase_done.max(progress.done);
+        let done = position.base.saturating_add(position.phase_done);
+        let total = if progress.total == 0 {
+            0
+        } else {
+            position
+                .base
+                .saturating_add(progress.total.max(position.phase_done))
+        };
+        ProgressReport {
+            phase: phase(progress.phase),
+            done: long(done),
+            total: long(total),
+            phase_done: long(position.phase_done),
+            phase_total: long(progress.total),
+            unit: unit(progress.unit),
         }
     }
 }
@@ -102,7 +158,7 @@ impl ProgressSink for ListenerSink {
         if self.failed.load(Ordering::Relaxed) {
             return;
         }
-        let report = ProgressReport::from(progress);
+        let report = self.report(progress);
         let call = catch_unwind(AssertUnwindSafe(|| self.listener.on_progress(report)));
         if call.is_err() {
             self.failed.store(true, Ordering::Relaxed);
@@ -178,5 +234,62 @@ impl Observers {
                 .map_or(Ok(()), CancellationToken::check)
                 .map_err(Into::into)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Recorder(Mutex<Vec<ProgressReport>>);
+
+    impl ProgressListener for Recorder {
+        fn on_progress(&self, report: ProgressReport) {
+            self.0.lock().unwrap().push(report);
+        }
+    }
+
+    fn progress(phase: Phase, unit: Unit, done: u64, total: u64) -> Progress {
+        Progress {
+            phase,
+            done,
+            total,
+            unit,
+        }
+    }
+
+    #[test]
+    fn done_never_goes_back_across_phases() {
+        let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let sink = ListenerSink::new(recorder.clone());
+        for (phase, done) in [
+            (Phase::Restore, 0),
+            (Phase::Restore, 60),
+            (Phase::Restore, 100),
+        ] {
+            sink.on_progress(progress(phase, Unit::Rows, done, 100));
+        }
+        for done in [0, 100] {
+            sink.on_progress(progress(Phase::Check, Unit::Rows, done, 100));
+        }
+        let reports = recorder.0.lock().unwrap();
+        let done: Vec<i64> = reports.iter().map(|r| r.done).collect();
+        assert_eq!(done, [0, 60, 100, 100, 200]);
+        assert_eq!(reports[3].phase_done, 0, "the phase itself starts at 0");
+        assert_eq!(reports[3].phase, ProgressPhase::Check);
+        assert_eq!(reports[4].total, 200);
+        assert_eq!(reports[1].total, 100);
+    }
+
+    #[test]
+    fn an_unknown_total_stays_unknown_and_a_new_unit_is_a_new_phase() {
+        let recorder = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let sink = ListenerSink::new(recorder.clone());
+        sink.on_progress(progress(Phase::Backup, Unit::Bytes, 4096, 0));
+        sink.on_progress(progress(Phase::Backup, Unit::Rows, 10, 0));
+        let reports = recorder.0.lock().unwrap();
+        assert_eq!(reports[0].total, 0);
+        assert_eq!(reports[1].done, 4106);
+        assert_eq!(reports[1].phase_done, 10);
     }
 }

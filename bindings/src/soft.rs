@@ -57,6 +57,24 @@ impl SoftAuthenticator {
         })
     }
 
+    /// Loads an authenticator saved by [`SoftAuthenticator::save`] (its credentials and mode),
+    /// as a synced passkey would reach another device: tests move it between platforms.
+    #[uniffi::constructor]
+    pub fn load(path: String) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let loaded = core_passkey::soft::SoftAuthenticator::load(std::path::Path::new(&path))?;
+            Ok(Arc::new(SoftAuthenticator {
+                inner: Guarded::new(loaded, "software authenticator"),
+            }))
+        })
+    }
+
+    /// Saves the credentials and mode to `path` (test secrets in plain JSON: never for real
+    /// keys), written to a temporary file and renamed.
+    pub fn save(&self, path: String) -> FfiResult<()> {
+        guard(|| self.inner.with(|a| a.save(std::path::Path::new(&path))))
+    }
+
     /// Changes how it behaves from now on.
     pub fn set_mode(&self, mode: SoftAuthenticatorMode) -> FfiResult<()> {
         guard(|| {

@@ -5,7 +5,8 @@ use std::{path::PathBuf, sync::Arc};
 use keepsake_core::store::{self as core_store};
 
 use crate::{
-    error::{guard, FfiResult},
+    count::long,
+    error::{guard, FfiResult, KeepsakeError},
     lock::Guarded,
 };
 
@@ -138,15 +139,15 @@ pub struct Message {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
 pub struct RecordCounts {
     /// Conversations.
-    pub conversations: u64,
+    pub conversations: i64,
     /// Participants.
-    pub participants: u64,
+    pub participants: i64,
     /// Messages, tombstones included.
-    pub messages: u64,
+    pub messages: i64,
     /// Reactions.
-    pub reactions: u64,
+    pub reactions: i64,
     /// Attachments.
-    pub attachments: u64,
+    pub attachments: i64,
 }
 
 /// Where the next (older) timeline page starts.
@@ -284,11 +285,11 @@ impl From<core_store::Message> for Message {
 impl From<core_store::RecordCounts> for RecordCounts {
     fn from(c: core_store::RecordCounts) -> Self {
         RecordCounts {
-            conversations: c.conversations,
-            participants: c.participants,
-            messages: c.messages,
-            reactions: c.reactions,
-            attachments: c.attachments,
+            conversations: long(c.conversations),
+            participants: long(c.participants),
+            messages: long(c.messages),
+            reactions: long(c.reactions),
+            attachments: long(c.attachments),
         }
     }
 }
@@ -363,14 +364,18 @@ impl ChatStore {
         guard(|| Ok(self.inner.with(|s| s.message(id))?.map(Into::into)))
     }
 
-    /// Up to `limit` messages of a conversation sent before `before` (newest first).
+    /// Up to `limit` messages of a conversation sent before `before` (newest first). `limit` is
+    /// an `i32` (Kotlin `Int`, not `UInt`); a negative one is `InvalidArgument`.
     pub fn timeline(
         &self,
         conversation_id: i64,
         before: Option<TimelineCursor>,
-        limit: u32,
+        limit: i32,
     ) -> FfiResult<TimelinePage> {
         guard(|| {
+            let limit = u32::try_from(limit).map_err(|_| {
+                KeepsakeError::invalid(format!("a timeline limit cannot be negative, got {limit}"))
+            })?;
             let before = before.map(|c| core_store::TimelineCursor {
                 sent_at: c.sent_at,
                 id: c.id,

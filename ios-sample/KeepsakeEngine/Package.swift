@@ -1,7 +1,7 @@
 // swift-tools-version:5.9
 // The sample's BackupEngine over the generated Keepsake package (target/ios/package, written by
-// scripts/build-ios.sh). scripts/test-mobile-flows.sh builds the same source on Linux against the
-// generated Swift and the host library.
+// scripts/build-ios.sh), and its XCTest target. scripts/test-mobile-flows.sh runs `swift test` on
+// Linux with the bindings package (bindings/swift, staged with the generated code) in that place.
 import PackageDescription
 
 let package = Package(
@@ -14,6 +14,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "KeepsakeEngine", dependencies: [
+            .product(name: "Keepsake", package: "Keepsake"),
+            .product(name: "KeepsakeFlow", package: "KeepsakeFlow"),
+        ]),
+        .testTarget(name: "EngineFlowTests", dependencies: [
+            "KeepsakeEngine",
             .product(name: "Keepsake", package: "Keepsake"),
             .product(name: "KeepsakeFlow", package: "KeepsakeFlow"),
         ]),

@@ -1,6 +1,6 @@
 // swift-tools-version:5.9
-// The iOS sample's platform-free flow code (view-models over ports) and its tests. `swift test`
-// runs them on macOS (ios.yml); scripts/test-mobile-flows.sh builds the same files on Linux.
+// The iOS sample's platform-free flow code (view-models over ports) and its XCTest tests. `swift test`
+// runs them on macOS (ios.yml) and on Linux (scripts/test-mobile-flows.sh).
 import PackageDescription
 
 let package = Package(

@@ -36,6 +36,13 @@ public final class ProgressStream: ProgressListener, @unchecked Sendable {
         continuation.yield(report)
     }
 
+    /// Calls `action` when the consumer's task is cancelled while it iterates `reports`.
+    func onCancelledConsumer(_ action: @escaping @Sendable () -> Void) {
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { action() }
+        }
+    }
+
     /// Ends the stream (call when the operation is over).
     public func finish() {
         continuation.finish()
@@ -43,12 +50,35 @@ public final class ProgressStream: ProgressListener, @unchecked Sendable {
 }
 
 /// A long operation with its progress: `progress` yields reports while it runs and finishes when
-/// it ends; `result` is the operation's outcome. Cancelling `result` cancels the Rust work.
+/// it ends; `result` waits for the outcome. Cancellation is structured: cancelling the task that
+/// iterates `progress` or awaits `result` (a SwiftUI `.task`, a parent `Task`) cancels the Rust
+/// work, which stops at its next check, removes its temporary files and throws
+/// `KeepsakeError.Cancelled`; so does `cancel()`.
 public struct ProgressingOperation<T: Sendable>: Sendable {
-    /// Progress reports, newest kept when the consumer is slow.
+    /// Progress reports, newest kept when the consumer is slow; `done` never decreases.
     public let progress: AsyncStream<ProgressReport>
-    /// The outcome.
-    public let result: Task<T, Error>
+    private let task: Task<T, Error>
+
+    fileprivate init(progress: AsyncStream<ProgressReport>, task: Task<T, Error>) {
+        self.progress = progress
+        self.task = task
+    }
+
+    /// The outcome. Cancelling the awaiting task cancels the operation.
+    public var result: T {
+        get async throws {
+            try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                task.cancel()
+            }
+        }
+    }
+
+    /// Stops the operation; `result` then throws `KeepsakeError.Cancelled`.
+    public func cancel() {
+        task.cancel()
+    }
 }
 
 /// Starts `body` in the background with a progress listener and a cancellation flag.
@@ -60,7 +90,8 @@ public func keepsakeOperation<T: Sendable>(
         defer { stream.finish() }
         return try await keepsakeBackground { flag in try body(stream, flag) }
     }
-    return ProgressingOperation(progress: stream.reports, result: task)
+    stream.onCancelledConsumer { task.cancel() }
+    return ProgressingOperation(progress: stream.reports, task: task)
 }
 
 /// A `ByteSink` writing into a `FileHandle` (a file, a pipe to an upload); closes it on finish.
@@ -116,6 +147,37 @@ public func restore(
     }
 }
 
+/// Backs `store` up to the file `path`, calling `onProgress` (on a worker thread) as it goes.
+/// Structured: cancelling the calling task cancels the backup.
+public func backup(
+    _ store: ChatStore, keyring: Keyring, to path: String, options: BackupOptions? = nil,
+    onProgress: @escaping @Sendable (ProgressReport) -> Void
+) async throws -> BackupReport {
+    try await keepsakeBackground { flag in
+        try backupToPath(store: store, keyring: keyring, path: path, options: options,
+                         listener: ClosureProgress(onProgress), cancellation: flag)
+    }
+}
+
+/// Restores the backup file `backupPath` into `targetPath`, calling `onProgress` (on a worker
+/// thread) as it goes. Structured: cancelling the calling task cancels the restore.
+public func restore(
+    from backupPath: String, secret: BackupSecret, to targetPath: String, replace: Bool = false,
+    onProgress: @escaping @Sendable (ProgressReport) -> Void
+) async throws -> RestoreReport {
+    try await keepsakeBackground { flag in
+        try restoreFromPath(backupPath: backupPath, secret: secret, targetPath: targetPath, replace: replace,
+                            listener: ClosureProgress(onProgress), cancellation: flag)
+    }
+}
+
+/// A `ProgressListener` from a closure.
+public final class ClosureProgress: ProgressListener, @unchecked Sendable {
+    private let body: @Sendable (ProgressReport) -> Void
+    public init(_ body: @escaping @Sendable (ProgressReport) -> Void) { self.body = body }
+    public func onProgress(report: ProgressReport) { body(report) }
+}
+
 /// Reads a backup's public header off the caller's executor.
 public func inspect(_ path: String) async throws -> BackupInfo {
     try await keepsakeBackground { _ in try inspectBackup(path: path) }
@@ -126,4 +188,35 @@ public final class ClosureLogger: Logger, @unchecked Sendable {
     private let body: @Sendable (LogLevel, String, String) -> Void
     public init(_ body: @escaping @Sendable (LogLevel, String, String) -> Void) { self.body = body }
     public func log(level: LogLevel, target: String, message: String) { body(level, target, message) }
+}
+
+/// Errors read as sentences: `localizedDescription` is the error's detail ("Wrong key: the secret
+/// opens no key slot of this backup."), and `recoverySuggestion` says what the user can do.
+extension KeepsakeError: LocalizedError {
+    /// The detail sentence every case carries.
+    public var detail: String {
+        switch self {
+        case .WrongKey(let detail), .RecoveryKeyTypo(let detail), .PrfUnsupported(let detail),
+             .BadPrfOutput(let detail), .NoMatchingSlot(let detail), .MalformedWebAuthn(let detail),
+             .Corrupted(let detail), .Truncated(let detail), .UnsupportedVersion(let detail),
+             .Cancelled(let detail), .Io(let detail), .Database(let detail), .InvalidArgument(let detail),
+             .TargetExists(let detail), .Internal(let detail):
+            return detail
+        }
+    }
+
+    public var errorDescription: String? { detail }
+
+    public var recoverySuggestion: String? {
+        switch self {
+        case .WrongKey: return "Check that this is the right backup, or use another passkey or the recovery key."
+        case .RecoveryKeyTypo: return "Check the recovery key for a mistyped character."
+        case .PrfUnsupported: return "This passkey provider cannot protect backups: use the recovery key."
+        case .NoMatchingSlot: return "This passkey was not enrolled for this backup: use another passkey or the recovery key."
+        case .Corrupted, .Truncated: return "The backup file is damaged: download it again or use an older backup."
+        case .UnsupportedVersion: return "Update the app to open this backup."
+        case .TargetExists: return "Restore with replace, or choose another location."
+        default: return nil
+        }
+    }
 }

@@ -108,7 +108,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         try await cancellable { [self] cancellation in
             let report = try backupToPath(store: try store(), keyring: try Self.keyring(secrets), path: path,
                                           options: nil, listener: Listener(progress), cancellation: cancellation)
-            return BackupSummary(path: path, bytes: report.containerBytes, messages: report.counts?.messages ?? 0)
+            return BackupSummary(path: path, bytes: UInt64(report.containerBytes), messages: UInt64(report.counts?.messages ?? 0))
         }
     }
 
@@ -116,7 +116,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         try await call {
             let info = try inspectBackup(path: path)
             return KeepsakeFlow.BackupInfo(path: path, createdAt: Date(timeIntervalSince1970: TimeInterval(info.createdAt)),
-                                           slots: info.slots.map(Self.slotInfo), messageCount: info.declaredCounts?.messages)
+                                           slots: info.slots.map(Self.slotInfo), messageCount: info.declaredCounts.map { UInt64($0.messages) })
         }
     }
 
@@ -147,7 +147,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             closeStore()
             let report = try restoreFromPath(backupPath: path, secret: backupSecret, targetPath: chatDatabase, replace: true,
                                              listener: Listener(progress), cancellation: cancellation)
-            return RestoreResult(messages: report.counts?.messages ?? 0, conversations: report.counts?.conversations ?? 0,
+            return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
                                  secrets: try Self.secrets(of: keyring))
         }
     }
@@ -298,7 +298,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             case .index: phase = .index
             case .check: phase = .check
             }
-            forward(OperationProgress(phase: phase, done: report.done, total: report.total))
+            forward(OperationProgress(phase: phase, done: UInt64(report.done), total: UInt64(report.total)))
         }
     }
 

@@ -1,7 +1,7 @@
-// Tests of the sample's flows (view-models over the ports). Run on Linux by
-// scripts/test-mobile-flows.sh (FlowTestRunner/main.swift) and on macOS by `swift test`
-// (XCTestEntry.swift). Each test builds fresh fakes and drives a view-model like a screen.
+// XCTest tests of the sample's flows (view-models over the ports), run by `swift test` on macOS
+// and on Linux (scripts/test-mobile-flows.sh). Each test builds fresh fakes and drives a view-model like a screen.
 import Foundation
+import XCTest
 @testable import KeepsakeFlow
 
 struct Expectation: Error, CustomStringConvertible {
@@ -75,12 +75,14 @@ extension RestoreUiState {
     }
 }
 
-typealias FlowTest = (name: String, body: @MainActor (Fixture) async throws -> Void)
-
+/// The flows, one XCTest each: a fresh `Fixture` (fakes and view-models) per test, driven like a
+/// screen on the main actor.
 @MainActor
-let flowTests: [FlowTest] = [
+final class FlowTests: XCTestCase {
     // --- Backup screen ---------------------------------------------------------------------------
-    ("enabling with a passkey whose registration has PRF output seals a keyring with that slot", { f in
+    func testEnablingWithAPasskeyWhoseRegistrationHasPRFOutputSealsAKeyringWithThatSlot() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.backup.enableWithPasskey(label: "Phone")!.value
         let state = f.backup.state
         try expect(state.work == nil, "still busy: \(String(describing: state.work))")
@@ -88,26 +90,38 @@ let flowTests: [FlowTest] = [
         try expect(try await f.vaultSlots() == state.slots, "vault differs")
         try expect(f.provider.registrations == 1 && f.provider.assertions == 0, "ceremonies")
         try expect(state.message?.isError == false && state.canBackUp, "state \(state)")
-    }),
-    ("registration with PRF supported but no output makes exactly one assertion, then enrolls", { f in
+    }
+
+    func testRegistrationWithPRFSupportedButNoOutputMakesExactlyOneAssertionThenEnrolls() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         f.provider.prf = .enabledOnly
         await f.backup.enableWithPasskey()!.value
         try expect(f.provider.assertions == 1, "assertions \(f.provider.assertions)")
         try expect(try await f.vaultSlots().map(\.kind) == [.passkey], "vault")
-    }),
-    ("a provider without PRF enrolls nothing and offers the recovery key", { f in
+    }
+
+    func testAProviderWithoutPRFEnrollsNothingAndOffersTheRecoveryKey() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         f.provider.prf = .unsupported
         await f.backup.enableWithPasskey()!.value
         try expect(f.vault.stored == nil, "a keyring was sealed without a usable slot")
         try expect(f.backup.state.message?.offerRecoveryKey == true, "message \(String(describing: f.backup.state.message))")
         try expect(!f.backup.state.canBackUp, "can back up")
-    }),
-    ("cancelling the passkey sheet is silent and stores nothing", { f in
+    }
+
+    func testCancellingThePasskeySheetIsSilentAndStoresNothing() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         f.provider.nextRegistrationFailure = .cancelled
         await f.backup.enableWithPasskey()!.value
         try expect(f.backup.state.message == nil && f.vault.saves == 0 && f.backup.state.work == nil, "state \(f.backup.state)")
-    }),
-    ("every provider failure gets its own message; configuration problems offer the recovery key", { f in
+    }
+
+    func testEveryProviderFailureGetsItsOwnMessageConfigurationProblemsOfferTheRecoveryKey() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let failures: [PasskeyOutcome<PasskeyRegistration>] = [
             .noCredential, .notConfigured("x"), .rejected(name: "InvalidStateError", detail: ""),
             .rejected(name: "NotAllowedError", detail: ""), .interrupted, .failed("boom"),
@@ -125,21 +139,30 @@ let flowTests: [FlowTest] = [
         await f.backup.enableWithPasskey()!.value
         try expect(f.backup.state.message?.offerRecoveryKey == true, "notConfigured must offer the recovery key")
         try expect(f.vault.saves == 0, "vault saved after failures")
-    }),
-    ("adding a recovery key shows it once and seals the slot; both kinds share one keyring", { f in
+    }
+
+    func testAddingARecoveryKeyShowsItOnceAndSealsTheSlotBothKindsShareOneKeyring() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.backup.enableWithPasskey()!.value
         await f.backup.addRecoveryKey()!.value
         try expect(f.backup.state.newRecoveryKey?.hasPrefix("ABCD-EFGH-") == true, "key")
         try expect(try await f.vaultSlots().map(\.kind) == [.passkey, .recoveryKey], "vault")
         f.backup.recoveryKeyNoted()
         try expect(f.backup.state.newRecoveryKey == nil, "key still shown")
-    }),
-    ("backing up without a keyring asks to turn backups on and writes nothing", { f in
+    }
+
+    func testBackingUpWithoutAKeyringAsksToTurnBackupsOnAndWritesNothing() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.backup.backUpNow()!.value
         try expect(f.engine.backups == 0 && f.history.lastBackup == nil, "a backup was written")
         try expect(f.backup.state.message?.isError == true, "no error")
-    }),
-    ("back up now reports progress, records the last backup and wipes every keyring copy", { f in
+    }
+
+    func testBackUpNowReportsProgressRecordsTheLastBackupAndWipesEveryKeyringCopy() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.backup.addRecoveryKey()!.value
         let gate = Gate()
         f.engine.gate = gate
@@ -152,8 +175,11 @@ let flowTests: [FlowTest] = [
         try expect(last.path == f.backupPath && last.finishedAt == Date(timeIntervalSince1970: 42), "last \(last)")
         try expect(f.history.lastBackup == last && FileManager.default.fileExists(atPath: f.backupPath), "not recorded")
         try expect(f.engine.handedOut.allSatisfy { $0.rootKey().allSatisfy { $0 == 0 } }, "a root key copy was not wiped")
-    }),
-    ("cancelling a backup keeps the previous last backup and says cancelled", { f in
+    }
+
+    func testCancellingABackupKeepsThePreviousLastBackupAndSaysCancelled() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.backup.addRecoveryKey()!.value
         let gate = Gate()
         f.engine.gate = gate
@@ -164,28 +190,40 @@ let flowTests: [FlowTest] = [
         await task.value
         try expect(f.backup.state.work == nil && f.backup.state.message?.text == "Cancelled.", "state \(f.backup.state)")
         try expect(f.history.lastBackup == nil && f.engine.backups == 0, "backup recorded")
-    }),
-    ("load shows the sealed keyring's slots and the last backup", { f in
+    }
+
+    func testLoadShowsTheSealedKeyringSSlotsAndTheLastBackup() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.backup.addRecoveryKey()!.value
         f.history.lastBackup = LastBackup(path: "p", finishedAt: Date(timeIntervalSince1970: 1), bytes: 2, messages: 3)
         let fresh = BackupViewModel(engine: f.engine, passkeys: f.provider, vault: f.vault, history: f.history, backupPath: { "unused" })
         await fresh.load()
         try expect(fresh.state.loaded && fresh.state.slots.count == 1 && fresh.state.lastBackup == f.history.lastBackup, "state \(fresh.state)")
-    }),
+    }
+
     // --- Restore screen --------------------------------------------------------------------------
-    ("picking a damaged file stays on the file choice with the reason", { f in
+    func testPickingADamagedFileStaysOnTheFileChoiceWithTheReason() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let bad = f.dir.appendingPathComponent("bad.keepsake")
         try Data("not a keyring\n".utf8).write(to: bad)
         await f.restore.pickFile(bad.path)!.value
         try expect(f.restore.state == .chooseFile(UserMessage.of(.corrupted)), "state \(f.restore.state)")
-    }),
-    ("picking a backup offers the unlock methods its slots allow", { f in
+    }
+
+    func testPickingABackupOffersTheUnlockMethodsItsSlotsAllow() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let path = try await f.makeBackup()
         await f.restore.pickFile(path)!.value
         guard case .chooseUnlock(let info, nil) = f.restore.state else { throw Expectation(description: "state \(f.restore.state)") }
         try expect(info.canUsePasskey && info.canUseRecoveryKey && info.messageCount == 1, "info \(info)")
-    }),
-    ("a mistyped recovery key says typo, a wrong one says wrong key, the right one restores", { f in
+    }
+
+    func testAMistypedRecoveryKeySaysTypoAWrongOneSaysWrongKeyTheRightOneRestores() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let path = try await f.makeBackup()
         let key = try unwrap(f.backup.state.newRecoveryKey)
         try f.vault.clear()
@@ -198,8 +236,11 @@ let flowTests: [FlowTest] = [
         await f.restore.unlockWithRecoveryKey(" \(key.lowercased()) ")!.value
         try expect(f.restore.state == .restored(messages: 1, conversations: 1), "state \(f.restore.state)")
         try expect(try await f.vaultSlots().count == 2, "restored keyring not sealed")
-    }),
-    ("a passkey restore makes one assertion and seals the restored keyring", { f in
+    }
+
+    func testAPasskeyRestoreMakesOneAssertionAndSealsTheRestoredKeyring() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let path = try await f.makeBackup()
         try f.vault.clear()
         let before = f.provider.assertions
@@ -207,15 +248,21 @@ let flowTests: [FlowTest] = [
         await f.restore.unlockWithPasskey()!.value
         try expect(f.restore.state == .restored(messages: 1, conversations: 1), "state \(f.restore.state)")
         try expect(f.provider.assertions == before + 1 && f.vault.stored != nil, "assertions or vault")
-    }),
-    ("a passkey from another keyring is told apart from a wrong key", { f in
+    }
+
+    func testAPasskeyFromAnotherKeyringIsToldApartFromAWrongKey() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let path = try await f.makeBackup()
         f.provider.credentialId = Data("someone-else".utf8)
         await f.restore.pickFile(path)!.value
         await f.restore.unlockWithPasskey()!.value
         try expect(f.restore.state.unlockMessage == .some(UserMessage.of(.noMatchingSlot)), "state \(f.restore.state)")
-    }),
-    ("no passkey on the device offers the recovery key; a cancelled sheet is silent", { f in
+    }
+
+    func testNoPasskeyOnTheDeviceOffersTheRecoveryKeyACancelledSheetIsSilent() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let path = try await f.makeBackup()
         await f.restore.pickFile(path)!.value
         f.provider.nextAssertionFailure = .noCredential
@@ -224,8 +271,11 @@ let flowTests: [FlowTest] = [
         f.provider.nextAssertionFailure = .cancelled
         await f.restore.unlockWithPasskey()!.value
         try expect(f.restore.state.unlockMessage == .some(nil), "state \(f.restore.state)")
-    }),
-    ("cancelling a restore returns to the unlock choice and stores nothing", { f in
+    }
+
+    func testCancellingARestoreReturnsToTheUnlockChoiceAndStoresNothing() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         let path = try await f.makeBackup()
         let key = try unwrap(f.backup.state.newRecoveryKey)
         try f.vault.clear()
@@ -240,9 +290,12 @@ let flowTests: [FlowTest] = [
         await task.value
         try expect(f.restore.state.unlockMessage == .some(UserMessage.of(.cancelled)), "state \(f.restore.state)")
         try expect(f.vault.stored == nil, "cancelled restore stored a keyring")
-    }),
+    }
+
     // --- Chat screen -----------------------------------------------------------------------------
-    ("chat: blank input is ignored, sent messages appear in order, the list shows the last one", { f in
+    func testChatBlankInputIsIgnoredSentMessagesAppearInOrderTheListShowsTheLastOne() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.chat.newConversation(title: "   ")
         try expect(f.chat.state.conversations.isEmpty, "blank conversation created")
         try expect(await f.chat.send("hi") == false, "sent with no open conversation")
@@ -252,15 +305,19 @@ let flowTests: [FlowTest] = [
         await f.chat.send(" second ")
         try expect(f.chat.state.messages.map(\.text) == ["first", "second"], "messages \(f.chat.state.messages)")
         try expect(f.chat.state.conversations.first?.lastMessage == "second", "list")
-    }),
-    ("chat: a store failure becomes a message, not a crash", { f in
+    }
+
+    func testChatAStoreFailureBecomesAMessageNotACrash() async throws {
+        let f = try Fixture()
+        defer { f.close() }
         await f.chat.newConversation(title: "Team")
         f.engine.conversationList.removeAll()
         await f.chat.send("lost")
         try expect(f.chat.state.message == UserMessage.of(.database), "message \(String(describing: f.chat.state.message))")
-    }),
+    }
+
     // --- Demo provider ---------------------------------------------------------------------------
-    ("the software authenticator provider passes requests through and maps its failures", { _ in
+    func testTheSoftwareAuthenticatorProviderPassesRequestsThroughAndMapsItsFailures() async throws {
         final class Stub: TypedAuthenticator {
             var seen: [Data] = []
             func create(_ request: PasskeyRegistrationRequest) throws -> PasskeyRegistration {
@@ -286,39 +343,20 @@ let flowTests: [FlowTest] = [
         let failed = await soft.authenticate(PasskeyAssertionRequest(relyingPartyId: "r", challenge: Data(), prfInput: input, allowedCredentialIds: [Data([1])]))
         guard case .failed("bad request") = failed else { throw Expectation(description: "expected failed") }
         try expect(stub.seen == [input, input, input], "requests")
-    }),
+    }
+
     // --- Words -----------------------------------------------------------------------------------
-    ("every Keepsake failure has its own message", { _ in
+    func testEveryKeepsakeFailureHasItsOwnMessage() async throws {
         let texts = Failure.allCases.map { UserMessage.of($0).text }
         try expect(Set(texts).count == Failure.allCases.count, "duplicates in \(texts)")
         try expect(UserMessage.of(.prfUnsupported).offerRecoveryKey, "prfUnsupported must offer the recovery key")
-    }),
-    ("secrets never print", { _ in
+    }
+
+    func testSecretsNeverPrint() async throws {
         let secrets = KeyringSecrets(rootKey: [UInt8](repeating: 0x41, count: 32), publicKeyring: Data(count: 3))
         try expect(!"\(secrets)".contains("65") && !"\(secrets)".contains("A"), "\(secrets)")
         try expect(!"\(UnlockSecret.recoveryKey("ABCD-SECRET"))".contains("SECRET"), "recovery key printed")
         let assertion = PasskeyAssertion(credentialId: Data(count: 4), prfFirst: Data(repeating: 0x41, count: 32))
         try expect(!"\(assertion)".contains("65"), "prf printed")
-    }),
-]
-
-/// Runs every flow test, printing one line each and a summary; returns the number of failures.
-@MainActor
-func runFlowTests() async -> Int {
-    var passed = 0
-    var failed = 0
-    for test in flowTests {
-        do {
-            let fixture = try Fixture()
-            defer { fixture.close() }
-            try await test.body(fixture)
-            passed += 1
-            print("ok   \(test.name)")
-        } catch {
-            failed += 1
-            print("FAIL \(test.name): \(error)")
-        }
     }
-    print("swift flows: \(passed) passed, \(failed) failed")
-    return failed
 }

@@ -169,7 +169,7 @@ class BindingsBackupEngine(
         val store = store()
         (1L..store.counts().conversations.toLong()).mapNotNull { id ->
             store.conversation(id)?.let { conversation ->
-                val last = store.timeline(id, null, 1u).messages.firstOrNull()
+                val last = store.timeline(id, null, 1).messages.firstOrNull()
                 (last?.sentAt ?: conversation.createdAt) to ConversationSummary(id.toString(), conversation.title ?: "Chat $id", last?.body)
             }
         }.sortedByDescending { it.first }.map { it.second }
@@ -245,7 +245,7 @@ class BindingsBackupEngine(
 
     private companion object {
         const val SELF = "me"
-        val MESSAGE_PAGE = 200u
+        val MESSAGE_PAGE = 200
     }
 }
 

@@ -1,6 +1,6 @@
 // End-to-end flows on the JVM: the sample's view-models over BindingsBackupEngine (the real
 // Keepsake library through the generated bindings), with the software authenticator as the
-// passkey provider. Run by scripts/test-mobile-flows.sh.
+// passkey provider. JUnit tests, run by scripts/test-mobile-flows.sh (kotlinc + JUnit).
 package app.keepsake.sample.engine
 
 import app.keepsake.SoftAuthenticatorMode
@@ -21,10 +21,9 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import java.io.File
+import org.junit.After
+import org.junit.Test
 import java.nio.file.Files
-
-private var passed = 0
-private var failed = 0
 
 private fun expect(condition: Boolean, message: () -> String) {
     if (!condition) throw AssertionError(message())
@@ -38,23 +37,6 @@ private class Device(dir: File, name: String, val scope: CoroutineScope, val eng
     val chat = ChatViewModel(scope, engine)
     fun backup(provider: SoftwareAuthenticatorProvider) = BackupViewModel(scope, engine, provider, vault, history, { backupFile.path })
     fun restore(provider: SoftwareAuthenticatorProvider) = RestoreViewModel(scope, engine, provider, vault)
-}
-
-private fun test(name: String, body: suspend (File, CoroutineScope) -> Unit) {
-    val dir = Files.createTempDirectory("keepsake-engine").toFile()
-    val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
-    try {
-        runBlocking { withTimeout(60_000) { body(dir, scope) } }
-        passed++
-        println("ok   $name")
-    } catch (e: Throwable) {
-        failed++
-        println("FAIL $name: $e")
-        e.printStackTrace(System.out)
-    } finally {
-        scope.cancel()
-        dir.deleteRecursively()
-    }
 }
 
 /** Chats on [device], a passkey and a recovery key, one backup; returns the recovery key. */
@@ -74,8 +56,21 @@ private suspend fun backedUp(device: Device): String {
     return key
 }
 
-fun main() {
-    test("a new device restores the chats with the synced passkey and keeps the keyring") { dir, scope ->
+/** Each test gets a fresh folder and scope, and a minute. */
+class EngineFlowTest {
+    private val dir: File = Files.createTempDirectory("keepsake-engine").toFile()
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+
+    @After
+    fun close() {
+        scope.cancel()
+        dir.deleteRecursively()
+    }
+
+    private fun flow(body: suspend (File, CoroutineScope) -> Unit) = runBlocking { withTimeout(60_000) { body(dir, scope) } }
+
+    @Test
+    fun `a new device restores the chats with the synced passkey and keeps the keyring`() = flow { dir, scope ->
         val old = Device(dir, "old", scope)
         backedUp(old)
         val fresh = Device(dir, "new", scope)
@@ -93,7 +88,8 @@ fun main() {
         expect(fresh.engine.slots(sealed).map { it.kind } == listOf(SlotKind.PASSKEY, SlotKind.RECOVERY_KEY)) { "slots" }
     }
 
-    test("the recovery key restores; a typo and a wrong key are told apart and change nothing") { dir, scope ->
+    @Test
+    fun `the recovery key restores, a typo and a wrong key are told apart and change nothing`() = flow { dir, scope ->
         val old = Device(dir, "old", scope)
         val key = backedUp(old)
         val other = Device(dir, "other", scope)
@@ -113,7 +109,8 @@ fun main() {
         expect(restore.state.value == RestoreUiState.Restored(messages = 2, conversations = 1)) { "state ${restore.state.value}" }
     }
 
-    test("a passkey provider without PRF enrolls nothing and offers the recovery key") { dir, scope ->
+    @Test
+    fun `a passkey provider without PRF enrolls nothing and offers the recovery key`() = flow { dir, scope ->
         val device = Device(dir, "device", scope)
         device.engine.setDemoMode(SoftAuthenticatorMode.NO_PRF)
         val backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
@@ -122,7 +119,8 @@ fun main() {
         expect(device.vault.stored == null && backup.state.value.slots.isEmpty()) { "enrolled without PRF" }
     }
 
-    test("PRF enabled without output at registration: one assertion completes the enrollment") { dir, scope ->
+    @Test
+    fun `PRF enabled without output at registration - one assertion completes the enrollment`() = flow { dir, scope ->
         val device = Device(dir, "device", scope)
         device.engine.setDemoMode(SoftAuthenticatorMode.PRF_ENABLED_WITHOUT_RESULTS)
         val backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
@@ -130,7 +128,8 @@ fun main() {
         expect(backup.state.value.slots.map { it.kind } == listOf(SlotKind.PASSKEY)) { "state ${backup.state.value}" }
     }
 
-    test("a modified backup is refused before anything is restored") { dir, scope ->
+    @Test
+    fun `a modified backup is refused before anything is restored`() = flow { dir, scope ->
         val old = Device(dir, "old", scope)
         val key = backedUp(old)
         val bytes = old.backupFile.readBytes()
@@ -147,6 +146,4 @@ fun main() {
         expect(fresh.vault.stored == null && fresh.engine.conversations().isEmpty()) { "a refused restore changed the device" }
     }
 
-    println("android engine: $passed passed, $failed failed")
-    if (failed > 0) kotlin.system.exitProcess(1)
 }

@@ -1,5 +1,5 @@
-// JVM tests of the sample's flows (view-models over the ports), run by scripts/test-mobile-flows.sh
-// and by Gradle's unit tests. Each test builds fresh fakes and drives a view-model like a screen.
+// JUnit tests of the sample's flows (view-models over the ports), run by Gradle's unit tests and
+// by scripts/test-mobile-flows.sh (kotlinc + JUnit). Each test builds fresh fakes and drives a view-model like a screen.
 package app.keepsake.sample.flow
 
 import kotlinx.coroutines.CompletableDeferred
@@ -10,26 +10,10 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
+import org.junit.After
+import org.junit.Test
 import java.io.File
 import java.nio.file.Files
-
-private var passed = 0
-private var failed = 0
-
-private fun test(name: String, body: suspend Fixture.() -> Unit) {
-    val fixture = Fixture()
-    try {
-        runBlocking { withTimeout(10_000) { fixture.body() } }
-        passed++
-        println("ok   $name")
-    } catch (e: Throwable) {
-        failed++
-        println("FAIL $name: $e")
-        e.printStackTrace(System.out)
-    } finally {
-        fixture.close()
-    }
-}
 
 private fun expect(condition: Boolean, message: () -> String) {
     if (!condition) throw AssertionError(message())
@@ -59,12 +43,21 @@ private suspend fun eventually(condition: () -> Boolean) {
     while (!condition()) yield()
 }
 
-/** Runs every flow test, printing one line each and a summary; returns the number of failures. */
-fun runFlowTests(): Int {
-    passed = 0
-    failed = 0
+/**
+ * The flows, one JUnit test each: a fresh [Fixture] (fakes and view-models on a scope of their
+ * own) per test, driven like a screen, with a 10 s limit.
+ */
+class FlowTest {
+    private val fixture = Fixture()
+
+    @After
+    fun close() = fixture.close()
+
+    private fun flow(body: suspend Fixture.() -> Unit) = runBlocking { withTimeout(10_000) { fixture.body() } }
+
     // --- Backup screen ---------------------------------------------------------------------------
-    test("enabling with a passkey whose registration has PRF results seals a keyring with that slot") {
+    @Test
+    fun `enabling with a passkey whose registration has PRF results seals a keyring with that slot`() = flow {
         backup.enableWithPasskey("Phone")!!.join()
         val state = backup.state.value
         expect(state.work == null) { "still busy: ${state.work}" }
@@ -75,14 +68,16 @@ fun runFlowTests(): Int {
         expect(state.canBackUp) { "cannot back up after enabling" }
     }
 
-    test("registration with PRF enabled but no output makes exactly one assertion, then enrolls") {
+    @Test
+    fun `registration with PRF enabled but no output makes exactly one assertion, then enrolls`() = flow {
         provider.prf = PrfBehaviour.ENABLED_ONLY
         backup.enableWithPasskey()!!.join()
         expect(provider.assertions == 1) { "assertions ${provider.assertions}" }
         expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSKEY)) { "vault ${vaultSlots()}" }
     }
 
-    test("a provider without PRF enrolls nothing and offers the recovery key") {
+    @Test
+    fun `a provider without PRF enrolls nothing and offers the recovery key`() = flow {
         provider.prf = PrfBehaviour.UNSUPPORTED
         backup.enableWithPasskey()!!.join()
         val state = backup.state.value
@@ -91,7 +86,8 @@ fun runFlowTests(): Int {
         expect(state.slots.isEmpty() && !state.canBackUp) { "state $state" }
     }
 
-    test("cancelling the passkey sheet is silent and stores nothing") {
+    @Test
+    fun `cancelling the passkey sheet is silent and stores nothing`() = flow {
         provider.nextRegistrationFailure = PasskeyResult.Cancelled
         backup.enableWithPasskey()!!.join()
         expect(backup.state.value.message == null) { "message ${backup.state.value.message}" }
@@ -99,14 +95,16 @@ fun runFlowTests(): Int {
         expect(backup.state.value.work == null) { "still busy" }
     }
 
-    test("a cancelled enrollment assertion stores nothing") {
+    @Test
+    fun `a cancelled enrollment assertion stores nothing`() = flow {
         provider.prf = PrfBehaviour.ENABLED_ONLY
         provider.nextAssertionFailure = PasskeyResult.Cancelled
         backup.enableWithPasskey()!!.join()
         expect(vault.saves == 0 && backup.state.value.slots.isEmpty()) { "saves ${vault.saves}" }
     }
 
-    test("every provider failure gets its own message; configuration problems offer the recovery key") {
+    @Test
+    fun `every provider failure gets its own message, configuration problems offer the recovery key`() = flow {
         val failures = listOf(
             PasskeyResult.NoCredential,
             PasskeyResult.NotConfigured("no provider"),
@@ -130,7 +128,8 @@ fun runFlowTests(): Int {
         expect(vault.saves == 0) { "vault saved after failures" }
     }
 
-    test("adding a recovery key shows it once and seals the slot") {
+    @Test
+    fun `adding a recovery key shows it once and seals the slot`() = flow {
         backup.addRecoveryKey()!!.join()
         val key = backup.state.value.newRecoveryKey
         expect(key != null && key.startsWith("ABCD-EFGH-")) { "key $key" }
@@ -139,20 +138,23 @@ fun runFlowTests(): Int {
         expect(backup.state.value.newRecoveryKey == null) { "key still shown" }
     }
 
-    test("passkey and recovery key end up on the same keyring") {
+    @Test
+    fun `passkey and recovery key end up on the same keyring`() = flow {
         backup.enableWithPasskey()!!.join()
         backup.addRecoveryKey()!!.join()
         expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSKEY, SlotKind.RECOVERY_KEY)) { "vault ${vaultSlots()}" }
     }
 
-    test("backing up without a keyring asks to turn backups on and writes nothing") {
+    @Test
+    fun `backing up without a keyring asks to turn backups on and writes nothing`() = flow {
         backup.backUpNow()!!.join()
         expect(engine.backups == 0) { "a backup was written" }
         expect(backup.state.value.message?.isError == true) { "message ${backup.state.value.message}" }
         expect(history.lastBackup == null) { "history ${history.lastBackup}" }
     }
 
-    test("back up now reports progress, records the last backup and wipes the keyring it used") {
+    @Test
+    fun `back up now reports progress, records the last backup and wipes the keyring it used`() = flow {
         backup.addRecoveryKey()!!.join()
         engine.gate = CompletableDeferred()
         val job = backup.backUpNow()!!
@@ -167,7 +169,8 @@ fun runFlowTests(): Int {
         expect(engine.handedOutSecrets.all { s -> s.rootKey().all { it == 0.toByte() } }) { "a root key copy was left unwiped" }
     }
 
-    test("cancelling a backup keeps the previous last backup and says cancelled") {
+    @Test
+    fun `cancelling a backup keeps the previous last backup and says cancelled`() = flow {
         backup.addRecoveryKey()!!.join()
         engine.gate = CompletableDeferred()
         val job = backup.backUpNow()!!
@@ -179,7 +182,8 @@ fun runFlowTests(): Int {
         expect(history.lastBackup == null && engine.backups == 0) { "history ${history.lastBackup}" }
     }
 
-    test("load shows the sealed keyring's slots and the last backup") {
+    @Test
+    fun `load shows the sealed keyring's slots and the last backup`() = flow {
         backup.addRecoveryKey()!!.join()
         history.lastBackup = LastBackup("p", 1, 2, 3)
         val fresh = BackupViewModel(scope, engine, provider, vault, history, { "unused" })
@@ -198,14 +202,16 @@ fun runFlowTests(): Int {
         return history.lastBackup!!.path
     }
 
-    test("picking a damaged file stays on the file choice with the reason") {
+    @Test
+    fun `picking a damaged file stays on the file choice with the reason`() = flow {
         val bad = File(dir, "bad.keepsake").apply { writeText("not a keyring\n") }
         restore.pickFile(bad.path)!!.join()
         val state = restore.state.value
         expect(state is RestoreUiState.ChooseFile && state.message?.text == UserMessages.of(Failure.CORRUPTED).text) { "state $state" }
     }
 
-    test("picking a backup offers the unlock methods its slots allow") {
+    @Test
+    fun `picking a backup offers the unlock methods its slots allow`() = flow {
         val path = makeBackup()
         restore.pickFile(path)!!.join()
         val state = restore.state.value as RestoreUiState.ChooseUnlock
@@ -213,7 +219,8 @@ fun runFlowTests(): Int {
         expect(state.info.messageCount == 1L) { "info ${state.info}" }
     }
 
-    test("a mistyped recovery key says typo, a wrong one says wrong key, the right one restores") {
+    @Test
+    fun `a mistyped recovery key says typo, a wrong one says wrong key, the right one restores`() = flow {
         val path = makeBackup()
         val key = backup.state.value.newRecoveryKey!!
         vault.clear()
@@ -231,7 +238,8 @@ fun runFlowTests(): Int {
         expect(vaultSlots().size == 2) { "restored keyring not sealed: ${vaultSlots()}" }
     }
 
-    test("a passkey restore makes one assertion and seals the restored keyring") {
+    @Test
+    fun `a passkey restore makes one assertion and seals the restored keyring`() = flow {
         val path = makeBackup()
         vault.clear()
         val before = provider.assertions
@@ -242,7 +250,8 @@ fun runFlowTests(): Int {
         expect(vault.stored != null) { "keyring not sealed" }
     }
 
-    test("a passkey from another keyring is told apart from a wrong key") {
+    @Test
+    fun `a passkey from another keyring is told apart from a wrong key`() = flow {
         val path = makeBackup()
         provider.credentialId = "someone-else"
         restore.pickFile(path)!!.join()
@@ -251,7 +260,8 @@ fun runFlowTests(): Int {
         expect(state is RestoreUiState.ChooseUnlock && state.message?.text == UserMessages.of(Failure.NO_MATCHING_SLOT).text) { "state $state" }
     }
 
-    test("no passkey on the device offers the recovery key; a cancelled sheet is silent") {
+    @Test
+    fun `no passkey on the device offers the recovery key, a cancelled sheet is silent`() = flow {
         val path = makeBackup()
         restore.pickFile(path)!!.join()
         provider.nextAssertionFailure = PasskeyResult.NoCredential
@@ -264,7 +274,8 @@ fun runFlowTests(): Int {
         expect(state is RestoreUiState.ChooseUnlock && state.message == null) { "state $state" }
     }
 
-    test("cancelling a restore returns to the unlock choice and stores nothing") {
+    @Test
+    fun `cancelling a restore returns to the unlock choice and stores nothing`() = flow {
         val path = makeBackup()
         val key = backup.state.value.newRecoveryKey!!
         vault.clear()
@@ -281,7 +292,8 @@ fun runFlowTests(): Int {
     }
 
     // --- Chat screen -----------------------------------------------------------------------------
-    test("chat: blank input is ignored, sent messages appear in order, the list shows the last one") {
+    @Test
+    fun `chat - blank input is ignored, sent messages appear in order, the list shows the last one`() = flow {
         expect(chat.newConversation("   ") == null) { "blank conversation created" }
         expect(chat.send("hi") == null) { "sent with no open conversation" }
         chat.newConversation("Team")!!.join()
@@ -293,7 +305,8 @@ fun runFlowTests(): Int {
         expect(state.conversations.single().lastMessage == "second") { "list ${state.conversations}" }
     }
 
-    test("chat: a store failure becomes a message, not a crash") {
+    @Test
+    fun `chat - a store failure becomes a message, not a crash`() = flow {
         chat.newConversation("Team")!!.join()
         engine.conversations.clear()
         chat.send("lost")!!.join()
@@ -301,7 +314,8 @@ fun runFlowTests(): Int {
     }
 
     // --- Demo provider ---------------------------------------------------------------------------
-    test("the software authenticator provider passes JSON through and maps its failures") {
+    @Test
+    fun `the software authenticator provider passes JSON through and maps its failures`() = flow {
         val seen = mutableListOf<String>()
         val authenticator = object : JsonAuthenticator {
             override fun create(requestJson: String): String {
@@ -322,22 +336,18 @@ fun runFlowTests(): Int {
     }
 
     // --- Words -----------------------------------------------------------------------------------
-    test("every Keepsake failure has its own message") {
+    @Test
+    fun `every Keepsake failure has its own message`() = flow {
         val texts = Failure.values().map { UserMessages.of(it).text }
         expect(texts.toSet().size == Failure.values().size) { "duplicates in $texts" }
         expect(UserMessages.of(Failure.PRF_UNSUPPORTED).offerRecoveryKey) { "PRF_UNSUPPORTED must offer the recovery key" }
     }
 
-    test("secrets never print") {
+    @Test
+    fun `secrets never print`() = flow {
         val secrets = KeyringSecrets(ByteArray(32) { 0x41 }, ByteArray(3))
         expect(!secrets.toString().contains("AAAA") && !secrets.toString().contains("65")) { secrets.toString() }
         expect(!UnlockSecret.RecoveryKey("ABCD-SECRET").toString().contains("SECRET")) { "recovery key printed" }
     }
 
-    println("kotlin flows: $passed passed, $failed failed")
-    return failed
-}
-
-fun main() {
-    if (runFlowTests() > 0) kotlin.system.exitProcess(1)
 }

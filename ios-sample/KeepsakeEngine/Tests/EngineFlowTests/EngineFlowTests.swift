@@ -1,7 +1,8 @@
-// End-to-end flows on Linux: the sample's view-models over BindingsBackupEngine (the real Keepsake
+// End-to-end flows: the sample's view-models over BindingsBackupEngine (the real Keepsake
 // library through the generated Swift bindings), with the bindings' software authenticator as the
-// passkey provider. Run by scripts/test-mobile-flows.sh.
+// passkey provider. XCTest tests, run by `swift test` (scripts/test-mobile-flows.sh on Linux).
 import Foundation
+import XCTest
 import Keepsake
 import KeepsakeEngine
 import KeepsakeFlow
@@ -80,9 +81,22 @@ func chooseUnlockMessage(_ state: RestoreUiState) -> UserMessage?? {
     return nil
 }
 
+/// The flows, one XCTest each, in a fresh folder.
 @MainActor
-func engineTests() -> [(name: String, body: @MainActor (URL) async throws -> Void)] { [
-    ("a new device restores the chats with the synced passkey and keeps the keyring", { dir in
+final class EngineFlowTests: XCTestCase {
+    var dir: URL!
+
+    override func setUp() async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() async throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func testANewDeviceRestoresTheChatsWithTheSyncedPasskeyAndKeepsTheKeyring() async throws {
+        let dir = self.dir!
         let old = Device(dir, "old")
         _ = try await old.backedUp()
         // The passkey synced through the password manager: the same software authenticator.
@@ -98,8 +112,10 @@ func engineTests() -> [(name: String, body: @MainActor (URL) async throws -> Voi
         try expect(fresh.chat.state.messages.map(\.text) == ["hello", "how are you?"], "chat \(fresh.chat.state)")
         guard let sealed = try fresh.vault.load() else { throw Expectation(description: "restored keyring not sealed") }
         try expect(try await fresh.engine.slots(sealed).map(\.kind) == [.passkey, .recoveryKey], "slots")
-    }),
-    ("the recovery key restores; a typo and a wrong key are told apart and change nothing", { dir in
+    }
+
+    func testTheRecoveryKeyRestoresATypoAndAWrongKeyAreToldApartAndChangeNothing() async throws {
+        let dir = self.dir!
         let old = Device(dir, "old")
         let key = try await old.backedUp()
         let otherKey = try await Device(dir, "other").backedUp()
@@ -115,23 +131,29 @@ func engineTests() -> [(name: String, body: @MainActor (URL) async throws -> Voi
         try expect(try await fresh.engine.conversations().isEmpty, "a failed unlock changed the chats")
         await restore.unlockWithRecoveryKey(key.lowercased().replacingOccurrences(of: "-", with: " "))?.value
         try expect(restore.state == .restored(messages: 2, conversations: 1), "state \(restore.state)")
-    }),
-    ("a passkey provider without PRF enrolls nothing and offers the recovery key", { dir in
+    }
+
+    func testAPasskeyProviderWithoutPRFEnrollsNothingAndOffersTheRecoveryKey() async throws {
+        let dir = self.dir!
         let device = Device(dir, "device")
         try device.engine.setDemoMode(.noPrf)
         let backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
         await backup.enableWithPasskey()?.value
         try expect(backup.state.message == UserMessage.of(.prfUnsupported), "state \(backup.state)")
         try expect(device.vault.stored == nil && backup.state.slots.isEmpty, "enrolled without PRF")
-    }),
-    ("PRF enabled without output at registration: one assertion completes the enrollment", { dir in
+    }
+
+    func testPRFEnabledWithoutOutputAtRegistrationOneAssertionCompletesTheEnrollment() async throws {
+        let dir = self.dir!
         let device = Device(dir, "device")
         try device.engine.setDemoMode(.prfEnabledWithoutResults)
         let backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
         await backup.enableWithPasskey()?.value
         try expect(backup.state.slots.map(\.kind) == [.passkey], "state \(backup.state)")
-    }),
-    ("a modified backup is refused before anything is restored", { dir in
+    }
+
+    func testAModifiedBackupIsRefusedBeforeAnythingIsRestored() async throws {
+        let dir = self.dir!
         let old = Device(dir, "old")
         let key = try await old.backedUp()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: old.backupPath))
@@ -146,37 +168,15 @@ func engineTests() -> [(name: String, body: @MainActor (URL) async throws -> Voi
         try expect(chooseUnlockMessage(restore.state) == .some(UserMessage.of(.truncated)), "state \(restore.state)")
         try expect(fresh.vault.stored == nil, "a refused restore sealed a keyring")
         try expect(try await fresh.engine.conversations().isEmpty, "a refused restore changed the chats")
-    }),
-    ("a second passkey registration excludes the enrolled passkey and names the account", { dir in
+    }
+
+    func testASecondPasskeyRegistrationExcludesTheEnrolledPasskeyAndNamesTheAccount() async throws {
+        let dir = self.dir!
         let device = Device(dir, "one")
         _ = try await device.backedUp()
         guard let sealed = try device.vault.load() else { throw Expectation(description: "no keyring sealed") }
         let pending = try await device.engine.beginPasskeyRegistration(sealed, userName: "Ana", label: "Tablet")
         try expect(pending.request.excludedCredentialIds.count == 1, "excluded \(pending.request.excludedCredentialIds)")
         try expect(pending.request.userDisplayName == "Ana", "display name \(pending.request.userDisplayName)")
-    }),
-] }
-
-@MainActor
-func runEngineTests() async -> Int {
-    var passed = 0
-    var failed = 0
-    for test in engineTests() {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keepsake-engine-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try await test.body(dir)
-            passed += 1
-            print("ok   \(test.name)")
-        } catch {
-            failed += 1
-            print("FAIL \(test.name): \(error)")
-        }
-        try? FileManager.default.removeItem(at: dir)
     }
-    print("ios engine: \(passed) passed, \(failed) failed")
-    return failed
 }
-
-let failures = await runEngineTests()
-exit(failures == 0 ? 0 : 1)

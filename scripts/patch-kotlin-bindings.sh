@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Post-processing of the Kotlin UniFFI 0.32.2 generates (called by scripts/generate-bindings.sh).
+# Each patch first checks that the generated text is exactly what it expects and fails otherwise,
+# so a UniFFI upgrade that changes the templates (or fixes the defect) stops the build and the patch
+# is reviewed or dropped, never silently skipped. Running it twice fails too (scripts/test-bindings.sh
+# checks that, as the stand-in for changed text).
+#
+# Usage: scripts/patch-kotlin-bindings.sh <keepsake_ffi.kt>
+set -euo pipefail
+kotlin_file="$1"
+patch_failed() {
+    echo "patch-kotlin-bindings.sh: $* (UniFFI's generated Kotlin changed: review this patch)" >&2
+    exit 1
+}
+count() { grep -cF -- "$1" "$kotlin_file" || true; }
+
+# 1. Object arguments get the receivers' destroyed check. UniFFI 0.32's `lower()` calls
+#    `uniffiCloneHandle()` directly: an object closed by `use {}` and passed as an argument
+#    hands Rust the freed pointer (use after free). `callWithHandle` is the path receivers take:
+#    it throws IllegalStateException once the object is destroyed, else keeps it alive while it
+#    clones the handle, and the clone Rust receives owns its own reference.
+objects=$(count 'fun uniffiCloneHandle(): Long {')
+checked=$(count 'has already been destroyed")')
+unchecked=$(count 'return value.uniffiCloneHandle()')
+[[ "$objects" -ge 1 ]] || patch_failed "no object classes found"
+[[ "$checked" == "$objects" ]] || patch_failed "$objects objects but $checked destroyed checks in callWithHandle"
+[[ "$unchecked" == "$objects" ]] || patch_failed "$objects objects but $unchecked unchecked lower() bodies"
+sed -i 's/return value\.uniffiCloneHandle()$/return value.callWithHandle { it }/' "$kotlin_file"
+[[ "$(count 'return value.callWithHandle { it }')" == "$objects" ]] || patch_failed "lower() patch incomplete"
+
+# 2. Exception messages are the error's detail (a sentence), not "detail=...".
+variants=$(count 'get() = "detail=${ `detail` }"')
+[[ "$variants" -ge 1 ]] || patch_failed "no KeepsakeException message getters found"
+sed -i 's/get() = "detail=\${ `detail` }"$/get() = `detail`/' "$kotlin_file"
+[[ "$(count 'detail=')" == "0" ]] || patch_failed "a message still reads detail=..."
+echo "patch-kotlin-bindings.sh: patched $kotlin_file: $objects object lower() bodies, $variants exception messages" >&2
