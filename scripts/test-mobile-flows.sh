@@ -24,25 +24,68 @@ bindings="$repo/target/bindings"
 mkdir -p "$out"
 summary=()
 
+# --- JUnit on the JVM (the runner Gradle uses too) --------------------------------------------------
+# Sets JUNIT_CP: JUnit 4 (Debian's junit4, with hamcrest) and kotlin.test's JUnit binding.
+provision_junit() {
+    if [[ ! -f /usr/share/java/junit4.jar ]]; then
+        echo "[mobile] installing Debian's junit4" >&2
+        apt_install junit4 || { echo "kotlin flows: JUnit 4 (Debian junit4) is missing and cannot be installed"; return 1; }
+    fi
+    JUNIT_CP="/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar:$KOTLIN_LIB/kotlin-test.jar:$KOTLIN_LIB/kotlin-test-junit.jar"
+}
+
+# The JUnit classes under $1 (Gradle's src/test/kotlin): one class per file that has @Test,
+# named like the file, in the file's package.
+junit_classes() {
+    local file package
+    while IFS= read -r file; do
+        package=$(sed -n 's/^package \([A-Za-z0-9_.]*\).*/\1/p' "$file" | head -1)
+        echo "$package.$(basename "$file" .kt)"
+    done < <(grep -rl '@Test' "$1" --include='*.kt' | sort)
+}
+
+# Runs JUnitCore over the given classes with classpath $1, teeing to log $2; passes when JUnit
+# reports OK. Prints "<label>: N tests passed" into the summary.
+run_junit() {
+    local classpath="$1" log="$2" label="$3"
+    shift 3
+    local status=0
+    java -cp "$classpath" org.junit.runner.JUnitCore "$@" 2>&1 | tee "$log" || status=1
+    local ok
+    ok=$(grep -E '^OK \([0-9]+ tests?\)$' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+    if [[ -z "$ok" ]]; then
+        status=1
+        summary+=("$label: FAILED ($(grep -E '^Tests run: ' "$log" | tail -1 || echo 'did not run to the end'))")
+    else
+        summary+=("$label: $ok tests passed")
+    fi
+    return "$status"
+}
+
+# The Android sample's flow module as Gradle builds it: src/main, src/testFixtures (the ports'
+# test doubles) and src/test/kotlin (JUnit classes), run with JUnitCore.
 kotlin_flows() {
     local build="$out/kotlin"
     rm -rf "$build"
     mkdir -p "$build"
     local cp="$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar"
+    local flow="$repo/android-sample/flow/src"
     local sources
-    mapfile -t sources < <(find "$repo/android-sample/flow/src/main" "$repo/android-sample/flow/src/test" -name '*.kt' | sort)
+    mapfile -t sources < <(find "$flow/main" "$flow/testFixtures" "$flow/test" -name '*.kt' | sort)
     # The flow code must stay free of Android APIs, or it could not be tested here.
     if grep -l '^import android\.' "${sources[@]}"; then
         echo "kotlin flows: the files above import android.*"
         return 1
     fi
-    "$KOTLINC" -nowarn -classpath "$cp" -d "$build/flow.jar" "${sources[@]}" 2>&1 | grep -v '^warning: ' || true
+    "$KOTLINC" -nowarn -classpath "$cp:$JUNIT_CP" -d "$build/flow.jar" "${sources[@]}" 2>&1 | grep -v '^warning: ' || true
     [[ -f "$build/flow.jar" ]] || { echo "kotlin flows: compilation failed"; return 1; }
-    local log="$build/test.log" status=0
-    java -cp "$build/flow.jar:$cp:$KOTLIN_LIB/kotlin-stdlib.jar" app.keepsake.sample.flow.FlowTestsKt 2>&1 |
-        tee "$log" || status=1
-    grep -E '^kotlin flows: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
-    summary+=("$(grep -E '^kotlin flows: ' "$log" | tail -1 || echo 'kotlin flows: did not run to the end')")
+    local classes status=0
+    mapfile -t classes < <(junit_classes "$flow/test/kotlin")
+    run_junit "$build/flow.jar:$cp:$JUNIT_CP:$KOTLIN_LIB/kotlin-stdlib.jar" "$build/test.log" \
+        "kotlin flow JUnit classes (${#classes[@]})" "${classes[@]}" || status=1
+    # FlowJUnitTest runs the scenario list of FlowTests.kt and prints its own count.
+    grep -E '^kotlin flows: [0-9]+ passed, 0 failed$' "$build/test.log" >/dev/null || status=1
+    summary+=("$(grep -E '^kotlin flows: ' "$build/test.log" | tail -1 || echo 'kotlin flows: did not run to the end')")
     return "$status"
 }
 
@@ -82,8 +125,8 @@ kotlin_engine() {
     jar=$(kotlin_bindings_jar "$cp") || return 1
     local sources
     mapfile -t sources < <(find "$repo/android-sample/flow/src/main" "$repo/android-sample/engine/src" -name '*.kt' | sort)
-    # The in-memory vault and history the flow tests use.
-    sources+=("$repo/android-sample/flow/src/test/kotlin/app/keepsake/sample/flow/Fakes.kt")
+    # The in-memory vault and history: :flow's test fixtures.
+    sources+=("$repo/android-sample/flow/src/testFixtures/kotlin/app/keepsake/sample/flow/Fakes.kt")
     "$KOTLINC" -nowarn -classpath "$jar:$cp" -d "$build/engine.jar" "${sources[@]}" 2>&1 | grep -v '^warning: ' || true
     [[ -f "$build/engine.jar" ]] || { echo "android engine: compilation failed"; return 1; }
     local log="$build/test.log" status=0
@@ -198,6 +241,7 @@ failed=0
 if [[ "$run_kotlin" == "1" ]]; then
     echo "== Android sample flows (Kotlin, JVM)"
     provision_kotlin || exit 1
+    provision_junit || exit 1
     kotlin_flows || failed=1
     if [[ ! -d "$bindings/kotlin" ]]; then scripts/generate-bindings.sh; fi
     kotlin_engine || failed=1

@@ -8,7 +8,7 @@ plugins {
 
 android {
     namespace = "app.keepsake"
-    compileSdk = 35
+    compileSdk = 36
     defaultConfig {
         minSdk = 28
         consumerProguardFiles("consumer-rules.pro")
@@ -22,7 +22,6 @@ android {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
     packaging {
         // Keep the .so files page-aligned and uncompressed in the APK (16 KB page devices).
         jniLibs.useLegacyPackaging = false
@@ -31,6 +30,9 @@ android {
         singleVariant("release") { withSourcesJar() }
     }
 }
+
+// kotlinOptions {} is an error from Kotlin 2.2: the toolchain sets the JVM target.
+kotlin { jvmToolchain(17) }
 
 dependencies {
     // JNA's AAR carries libjnidispatch.so for every Android ABI; the plain jar does not.

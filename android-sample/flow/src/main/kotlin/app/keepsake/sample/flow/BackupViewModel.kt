@@ -62,12 +62,14 @@ class BackupViewModel(
 
     /** Loads the keyring's slots and the last backup. */
     fun load(): Job = scope.launch {
-        val last = history.last()
+        var last: LastBackup? = null
         try {
+            last = history.last()
             val slots = vault.load()?.let { secrets -> withWipe(secrets) { engine.slots(it) } }.orEmpty()
             mutableState.update { it.copy(loaded = true, slots = slots, lastBackup = last) }
-        } catch (e: KeepsakeFlowException) {
-            mutableState.update { it.copy(loaded = true, lastBackup = last, message = UserMessages.of(e.failure)) }
+        } catch (e: Exception) {
+            val failure = failureOf(e)
+            mutableState.update { it.copy(loaded = true, lastBackup = last, message = UserMessages.of(failure)) }
         }
     }
 
@@ -140,11 +142,12 @@ class BackupViewModel(
         val launched = scope.launch {
             try {
                 body()
-            } catch (e: KeepsakeFlowException) {
-                finishWith(UserMessages.of(e.failure))
             } catch (e: CancellationException) {
                 finishWith(UserMessages.of(Failure.CANCELLED))
                 throw e
+            } catch (e: Exception) {
+                // Also the vault's and history's platform exceptions: shown, never a crash.
+                finishWith(UserMessages.of(failureOf(e)))
             }
         }
         job = launched
