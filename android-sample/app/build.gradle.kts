@@ -47,6 +47,8 @@ dependencies {
     // Credential Manager on Android 13 and below goes through Play services.
     implementation("androidx.credentials:credentials-play-services-auth:1.5.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    // The daily background backup (DailyBackupWorker).
+    implementation("androidx.work:work-runtime-ktx:2.10.1")
 
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))
     implementation("androidx.compose.material3:material3")

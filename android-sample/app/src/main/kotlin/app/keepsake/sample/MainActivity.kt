@@ -42,6 +42,7 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.ViewModelProvider
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.lifecycleScope
 import app.keepsake.sample.flow.BackupViewModel
 import app.keepsake.sample.flow.BackupWork
 import app.keepsake.sample.flow.ChatRow
@@ -51,9 +52,11 @@ import app.keepsake.sample.flow.Progress
 import app.keepsake.sample.flow.RestoreUiState
 import app.keepsake.sample.flow.RestoreViewModel
 import app.keepsake.sample.flow.UserMessage
+import app.keepsake.sample.flow.UserMessages
 import java.io.File
 import java.text.DateFormat
 import java.util.Date
+import kotlinx.coroutines.launch
 
 class MainActivity : ComponentActivity() {
     private val services by lazy { SampleServices.get(this, intent.getBooleanExtra(EXTRA_DEMO, false)) }
@@ -67,6 +70,12 @@ class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         services.attach(this)
+        // Daily backups in the background; a run before backups are turned on only records that.
+        if (!services.demo) {
+            lifecycleScope.launch {
+                DailyBackupWorker.schedule(applicationContext, services.dailyBackups.nextRunAt() - System.currentTimeMillis())
+            }
+        }
         setContent { MaterialTheme { SampleApp(models, services.demo) } }
     }
 
@@ -172,6 +181,10 @@ private fun BackupScreen(backup: BackupViewModel) {
             ?: "No backup yet",
         modifier = Modifier.testTag("last-backup"),
     )
+    state.lastScheduledRun?.let { run ->
+        val text = UserMessages.of(run.result).text
+        Text("${DateFormat.getDateTimeInstance().format(Date(run.finishedAtEpochMillis))}: $text", modifier = Modifier.testTag("last-scheduled-run"))
+    }
     state.message?.let { MessageText(it) }
 }
 

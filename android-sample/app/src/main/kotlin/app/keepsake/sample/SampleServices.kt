@@ -7,8 +7,10 @@ import android.content.Context
 import app.keepsake.sample.engine.BindingsBackupEngine
 import app.keepsake.sample.flow.BackupEngine
 import app.keepsake.sample.flow.BackupHistory
+import app.keepsake.sample.flow.DailyBackupRunner
 import app.keepsake.sample.flow.ForegroundPasskeyProvider
 import app.keepsake.sample.flow.RootKeyVault
+import app.keepsake.sample.flow.ScheduledRunLog
 import app.keepsake.sample.flow.SoftwareAuthenticatorProvider
 import java.io.File
 
@@ -21,6 +23,10 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
     val engine: BackupEngine = bindingsEngine
     val vault: RootKeyVault = KeystoreRootKeyVault(app)
     val history: BackupHistory = PreferencesBackupHistory(app)
+    val scheduledRuns: ScheduledRunLog = PreferencesScheduledRunLog(app)
+
+    /** The daily background backup that DailyBackupWorker runs. */
+    val dailyBackups = DailyBackupRunner(engine, vault, history, scheduledRuns, ::backupPath)
 
     /** Where "back up now" writes; an app would stream to its cloud SDK instead (ByteSink). */
     fun backupPath(): String = File(app.getExternalFilesDir(null) ?: app.filesDir, "chats.keepsake").path
