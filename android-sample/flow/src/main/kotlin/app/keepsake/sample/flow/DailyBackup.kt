@@ -113,8 +113,10 @@ class DailyBackupRunner(
             withContext(NonCancellable) { log.record(ScheduledRun(clock(), ScheduledRunResult.Stopped)) }
             throw e
         } catch (e: Exception) {
-            val failure = failureOf(e)
-            ScheduledRunResult.Failed(failure, willRetry = failure in RETRYABLE)
+            when (val failure = failureOf(e)) {
+                Failure.CANCELLED -> ScheduledRunResult.Stopped
+                else -> ScheduledRunResult.Failed(failure, willRetry = failure in RETRYABLE)
+            }
         }
         withContext(NonCancellable) { log.record(ScheduledRun(clock(), result)) }
         return result
