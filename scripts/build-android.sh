@@ -163,8 +163,6 @@ cargo ndk "${target_args[@]}" --platform "$PLATFORM" build -p keepsake-ffi --lib
 for abi in "${abis[@]}"; do
     mkdir -p "$jni_libs/$abi"
     cp "$(lib_of "$abi")" "$jni_libs/$abi/libkeepsake_ffi.so"
-    # The size goal is per ABI (docs/MOBILE.md); the release workflow collects these lines.
-    echo "size $abi $(wc -c <"$jni_libs/$abi/libkeepsake_ffi.so") bytes" >&2
 done
 
 # --- Kotlin bindings from the same build ----------------------------------------------------------
@@ -179,6 +177,20 @@ rm -rf "$generated"
 mkdir -p "$generated"
 "$repo/target/release/uniffi-bindgen" generate --no-format --config "$repo/uniffi.toml" \
     --language kotlin --out-dir "$generated" "$source_lib"
+
+# --- strip, now that the bindings were read from the symbols ------------------------------------
+
+# The profile keeps the symbol table (uniffi-bindgen reads the metadata from it); the app needs only
+# the dynamic symbols JNA looks up. The size goal is per ABI (docs/MOBILE.md); the release workflow
+# collects the "size" lines.
+llvm_strip="$(find "$NDK/toolchains/llvm/prebuilt" -path '*/bin/llvm-strip' 2>/dev/null | head -1)"
+[[ -n "$llvm_strip" ]] || die "llvm-strip not found under $NDK/toolchains/llvm/prebuilt/*/bin"
+for abi in "${abis[@]}"; do
+    if [[ "$profile" != "dev" ]]; then
+        "$llvm_strip" --strip-unneeded "$jni_libs/$abi/libkeepsake_ffi.so"
+    fi
+    echo "size $abi $(wc -c <"$jni_libs/$abi/libkeepsake_ffi.so") bytes" >&2
+done
 
 echo "== done" >&2
 find "$jni_libs" -name '*.so' | sort >&2

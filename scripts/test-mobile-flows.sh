@@ -195,19 +195,21 @@ swift_flows() {
     return "$status"
 }
 
-# Compiles the generated Swift bindings (module Keepsake), KeepsakeFlow and KeepsakeEngine as
-# libraries, then the engine tests against them, and runs them. $1 is a folder (as seen by the
-# compiler) holding lib/ (the Keepsake library), gen/ (the generated Swift), flow/, engine/ and
-# tests/ sources; the build goes to $1/build.
+# Compiles the Swift package's Keepsake module exactly as scripts/build-ios.sh lays it out for the
+# XCFramework (package/Sources/Keepsake: the generated bindings and the async layer, over the flat
+# headers/module.modulemap), then KeepsakeFlow and KeepsakeEngine as libraries, then the engine
+# tests against them, and runs them. $1 is a folder (as seen by the compiler) holding lib/ (the
+# Keepsake library), layout/ (build-ios.sh --layout-only), flow/, engine/ and tests/ sources; the
+# build goes to $1/build.
 swift_engine_build_and_run() {
     local root="$1"
-    local ffi="-Xcc -fmodule-map-file=$root/gen/KeepsakeFFI.modulemap -I $root/gen"
+    local ffi="-Xcc -fmodule-map-file=$root/layout/headers/module.modulemap -I $root/layout/headers"
     cat <<EOF
 set -e
 cd "$root"
 mkdir -p build
 swiftc -emit-library -emit-module -parse-as-library -module-name Keepsake $ffi -L lib -lkeepsake_ffi \
-    -emit-module-path build/Keepsake.swiftmodule -o build/libKeepsake.so gen/Keepsake.swift
+    -emit-module-path build/Keepsake.swiftmodule -o build/libKeepsake.so layout/package/Sources/Keepsake/*.swift
 swiftc -emit-library -emit-module -parse-as-library -module-name KeepsakeFlow \
     -emit-module-path build/KeepsakeFlow.swiftmodule -o build/libKeepsakeFlow.so flow/*.swift
 swiftc -emit-library -emit-module -parse-as-library -module-name KeepsakeEngine $ffi -I build -L build \
@@ -233,9 +235,9 @@ swift_engine() {
         stage="$SWIFT_CHROOT$inner"
     fi
     rm -rf "$stage"
-    mkdir -p "$stage/lib" "$stage/gen" "$stage/flow" "$stage/engine" "$stage/tests"
+    mkdir -p "$stage/lib" "$stage/flow" "$stage/engine" "$stage/tests"
     cp "$bindings"/lib/libkeepsake_ffi.* "$stage/lib/"
-    cp "$bindings"/swift/* "$stage/gen/"
+    "$repo/scripts/build-ios.sh" --layout-only "$bindings/swift" "$stage/layout" 2>/dev/null
     cp "$repo"/ios-sample/KeepsakeFlow/Sources/KeepsakeFlow/*.swift "$stage/flow/"
     cp "$repo"/ios-sample/KeepsakeEngine/Sources/KeepsakeEngine/*.swift "$stage/engine/"
     cp "$repo"/ios-sample/KeepsakeEngine/Tests/EngineFlowTests/*.swift "$stage/tests/"
