@@ -1,6 +1,6 @@
-// Tests of the sample's flows (view-models over the ports). Run on Linux by
-// scripts/test-mobile-flows.sh (FlowTestRunner/main.swift) and on macOS by `swift test`
-// (XCTestEntry.swift). Each test builds fresh fakes and drives a view-model like a screen.
+// Tests of the sample's flows (view-models over the ports), run through XCTestEntry.swift: on
+// Linux by scripts/test-mobile-flows.sh, on macOS by `swift test`. Each test builds fresh fakes
+// and drives a view-model like a screen.
 import Foundation
 @testable import KeepsakeFlow
 
