@@ -8,6 +8,7 @@ Prints one `ok`/`FAIL` line per check and `project checks: N passed, M failed`; 
 
 import plistlib
 import re
+import tomllib
 import subprocess
 import sys
 from pathlib import Path
@@ -233,6 +234,20 @@ def _():
     assert identifier in info.get("BGTaskSchedulerPermittedIdentifiers", []), f"{identifier} not permitted"
     assert "processing" in info.get("UIBackgroundModes", []), "no processing background mode"
     assert "BGProcessingTaskRequest" in source and "expirationHandler" in source
+
+
+# --- the mobile profile --------------------------------------------------------------------------
+
+
+@check("cargo: the mobile profile keeps panic=unwind (caught at the FFI) and symbols (uniffi-bindgen reads them)")
+def _():
+    with open(REPO / "Cargo.toml", "rb") as handle:
+        profile = tomllib.load(handle)["profile"]["mobile"]
+    assert profile.get("inherits") == "release", profile.get("inherits")
+    assert profile.get("panic", "unwind") == "unwind", f"panic = {profile.get('panic')}"
+    assert profile.get("strip") in (None, False, "none", "debuginfo"), f"strip = {profile.get('strip')}"
+    for script in ("scripts/build-android.sh", "scripts/build-ios.sh"):
+        assert re.search(r"^profile=mobile$", (REPO / script).read_text(), re.M), f"{script} does not default to mobile"
 
 
 # --- workflows -----------------------------------------------------------------------------------
