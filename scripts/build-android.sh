@@ -10,18 +10,20 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/build-android.sh [--debug] [--demo] [--abi ABI]... [--help]
+Usage: scripts/build-android.sh [--profile NAME | --debug] [--demo] [--abi ABI]... [--help]
 
 Builds keepsake-ffi for Android with cargo-ndk (platform 28, 16 KB page alignment) and generates
-the Kotlin bindings from the arm64-v8a library of the same build.
+the Kotlin bindings from the first ABI's library of the same build.
 
 Options:
-  --abi ABI   build only this ABI (repeatable): arm64-v8a, armeabi-v7a, x86_64, x86
-              (default: all four)
-  --debug     cargo dev profile instead of release
-  --demo      include the software authenticator (SoftAuthenticator) for the sample's demo
-              mode; never for an app you ship (release libraries leave it out)
-  --help      print this help
+  --abi ABI       build only this ABI (repeatable): arm64-v8a, armeabi-v7a, x86_64, x86
+                  (default: all four)
+  --profile NAME  cargo profile (default: mobile, the size-oriented release profile;
+                  release: faster to build)
+  --debug         cargo dev profile
+  --demo          include the software authenticator (SoftAuthenticator) for the sample's demo
+                  mode; never for an app you ship (release libraries leave it out)
+  --help          print this help
 
 Environment:
   ANDROID_NDK_HOME  the NDK folder (also read: ANDROID_NDK_ROOT, or the newest
@@ -39,8 +41,7 @@ die() {
 ALL_ABIS=(arm64-v8a armeabi-v7a x86_64 x86)
 PLATFORM=28
 abis=()
-profile=release
-cargo_profile=(--release)
+profile=mobile
 features=()
 
 while [[ $# -gt 0 ]]; do
@@ -50,8 +51,12 @@ while [[ $# -gt 0 ]]; do
         exit 0
         ;;
     --debug)
-        profile=debug
-        cargo_profile=()
+        profile=dev
+        ;;
+    --profile)
+        [[ $# -ge 2 ]] || die "--profile needs a value (mobile, release, dev)"
+        profile="$2"
+        shift
         ;;
     --demo)
         features=(--features soft-authenticator)
@@ -152,23 +157,46 @@ module="$repo/android-sample/keepsake/src/main"
 jni_libs="$module/jniLibs"
 generated="$module/generated"
 
-echo "== cargo ndk (${abis[*]}, platform $PLATFORM, $profile)" >&2
-cargo ndk "${target_args[@]}" --platform "$PLATFORM" --output-dir "$jni_libs" \
-    build -p keepsake-ffi "${cargo_profile[@]}" ${features[@]+"${features[@]}"}
+# cargo's output folder of a profile: dev builds land in debug/.
+profile_dir="$profile"
+[[ "$profile" == "dev" ]] && profile_dir=debug
+lib_of() { echo "$repo/target/$(rust_target_of "$1")/$profile_dir/libkeepsake_ffi.so"; }
+
+echo "== cargo ndk (${abis[*]}, platform $PLATFORM, profile $profile)" >&2
+cargo ndk "${target_args[@]}" --platform "$PLATFORM" build -p keepsake-ffi --lib --profile "$profile" ${features[@]+"${features[@]}"}
+# Copied here rather than with cargo-ndk's --output-dir, which looks for the artifacts of
+# --release/dev builds only.
+for abi in "${abis[@]}"; do
+    mkdir -p "$jni_libs/$abi"
+    cp "$(lib_of "$abi")" "$jni_libs/$abi/libkeepsake_ffi.so"
+done
 
 # --- Kotlin bindings from the same build ----------------------------------------------------------
 
 # uniffi-bindgen reads the metadata out of the built library itself (library mode), so the Kotlin
 # matches exactly the .so files packaged next to it. Any ABI carries the same metadata.
-source_abi="${abis[0]}"
-source_lib="$repo/target/$(rust_target_of "$source_abi")/$profile/libkeepsake_ffi.so"
+source_lib="$(lib_of "${abis[0]}")"
 [[ -f "$source_lib" ]] || die "expected $source_lib after the build"
 
-cargo build --quiet -p uniffi-bindgen "${cargo_profile[@]}"
+cargo build --quiet -p uniffi-bindgen --release
 rm -rf "$generated"
 mkdir -p "$generated"
-"$repo/target/$profile/uniffi-bindgen" generate --no-format --config "$repo/uniffi.toml" \
+"$repo/target/release/uniffi-bindgen" generate --no-format --config "$repo/uniffi.toml" \
     --language kotlin --out-dir "$generated" "$source_lib"
+
+# --- strip, now that the bindings were read from the symbols ------------------------------------
+
+# The profile keeps the symbol table (uniffi-bindgen reads the metadata from it); the app needs only
+# the dynamic symbols JNA looks up. The size goal is per ABI (docs/MOBILE.md); the release workflow
+# collects the "size" lines.
+llvm_strip="$(find "$NDK/toolchains/llvm/prebuilt" -path '*/bin/llvm-strip' 2>/dev/null | head -1)"
+[[ -n "$llvm_strip" ]] || die "llvm-strip not found under $NDK/toolchains/llvm/prebuilt/*/bin"
+for abi in "${abis[@]}"; do
+    if [[ "$profile" != "dev" ]]; then
+        "$llvm_strip" --strip-unneeded "$jni_libs/$abi/libkeepsake_ffi.so"
+    fi
+    echo "size $abi $(wc -c <"$jni_libs/$abi/libkeepsake_ffi.so") bytes" >&2
+done
 
 echo "== done" >&2
 find "$jni_libs" -name '*.so' | sort >&2

@@ -5,29 +5,41 @@
 #
 #   target/ios/KeepsakeFFI.xcframework          (device, simulator (arm64+x86_64), macOS slices)
 #   target/ios/package/Package.swift            (binaryTarget KeepsakeFFI + target Keepsake)
-#   target/ios/package/Sources/Keepsake/{Keepsake.swift, Keepsake+Async.swift}
+#   target/ios/package/Sources/Keepsake/        (generated Keepsake.swift + bindings/swift/Sources/Keepsake)
 #
-# Needs macOS with Xcode (xcodebuild, lipo) and rustup. See docs/MOBILE.md.
+# Needs macOS with Xcode (xcodebuild, lipo) and rustup. See docs/MOBILE.md. `--layout-only` runs
+# the packaging steps alone (any OS), for scripts/test-mobile-scripts.sh.
 set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/build-ios.sh [--debug] [--demo] [--package-url URL] [--help]
+Usage: scripts/build-ios.sh [--profile NAME | --debug] [--demo] [--target TRIPLE]... [--no-build] [--package-url URL] [--help]
+       scripts/build-ios.sh --layout-only GENERATED_DIR OUT_DIR
 
 Builds keepsake-ffi static libraries for aarch64-apple-ios, aarch64-apple-ios-sim,
 x86_64-apple-ios, aarch64-apple-darwin and x86_64-apple-darwin, joins the simulator and macOS
 slices with lipo, creates KeepsakeFFI.xcframework with xcodebuild and writes a Swift package
-(target/ios/package) whose binaryTarget points at it, with the generated Swift bindings.
+(target/ios/package) whose binaryTarget points at it, with the generated Swift bindings and the
+async layer (bindings/swift/Sources/Keepsake).
 
 Options:
-  --debug           cargo dev profile instead of release
+  --profile NAME    cargo profile (default: mobile, the size-oriented release profile;
+                    release: faster to build)
+  --debug           cargo dev profile
+  --target TRIPLE   build only this target (repeatable; default: all five). CI builds only the
+                    slices it runs (aarch64-apple-ios-sim, aarch64-apple-darwin)
+  --no-build        package static libraries already in target/<triple>/<profile> (built by
+                    parallel release jobs) instead of building them
   --demo            include the software authenticator (SoftAuthenticator) for the sample's
                     demo mode; never for an app you ship (release libraries leave it out)
   --package-url URL for publishing: write a remote binaryTarget (URL of the uploaded
                     KeepsakeFFI.xcframework.zip, with its computed checksum) instead of a local path
+  --layout-only GENERATED_DIR OUT_DIR
+                    only lay out OUT_DIR/headers (flat module map) and OUT_DIR/package/Sources from
+                    the uniffi-bindgen output in GENERATED_DIR; needs no Xcode (used by the tests)
   --help            print this help
 
-Prerequisites: macOS, Xcode 16.3+ (xcodebuild, lipo; iOS 18.4 SDK), rustup.
+Prerequisites: macOS, Xcode 26 (xcodebuild, lipo; the iOS 26 SDK, deployment target 18.4), rustup.
 EOF
 }
 
@@ -36,10 +48,13 @@ die() {
     exit 1
 }
 
-profile=release
-cargo_profile=(--release)
+ALL_TARGETS=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
+profile=mobile
 features=()
 package_url=""
+targets=()
+layout_only=()
+build=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --help | -h)
@@ -47,8 +62,26 @@ while [[ $# -gt 0 ]]; do
         exit 0
         ;;
     --debug)
-        profile=debug
-        cargo_profile=()
+        profile=dev
+        ;;
+    --profile)
+        [[ $# -ge 2 ]] || die "--profile needs a value (mobile, release, dev)"
+        profile="$2"
+        shift
+        ;;
+    --target)
+        [[ $# -ge 2 ]] || die "--target needs a value (one of: ${ALL_TARGETS[*]})"
+        [[ " ${ALL_TARGETS[*]} " == *" $2 "* ]] || die "unknown target '$2' (one of: ${ALL_TARGETS[*]})"
+        targets+=("$2")
+        shift
+        ;;
+    --no-build)
+        build=0
+        ;;
+    --layout-only)
+        [[ $# -ge 3 ]] || die "--layout-only needs GENERATED_DIR and OUT_DIR"
+        layout_only=("$2" "$3")
+        shift 2
         ;;
     --demo)
         features=(--features soft-authenticator)
@@ -69,12 +102,53 @@ done
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
 
+# --- layout: headers and package sources (no Xcode needed) ----------------------------------------
+
+# The C module for the XCFramework: the header and a module map named module.modulemap side by side,
+# flat in each slice's Headers folder. Xcode 26 builds with explicit modules and looks for the module
+# map only at the top of Headers, not in a subfolder. The module map is written here rather than
+# taken from uniffi-bindgen: UniFFI 0.32's has `use "_Builtin_stdbool"` / `use "_Builtin_stdint"`,
+# which name Clang builtin modules that Xcode 26's toolchains no longer have as modules, so the FFI
+# module fails to build and `canImport(KeepsakeFFI)` turns false (uniffi-rs issue 2917). The header
+# includes <stdbool.h>/<stdint.h> itself; nothing else is needed.
+write_headers() {
+    local generated="$1" headers="$2"
+    rm -rf "$headers"
+    mkdir -p "$headers"
+    cp "$generated/KeepsakeFFI.h" "$headers/"
+    cat >"$headers/module.modulemap" <<'MODULEMAP'
+module KeepsakeFFI {
+    header "KeepsakeFFI.h"
+    export *
+}
+MODULEMAP
+}
+
+# The Swift sources of the package's Keepsake target: the generated bindings and the hand-written
+# layer over them (Keepsake+Async.swift, ...), one module as on every other path.
+write_package_sources() {
+    local generated="$1" sources="$2/Sources/Keepsake"
+    rm -rf "$sources"
+    mkdir -p "$sources"
+    cp "$generated/Keepsake.swift" "$sources/"
+    cp "$repo"/bindings/swift/Sources/Keepsake/*.swift "$sources/"
+}
+
+if [[ ${#layout_only[@]} -gt 0 ]]; then
+    [[ -f "${layout_only[0]}/KeepsakeFFI.h" && -f "${layout_only[0]}/Keepsake.swift" ]] ||
+        die "${layout_only[0]} has no KeepsakeFFI.h and Keepsake.swift (uniffi-bindgen's Swift output)"
+    write_headers "${layout_only[0]}" "${layout_only[1]}/headers"
+    write_package_sources "${layout_only[0]}" "${layout_only[1]}/package"
+    echo "== laid out ${layout_only[1]}/headers and ${layout_only[1]}/package/Sources" >&2
+    exit 0
+fi
+
 # --- prerequisites: say exactly what is missing ------------------------------------------------
 
 [[ "$(uname -s)" == "Darwin" ]] ||
-    die "Xcode not found: building the XCFramework needs macOS with Xcode 16.3+ (this is $(uname -s))"
+    die "Xcode not found: building the XCFramework needs macOS with Xcode 26 (this is $(uname -s))"
 if ! command -v xcodebuild >/dev/null 2>&1 || ! xcodebuild -version >/dev/null 2>&1; then
-    die "Xcode not found: install Xcode 16.3+ and run 'sudo xcode-select -s /Applications/Xcode.app'"
+    die "Xcode not found: install Xcode 26 and run 'sudo xcode-select -s /Applications/Xcode.app'"
 fi
 command -v lipo >/dev/null 2>&1 || die "lipo not found: it comes with the Xcode command line tools"
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup (https://rustup.rs)"
@@ -82,49 +156,64 @@ command -v rustup >/dev/null 2>&1 || die "rustup not found: the Apple targets ar
 
 # --- build --------------------------------------------------------------------------------------
 
-TARGETS=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
+[[ ${#targets[@]} -gt 0 ]] || targets=("${ALL_TARGETS[@]}")
 # Matches the samples' deployment targets; the core itself needs nothing newer.
 export IPHONEOS_DEPLOYMENT_TARGET=18.4
 export MACOSX_DEPLOYMENT_TARGET=13.0
 
-for target in "${TARGETS[@]}"; do
-    rustup target add "$target" >/dev/null
-    echo "== cargo build $target ($profile)" >&2
-    cargo build -p keepsake-ffi --lib --target "$target" "${cargo_profile[@]}" ${features[@]+"${features[@]}"}
-done
+# cargo's output folder of a profile: dev builds land in debug/.
+profile_dir="$profile"
+[[ "$profile" == "dev" ]] && profile_dir=debug
+lib_of() { echo "$repo/target/$1/$profile_dir/libkeepsake_ffi.a"; }
 
-lib_of() { echo "$repo/target/$1/$profile/libkeepsake_ffi.a"; }
+for target in "${targets[@]}"; do
+    if [[ "$build" == "1" ]]; then
+        rustup target add "$target" >/dev/null
+        echo "== cargo build $target ($profile)" >&2
+        cargo build -p keepsake-ffi --lib --target "$target" --profile "$profile" ${features[@]+"${features[@]}"}
+    else
+        [[ -f "$(lib_of "$target")" ]] || die "--no-build: $(lib_of "$target") is missing"
+    fi
+done
+built() { [[ " ${targets[*]} " == *" $1 "* ]]; }
 
 out="$repo/target/ios"
 rm -rf "$out"
-mkdir -p "$out/ios-simulator" "$out/macos"
-lipo -create "$(lib_of aarch64-apple-ios-sim)" "$(lib_of x86_64-apple-ios)" \
-    -output "$out/ios-simulator/libkeepsake_ffi.a"
-lipo -create "$(lib_of aarch64-apple-darwin)" "$(lib_of x86_64-apple-darwin)" \
-    -output "$out/macos/libkeepsake_ffi.a"
+mkdir -p "$out"
+# One XCFramework library per platform: the device slice, the simulator slices and the macOS
+# slices joined with lipo, each only when at least one of its targets was built.
+xcframework_args=()
+join_slices() {
+    local name="$1" slices=()
+    shift
+    local target
+    for target in "$@"; do
+        if built "$target"; then slices+=("$(lib_of "$target")"); fi
+    done
+    [[ ${#slices[@]} -gt 0 ]] || return 0
+    mkdir -p "$out/$name"
+    lipo -create "${slices[@]}" -output "$out/$name/libkeepsake_ffi.a"
+    xcframework_args+=(-library "$out/$name/libkeepsake_ffi.a" -headers "$out/headers")
+}
+
+# Sizes per target, for the release notes and the size goal (docs/MOBILE.md).
+for target in "${targets[@]}"; do
+    echo "size $target $(wc -c <"$(lib_of "$target")") bytes (static archive)" >&2
+done
 
 # --- Swift bindings from the same build -----------------------------------------------------------
 
-# Library mode reads the metadata from the built library; the macOS arm64 slice has the same
-# metadata as every other slice.
-cargo build --quiet -p uniffi-bindgen "${cargo_profile[@]}"
+# Library mode reads the metadata from the built library; every slice has the same metadata.
+cargo build --quiet -p uniffi-bindgen --release
 generated="$out/generated"
-"$repo/target/$profile/uniffi-bindgen" generate --no-format --config "$repo/uniffi.toml" \
-    --language swift --out-dir "$generated" "$(lib_of aarch64-apple-darwin)"
+"$repo/target/release/uniffi-bindgen" generate --no-format --config "$repo/uniffi.toml" \
+    --language swift --out-dir "$generated" "$(lib_of "${targets[0]}")"
 
-# Headers in a folder named after the module, with a module map named module.modulemap: each
-# XCFramework slice then exposes the C module KeepsakeFFI that Keepsake.swift imports, and two
-# frameworks built this way do not collide in the same headers folder.
-headers="$out/headers/KeepsakeFFI"
-mkdir -p "$headers"
-cp "$generated/KeepsakeFFI.h" "$headers/"
-cp "$generated/KeepsakeFFI.modulemap" "$headers/module.modulemap"
-
-xcodebuild -create-xcframework \
-    -library "$(lib_of aarch64-apple-ios)" -headers "$out/headers" \
-    -library "$out/ios-simulator/libkeepsake_ffi.a" -headers "$out/headers" \
-    -library "$out/macos/libkeepsake_ffi.a" -headers "$out/headers" \
-    -output "$out/KeepsakeFFI.xcframework"
+write_headers "$generated" "$out/headers"
+join_slices ios aarch64-apple-ios
+join_slices ios-simulator aarch64-apple-ios-sim x86_64-apple-ios
+join_slices macos aarch64-apple-darwin x86_64-apple-darwin
+xcodebuild -create-xcframework "${xcframework_args[@]}" -output "$out/KeepsakeFFI.xcframework"
 
 # --- Swift package ------------------------------------------------------------------------------
 
@@ -133,10 +222,7 @@ xcodebuild -create-xcframework \
 checksum="$(swift package compute-checksum "$out/KeepsakeFFI.xcframework.zip")"
 
 package="$out/package"
-mkdir -p "$package/Sources/Keepsake"
-cp "$generated/Keepsake.swift" "$package/Sources/Keepsake/"
-# One module: the generated code plus the async layer the docs use (backup/restore, AsyncStream).
-cp "$repo"/bindings/swift/Sources/Keepsake/*.swift "$package/Sources/Keepsake/"
+write_package_sources "$generated" "$package"
 if [[ -n "$package_url" ]]; then
     binary_target=".binaryTarget(name: \"KeepsakeFFI\", url: \"$package_url\", checksum: \"$checksum\")"
 else

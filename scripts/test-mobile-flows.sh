@@ -52,7 +52,8 @@ kotlin_flows() {
         return 1
     fi
     FLOW_MAIN=$(kotlin_compile_cached "$kotlin_cache" flow "$cp" "${main[@]}") || return 1
-    mapfile -t tests < <(find "$repo/android-sample/flow/src/test" -name '*.kt' | sort)
+    # Gradle's layout: the tests see :flow's test fixtures (the ports' test doubles, Fakes.kt).
+    mapfile -t tests < <(find "$repo/android-sample/flow/src/testFixtures" "$repo/android-sample/flow/src/test" -name '*.kt' | sort)
     FLOW_TESTS=$(kotlin_compile_cached "$kotlin_cache" flow-tests "$FLOW_MAIN:$cp:$KOTLIN_TEST_CP" "${tests[@]}") || return 1
     kotlin_junit "kotlin flows" "$out/kotlin-flows.log" "$FLOW_TESTS:$FLOW_MAIN:$cp" "$FLOW_TESTS"
 }
@@ -68,9 +69,9 @@ kotlin_engine() {
     mapfile -t main < <(find "$repo/android-sample/engine/src/main" -name '*.kt' | sort)
     local engine
     engine=$(kotlin_compile_cached "$kotlin_cache" engine "$classes:$FLOW_MAIN:$cp" "${main[@]}") || return 1
-    # The engine tests use the flow tests' in-memory vault and history (Fakes.kt).
+    # The engine tests use :flow's test fixtures: the in-memory vault and history (Fakes.kt).
     mapfile -t tests < <(find "$repo/android-sample/engine/src/test" -name '*.kt' | sort)
-    tests+=("$repo/android-sample/flow/src/test/kotlin/app/keepsake/sample/flow/Fakes.kt")
+    tests+=("$repo/android-sample/flow/src/testFixtures/kotlin/app/keepsake/sample/flow/Fakes.kt")
     local engine_tests
     engine_tests=$(kotlin_compile_cached "$kotlin_cache" engine-tests "$engine:$classes:$FLOW_MAIN:$cp:$KOTLIN_TEST_CP" "${tests[@]}") || return 1
     kotlin_junit "android engine" "$out/kotlin-engine.log" "$engine_tests:$engine:$classes:$FLOW_MAIN:$cp" "$engine_tests"
@@ -103,7 +104,7 @@ EOF
 swift_samples() {
     local package="$repo/ios-sample/KeepsakeFlow" stage inner
     # Platform glue lives in the app target, never in the package compiled here.
-    if grep -lE '^import (UIKit|SwiftUI|AuthenticationServices|Security)' "$package"/Sources/KeepsakeFlow/*.swift; then
+    if grep -lE '^import (UIKit|SwiftUI|AuthenticationServices|Security|BackgroundTasks)' "$package"/Sources/KeepsakeFlow/*.swift; then
         echo "swift flows: the files above import platform frameworks"
         return 1
     fi
@@ -136,6 +137,7 @@ failed=0
 if [[ "$run_kotlin" == "1" ]]; then
     echo "== Android sample flows (Kotlin, JVM)"
     provision_kotlin || exit 1
+    provision_junit || exit 1
     kotlin_flows || failed=1
     if [[ ! -d "$bindings/kotlin" ]]; then scripts/generate-bindings.sh --soft-authenticator; fi
     kotlin_engine || failed=1

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Checks the mobile build scripts on a machine without the Android NDK or Xcode: they are clean
-# under shellcheck, print usage with --help, and stop with a message naming exactly what is missing.
-# Called by scripts/test.sh. Installs Debian's shellcheck when it is missing.
+# under shellcheck, print usage with --help, and stop with a message naming exactly what is missing;
+# the Swift package layout build-ios.sh writes (flat module map, every source of the Keepsake
+# module); the release script for the root Package.swift; and the Gradle/XcodeGen projects and the
+# workflows (scripts/check-mobile-projects.py). Called by scripts/test.sh. Installs the tools it
+# needs (Debian's shellcheck, PyYAML) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts=(scripts/build-android.sh scripts/build-ios.sh scripts/test-mobile-*.sh)
+scripts=(scripts/build-android.sh scripts/build-ios.sh scripts/release-swift-package.sh scripts/test-mobile-*.sh)
 
 if ! command -v shellcheck >/dev/null 2>&1; then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
@@ -16,6 +19,15 @@ if ! command -v shellcheck >/dev/null 2>&1; then
         echo "[mobile] ERROR: shellcheck is missing and cannot be installed (need root and apt-get)" >&2
         exit 1
     fi
+fi
+
+# scripts/check-mobile-projects.py reads project.yml and the workflows with PyYAML.
+if ! python3 -c 'import yaml' 2>/dev/null; then
+    echo "[mobile] installing PyYAML" >&2
+    python3 -m pip install --quiet pyyaml >&2 || {
+        echo "[mobile] ERROR: PyYAML is missing and cannot be installed (pip install pyyaml)" >&2
+        exit 1
+    }
 fi
 
 passed=0
@@ -97,6 +109,74 @@ fi
 
 run scripts/build-ios.sh --package-url
 check "build-ios --package-url needs a value" fails_with "--package-url needs a value"
+
+run scripts/build-ios.sh --target armv7-apple-ios
+check "build-ios rejects an unknown target" fails_with "unknown target 'armv7-apple-ios'"
+
+# --- the Swift package build-ios.sh lays out (no Xcode needed with --layout-only) -------------------
+
+# uniffi-bindgen's Swift output, reduced to what the layout copies.
+generated="$scratch/generated"
+mkdir -p "$generated"
+printf '#include <stdbool.h>\n#include <stdint.h>\n' >"$generated/KeepsakeFFI.h"
+echo '// generated bindings' >"$generated/Keepsake.swift"
+printf 'module KeepsakeFFI {\n    header "KeepsakeFFI.h"\n    export *\n    use "Darwin"\n    use "_Builtin_stdbool"\n}\n' \
+    >"$generated/KeepsakeFFI.modulemap"
+layout="$scratch/layout"
+run scripts/build-ios.sh --layout-only "$generated" "$layout"
+check "build-ios --layout-only lays out headers and sources" status_is 0
+
+# Xcode 26 (explicit modules) finds a module map only at the top of each slice's Headers folder.
+flat_headers() { [[ "$(cd "$layout/headers" && find . -mindepth 1 | sort | tr '\n' ' ')" == "./KeepsakeFFI.h ./module.modulemap " ]]; }
+check "XCFramework headers are flat: KeepsakeFFI.h and module.modulemap, no subfolder" flat_headers
+
+# uniffi-rs issue 2917: `use "_Builtin_*"` breaks the FFI module under Xcode 26.
+module_map_plain() {
+    local map="$layout/headers/module.modulemap"
+    grep -qx 'module KeepsakeFFI {' "$map" && grep -qx '    header "KeepsakeFFI.h"' "$map" &&
+        ! grep -qE '\buse\b|_Builtin_|framework' "$map"
+}
+check "module map declares KeepsakeFFI with no use/_Builtin_/framework declarations" module_map_plain
+
+# One Swift module: the generated bindings and every file of the hand-written layer.
+package_sources() {
+    local expected actual
+    expected="$( (echo Keepsake.swift; find bindings/swift/Sources/Keepsake -name '*.swift' -printf '%f\n') | sort | tr '\n' ' ')"
+    actual="$(find "$layout/package/Sources/Keepsake" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')"
+    [[ "$actual" == "$expected" ]] && [[ "$actual" == *"Keepsake+Async.swift"* ]]
+}
+check "package Sources/Keepsake holds Keepsake.swift and Keepsake+Async.swift (all of bindings/swift/Sources/Keepsake)" package_sources
+
+# --- release: the root Package.swift's binaryTarget ------------------------------------------------
+
+cp Package.swift "$scratch/Package.swift"
+release_url="https://github.com/example/keepsake/releases/download/v1.2.3/KeepsakeFFI.xcframework.zip"
+release_sum="$(printf 'a%.0s' {1..64})"
+run scripts/release-swift-package.sh --package "$scratch/Package.swift" --url "$release_url" --checksum "$release_sum"
+package_points_at_release() {
+    status_is 0 &&
+        grep -qx "let keepsakeFFIURL = \"$release_url\"" "$scratch/Package.swift" &&
+        grep -qx "let keepsakeFFIChecksum = \"$release_sum\"" "$scratch/Package.swift" &&
+        grep -q 'binaryTarget(name: "KeepsakeFFI", url: keepsakeFFIURL, checksum: keepsakeFFIChecksum)' "$scratch/Package.swift" &&
+        [[ "$(diff "$scratch/Package.swift" Package.swift | grep -c '^>')" == "2" ]]
+}
+check "release-swift-package sets exactly the URL and checksum lines of Package.swift" package_points_at_release
+
+run scripts/release-swift-package.sh --package "$scratch/Package.swift" --url "$release_url" --checksum "ABC"
+check "release-swift-package refuses a malformed checksum" fails_with "--checksum must be 64 lowercase hex digits"
+run scripts/release-swift-package.sh --package "$scratch/Package.swift" --url "http://x/y.zip" --checksum "$release_sum"
+check "release-swift-package refuses a URL that is not the https XCFramework zip" fails_with "--url must be an https URL"
+
+# --- the projects and workflows (Gradle, XcodeGen, GitHub Actions files) ---------------------------
+
+project_log="$scratch/projects"
+project_checks() { python3 scripts/check-mobile-projects.py >"$project_log"; }
+project_checks_status=0
+project_checks || project_checks_status=$?
+cat "$project_log"
+passed=$((passed + $(sed -n 's/^project checks: \([0-9]*\) passed.*/\1/p' "$project_log")))
+failed=$((failed + $(sed -n 's/^project checks: [0-9]* passed, \([0-9]*\) failed/\1/p' "$project_log")))
+[[ "$project_checks_status" == "0" ]] || grep -q ' [1-9][0-9]* failed$' "$project_log" || failed=$((failed + 1))
 
 echo "mobile scripts: $passed passed, $failed failed"
 [[ "$failed" == "0" ]]

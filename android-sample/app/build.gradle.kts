@@ -6,11 +6,12 @@ plugins {
 
 android {
     namespace = "app.keepsake.sample"
-    compileSdk = 35
+    compileSdk = 36
     defaultConfig {
         applicationId = "app.keepsake.sample"
         minSdk = 28 // passkeys through Credential Manager need API 28+
-        targetSdk = 35
+        // Google Play requires API 36 for new apps and updates from 2026-08-31.
+        targetSdk = 36
         versionCode = 1
         versionName = "0.1.0"
         // The passkey relying party: a domain you control, serving .well-known/assetlinks.json
@@ -32,8 +33,10 @@ android {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
 }
+
+// kotlinOptions {} is an error from Kotlin 2.2: the toolchain sets the JVM target.
+kotlin { jvmToolchain(17) }
 
 dependencies {
     implementation(project(":keepsake"))
@@ -44,6 +47,8 @@ dependencies {
     // Credential Manager on Android 13 and below goes through Play services.
     implementation("androidx.credentials:credentials-play-services-auth:1.5.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    // The daily background backup (DailyBackupWorker).
+    implementation("androidx.work:work-runtime-ktx:2.10.1")
 
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))
     implementation("androidx.compose.material3:material3")

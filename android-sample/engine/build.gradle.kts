@@ -8,16 +8,21 @@ plugins {
 
 android {
     namespace = "app.keepsake.sample.engine"
-    compileSdk = 35
+    compileSdk = 36
     defaultConfig { minSdk = 28 }
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
 }
+
+// kotlinOptions {} is an error from Kotlin 2.2: the toolchain sets the JVM target.
+kotlin { jvmToolchain(17) }
 
 dependencies {
     api(project(":keepsake"))
     api(project(":flow"))
+    // The in-memory vault and history of :flow's test doubles (java-test-fixtures there).
+    testImplementation(testFixtures(project(":flow")))
+    testImplementation(kotlin("test-junit"))
 }

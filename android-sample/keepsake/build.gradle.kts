@@ -8,21 +8,22 @@ plugins {
 
 android {
     namespace = "app.keepsake"
-    compileSdk = 35
+    compileSdk = 36
     defaultConfig {
         minSdk = 28
         consumerProguardFiles("consumer-rules.pro")
     }
-    sourceSets["main"].apply {
-        // Build output of scripts/build-android.sh (git-ignored), and the hand-written layer.
-        kotlin.srcDirs("src/main/generated", "../../bindings/kotlin/src/main/kotlin")
-        jniLibs.srcDirs("src/main/jniLibs")
+    sourceSets {
+        getByName("main") {
+            // Build output of scripts/build-android.sh (git-ignored), and the hand-written layer.
+            kotlin.srcDirs("src/main/generated", "../../bindings/kotlin/src/main/kotlin")
+            jniLibs.srcDirs("src/main/jniLibs")
+        }
     }
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
     packaging {
         // Keep the .so files page-aligned and uncompressed in the APK (16 KB page devices).
         jniLibs.useLegacyPackaging = false
@@ -31,6 +32,9 @@ android {
         singleVariant("release") { withSourcesJar() }
     }
 }
+
+// kotlinOptions {} is an error from Kotlin 2.2: the toolchain sets the JVM target.
+kotlin { jvmToolchain(17) }
 
 dependencies {
     // JNA's AAR carries libjnidispatch.so for every Android ABI; the plain jar does not.
@@ -45,13 +49,40 @@ publishing {
             artifactId = "keepsake-android"
             version = providers.gradleProperty("keepsakeVersion").getOrElse("0.1.0")
             afterEvaluate { from(components["release"]) }
+            // The POM lists JNA (@aar, type aar) and coroutines from the api dependencies above.
+            pom {
+                name.set("Keepsake for Android")
+                description.set("End-to-end encrypted chat backups unlocked by a passkey (WebAuthn PRF), a recovery key or a password.")
+                url.set(providers.gradleProperty("keepsakeUrl").getOrElse("https://example.invalid/keepsake"))
+                licenses {
+                    license {
+                        name.set("Apache-2.0")
+                        url.set("https://www.apache.org/licenses/LICENSE-2.0.txt")
+                    }
+                }
+                scm {
+                    url.set(providers.gradleProperty("keepsakeUrl").getOrElse("https://example.invalid/keepsake"))
+                }
+            }
         }
     }
     repositories {
-        // `./gradlew :keepsake:publishReleasePublicationToLocalRepository`; see docs/MOBILE.md.
+        // `gradle :keepsake:publishReleasePublicationToLocalRepository`: a Maven repository folder
+        // (the release workflow attaches it); see docs/MOBILE.md for a real registry.
         maven {
             name = "local"
             url = uri(layout.buildDirectory.dir("repo"))
+        }
+        // GitHub Packages, when the release workflow passes its token (-PgithubPackagesUrl=...).
+        providers.gradleProperty("githubPackagesUrl").orNull?.let { packages ->
+            maven {
+                name = "githubPackages"
+                url = uri(packages)
+                credentials {
+                    username = System.getenv("GITHUB_ACTOR")
+                    password = System.getenv("GITHUB_TOKEN")
+                }
+            }
         }
     }
 }

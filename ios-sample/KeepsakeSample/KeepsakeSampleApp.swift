@@ -7,7 +7,18 @@ import UniformTypeIdentifiers
 
 @main
 struct KeepsakeSampleApp: App {
-    @State private var services = SampleServices()
+    @State private var services: SampleServices
+
+    init() {
+        let services = SampleServices()
+        _services = State(initialValue: services)
+        // Daily backups in the background (not in demo mode: its passkeys live only in memory).
+        if !services.demo {
+            let runner = services.dailyBackups
+            DailyBackupTask.register(runner)
+            DailyBackupTask.schedule(runner)
+        }
+    }
 
     var body: some Scene {
         WindowGroup { RootView(services: services) }
@@ -25,7 +36,8 @@ struct RootView: View {
         _chat = State(initialValue: ChatStoreModel(ChatViewModel(engine: services.engine)))
         _backup = State(initialValue: BackupStore(BackupViewModel(
             engine: services.engine, passkeys: services.passkeys, vault: services.vault,
-            history: services.history, backupPath: { [services] in services.backupPath() })))
+            history: services.history, backupPath: { [services] in services.backupPath() },
+            scheduledRuns: services.scheduledRuns)))
         _restore = State(initialValue: RestoreStore(RestoreViewModel(
             engine: services.engine, passkeys: services.passkeys, vault: services.vault)))
     }
@@ -130,6 +142,10 @@ struct BackupView: View {
                 }
                 Text(state.lastBackup.map { "Last backup: \($0.finishedAt.formatted()), \($0.messages) messages, \($0.bytes) bytes" }
                      ?? "No backup yet").accessibilityIdentifier("last-backup")
+                if let run = state.lastScheduledRun {
+                    Text("\(run.finishedAt.formatted()): \(UserMessage.of(run.result).text)")
+                        .accessibilityIdentifier("last-scheduled-run")
+                }
                 if let message = state.message { MessageText(message: message) }
             }
             .navigationTitle("Backup")

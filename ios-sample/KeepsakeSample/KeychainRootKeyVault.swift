@@ -1,6 +1,7 @@
 // The device copy of the keyring in the Keychain: one generic-password item holding the root key
-// and the public keyring, readable only while the device is unlocked and never synced or
-// restored to another device (kSecAttrAccessibleWhenUnlockedThisDeviceOnly).
+// and the public keyring, never synced or restored to another device. Readable after the first
+// unlock since boot (kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly): the daily backup runs as a
+// BGProcessingTask, typically at night while the device is locked and charging.
 #if canImport(Security)
 import Foundation
 import KeepsakeFlow
@@ -33,7 +34,7 @@ final class KeychainRootKeyVault: RootKeyVault {
             blob.resetBytes(in: 0..<blob.count)
         }
         let update: [String: Any] = [kSecValueData as String: blob,
-                                     kSecAttrAccessible as String: kSecAttrAccessibleWhenUnlockedThisDeviceOnly]
+                                     kSecAttrAccessible as String: kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly]
         var status = SecItemUpdate(query as CFDictionary, update as CFDictionary)
         if status == errSecItemNotFound {
             status = SecItemAdd(query.merging(update) { $1 } as CFDictionary, nil)

@@ -15,7 +15,14 @@ final class SampleServices {
     let engine: BindingsBackupEngine
     let vault: RootKeyVault = KeychainRootKeyVault()
     let history: BackupHistory = UserDefaultsBackupHistory()
+    let scheduledRuns: ScheduledRunLog = UserDefaultsScheduledRunLog()
     let passkeys: PasskeyPrfProvider
+
+    /// A runner of the daily background backup (DailyBackupTask).
+    var dailyBackups: DailyBackupRunner {
+        DailyBackupRunner(engine: engine, vault: vault, history: history, log: scheduledRuns,
+                          backupPath: { [unowned self] in self.backupPath() })
+    }
 
     init() {
         let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
@@ -33,7 +40,7 @@ final class SampleServices {
     }
 
     /// Where "back up now" writes; an app would stream to its cloud SDK instead (ByteSink).
-    func backupPath() -> String {
+    nonisolated func backupPath() -> String {
         FileManager.default.urls(for: .documentDirectory, in: .userDomainMask)[0].appendingPathComponent("chats.keepsake").path
     }
 }

@@ -17,6 +17,8 @@ public struct BackupUiState: Sendable, Equatable {
     /// Shown once right after it was created; the user must write it down.
     public var newRecoveryKey: String?
     public var message: UserMessage?
+    /// The last daily background run, when the app schedules them.
+    public var lastScheduledRun: ScheduledRun?
 
     /// Backups need at least one way to unlock them on a new device.
     public var canBackUp: Bool { !slots.isEmpty && work == nil }
@@ -42,11 +44,13 @@ public final class BackupViewModel {
     private let backupPath: () -> String
     private let now: () -> Date
     private let userName: String
+    private let scheduledRuns: ScheduledRunLog?
     private var current: Task<Void, Never>?
 
     public init(engine: BackupEngine, passkeys: PasskeyPrfProvider, vault: RootKeyVault, history: BackupHistory,
                 backupPath: @escaping () -> String, now: @escaping () -> Date = Date.init,
-                userName: String = "Keepsake backup") {
+                userName: String = "Keepsake backup", scheduledRuns: ScheduledRunLog? = nil) {
+        self.scheduledRuns = scheduledRuns
         self.engine = engine
         self.passkeys = passkeys
         self.vault = vault
@@ -59,6 +63,7 @@ public final class BackupViewModel {
     /// Loads the keyring's slots and the last backup.
     public func load() async {
         state.lastBackup = history.last()
+        state.lastScheduledRun = scheduledRuns?.last()
         do {
             if let secrets = try vault.load() {
                 defer { secrets.wipe() }

@@ -42,16 +42,21 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.ViewModelProvider
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.lifecycleScope
 import app.keepsake.sample.flow.BackupViewModel
 import app.keepsake.sample.flow.BackupWork
+import app.keepsake.sample.flow.ChatRow
 import app.keepsake.sample.flow.ChatViewModel
+import app.keepsake.sample.flow.chatRows
 import app.keepsake.sample.flow.Progress
 import app.keepsake.sample.flow.RestoreUiState
 import app.keepsake.sample.flow.RestoreViewModel
 import app.keepsake.sample.flow.UserMessage
+import app.keepsake.sample.flow.UserMessages
 import java.io.File
 import java.text.DateFormat
 import java.util.Date
+import kotlinx.coroutines.launch
 
 class MainActivity : ComponentActivity() {
     private val services by lazy { SampleServices.get(this, intent.getBooleanExtra(EXTRA_DEMO, false)) }
@@ -64,6 +69,13 @@ class MainActivity : ComponentActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        services.attach(this)
+        // Daily backups in the background; a run before backups are turned on only records that.
+        if (!services.demo) {
+            lifecycleScope.launch {
+                DailyBackupWorker.schedule(applicationContext, services.dailyBackups.nextRunAt() - System.currentTimeMillis())
+            }
+        }
         setContent { MaterialTheme { SampleApp(models, services.demo) } }
     }
 
@@ -71,14 +83,9 @@ class MainActivity : ComponentActivity() {
     @VisibleForTesting
     internal fun viewModelsForTest(): ScreenModels = models
 
-    override fun onResume() {
-        super.onResume()
-        services.attach(this)
-    }
-
-    override fun onPause() {
-        services.detach()
-        super.onPause()
+    override fun onDestroy() {
+        services.detach(this)
+        super.onDestroy()
     }
 
     companion object {
@@ -126,12 +133,15 @@ private fun ColumnScope.ChatScreen(chat: ChatViewModel) {
         Button(onClick = { chat.newConversation(title); title = "" }, modifier = Modifier.testTag("create")) { Text("Create") }
     }
     LazyColumn(Modifier.fillMaxWidth().weight(1f)) {
-        items(state.conversations, key = { it.id }) { conversation ->
-            TextButton(onClick = { chat.open(conversation.id) }) {
-                Text("${conversation.title}: ${conversation.lastMessage.orEmpty()}")
+        // One list, two id spaces: chatRows gives each row a key unique across both.
+        items(chatRows(state), key = { it.key }) { row ->
+            when (row) {
+                is ChatRow.Conversation -> TextButton(onClick = { chat.open(row.conversation.id) }) {
+                    Text("${row.conversation.title}: ${row.conversation.lastMessage.orEmpty()}")
+                }
+                is ChatRow.Message -> Text("${row.message.sender}: ${row.message.text}")
             }
         }
-        items(state.messages, key = { it.id }) { message -> Text("${message.sender}: ${message.text}") }
     }
     if (state.openConversation != null) {
         Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
@@ -171,6 +181,10 @@ private fun BackupScreen(backup: BackupViewModel) {
             ?: "No backup yet",
         modifier = Modifier.testTag("last-backup"),
     )
+    state.lastScheduledRun?.let { run ->
+        val text = UserMessages.of(run.result).text
+        Text("${DateFormat.getDateTimeInstance().format(Date(run.finishedAtEpochMillis))}: $text", modifier = Modifier.testTag("last-scheduled-run"))
+    }
     state.message?.let { MessageText(it) }
 }
 

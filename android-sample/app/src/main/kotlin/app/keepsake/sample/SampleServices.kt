@@ -7,12 +7,12 @@ import android.content.Context
 import app.keepsake.sample.engine.BindingsBackupEngine
 import app.keepsake.sample.flow.BackupEngine
 import app.keepsake.sample.flow.BackupHistory
-import app.keepsake.sample.flow.PasskeyPrfProvider
-import app.keepsake.sample.flow.PasskeyResult
+import app.keepsake.sample.flow.DailyBackupRunner
+import app.keepsake.sample.flow.ForegroundPasskeyProvider
 import app.keepsake.sample.flow.RootKeyVault
+import app.keepsake.sample.flow.ScheduledRunLog
 import app.keepsake.sample.flow.SoftwareAuthenticatorProvider
 import java.io.File
-import java.lang.ref.WeakReference
 
 /** Process-wide services; [demo] swaps Credential Manager for the software authenticator. */
 class SampleServices private constructor(context: Context, val demo: Boolean) {
@@ -23,6 +23,10 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
     val engine: BackupEngine = bindingsEngine
     val vault: RootKeyVault = KeystoreRootKeyVault(app)
     val history: BackupHistory = PreferencesBackupHistory(app)
+    val scheduledRuns: ScheduledRunLog = PreferencesScheduledRunLog(app)
+
+    /** The daily background backup that DailyBackupWorker runs. */
+    val dailyBackups = DailyBackupRunner(engine, vault, history, scheduledRuns, ::backupPath)
 
     /** Where "back up now" writes; an app would stream to its cloud SDK instead (ByteSink). */
     fun backupPath(): String = File(app.getExternalFilesDir(null) ?: app.filesDir, "chats.keepsake").path
@@ -30,17 +34,21 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
     /** The provider the view-models call; it forwards to the foreground activity's provider. */
     val passkeys = ForegroundPasskeyProvider()
 
-    /** Called by the activity in onResume. */
+    /** Called by the activity in onCreate: its provider serves ceremonies until it is destroyed. */
     fun attach(activity: Activity) {
         passkeys.attach(
+            activity,
             // Demo mode: the software authenticator lives in memory, so its passkeys last for the process.
             if (demo) SoftwareAuthenticatorProvider(bindingsEngine.demoAuthenticator())
             else CredentialManagerPrfProvider(activity),
         )
     }
 
-    /** Called by the activity in onPause. */
-    fun detach() = passkeys.attach(null)
+    /**
+     * Called by the activity in onDestroy, not onPause: the Credential Manager sheet pauses the
+     * activity while a ceremony (or the next one of the same enrollment) still needs it.
+     */
+    fun detach(activity: Activity) = passkeys.detach(activity)
 
     companion object {
         @Volatile private var instance: SampleServices? = null
@@ -49,18 +57,4 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
         fun get(context: Context, demo: Boolean): SampleServices =
             instance ?: synchronized(this) { instance ?: SampleServices(context, demo).also { instance = it } }
     }
-}
-
-/** Forwards ceremonies to the provider of the activity in the foreground, held weakly. */
-class ForegroundPasskeyProvider : PasskeyPrfProvider {
-    @Volatile private var current = WeakReference<PasskeyPrfProvider>(null)
-
-    internal fun attach(provider: PasskeyPrfProvider?) {
-        current = WeakReference(provider)
-    }
-
-    // No activity in the foreground: the prompt cannot be shown now; the user retries.
-    override suspend fun register(requestJson: String) = current.get()?.register(requestJson) ?: PasskeyResult.Interrupted
-
-    override suspend fun authenticate(requestJson: String) = current.get()?.authenticate(requestJson) ?: PasskeyResult.Interrupted
 }

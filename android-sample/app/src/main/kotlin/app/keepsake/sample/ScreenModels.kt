@@ -13,6 +13,7 @@ class ScreenModels(services: SampleServices) : ViewModel() {
     val chat = ChatViewModel(viewModelScope, services.engine)
     val backup = BackupViewModel(
         viewModelScope, services.engine, services.passkeys, services.vault, services.history, services::backupPath,
+        scheduledRuns = services.scheduledRuns,
     )
     val restore = RestoreViewModel(viewModelScope, services.engine, services.passkeys, services.vault)
 

@@ -22,6 +22,8 @@ data class BackupUiState(
     /** Shown once right after it was created; the user must write it down. */
     val newRecoveryKey: String? = null,
     val message: UserMessage? = null,
+    /** The last daily background run, when the app schedules them. */
+    val lastScheduledRun: ScheduledRun? = null,
 ) {
     /** Backups need at least one way to unlock them on a new device. */
     val canBackUp: Boolean get() = slots.isNotEmpty() && work == null
@@ -52,6 +54,7 @@ class BackupViewModel(
     private val backupPath: () -> String,
     private val clock: () -> Long = System::currentTimeMillis,
     private val userName: String = "Keepsake backup",
+    private val scheduledRuns: ScheduledRunLog? = null,
 ) {
     private val mutableState = MutableStateFlow(BackupUiState())
 
@@ -62,12 +65,15 @@ class BackupViewModel(
 
     /** Loads the keyring's slots and the last backup. */
     fun load(): Job = scope.launch {
-        val last = history.last()
+        var last: LastBackup? = null
         try {
+            last = history.last()
+            val scheduled = scheduledRuns?.last()
             val slots = vault.load()?.let { secrets -> withWipe(secrets) { engine.slots(it) } }.orEmpty()
-            mutableState.update { it.copy(loaded = true, slots = slots, lastBackup = last) }
-        } catch (e: KeepsakeFlowException) {
-            mutableState.update { it.copy(loaded = true, lastBackup = last, message = UserMessages.of(e.failure)) }
+            mutableState.update { it.copy(loaded = true, slots = slots, lastBackup = last, lastScheduledRun = scheduled) }
+        } catch (e: Exception) {
+            val failure = failureOf(e)
+            mutableState.update { it.copy(loaded = true, lastBackup = last, message = UserMessages.of(failure)) }
         }
     }
 
@@ -140,11 +146,12 @@ class BackupViewModel(
         val launched = scope.launch {
             try {
                 body()
-            } catch (e: KeepsakeFlowException) {
-                finishWith(UserMessages.of(e.failure))
             } catch (e: CancellationException) {
                 finishWith(UserMessages.of(Failure.CANCELLED))
                 throw e
+            } catch (e: Exception) {
+                // Also the vault's and history's platform exceptions: shown, never a crash.
+                finishWith(UserMessages.of(failureOf(e)))
             }
         }
         job = launched

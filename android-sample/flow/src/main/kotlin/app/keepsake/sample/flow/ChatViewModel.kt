@@ -63,8 +63,9 @@ class ChatViewModel(private val scope: CoroutineScope, private val engine: Backu
     private fun guarded(body: suspend () -> Unit): Job = scope.launch {
         try {
             body()
-        } catch (e: KeepsakeFlowException) {
-            mutableState.update { it.copy(message = UserMessages.of(e.failure)) }
+        } catch (e: Exception) {
+            val failure = failureOf(e)
+            mutableState.update { it.copy(message = UserMessages.of(failure)) }
         }
     }
 }

@@ -57,8 +57,8 @@ class RestoreViewModel(
         return launch {
             mutableState.value = try {
                 RestoreUiState.ChooseUnlock(engine.inspect(path))
-            } catch (e: KeepsakeFlowException) {
-                RestoreUiState.ChooseFile(UserMessages.of(e.failure))
+            } catch (e: Exception) {
+                RestoreUiState.ChooseFile(UserMessages.of(failureOf(e)))
             }
         }
     }
@@ -103,11 +103,12 @@ class RestoreViewModel(
                 // Installed: from here on the restore is done, whatever a late cancel says.
                 withContext(NonCancellable) { withWipe(result.secrets) { vault.save(it) } }
                 mutableState.value = RestoreUiState.Restored(result.messages, result.conversations)
-            } catch (e: KeepsakeFlowException) {
-                mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(e.failure))
             } catch (e: CancellationException) {
                 mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(Failure.CANCELLED))
                 throw e
+            } catch (e: Exception) {
+                // Also the vault's platform exceptions (Keystore, files): shown, never a crash.
+                mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(failureOf(e)))
             }
         }
     }

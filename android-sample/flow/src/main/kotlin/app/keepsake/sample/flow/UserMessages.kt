@@ -58,6 +58,19 @@ object UserMessages {
         is PasskeyResult.Failed -> error("The passkey did not work. Try again.")
     }
 
+    /** How the last daily background run ended, for the Backup screen. */
+    fun of(result: ScheduledRunResult): UserMessage = when (result) {
+        is ScheduledRunResult.Completed -> info("Daily backup done: ${result.backup.messages} messages.")
+        is ScheduledRunResult.Skipped -> when (result.reason) {
+            SkipReason.NOT_ENABLED -> info("Daily backup waits until backups are turned on.")
+            SkipReason.RECENT_BACKUP -> info("Daily backup skipped: a recent backup is up to date.")
+        }
+        ScheduledRunResult.Stopped -> info("Daily backup was paused by the system; it runs again later.")
+        is ScheduledRunResult.Failed -> of(result.failure).let {
+            if (result.willRetry) it.copy(text = "Daily backup failed, retrying later: ${it.text}") else it.copy(text = "Daily backup failed: ${it.text}")
+        }
+    }
+
     private fun error(text: String) = UserMessage(text, isError = true)
     private fun info(text: String) = UserMessage(text, isError = false)
 }
