@@ -1,5 +1,6 @@
 //! The device keyring as a secret: its own backups open, another keyring's backup is `WrongKey`
 //! (the app asks for another key), a damaged one `Corrupted`.
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 use keepsake_ffi::{
     backup_to_path, restore_from_path, verify_backup, BackupSecret, ChatStore, KeepsakeError,

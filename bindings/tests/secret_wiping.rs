@@ -3,6 +3,7 @@
 //!
 //! This binary holds one test only, so no other test frees memory while the scan is armed.
 #![allow(unsafe_code)] // the scanning allocator below; test-only
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},

@@ -1,5 +1,6 @@
 //! A foreign progress listener that throws (a Kotlin or Swift exception reaches Rust as a panic,
 //! since `on_progress` returns nothing) must not leave the store or keyring it observed unusable.
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 use std::sync::{
     atomic::{AtomicU32, Ordering},

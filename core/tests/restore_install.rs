@@ -1,5 +1,6 @@
 //! The last step of a restore, and the files a backup or restore creates on the way: who may
 //! read them (owner only) and whether `replace = false` holds at the moment of the rename.
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 use std::{
     fs,

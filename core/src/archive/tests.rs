@@ -653,3 +653,22 @@ fn a_row_the_archive_cannot_carry_fails_the_export() {
         .unwrap_err();
     assert!(matches!(err, Error::Database { .. }), "{err:?}");
 }
+
+#[test]
+fn an_oversized_record_is_limit_exceeded_and_field_number_0_is_corrupted() {
+    let header = small_archive()[..HEADER_LEN].to_vec();
+    let mut oversized = header.clone();
+    super::wire::put_varint(&mut oversized, 1);
+    super::wire::put_varint(&mut oversized, MAX_RECORD_LEN as u64 + 1);
+    let err = verify(&mut Cursor::new(&oversized), &mut silent()).unwrap_err();
+    assert!(matches!(err, Error::LimitExceeded { .. }), "{err:?}");
+
+    let mut field_zero = header;
+    // A conversation record whose body is one varint field with field number 0.
+    field_zero.extend_from_slice(&[1, 2, 0x00, 0x05]);
+    let err = verify(&mut Cursor::new(&field_zero), &mut silent()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupted { what } if what.contains("field number 0")),
+        "{err:?}"
+    );
+}

@@ -150,7 +150,7 @@ fn counts_from_metadata(metadata: &Metadata) -> Result<Option<RecordCounts>> {
         match metadata.get(key) {
             None => return Ok(None),
             Some(text) => {
-                *slot = text.parse().map_err(|_| Error::Corrupted {
+                *slot = parse_count(text).ok_or_else(|| Error::Corrupted {
                     what: format!("header metadata {key} is not a count: {text:?}"),
                 })?;
             }
@@ -164,6 +164,15 @@ fn counts_from_metadata(metadata: &Metadata) -> Result<Option<RecordCounts>> {
         reactions,
         attachments,
     }))
+}
+
+/// A count as writers write it: ASCII decimal digits, no sign, no leading zero (but `0`
+/// itself), at most `u64::MAX`. Anything else (`+3`, `03`, ` 3`) is not a count.
+fn parse_count(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 /// Fails with [`Error::Corrupted`] naming the first kind whose counts differ.
@@ -181,4 +190,87 @@ fn check_counts(what: &str, expected: &RecordCounts, found: &RecordCounts) -> Re
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::format::{ContainerWriter, PayloadKind, WriteOptions};
+
+    #[test]
+    fn counts_are_canonical_decimal() {
+        assert_eq!(parse_count("0"), Some(0));
+        assert_eq!(parse_count("42"), Some(42));
+        assert_eq!(parse_count("18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            "",
+            "+3",
+            "-0",
+            "03",
+            "00",
+            " 3",
+            "3 ",
+            "3.0",
+            "0x10",
+            "18446744073709551616",
+        ] {
+            assert_eq!(parse_count(bad), None, "{bad:?}");
+        }
+    }
+
+    fn chat_archive_with(metadata: &Metadata, keyring: &Keyring) -> Vec<u8> {
+        let mut writer = ContainerWriter::new(
+            Vec::new(),
+            keyring,
+            PayloadKind::ChatArchive,
+            metadata,
+            &WriteOptions::default(),
+        )
+        .unwrap();
+        writer
+            .write_all(b"not read: the header is refused first")
+            .unwrap();
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn a_chat_archive_without_all_five_counts_or_with_a_bad_one_is_refused() {
+        let keyring = Keyring::create().unwrap();
+        let counts = RecordCounts {
+            conversations: 1,
+            participants: 2,
+            messages: 3,
+            reactions: 4,
+            attachments: 5,
+        };
+        let full = metadata_with_counts(&BTreeMap::new(), Some(&counts)).unwrap();
+        let mut cases = Vec::new();
+        for missing in COUNT_KEYS {
+            let mut partial = Metadata::new();
+            for (key, value) in full.iter().filter(|(key, _)| *key != missing) {
+                partial.insert(key, value).unwrap();
+            }
+            cases.push((partial, "declares no record counts"));
+        }
+        let mut padded = Metadata::new();
+        for (key, value) in full.iter() {
+            let value = if key == COUNT_KEYS[2] { "03" } else { value };
+            padded.insert(key, value).unwrap();
+        }
+        cases.push((padded, "is not a count"));
+        for (metadata, expected) in cases {
+            let bytes = chat_archive_with(&metadata, &keyring);
+            let result = verify(
+                bytes.as_slice(),
+                &Secret::Keyring(&keyring),
+                &Control::default(),
+            );
+            assert!(
+                matches!(&result, Err(Error::Corrupted { what }) if what.contains(expected)),
+                "{result:?}"
+            );
+        }
+    }
 }

@@ -251,4 +251,45 @@ mod tests {
         let err = read_payload(&keyring, &whole[..whole.len() - 1]).unwrap_err();
         assert!(matches!(err, Error::Truncated { .. }), "{err:?}");
     }
+
+    #[test]
+    fn zstd_corner_cases_behave_as_specified() {
+        let keyring = Keyring::create().unwrap();
+        // An empty compressed payload holds no frame: damaged, like an incomplete frame.
+        let empty = with_raw_payload(&keyring, &[]);
+        let err = read_payload(&keyring, &empty).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupted { what } if what.starts_with("compressed payload")),
+            "{err:?}"
+        );
+
+        // Skippable frames (magic 0x184D2A50..5F, little-endian length, ignored content) are
+        // skipped wherever they are; a payload of skippable frames only is empty.
+        let mut skippable = 0x184D_2A50u32.to_le_bytes().to_vec();
+        skippable.extend_from_slice(&4u32.to_le_bytes());
+        skippable.extend_from_slice(b"skip");
+        let frame = zstd::encode_all(&[5u8; 5000][..], 3).unwrap();
+        let around = [skippable.as_slice(), &frame, &skippable].concat();
+        let with_skips = with_raw_payload(&keyring, &around);
+        assert_eq!(
+            read_payload(&keyring, &with_skips).unwrap(),
+            vec![5u8; 5000]
+        );
+        let only_skips = with_raw_payload(&keyring, &skippable);
+        assert_eq!(
+            read_payload(&keyring, &only_skips).unwrap(),
+            Vec::<u8>::new()
+        );
+
+        // A frame that needs a window above 2^24 bytes is refused as damaged data.
+        let mut wide = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        wide.window_log(MAX_ZSTD_WINDOW_LOG + 1).unwrap();
+        wide.write_all(&[7u8; 1000]).unwrap();
+        let wide = wide.finish().unwrap();
+        let err = read_payload(&keyring, &with_raw_payload(&keyring, &wide)).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupted { what } if what.starts_with("compressed payload")),
+            "{err:?}"
+        );
+    }
 }

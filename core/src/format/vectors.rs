@@ -117,11 +117,34 @@ impl KeyringInputs {
 const FILE_SALT_START: u8 = 0xf0;
 const CREATED_AT: u64 = 1_764_000_000;
 
+/// The metadata of every vector. Payload kind 01 (chat archive) headers carry the five
+/// `keepsake.count.*` entries (docs/FORMAT.md §2.2); the vectors' payloads are container test
+/// data, not archives, so the counts are 0 and only the container layer can open them.
 fn vector_metadata() -> Metadata {
     let mut metadata = Metadata::new();
     metadata.insert("app", "keepsake-vectors").expect("fits");
+    for kind in [
+        "attachments",
+        "conversations",
+        "messages",
+        "participants",
+        "reactions",
+    ] {
+        metadata
+            .insert(format!("keepsake.count.{kind}"), "0")
+            .expect("fits");
+    }
     metadata.insert("messages", "3").expect("fits");
     metadata
+}
+
+/// [`vector_metadata`] as the JSON object of a vector's inputs.
+fn vector_metadata_json() -> Value {
+    vector_metadata()
+        .iter()
+        .map(|(key, value)| (key.to_owned(), Value::from(value)))
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
 }
 
 /// Payloads are `unit` repeated and cut to `len`: easy to describe in JSON and to rebuild.
@@ -238,9 +261,8 @@ fn layout(container: &[u8], keyring: &Keyring) -> Layout {
     let first_slot_len = keyring.slots()[0].to_bytes().len();
     // Second slot: u16 length, then version, kind, id (16), created (8), salt (32), label len (2).
     let recovery_label = slots_start + 2 + first_slot_len + 2 + 1 + 1 + 16 + 8 + 32 + 2;
-    // Metadata ends with `1 "messages" 2 "3"` (12 bytes) before the MAC, preceded by the
-    // 16-byte value of "app".
-    let metadata_value = header_len - 32 - (1 + 8 + 2 + 1) - 16;
+    // Metadata ends with `1 "messages" 2 "3"` before the MAC: the value "3" is its last byte.
+    let metadata_value = header_len - 32 - 1;
     Layout {
         header_len,
         slots_start,
@@ -293,7 +315,7 @@ fn generate() -> Vec<Generated> {
                     "created_at": CREATED_AT,
                     "payload_kind": PayloadKind::ChatArchive.id(),
                     "compression_level": vector.compression_level,
-                    "metadata": { "app": "keepsake-vectors", "messages": "3" },
+                    "metadata": vector_metadata_json(),
                 },
                 "payload": {
                     "repeat_hex": hex::encode(&vector.unit),

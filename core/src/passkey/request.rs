@@ -305,14 +305,17 @@ mod tests {
         assert_ne!(a.challenge(), b.challenge());
     }
 
+    /// Blanks one of the names a registration request carries.
+    type NameEdit = fn(&mut RelyingParty, &mut UserAccount);
+
     #[test]
     fn rejects_empty_names_the_provider_shows() {
-        let blank = |edit: fn(&mut RelyingParty, &mut UserAccount)| {
+        let blank = |edit: NameEdit| {
             let (mut rp, mut user) = (rp(), user(vec![1]));
             edit(&mut rp, &mut user);
             RegistrationRequest::new(rp, user, [0; 32], vec![])
         };
-        let cases: [(&str, fn(&mut RelyingParty, &mut UserAccount)); 4] = [
+        let cases: [(&str, NameEdit); 4] = [
             ("rp.name", |rp, _| rp.name.clear()),
             ("user.name", |_, user| user.name.clear()),
             ("user.displayName", |_, user| user.display_name.clear()),
