@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark: Keepsake backup/restore against the naive pipeline
 #   sqlite3 DB .dump | zstd -3 | age -r KEY > out   and   age -d -i KEY out | zstd -d | sqlite3 NEW
-# on the same synthetic ChatStore (1,000,000 messages), several runs each, medians; then peak RSS
-# of Keepsake at 4,000,000 messages. Not part of scripts/test.sh (it takes minutes).
+# on the same synthetic ChatStore (1,000,000 messages), several runs each, medians; then one run
+# of each restore and peak RSS of Keepsake at 4,000,000 messages; then instruction counts of a
+# Keepsake backup and restore under callgrind on a smaller database (stable on a busy machine,
+# where wall-clock ratios are not). Not part of scripts/test.sh (it takes minutes).
 #
 # Environment: BENCH_DIR (work directory, default target/bench), BENCH_RUNS (default 3),
-# BENCH_SKIP_4M=1 to skip the 4M-message RSS run, BENCH_SKIP_1M=1 to run only that.
+# BENCH_SKIP_4M=1 to skip the 4M-message run, BENCH_SKIP_1M=1 to skip the 1M-message runs,
+# BENCH_SKIP_CALLGRIND=1 to skip the instruction counts, BENCH_CALLGRIND_MESSAGES (default 100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,9 @@ command -v sqlite3 >/dev/null || missing+=(sqlite3)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v age >/dev/null || missing+=(age)
 [ -x /usr/bin/time ] || missing+=(time)
+if [ "${BENCH_SKIP_CALLGRIND:-0}" != 1 ]; then
+    command -v valgrind >/dev/null || missing+=(valgrind)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     SUDO=""
@@ -95,6 +101,7 @@ rm -f "$WORK/keepsake-restored.db"
 backup_rss=$(peak_rss_mib "$BIN" backup "$DB" "$WORK/keepsake.out" "$KEYRING")
 restore_rss=$(peak_rss_mib "$BIN" restore "$WORK/keepsake.out" "$WORK/keepsake-restored.db" "$KEYRING")
 
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "messages=1000000"
 echo "backup_ratio_vs_naive=$(ratio "$ks_b" "$naive_b")"
 echo "output_size_ratio_vs_naive=$(ratio "$ks_size" "$naive_size")"
@@ -106,10 +113,49 @@ fi
 
 if [ "${BENCH_SKIP_4M:-0}" != 1 ]; then
     DB4="$(db_for 4000000)"
-    rm -f "$WORK/keepsake-restored.db"
-    backup_rss=$(peak_rss_mib "$BIN" backup "$DB4" "$WORK/keepsake.out" "$KEYRING")
-    restore_rss=$(peak_rss_mib "$BIN" restore "$WORK/keepsake.out" "$WORK/keepsake-restored.db" "$KEYRING")
+    echo "database: $(du -h "$DB4" | cut -f1) $DB4" >&2
+    rm -f "$WORK/naive4.out" "$WORK/naive4-restored.db" "$WORK/keepsake4-restored.db"
+    sqlite3 "$DB4" .dump | zstd -q -3 | age -r "$AGE_RECIPIENT" >"$WORK/naive4.out"
+    t0=$(now); age -d -i "$AGE_KEY" "$WORK/naive4.out" | zstd -q -d | sqlite3 "$WORK/naive4-restored.db"; t1=$(now)
+    naive_r4=$(elapsed "$t0" "$t1")
+    rm -f "$WORK/naive4-restored.db"
+    backup_rss=$(peak_rss_mib "$BIN" backup "$DB4" "$WORK/keepsake4.out" "$KEYRING")
+    t0=$(now)
+    restore_rss=$(peak_rss_mib "$BIN" restore "$WORK/keepsake4.out" "$WORK/keepsake4-restored.db" "$KEYRING")
+    t1=$(now)
+    ks_r4=$(elapsed "$t0" "$t1")
+    rm -f "$WORK/keepsake4-restored.db"
+    echo "seconds at 4M (one run): naive restore $naive_r4, keepsake restore $ks_r4; load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     echo "messages=4000000"
+    echo "restore_ratio_vs_naive_4m=$(ratio "$ks_r4" "$naive_r4")"
     echo "backup_peak_rss_mib=$backup_rss"
     echo "restore_peak_rss_mib=$restore_rss"
+fi
+
+# --- instruction counts (callgrind): the comparison that a loaded machine does not disturb.
+# valgrind does not emulate SHA-NI or AVX-512, so SHA-256 runs its portable code here and costs
+# more instructions than on the machine itself; compare counts with counts, not with seconds.
+if [ "${BENCH_SKIP_CALLGRIND:-0}" != 1 ]; then
+    CG_MESSAGES="${BENCH_CALLGRIND_MESSAGES:-100000}"
+    DBS="$(db_for "$CG_MESSAGES")"
+    instructions() { # OUT-FILE: total instructions of a callgrind profile
+        callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'
+    }
+    top_functions() { # OUT-FILE: the heaviest Keepsake and SQLite functions, inclusive
+        callgrind_annotate --inclusive=yes "$1" 2>/dev/null \
+            | grep -E 'keepsake_core::[a-z_:]+(import|export|write_to|check_integrity|finish_import|restore_path|backup_store)|sqlite3_step|compress256|ZSTD_(de)?compressStream|PayloadReader|ContainerWriter' \
+            | grep -v '^ *$' | head -12 | cut -c1-160 >&2
+    }
+    rm -f "$WORK/cg.out" "$WORK/cg-restored.db" "$WORK"/callgrind.*
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.backup" \
+        "$BIN" backup "$DBS" "$WORK/cg.out" "$KEYRING" 2>/dev/null
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.restore" \
+        "$BIN" restore "$WORK/cg.out" "$WORK/cg-restored.db" "$KEYRING" 2>/dev/null
+    echo "callgrind, backup of $CG_MESSAGES messages (inclusive instructions):" >&2
+    top_functions "$WORK/callgrind.backup"
+    echo "callgrind, restore of $CG_MESSAGES messages (inclusive instructions):" >&2
+    top_functions "$WORK/callgrind.restore"
+    echo "callgrind_messages=$CG_MESSAGES"
+    echo "backup_instructions=$(instructions "$WORK/callgrind.backup")"
+    echo "restore_instructions=$(instructions "$WORK/callgrind.restore")"
 fi

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aes_gcm::{aead::AeadInPlace, Aes256Gcm, KeyInit, Nonce, Tag};
+use aes_gcm::{aead::AeadInOut, Aes256Gcm, KeyInit, Nonce, Tag};
 use criterion::{criterion_group, Criterion, Throughput};
 use keepsake_core::crypto::{
     kdf::derive_file_keys,
@@ -50,7 +50,7 @@ fn raw_seal(cipher: &Aes256Gcm, data: &[u8], buffer: &mut [u8]) -> u8 {
         let body = &mut buffer[..chunk.len()];
         body.copy_from_slice(chunk);
         let tag = cipher
-            .encrypt_in_place_detached(&nonce(i as u64, i + 1 == count), &BINDING, body)
+            .encrypt_inout_detached(&nonce(i as u64, i + 1 == count), &BINDING, body.into())
             .unwrap();
         acc ^= tag[0] ^ body[0];
     }
@@ -67,11 +67,11 @@ fn raw_open(cipher: &Aes256Gcm, sealed: &[u8], buffer: &mut [u8]) -> u8 {
         let out = &mut buffer[..body.len()];
         out.copy_from_slice(body);
         cipher
-            .decrypt_in_place_detached(
+            .decrypt_inout_detached(
                 &nonce(i as u64, i + 1 == count),
                 &BINDING,
-                out,
-                Tag::from_slice(tag),
+                (&mut *out).into(),
+                &Tag::try_from(tag).unwrap(),
             )
             .unwrap();
         acc ^= out[0];

@@ -18,7 +18,7 @@
 
 use std::io::{self, Read, Write};
 
-use aes_gcm::aead::AeadInPlace;
+use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use zeroize::Zeroizing;
 
@@ -116,7 +116,7 @@ impl<W: Write> StreamWriter<W> {
         let (plaintext, tag_room) = self.buffer.split_at_mut(self.filled);
         let tag = self
             .cipher
-            .encrypt_in_place_detached(&nonce, &self.binding, plaintext)
+            .encrypt_inout_detached(&nonce, &self.binding, plaintext.into())
             .map_err(|_| Error::InvalidArgument("segment too large for AES-GCM".into()))?;
         let tag_slot = tag_room
             .get_mut(..TAG_SIZE)
@@ -283,10 +283,10 @@ impl<R: Read> StreamReader<R> {
     fn try_open(&mut self, len: usize, last: bool) -> bool {
         let body_len = len - TAG_SIZE;
         let (body, tag) = self.buffer[..len].split_at_mut(body_len);
-        let tag = Tag::clone_from_slice(tag);
+        let tag = Tag::try_from(&*tag).expect("a tag slice is TAG_SIZE bytes");
         let nonce = segment_nonce(self.counter, last);
         self.cipher
-            .decrypt_in_place_detached(&nonce, &self.binding, body, &tag)
+            .decrypt_inout_detached(&nonce, &self.binding, body.into(), &tag)
             .is_ok()
     }
 
@@ -577,12 +577,20 @@ mod tests {
         let cipher = new_cipher(&key());
         let mut first = pattern(SEGMENT_SIZE);
         let tag = cipher
-            .encrypt_in_place_detached(&segment_nonce(0, false), &BINDING, &mut first)
+            .encrypt_inout_detached(
+                &segment_nonce(0, false),
+                &BINDING,
+                first.as_mut_slice().into(),
+            )
             .unwrap();
         first.extend_from_slice(&tag);
         let mut empty = Vec::new();
         let tag = cipher
-            .encrypt_in_place_detached(&segment_nonce(1, true), &BINDING, &mut empty)
+            .encrypt_inout_detached(
+                &segment_nonce(1, true),
+                &BINDING,
+                empty.as_mut_slice().into(),
+            )
             .unwrap();
         let ciphertext = [first, tag.to_vec()].concat();
         let (_, result) = open(&ciphertext);

@@ -6,7 +6,7 @@
 //! keyring id (see [`keyring`](crate::keyring)).
 
 use aes_gcm::{
-    aead::{AeadInPlace, KeyInit},
+    aead::{AeadInOut, KeyInit},
     Aes256Gcm, Key, Nonce, Tag,
 };
 use zeroize::Zeroizing;
@@ -44,7 +44,7 @@ impl std::fmt::Debug for WrappedKey {
 }
 
 fn cipher(kek: &Kek) -> Aes256Gcm {
-    Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(kek.expose_secret()))
+    Aes256Gcm::new(&Key::<Aes256Gcm>::from(*kek.expose_secret()))
 }
 
 /// Wraps `root` under `kek` with a fresh random nonce.
@@ -63,7 +63,7 @@ pub fn wrap_root_key_with_nonce(
 ) -> Result<WrappedKey> {
     let mut buffer = Zeroizing::new(*root.expose_secret());
     let tag = cipher(kek)
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, buffer.as_mut())
+        .encrypt_inout_detached(&Nonce::from(nonce), aad, buffer.as_mut_slice().into())
         .map_err(|_| Error::InvalidArgument("key wrap failed".into()))?;
     let mut out = [0u8; WRAPPED_KEY_LEN];
     let (nonce_out, rest) = out.split_at_mut(WRAP_NONCE_LEN);
@@ -79,15 +79,12 @@ pub fn wrap_root_key_with_nonce(
 pub fn unwrap_root_key(kek: &Kek, wrapped: &WrappedKey, aad: &[u8]) -> Result<RootKey> {
     let (nonce, rest) = wrapped.0.split_at(WRAP_NONCE_LEN);
     let (ciphertext, tag) = rest.split_at(KEY_LEN);
+    let nonce = Nonce::try_from(nonce).map_err(|_| Error::WrongKey)?;
+    let tag = Tag::try_from(tag).map_err(|_| Error::WrongKey)?;
     let mut buffer = Zeroizing::new([0u8; KEY_LEN]);
     buffer.copy_from_slice(ciphertext);
     cipher(kek)
-        .decrypt_in_place_detached(
-            Nonce::from_slice(nonce),
-            aad,
-            buffer.as_mut(),
-            Tag::from_slice(tag),
-        )
+        .decrypt_inout_detached(&nonce, aad, buffer.as_mut_slice().into(), &tag)
         .map_err(|_| Error::WrongKey)?;
     Ok(RootKey::from_bytes(*buffer))
 }
