@@ -27,6 +27,8 @@ mod store_dir;
 mod store_mem;
 #[doc(hidden)]
 pub mod testing;
+#[cfg(test)]
+mod vectors;
 mod writer;
 
 use std::{fmt, str::FromStr, sync::Arc};
