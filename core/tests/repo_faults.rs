@@ -98,7 +98,10 @@ fn fault_matrix(incremental: bool) {
         repo.break_locks().unwrap(); // a failed run may leave its lock if the delete failed
         backup(&db, &mut repo, None).unwrap();
         assert_sound(&repo);
-        assert_eq!(restore_dump(&repo, None).unwrap(), expected, "call {k}");
+        assert!(
+            restore_dump(&repo, None).unwrap() == expected,
+            "call {k}: restore differs"
+        );
     }
     assert!(failed > 0);
 }
@@ -117,13 +120,13 @@ fn failing_any_call_of_an_incremental_backup_is_typed_and_a_retry_completes() {
 fn an_upload_cut_off_after_n_bytes_is_resumed_reusing_the_packs_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
-    populated(&db, 4, 1_500);
+    populated(&db, 4, 3_000);
     let keyring = Keyring::create().unwrap();
     let inner: Arc<MemStore> = Arc::new(MemStore::new());
     let faulty = Arc::new(FaultyStore::new(inner.clone()));
     let mut repo = Repository::init(faulty.clone(), &keyring, &small_options()).unwrap();
     faulty.set_faults(Faults {
-        put_byte_budget: Some(200 * 1024),
+        put_byte_budget: Some(100 * 1024),
         ..Faults::default()
     });
     assert!(matches!(
@@ -135,7 +138,7 @@ fn an_upload_cut_off_after_n_bytes_is_resumed_reusing_the_packs_stored() {
         "no snapshot from a cut-off run"
     );
     let stored_packs = inner.list("data/").unwrap().len();
-    assert!(stored_packs >= 2);
+    assert!(stored_packs >= 1);
     faulty.set_faults(Faults::default());
     repo.break_locks().unwrap();
     let resumed = backup(&db, &mut repo, None).unwrap();
@@ -145,7 +148,7 @@ fn an_upload_cut_off_after_n_bytes_is_resumed_reusing_the_packs_stored() {
 }
 
 /// A repository with two snapshots, and the database state of the latest.
-fn two_snapshots() -> (tempfile::TempDir, Keyring, Arc<MemStore>, Vec<u8>) {
+fn two_snapshots() -> (tempfile::TempDir, Keyring, Arc<MemStore>, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     populated(&db, 5, 800);
@@ -164,14 +167,17 @@ fn two_snapshots() -> (tempfile::TempDir, Keyring, Arc<MemStore>, Vec<u8>) {
 fn open_restore_check(
     store: Arc<dyn BlobStore>,
     keyring: &Keyring,
-    expected: &[u8],
+    expected: &str,
 ) -> Result<(), Error> {
     let repo = reopen(store, keyring)?;
     for info in repo.snapshots()? {
         let _ = info;
     }
     let restored = restore_dump(&repo, None)?;
-    assert_eq!(restored, expected, "a restore that succeeds must be exact");
+    assert!(
+        restored == expected,
+        "a restore that succeeds must be exact"
+    );
     backup::check_repo(
         &repo,
         &CheckOptions {

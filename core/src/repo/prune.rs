@@ -66,7 +66,7 @@ pub fn select(snapshots: &[SnapshotInfo], policy: &RetentionPolicy) -> Result<Ha
         ));
     }
     let mut newest_first: Vec<&SnapshotInfo> = snapshots.iter().collect();
-    newest_first.sort_by_key(|s| std::cmp::Reverse((s.time, s.id)));
+    newest_first.sort_by_key(|s| std::cmp::Reverse(s.order_key()));
     let mut keep = HashSet::new();
     if let Some(n) = policy.keep_last {
         keep.extend(newest_first.iter().take(n as usize).map(|s| s.id));

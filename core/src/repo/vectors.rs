@@ -134,6 +134,7 @@ fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         info: SnapshotInfo {
             id: snapshot::id_of_name(SNAPSHOT_NAME)?,
             time: 1_700_000_100,
+            sequence: 1,
             counts: RecordCounts {
                 conversations: 1,
                 participants: 2,

@@ -67,7 +67,7 @@ pub struct SnapshotWriter<'r> {
     list: Vec<u8>,
     lists: Vec<ChunkId>,
     compressor: zstd::bulk::Compressor<'static>,
-    parent: Option<SnapshotId>,
+    parent: Option<(SnapshotId, u64)>,
     stats: WriteStats,
 }
 
@@ -279,8 +279,9 @@ impl<'r> SnapshotWriter<'r> {
         let info = SnapshotInfo {
             id: SnapshotId::generate()?,
             time: meta.time,
+            sequence: self.parent.map_or(1, |(_, seq)| seq + 1),
             counts: meta.counts,
-            parent: self.parent,
+            parent: self.parent.map(|(id, _)| id),
             bytes: self.stats.stream_bytes,
             digest: meta.digest,
             chunks: self.stats.chunks,
@@ -340,22 +341,22 @@ impl<'r> SnapshotWriter<'r> {
     }
 }
 
-/// The newest snapshot (by time, then id), read through the cache.
-fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<SnapshotId>> {
+/// The latest snapshot's id and sequence, read through the cache.
+fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<(SnapshotId, u64)>> {
     let store = repo.store().as_ref();
     let names = store.list(SNAPSHOT_PREFIX)?;
     if let Some(cache) = cache {
         cache.retain(SNAPSHOT_PREFIX, &names);
     }
-    let mut latest: Option<(u64, SnapshotId)> = None;
+    let mut latest: Option<(u64, u64, SnapshotId)> = None;
     for name in names {
         let (snap, _) = Cache::fetch(cache, store, &name, |bytes| {
             snapshot::decode(repo, &name, bytes)
         })?;
-        let key = (snap.info.time, snap.info.id);
+        let key = snap.info.order_key();
         if latest.is_none_or(|l| key > l) {
             latest = Some(key);
         }
     }
-    Ok(latest.map(|(_, id)| id))
+    Ok(latest.map(|(sequence, _, id)| (id, sequence)))
 }

@@ -44,21 +44,22 @@ pub fn populated(path: &Path, seed: u64, messages: u64) {
     store.close().unwrap();
 }
 
-/// The archive stream of a database: equal streams mean equal content.
-pub fn dump(path: &Path) -> Vec<u8> {
+/// SHA-256 (hex) of the archive stream of a database: equal streams mean equal content.
+pub fn dump(path: &Path) -> String {
     let store = ChatStore::open(path).unwrap();
     dump_store(&store)
 }
 
-/// The archive stream of an open store.
-pub fn dump_store(store: &ChatStore) -> Vec<u8> {
+/// [`dump`] of an open store.
+pub fn dump_store(store: &ChatStore) -> String {
     let mut out = Vec::new();
     let mut reporter = Reporter::silent(Phase::Backup, Unit::Rows);
     Export::begin(store)
         .unwrap()
         .write_to(&mut out, &mut reporter)
         .unwrap();
-    out
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(&out))
 }
 
 /// Backs up `db` into `repo`.
@@ -77,7 +78,7 @@ pub fn backup(db: &Path, repo: &mut Repository, cache: Option<&Path>) -> Result<
 pub fn restore_dump(
     repo: &Repository,
     id: Option<&keepsake_core::repo::SnapshotId>,
-) -> Result<Vec<u8>> {
+) -> Result<String> {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("restored.db");
     backup::restore_from_repo(
