@@ -58,6 +58,17 @@ fn parse_params(text: &str) -> Option<ChunkerParams> {
     })
 }
 
+/// zstd level from `KEEPSAKE_LEVEL` (default 3).
+fn backup_options() -> BackupOptions {
+    BackupOptions {
+        compression_level: std::env::var("KEEPSAKE_LEVEL")
+            .ok()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(3),
+        ..BackupOptions::default()
+    }
+}
+
 fn copy_db(from: &Path, to: &Path) -> Result<()> {
     std::fs::copy(from, to).map_err(|e| keepsake_core::Error::io_at(to, e))?;
     Ok(())
@@ -131,7 +142,7 @@ fn main() -> Result<()> {
             &store,
             &mut repo,
             None,
-            &BackupOptions::default(),
+            &backup_options(),
             &Control::default(),
         )?;
         let first_time = t.elapsed().as_secs_f64();
@@ -165,7 +176,7 @@ fn main() -> Result<()> {
                 &store,
                 &mut day_repo,
                 None,
-                &BackupOptions::default(),
+                &backup_options(),
                 &Control::default(),
             )?;
             let added = day_mem.total_bytes() - before;

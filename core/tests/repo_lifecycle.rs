@@ -440,26 +440,26 @@ fn rotation_keeps_old_data_readable_and_locks_out_the_removed_slot() {
 // ---- property: every snapshot restores to its database --------------------------------------------
 
 #[derive(Debug, Clone)]
-enum Edit {
+enum Change {
     Insert(u8),
     Edit(u16),
     Delete(u16),
     React(u16),
 }
 
-fn edit_strategy() -> impl Strategy<Value = Edit> {
+fn edit_strategy() -> impl Strategy<Value = Change> {
     prop_oneof![
-        (1u8..40).prop_map(Edit::Insert),
-        any::<u16>().prop_map(Edit::Edit),
-        any::<u16>().prop_map(Edit::Delete),
-        any::<u16>().prop_map(Edit::React),
+        (1u8..40).prop_map(Change::Insert),
+        any::<u16>().prop_map(Change::Edit),
+        any::<u16>().prop_map(Change::Delete),
+        any::<u16>().prop_map(Change::React),
     ]
 }
 
-fn apply(store: &mut ChatStore, edit: &Edit, next_id: &mut i64) {
+fn apply(store: &mut ChatStore, edit: &Change, next_id: &mut i64) {
     let pick = |n: u16, max: i64| 1 + i64::from(n) % max.max(1);
     match edit {
-        Edit::Insert(n) => {
+        Change::Insert(n) => {
             let batch: Vec<Message> = (0..*n)
                 .map(|i| {
                     *next_id += 1;
@@ -481,13 +481,13 @@ fn apply(store: &mut ChatStore, edit: &Edit, next_id: &mut i64) {
                 .collect();
             store.insert_messages(&batch).unwrap();
         }
-        Edit::Edit(n) => {
+        Change::Edit(n) => {
             let _ = store.edit_message(pick(*n, *next_id), "edited text", 1_900_000_000_000);
         }
-        Edit::Delete(n) => {
+        Change::Delete(n) => {
             let _ = store.delete_message(pick(*n, *next_id), 1_900_000_000_001);
         }
-        Edit::React(n) => {
+        Change::React(n) => {
             let id = pick(*n, *next_id);
             if store
                 .message(id)

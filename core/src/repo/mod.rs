@@ -19,6 +19,7 @@ pub mod keys;
 mod lock;
 mod object;
 pub mod pack;
+mod packer;
 pub mod prune;
 mod reader;
 pub mod snapshot;

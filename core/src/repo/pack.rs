@@ -322,12 +322,15 @@ fn parse_tail(tail: &[u8], size: u64, name: &str) -> Result<(u64, usize)> {
     Ok((trailer_len, tail_start))
 }
 
+/// A pack's chunks as (entry, sealed bytes), borrowed from the pack held in memory.
+pub type SealedChunks<'p> = Vec<(IndexEntry, &'p [u8])>;
+
 /// Every chunk of a whole pack held in memory, as (entry, sealed bytes): for check and repack.
 pub fn split_pack<'p>(
     keys: &KeySet,
     name: &str,
     pack: &'p [u8],
-) -> Result<(u32, Vec<(IndexEntry, &'p [u8])>)> {
+) -> Result<(u32, SealedChunks<'p>)> {
     let size = pack.len() as u64;
     let (trailer_len, tail_start) = parse_tail(pack, size, name)?;
     let trailer_start = tail_start - trailer_len as usize;

@@ -21,7 +21,7 @@
 //! last list chunk of a snapshot may hold fewer than 16, and an empty stream has none).
 
 use super::{
-    codec::{expect_magic, Reader},
+    codec::Reader,
     keys::{ChunkId, CHUNK_ID_LEN},
     object, Repository, SnapshotId, SnapshotInfo, SNAPSHOT_PREFIX,
 };
@@ -184,15 +184,6 @@ pub fn id_of_name(name: &str) -> Result<SnapshotId> {
 /// Decodes snapshot object `name` from its bytes.
 pub fn decode(repo: &Repository, name: &str, bytes: &[u8]) -> Result<Snapshot> {
     let id = id_of_name(name)?;
-    expect_magic(bytes.get(..4).unwrap_or_default(), MAGIC, "snapshot").or_else(|e| {
-        if bytes.len() < 4 {
-            Err(Error::Truncated {
-                what: format!("snapshot {name}: {} bytes", bytes.len()),
-            })
-        } else {
-            Err(e)
-        }
-    })?;
     let (_, plain) = object::open(
         repo.keys(),
         MAGIC,
