@@ -534,3 +534,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn small_index_objects_are_merged_and_every_snapshot_stays_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let cache = dir.path().join("cache");
+    populated(&db, 17, 3_000);
+    let keyring = Keyring::create().unwrap();
+    let (mem, mut repo) = mem_repo(&keyring);
+    backup(&db, &mut repo, Some(&cache)).unwrap();
+    let mut taken = Vec::new();
+    let mut most_indexes = 0;
+    for day in 0..7 {
+        let mut store = ChatStore::open(&db).unwrap();
+        apply_day(&mut store, DayKind::Realistic, 200 + day).unwrap();
+        store.close().unwrap();
+        let summary = backup(&db, &mut repo, Some(&cache)).unwrap();
+        taken.push((summary.snapshot, dump(&db)));
+        most_indexes = most_indexes.max(mem.list("index/").unwrap().len());
+    }
+    // One base index plus at most four small deltas before they are merged into one.
+    assert!(most_indexes <= 5, "{most_indexes} index objects");
+    assert!(mem.list("index/").unwrap().len() < 8);
+    check_all(&repo);
+    let fresh = reopen(mem, &keyring).unwrap();
+    for (id, expected) in &taken {
+        assert_eq!(&restore_dump(&fresh, Some(id)).unwrap(), expected);
+    }
+}
