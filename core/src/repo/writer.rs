@@ -244,11 +244,14 @@ impl<'r> SnapshotWriter<'r> {
             let packed = packer.finish()?;
             self.stats.bytes_uploaded += packed.bytes;
             self.stats.objects_written += packed.objects;
-            for pack in packed.packs {
-                self.index.add_pack(&pack);
-                self.new_packs.push(pack);
+            // The new packs go into the index delta only: this writer needs no lookups any more,
+            // and not copying thousands of entries into the map keeps a first backup's memory low.
+            if self.new_packs.is_empty() {
+                self.new_packs = packed.packs;
+            } else {
+                self.new_packs.extend(packed.packs);
             }
-            self.pending.clear();
+            self.pending = HashSet::new();
         }
         let keys = self.repo.keys();
         if !self.new_packs.is_empty() {
