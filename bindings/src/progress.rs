@@ -24,10 +24,12 @@ pub enum ProgressPhase {
     Verify,
     /// Authenticating, decoding and importing a backup.
     Restore,
-    /// Checking the restored database before it is moved into place.
+    /// Checking the restored database before it is moved into place, or checking a repository.
     Check,
     /// Building the restored database's indexes, once, after its rows were imported.
     Index,
+    /// Forgetting snapshots and reclaiming space in a repository.
+    Prune,
 }
 
 /// What `done` and `total` count.
@@ -67,6 +69,7 @@ fn phase(p: Phase) -> ProgressPhase {
         Phase::Restore => ProgressPhase::Restore,
         Phase::Check => ProgressPhase::Check,
         Phase::Index => ProgressPhase::Index,
+        Phase::Prune => ProgressPhase::Prune,
     }
 }
 

@@ -100,6 +100,7 @@ fn phase_label(phase: Phase) -> &'static str {
         Phase::Restore => "restore",
         Phase::Check => "check",
         Phase::Index => "index",
+        Phase::Prune => "prune",
     }
 }
 

@@ -23,10 +23,13 @@ pub enum Phase {
     Verify,
     /// Authenticating, decoding and importing a backup into a temporary database.
     Restore,
-    /// Checking the restored database (counts, digest, integrity) before it is moved into place.
+    /// Checking the restored database (counts, digest, integrity) before it is moved into place,
+    /// or checking a repository.
     Check,
     /// Building the restored database's indexes, once, after its rows were imported.
     Index,
+    /// Forgetting snapshots and reclaiming space in a repository.
+    Prune,
 }
 
 /// The unit of [`Progress::done`] and [`Progress::total`].
