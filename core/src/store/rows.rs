@@ -2,7 +2,7 @@
 //! export and import, and the synthetic generator. Statements are cached per connection
 //! (`prepare_cached`), so batches reuse one compiled statement.
 
-use rusqlite::{params, types::Type, Connection, Row};
+use rusqlite::{params, types::Type, Connection, OptionalExtension, Row};
 
 use super::model::{
     Attachment, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
@@ -223,6 +223,24 @@ pub fn insert_attachment(conn: &Connection, a: &Attachment) -> rusqlite::Result<
         a.extra
     ])?;
     Ok(())
+}
+
+/// Turns a message into a tombstone: no body, `deleted_at` set (kept if already deleted), its
+/// reactions and attachment metadata removed. Returns whether the message exists.
+pub fn tombstone_message(conn: &Connection, id: i64, deleted_at: i64) -> rusqlite::Result<bool> {
+    let exists = conn
+        .query_row("SELECT 1 FROM messages WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if exists {
+        conn.execute(
+            "UPDATE messages SET body = NULL, deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id, deleted_at],
+        )?;
+        conn.execute("DELETE FROM reactions WHERE message_id = ?1", [id])?;
+        conn.execute("DELETE FROM attachments WHERE message_id = ?1", [id])?;
+    }
+    Ok(exists)
 }
 
 /// Plain inserts (no upsert) for loading an archive: a duplicate key is an error there, never a
