@@ -15,8 +15,10 @@ pub enum ProgressPhase {
     Verify,
     /// Authenticating, decoding and importing a backup.
     Restore,
-    /// Checking the restored database before it is moved into place.
+    /// Checking the restored database before it is moved into place, or checking a repository.
     Check,
+    /// Forgetting snapshots and reclaiming space in a repository.
+    Prune,
 }
 
 /// What `done` and `total` count.
@@ -49,6 +51,7 @@ impl From<Progress> for ProgressReport {
                 Phase::Verify => ProgressPhase::Verify,
                 Phase::Restore => ProgressPhase::Restore,
                 Phase::Check => ProgressPhase::Check,
+                Phase::Prune => ProgressPhase::Prune,
             },
             done: p.done,
             total: p.total,

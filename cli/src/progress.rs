@@ -99,6 +99,7 @@ fn phase_label(phase: Phase) -> &'static str {
         Phase::Verify => "verify",
         Phase::Restore => "restore",
         Phase::Check => "check",
+        Phase::Prune => "prune",
     }
 }
 

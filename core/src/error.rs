@@ -124,6 +124,31 @@ pub enum Error {
         /// The existing target.
         path: PathBuf,
     },
+
+    /// A repository object the operation needs is not in the blob store.
+    #[error("repository object {name} is missing")]
+    ObjectMissing {
+        /// The object's name in the store (e.g. `data/<hex>`).
+        name: String,
+    },
+
+    /// The blob store failed (network, quota, permission): the bytes were not judged.
+    #[error("blob store {op} of {name} failed: {message}")]
+    Storage {
+        /// The store call: `put`, `get`, `list`, `delete` or `stat`.
+        op: String,
+        /// The object name (or prefix, for `list`).
+        name: String,
+        /// The store's description of the failure.
+        message: String,
+    },
+
+    /// Another writer holds the repository's lock.
+    #[error("the repository is locked by another writer: {holder}")]
+    RepositoryLocked {
+        /// Who holds it and since when, as far as the lock says.
+        holder: String,
+    },
 }
 
 impl Error {

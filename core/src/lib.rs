@@ -9,7 +9,9 @@
 //! 4. [`passkey`]: WebAuthn PRF requests and responses, enrollment and unlock flows.
 //! 5. [`store`]: `ChatStore`, the chat database.
 //! 6. [`archive`]: the logical record stream between a store and bytes.
-//! 7. [`backup`]: orchestration: backup, inspect, verify, restore, progress, cancellation.
+//! 7. [`repo`]: the backup repository engine: blob stores, chunks, packs, index, snapshots,
+//!    prune, check.
+//! 8. [`backup`]: orchestration: backup, inspect, verify, restore, progress, cancellation.
 //!
 //! The crate knows nothing of FFI; `keepsake-ffi` wraps it.
 
@@ -21,6 +23,7 @@ pub mod format;
 pub mod keyring;
 pub mod passkey;
 pub mod progress;
+pub mod repo;
 pub mod store;
 
 pub use error::{Error, Result};

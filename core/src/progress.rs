@@ -23,8 +23,11 @@ pub enum Phase {
     Verify,
     /// Authenticating, decoding and importing a backup into a temporary database.
     Restore,
-    /// Checking the restored database (counts, digest, integrity) before it is moved into place.
+    /// Checking the restored database (counts, digest, integrity) before it is moved into place,
+    /// or checking a repository.
     Check,
+    /// Forgetting snapshots and reclaiming space in a repository.
+    Prune,
 }
 
 /// The unit of [`Progress::done`] and [`Progress::total`].

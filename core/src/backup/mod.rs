@@ -10,6 +10,7 @@ mod atomic;
 mod install;
 mod pipe;
 mod read;
+mod repository;
 pub mod snapshot;
 #[cfg(test)]
 mod testing;
@@ -21,6 +22,9 @@ pub use atomic::AtomicFile;
 pub use read::{
     inspect, inspect_path, restore, restore_path, unlock, verify, verify_path, BackupInfo,
     RestoreReport, VerifyReport,
+};
+pub use repository::{
+    backup_store_to_repo, check_repo, prune_repo, restore_from_repo, RepoBackupSummary,
 };
 pub use write::{
     backup_sqlite_file, backup_sqlite_file_to_path, backup_store, backup_store_to_path,

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     archive::{self, ImportSummary},
-    format::{self, Header, OpenedContainer, PayloadKind, PayloadReader},
+    format::{self, Header, OpenedContainer, PayloadKind},
     progress::{Phase, Reporter, Unit},
     store::{ChatStore, RecordCounts},
     Error, Result,
@@ -259,8 +259,8 @@ fn restore_archive<R: Read + Send>(
 /// Runs `decode` on the calling thread over the payload, which a second thread authenticates,
 /// decrypts and decompresses. After `decode` the payload must be at its authenticated end:
 /// bytes after the archive's end are corruption, not something to ignore.
-fn overlapped<R: Read + Send>(
-    payload: PayloadReader<R>,
+pub(crate) fn overlapped(
+    payload: impl Read + Send,
     decode: impl FnOnce(&mut dyn Read) -> Result<ImportSummary>,
 ) -> Result<(ImportSummary, u64)> {
     let (mut plain_in, mut plain_out) = pipe();
@@ -285,7 +285,7 @@ fn overlapped<R: Read + Send>(
     pick_error(decoded, opened)
 }
 
-fn expect_end(records: &mut PipeReader) -> Result<()> {
+pub(crate) fn expect_end(records: &mut PipeReader) -> Result<()> {
     let mut extra = [0u8; 1];
     match records.read(&mut extra)? {
         0 => Ok(()),

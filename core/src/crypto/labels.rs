@@ -32,6 +32,31 @@ pub const RECOVERY_KEY_TAG: &[u8] = b"keepsake/v1/recovery-key/tag";
 /// `SHA-256(RECOVERY_KEY_CHECKSUM)` (see [`crate::keyring::recovery_key`]).
 pub const RECOVERY_KEY_CHECKSUM: &[u8] = b"keepsake/v1/recovery-key/checksum";
 
+/// HKDF info of the key that wraps a repository's data keys: ikm = root key, salt = repository id.
+pub const REPO_WRAP_KEY: &[u8] = b"keepsake/v1/repo/wrap-key";
+
+/// HKDF info of the key that authenticates a repository's config: ikm = root key, salt =
+/// repository id.
+pub const REPO_CONFIG_MAC_KEY: &[u8] = b"keepsake/v1/repo/config-mac-key";
+
+/// HKDF info prefix of an epoch's chunk-id key, followed by the epoch (u32 BE): ikm = the
+/// epoch's data key, salt = repository id. Keys BLAKE3 in keyed mode.
+pub const REPO_CHUNK_ID_KEY: &[u8] = b"keepsake/v1/repo/chunk-id-key";
+
+/// HKDF info prefix of an epoch's AEAD key (chunks, pack trailers, index, snapshots, locks),
+/// followed by the epoch (u32 BE): ikm = the epoch's data key, salt = repository id.
+pub const REPO_AEAD_KEY: &[u8] = b"keepsake/v1/repo/aead-key";
+
+/// AES-GCM associated-data prefix of a wrapped data key: `|| repository id || epoch (u32 BE)`.
+pub const REPO_DATA_KEY_AAD: &[u8] = b"keepsake/v1/repo/data-key-aad";
+
+/// AES-GCM associated-data prefix of a sealed chunk: `|| epoch (u32 BE) || chunk id`.
+pub const REPO_CHUNK_AAD: &[u8] = b"keepsake/v1/repo/chunk-aad";
+
+/// AES-GCM associated-data prefix of a sealed object (pack trailer, index, snapshot, lock):
+/// `|| u8 name length || object name || envelope header`.
+pub const REPO_OBJECT_AAD: &[u8] = b"keepsake/v1/repo/object-aad";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +127,13 @@ mod tests {
             SLOT_AAD,
             RECOVERY_KEY_TAG,
             RECOVERY_KEY_CHECKSUM,
+            REPO_WRAP_KEY,
+            REPO_CONFIG_MAC_KEY,
+            REPO_CHUNK_ID_KEY,
+            REPO_AEAD_KEY,
+            REPO_DATA_KEY_AAD,
+            REPO_CHUNK_AAD,
+            REPO_OBJECT_AAD,
         ];
         for (i, a) in all.iter().enumerate() {
             assert!(a.starts_with(b"keepsake/v1/"));

@@ -1,0 +1,244 @@
+//! Backups into a repository (`crate::repo`): the chat archive of a [`ChatStore`] written as a
+//! snapshot, restored through the same atomic path as a single-file backup, plus prune and
+//! check with progress and cancellation.
+//!
+//! A backup runs on two threads joined by the bounded pipe: the calling thread exports records
+//! (one read transaction); the second chunks, deduplicates, compresses, seals and uploads.
+//! A restore runs the repository reader (fetch, authenticate, decompress) on a second thread
+//! and imports on the calling thread into a temporary database, which is checked (counts
+//! against the snapshot, digest, integrity) and renamed over the target only then.
+
+use std::{
+    path::Path,
+    sync::Arc,
+    thread,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use super::{
+    atomic::{sweep_leftovers, TempPath},
+    check_counts,
+    install::{check_target, install},
+    pipe::{pick_error, pipe},
+    read::{overlapped, RestoreReport},
+    BackupOptions, Control, RestoreOptions, Secret,
+};
+use crate::{
+    archive::{self, Export},
+    format::PayloadKind,
+    keyring::{unwrap_with_passkey, unwrap_with_recovery_key},
+    progress::{Phase, Reporter, Unit},
+    repo::{
+        check::{self, CheckOptions, CheckReport},
+        prune::{self, PruneReport, RetentionPolicy},
+        BlobStore, Repository, SnapshotId, SnapshotMeta,
+    },
+    store::{ChatStore, RecordCounts},
+    Error, Result,
+};
+
+/// What [`backup_store_to_repo`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoBackupSummary {
+    /// The new snapshot.
+    pub snapshot: SnapshotId,
+    /// Records per kind.
+    pub counts: RecordCounts,
+    /// The archive's digest.
+    pub digest: [u8; 32],
+    /// Bytes of the archive stream read.
+    pub bytes_read: u64,
+    /// Data chunks in the stream.
+    pub chunks: u64,
+    /// Chunks that were new to the repository.
+    pub new_chunks: u64,
+    /// Bytes put into the store.
+    pub bytes_uploaded: u64,
+    /// Objects put into the store.
+    pub objects_written: u64,
+    /// Packs of an interrupted earlier run that this run adopted.
+    pub packs_adopted: u64,
+}
+
+impl Repository {
+    /// Opens the repository in `store` with `secret`: a passkey's PRF output or the recovery
+    /// key (through the config's slots, from a new device), or the device's root key or
+    /// keyring. A secret that opens no slot is [`Error::WrongKey`]; a keyring of another
+    /// repository too; a config that fails its MAC is [`Error::Corrupted`].
+    pub fn open(store: Arc<dyn BlobStore>, secret: &Secret<'_>) -> Result<Repository> {
+        Repository::open_with(store, |keyring_id, slots| match secret {
+            Secret::RecoveryKey(key) => unwrap_with_recovery_key(keyring_id, slots, key),
+            Secret::Passkey { credential_id, prf } => {
+                unwrap_with_passkey(keyring_id, slots, credential_id, prf)
+            }
+            Secret::RootKey(root) => Ok((*root).clone()),
+            Secret::Keyring(keyring) if keyring.id() == keyring_id => {
+                Ok(keyring.root_key().clone())
+            }
+            Secret::Keyring(_) => Err(Error::WrongKey),
+        })
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Backs up `store` into `repo` as a new snapshot. Only chunks the repository lacks are
+/// uploaded. `cache_dir` keeps the local cache (index and snapshot copies, device id) that makes
+/// the daily run cheap; without it everything is read from the store. A run that fails or is
+/// killed leaves no snapshot; the next run reuses what it uploaded.
+pub fn backup_store_to_repo(
+    store: &ChatStore,
+    repo: &mut Repository,
+    cache_dir: Option<&Path>,
+    options: &BackupOptions,
+    control: &Control<'_>,
+) -> Result<RepoBackupSummary> {
+    let time = now();
+    let export = Export::begin(store)?;
+    let counts = *export.counts();
+    let mut writer = repo.begin_snapshot(cache_dir)?;
+    writer.set_compression_level(options.compression_level)?;
+    let mut reporter = Reporter::new(
+        control.progress,
+        control.cancel,
+        Phase::Backup,
+        Unit::Rows,
+        counts.total(),
+    );
+    let (mut records_in, mut records_out) = pipe();
+    let (exported, written) = thread::scope(|scope| {
+        let chunker = scope.spawn(move || {
+            let mut cancel_only =
+                Reporter::new(None, control.cancel, Phase::Backup, Unit::Bytes, 0);
+            let mut writer = writer;
+            writer
+                .write_stream(&mut records_out, &mut cancel_only)
+                .map(|()| writer)
+        });
+        let exported = (move || {
+            let summary = export.write_to(&mut records_in, &mut reporter)?;
+            records_in.finish()?;
+            reporter.finish_phase()?;
+            Ok(summary)
+        })();
+        let written = chunker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (exported, written)
+    });
+    let (summary, writer) = pick_error(exported, written)?;
+    if let Some(cancel) = control.cancel {
+        cancel.check()?;
+    }
+    let (info, stats) = writer.commit(SnapshotMeta {
+        time,
+        counts: summary.counts,
+        digest: summary.digest,
+    })?;
+    Ok(RepoBackupSummary {
+        snapshot: info.id,
+        counts: summary.counts,
+        digest: summary.digest,
+        bytes_read: stats.stream_bytes,
+        chunks: stats.chunks,
+        new_chunks: stats.new_chunks,
+        bytes_uploaded: stats.bytes_uploaded,
+        objects_written: stats.objects_written,
+        packs_adopted: stats.packs_adopted,
+    })
+}
+
+/// Restores snapshot `snapshot` (the latest when `None`) into the database file `target`,
+/// through the same path as a single-file restore: a temporary database beside the target,
+/// one import transaction, counts against the snapshot, the archive digest against the
+/// snapshot's, `PRAGMA integrity_check` and `foreign_key_check`, then an atomic rename. On any
+/// failure or cancel the target is untouched and no temporary file remains.
+pub fn restore_from_repo(
+    repo: &Repository,
+    snapshot: Option<&SnapshotId>,
+    target: &Path,
+    options: &RestoreOptions,
+    control: &Control<'_>,
+) -> Result<RestoreReport> {
+    check_target(target, options.replace)?;
+    let (info, reader) = repo.read_snapshot(snapshot)?;
+    sweep_leftovers(target)?;
+    let temp = TempPath::unique_name(target)?;
+    let declared = info.counts;
+    let mut reporter = Reporter::new(
+        control.progress,
+        control.cancel,
+        Phase::Restore,
+        Unit::Rows,
+        declared.total(),
+    );
+    let mut store = ChatStore::create_for_import(temp.path())?;
+    let (summary, _) = overlapped(reader, |records| {
+        archive::import(records, &mut store, &mut reporter)
+    })?;
+    reporter.finish_phase()?;
+
+    reporter.start_phase(Phase::Check, Unit::Rows, declared.total())?;
+    check_counts("restore", &declared, &summary.counts)?;
+    if summary.digest != info.digest {
+        return Err(Error::Corrupted {
+            what: format!(
+                "snapshot {}: archive digest differs from the manifest",
+                info.id
+            ),
+        });
+    }
+    check_counts("restored database", &declared, &store.counts()?)?;
+    store.check_integrity()?;
+    store.close()?;
+    reporter.advance(declared.total())?;
+    reporter.finish_phase()?;
+    let database_bytes = std::fs::metadata(temp.path())
+        .map_err(|e| Error::io_at(temp.path(), e))?
+        .len();
+    install(temp)?;
+    Ok(RestoreReport {
+        kind: PayloadKind::ChatArchive,
+        counts: Some(summary.counts),
+        skipped_unknown: summary.skipped_unknown,
+        database_bytes,
+    })
+}
+
+/// Forgets the snapshots `policy` does not keep and reclaims their space (see
+/// `crate::repo::prune` for the crash-safe order). Takes the repository's lock.
+pub fn prune_repo(
+    repo: &mut Repository,
+    policy: &RetentionPolicy,
+    control: &Control<'_>,
+) -> Result<PruneReport> {
+    let mut reporter = Reporter::new(
+        control.progress,
+        control.cancel,
+        Phase::Prune,
+        Unit::Rows,
+        0,
+    );
+    prune::prune(repo, policy, &mut reporter)
+}
+
+/// Checks the repository's structure and, for `options.read_data_fraction` of the packs, every
+/// chunk's content. The first problem is returned as a typed error.
+pub fn check_repo(
+    repo: &Repository,
+    options: &CheckOptions,
+    control: &Control<'_>,
+) -> Result<CheckReport> {
+    let mut reporter = Reporter::new(
+        control.progress,
+        control.cancel,
+        Phase::Check,
+        Unit::Rows,
+        0,
+    );
+    check::check(repo, options, &mut reporter)
+}

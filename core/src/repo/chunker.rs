@@ -1,0 +1,121 @@
+//! Content-defined chunking of the archive stream with FastCDC (the `fastcdc` crate, 2020
+//! algorithm, normalization level 1), so an edit changes only the chunks around it and the
+//! rest deduplicate against the previous snapshot.
+//!
+//! The default sizes were chosen by measurement on the chat archive stream (see
+//! `docs/REPOSITORY.md`, "Chunk sizes").
+
+use std::io::Read;
+
+use fastcdc::v2020::{self, StreamCDC};
+
+use crate::{Error, Result};
+
+/// Largest chunk any repository may use; bounds memory and the decoder's allocations.
+pub const MAX_CHUNK_LEN: u32 = 1024 * 1024;
+
+/// FastCDC's minimum, average and maximum chunk sizes in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkerParams {
+    /// No cut before this many bytes (except at the end of the stream).
+    pub min: u32,
+    /// The normal size FastCDC aims for.
+    pub avg: u32,
+    /// A cut is forced at this many bytes.
+    pub max: u32,
+}
+
+impl Default for ChunkerParams {
+    /// 2 KiB / 8 KiB / 32 KiB: see `docs/REPOSITORY.md` for the measurements behind it.
+    fn default() -> Self {
+        ChunkerParams {
+            min: 2 * 1024,
+            avg: 8 * 1024,
+            max: 32 * 1024,
+        }
+    }
+}
+
+impl ChunkerParams {
+    /// Checks `min < avg < max`, FastCDC's own bounds and [`MAX_CHUNK_LEN`].
+    pub fn validate(&self) -> Result<()> {
+        let ok = self.min >= v2020::MINIMUM_MIN
+            && self.avg >= v2020::AVERAGE_MIN
+            && self.max >= v2020::MAXIMUM_MIN
+            && self.min < self.avg
+            && self.avg < self.max
+            && self.max <= MAX_CHUNK_LEN;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "chunker sizes min {} avg {} max {} must satisfy {} <= min < avg < max <= {}, \
+                 avg >= {}",
+                self.min,
+                self.avg,
+                self.max,
+                v2020::MINIMUM_MIN,
+                MAX_CHUNK_LEN,
+                v2020::AVERAGE_MIN
+            )))
+        }
+    }
+
+    /// An iterator over the chunks of `source`.
+    pub fn chunks<R: Read>(&self, source: R) -> impl Iterator<Item = Result<Vec<u8>>> {
+        StreamCDC::new(source, self.min, self.avg, self.max).map(|chunk| {
+            chunk.map(|c| c.data).map_err(|err| match err {
+                fastcdc::v2020::Error::IoError(io) => Error::from(io),
+                other => Error::Io {
+                    path: None,
+                    source: std::io::Error::other(other.to_string()),
+                },
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunks_cover_the_stream_within_bounds_and_resync_after_an_edit() {
+        let params = ChunkerParams::default();
+        let data = pseudo_random(1 << 20, 1);
+        let chunks: Vec<Vec<u8>> = params.chunks(&data[..]).map(|c| c.unwrap()).collect();
+        assert_eq!(chunks.concat(), data);
+        for chunk in &chunks[..chunks.len() - 1] {
+            assert!(chunk.len() >= params.min as usize && chunk.len() <= params.max as usize);
+        }
+        let mut edited = data.clone();
+        edited[500_000] ^= 0xff;
+        let after: Vec<Vec<u8>> = params.chunks(&edited[..]).map(|c| c.unwrap()).collect();
+        let unchanged = after.iter().filter(|c| chunks.contains(c)).count();
+        assert!(
+            unchanged + 3 >= chunks.len(),
+            "an edit changes only nearby chunks"
+        );
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let bad = |min, avg, max| ChunkerParams { min, avg, max }.validate().is_err();
+        assert!(bad(4096, 4096, 8192));
+        assert!(bad(1, 4096, 8192));
+        assert!(bad(1024, 4096, 2 * MAX_CHUNK_LEN));
+        ChunkerParams::default().validate().unwrap();
+    }
+}

@@ -1,0 +1,247 @@
+//! A blob store in a local directory: one file per object, `/` in a name is a subdirectory.
+//!
+//! `put` writes `<name>.<random>.tmp` beside the final file, fsyncs it, renames it over the
+//! name and fsyncs the directory, so an object is visible whole or not at all, even across a
+//! power cut. Leftover `.tmp` files of a killed writer are invisible to `list` and are removed
+//! by [`DirStore::sweep_temporaries`].
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::{self, Read, Seek, SeekFrom, Write},
+    path::{Path, PathBuf},
+};
+
+use super::store::{check_name, storage_error, BlobStore, ByteRange};
+use crate::{crypto::random_bytes, Error, Result};
+
+/// Suffix of a file being written.
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Objects as files under a root directory.
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    /// A store rooted at `root`, created if missing.
+    pub fn open(root: &Path) -> Result<DirStore> {
+        fs::create_dir_all(root).map_err(|e| Error::io_at(root, e))?;
+        Ok(DirStore {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, name: &str) -> Result<PathBuf> {
+        check_name(name)?;
+        Ok(self.root.join(name))
+    }
+
+    /// Removes temporary files left by a writer that was killed mid-`put`.
+    pub fn sweep_temporaries(&self) -> Result<()> {
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in fs::read_dir(&dir).map_err(|e| Error::io_at(&dir, e))? {
+                let entry = entry.map_err(|e| Error::io_at(&dir, e))?;
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.to_string_lossy().ends_with(TEMP_SUFFIX) {
+                    let _ = fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn io_failure(op: &str, name: &str, err: io::Error) -> Error {
+    storage_error(op, name, err)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    // Directories cannot be opened for fsync on every platform; where they can, it makes the
+    // rename durable.
+    match File::open(dir) {
+        Ok(handle) => handle.sync_all().or(Ok(())),
+        Err(_) => Ok(()),
+    }
+}
+
+impl BlobStore for DirStore {
+    fn put(&self, name: &str, data: &[u8]) -> Result<()> {
+        let path = self.path_of(name)?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| io_failure("put", name, e))?;
+        let tag: [u8; 8] = random_bytes()?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = dir.join(format!(".{file_name}.{}{TEMP_SUFFIX}", hex::encode(tag)));
+        let written = (|| -> io::Result<()> {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(data)?;
+            file.sync_all()?;
+            drop(file);
+            fs::rename(&temp, &path)?;
+            sync_dir(&dir)
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written.map_err(|e| io_failure("put", name, e))
+    }
+
+    fn get(&self, name: &str, range: Option<ByteRange>) -> Result<Vec<u8>> {
+        let path = self.path_of(name)?;
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::ObjectMissing {
+                    name: name.to_owned(),
+                })
+            }
+            Err(err) => return Err(io_failure("get", name, err)),
+        };
+        let read = (|| -> io::Result<Vec<u8>> {
+            let mut out = Vec::new();
+            match range {
+                None => {
+                    file.read_to_end(&mut out)?;
+                }
+                Some(ByteRange { offset, len }) => {
+                    let size = file.metadata()?.len();
+                    let len = len.min(size.saturating_sub(offset));
+                    file.seek(SeekFrom::Start(offset.min(size)))?;
+                    out.reserve(usize::try_from(len).unwrap_or(0));
+                    file.take(len).read_to_end(&mut out)?;
+                }
+            }
+            Ok(out)
+        })();
+        read.map_err(|e| io_failure("get", name, e))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        // Names are `dir/file` at most one level deep; walk the directory the prefix names.
+        let (dir_part, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
+        let dir = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(dir_part)
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(io_failure("list", prefix, err)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_failure("list", prefix, e))?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with('.') || file_name.ends_with(TEMP_SUFFIX) {
+                continue;
+            }
+            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+            if !is_file {
+                continue;
+            }
+            let name = if dir_part.is_empty() {
+                file_name
+            } else {
+                format!("{dir_part}/{file_name}")
+            };
+            if name.starts_with(prefix) {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        let path = self.path_of(name)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(io_failure("delete", name, err)),
+        }
+    }
+
+    fn stat(&self, name: &str) -> Result<Option<u64>> {
+        let path = self.path_of(name)?;
+        match fs::metadata(&path) {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(io_failure("stat", name, err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_round_trip_and_list_by_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::open(dir.path()).unwrap();
+        store.put("config", b"c").unwrap();
+        store.put("data/aa01", b"pack one").unwrap();
+        store.put("data/aa02", b"pack two").unwrap();
+        store.put("data/aa01", b"replaced").unwrap();
+        let mut data = store.list("data/").unwrap();
+        data.sort();
+        assert_eq!(data, ["data/aa01", "data/aa02"]);
+        assert_eq!(store.list("data/aa02").unwrap(), ["data/aa02"]);
+        assert_eq!(store.list("").unwrap(), ["config"]);
+        assert!(store.list("snapshots/").unwrap().is_empty());
+        assert_eq!(store.get("data/aa01", None).unwrap(), b"replaced");
+        let range = |offset, len| Some(ByteRange { offset, len });
+        assert_eq!(store.get("data/aa01", range(2, 3)).unwrap(), b"pla");
+        assert_eq!(store.get("data/aa01", range(6, 100)).unwrap(), b"ed");
+        assert_eq!(store.get("data/aa01", range(60, 1)).unwrap(), b"");
+        assert_eq!(store.stat("data/aa02").unwrap(), Some(8));
+        store.delete("data/aa02").unwrap();
+        store.delete("data/aa02").unwrap();
+        assert_eq!(store.stat("data/aa02").unwrap(), None);
+        assert!(matches!(
+            store.get("data/aa02", None),
+            Err(Error::ObjectMissing { .. })
+        ));
+    }
+
+    #[test]
+    fn temporaries_are_invisible_and_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::open(dir.path()).unwrap();
+        store.put("data/aa01", b"x").unwrap();
+        fs::write(dir.path().join("data/.aa02.0011223344556677.tmp"), b"half").unwrap();
+        assert_eq!(store.list("data/").unwrap(), ["data/aa01"]);
+        store.sweep_temporaries().unwrap();
+        assert_eq!(fs::read_dir(dir.path().join("data")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_put_into_an_unwritable_place_is_a_storage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::open(dir.path()).unwrap();
+        fs::write(
+            dir.path().join("data"),
+            b"a file where a directory should be",
+        )
+        .unwrap();
+        assert!(matches!(
+            store.put("data/aa01", b"x"),
+            Err(Error::Storage { op, .. }) if op == "put"
+        ));
+    }
+}

@@ -1,0 +1,124 @@
+//! Repository (issue 10): backup and restore round trips through the directory and in-memory
+//! stores, incremental backups that upload little, opening from a new device with the recovery
+//! key, key rotation.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
+
+use std::{path::Path, sync::Arc};
+
+use keepsake_core::{
+    backup::{self, BackupOptions, Control, RestoreOptions, Secret},
+    keyring::Keyring,
+    repo::{BlobStore, DirStore, MemStore, RepoOptions, Repository},
+    store::{
+        synthetic::{generate, SyntheticSpec},
+        ChatStore, RecordCounts,
+    },
+    Error,
+};
+
+fn populated(path: &Path, messages: u64) -> RecordCounts {
+    let mut store = ChatStore::open(path).unwrap();
+    generate(
+        &mut store,
+        &SyntheticSpec {
+            seed: 11,
+            conversations: 8,
+            messages,
+        },
+    )
+    .unwrap();
+    let counts = store.counts().unwrap();
+    store.close().unwrap();
+    counts
+}
+
+fn dump(path: &Path) -> Vec<u8> {
+    // The archive export of a database is a canonical dump of its content.
+    let store = ChatStore::open(path).unwrap();
+    let mut out = Vec::new();
+    let mut reporter = keepsake_core::progress::Reporter::silent(
+        keepsake_core::progress::Phase::Backup,
+        keepsake_core::progress::Unit::Rows,
+    );
+    keepsake_core::archive::Export::begin(&store)
+        .unwrap()
+        .write_to(&mut out, &mut reporter)
+        .unwrap();
+    out
+}
+
+#[test]
+fn round_trip_through_a_directory_store_opened_from_a_new_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    let counts = populated(&source, 2_000);
+    let mut keyring = Keyring::create().unwrap();
+    let (_, recovery) = keyring.add_recovery_key("test").unwrap();
+    let store: Arc<dyn BlobStore> = Arc::new(DirStore::open(&dir.path().join("repo")).unwrap());
+    let mut repo = Repository::init(store.clone(), &keyring, &RepoOptions::default()).unwrap();
+    let chat = ChatStore::open(&source).unwrap();
+    let summary = backup::backup_store_to_repo(
+        &chat,
+        &mut repo,
+        Some(&dir.path().join("cache")),
+        &BackupOptions::default(),
+        &Control::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.counts, counts);
+    assert!(summary.new_chunks > 0);
+
+    // A new device: only the store and the recovery key.
+    let opened = Repository::open(store, &Secret::RecoveryKey(&recovery)).unwrap();
+    let snapshots = opened.snapshots().unwrap();
+    assert_eq!(snapshots.len(), 1);
+    assert_eq!(snapshots[0].counts, counts);
+    let target = dir.path().join("restored.db");
+    let report = backup::restore_from_repo(
+        &opened,
+        None,
+        &target,
+        &RestoreOptions::default(),
+        &Control::default(),
+    )
+    .unwrap();
+    assert_eq!(report.counts, Some(counts));
+    assert_eq!(dump(&target), dump(&source));
+}
+
+#[test]
+fn a_second_backup_of_an_unchanged_store_uploads_almost_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    populated(&source, 3_000);
+    let keyring = Keyring::create().unwrap();
+    let mem = Arc::new(MemStore::new());
+    let mut repo = Repository::init(mem.clone(), &keyring, &RepoOptions::default()).unwrap();
+    let chat = ChatStore::open(&source).unwrap();
+    let first = backup::backup_store_to_repo(
+        &chat,
+        &mut repo,
+        None,
+        &BackupOptions::default(),
+        &Control::default(),
+    )
+    .unwrap();
+    let second = backup::backup_store_to_repo(
+        &chat,
+        &mut repo,
+        None,
+        &BackupOptions::default(),
+        &Control::default(),
+    )
+    .unwrap();
+    assert_eq!(second.new_chunks, 0);
+    assert!(
+        second.bytes_uploaded < first.bytes_uploaded / 20,
+        "{second:?} vs {first:?}"
+    );
+    assert!(matches!(
+        Repository::open(mem, &Secret::Keyring(&Keyring::create().unwrap())),
+        Err(Error::WrongKey)
+    ));
+}
