@@ -67,7 +67,9 @@ pub struct SnapshotWriter<'r> {
     list: Vec<u8>,
     lists: Vec<ChunkId>,
     compressor: zstd::bulk::Compressor<'static>,
-    parent: Option<SnapshotId>,
+    /// The latest snapshot and its time: the new one is dated strictly after it, so that
+    /// "latest" and "oldest first" stay right for backups made within the same second.
+    parent: Option<(u64, SnapshotId)>,
     stats: WriteStats,
 }
 
@@ -278,9 +280,11 @@ impl<'r> SnapshotWriter<'r> {
         }
         let info = SnapshotInfo {
             id: SnapshotId::generate()?,
-            time: meta.time,
+            time: self
+                .parent
+                .map_or(meta.time, |(time, _)| meta.time.max(time.saturating_add(1))),
             counts: meta.counts,
-            parent: self.parent,
+            parent: self.parent.map(|(_, id)| id),
             bytes: self.stats.stream_bytes,
             digest: meta.digest,
             chunks: self.stats.chunks,
@@ -340,8 +344,8 @@ impl<'r> SnapshotWriter<'r> {
     }
 }
 
-/// The newest snapshot (by time, then id), read through the cache.
-fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<SnapshotId>> {
+/// The newest snapshot (by time, then id) and its time, read through the cache.
+fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<(u64, SnapshotId)>> {
     let store = repo.store().as_ref();
     let names = store.list(SNAPSHOT_PREFIX)?;
     if let Some(cache) = cache {
@@ -357,5 +361,5 @@ fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<Sn
             latest = Some(key);
         }
     }
-    Ok(latest.map(|(_, id)| id))
+    Ok(latest)
 }
