@@ -2,7 +2,8 @@
 //!
 //! Thin wrappers only: objects over the core's types, records for reports, one public error
 //! enum ([`KeepsakeError`]), and foreign traits so apps can observe progress, stream backups into
-//! their own upload/download APIs and receive log records. The core knows nothing of FFI.
+//! their own upload/download APIs, keep a backup repository in their own storage
+//! ([`BlobStore`]) and receive log records. The core knows nothing of FFI.
 //!
 //! Every exported function runs inside [`error::guard`], so no panic crosses the FFI.
 
@@ -15,6 +16,7 @@ mod lock;
 mod logging;
 mod passkey;
 mod progress;
+mod repo;
 mod secret;
 mod store;
 mod streams;
@@ -33,6 +35,10 @@ pub use passkey::{
     SoftAuthenticatorMode,
 };
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
+pub use repo::{
+    directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange, CheckReport,
+    PruneReport, RepoBackupReport, Repository, RetentionPolicy, SnapshotInfo,
+};
 pub use secret::BackupSecret;
 pub use store::{
     ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
