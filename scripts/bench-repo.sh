@@ -13,7 +13,7 @@
 # Figures are printed as name=value lines (stdout); the story goes to stderr. Wall times are
 # medians of BENCH_RUNS runs; "bytes added" is the growth of each repository directory.
 #
-# Environment: BENCH_DIR (work directory, default target/bench, shared with scripts/bench.sh so
+# Environment: CARGO_TARGET_DIR is honoured; BENCH_DIR (work directory, default target/bench, shared with scripts/bench.sh so
 # the generated databases are reused), BENCH_RUNS (default 3), BENCH_SKIP_4M=1 (skip the peak RSS
 # run at 4,000,000 messages), BENCH_SMOKE=1 (2,000 messages, one run, 3 extra days, no 4M run,
 # debug build: checks in under a minute that every figure is still produced; scripts/test.sh runs
@@ -27,7 +27,8 @@ if [ "${BENCH_SMOKE:-0}" = 1 ]; then
     EXTRA_DAYS=3
     SKIP_4M=1
     WORK="${BENCH_DIR:-target/bench-repo-smoke}"
-    PROFILE_FLAG=()
+    # The features `cargo test --workspace --all-features` built with, so its examples are reused.
+    BUILD_FLAGS=(--all-features)
     PROFILE_DIR=debug
 else
     MESSAGES=1000000
@@ -35,7 +36,7 @@ else
     EXTRA_DAYS=9
     SKIP_4M="${BENCH_SKIP_4M:-0}"
     WORK="${BENCH_DIR:-target/bench}"
-    PROFILE_FLAG=(--release)
+    BUILD_FLAGS=(--release)
     PROFILE_DIR=release
 fi
 mkdir -p "$WORK"
@@ -57,9 +58,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 echo "restic: $(restic version)" >&2
 
-cargo build "${PROFILE_FLAG[@]}" -q -p keepsake-core --example bench_pipeline --example bench_repo >&2
-PIPELINE="target/$PROFILE_DIR/examples/bench_pipeline"
-BIN="target/$PROFILE_DIR/examples/bench_repo"
+cargo build "${BUILD_FLAGS[@]}" -q -p keepsake-core --example bench_pipeline --example bench_repo >&2
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+PIPELINE="$TARGET_DIR/$PROFILE_DIR/examples/bench_pipeline"
+BIN="$TARGET_DIR/$PROFILE_DIR/examples/bench_repo"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
