@@ -52,10 +52,13 @@ kotlin_tests() {
     return "$status"
 }
 
+# Builds and runs one Swift test executable from the generated bindings, the async layer and the
+# test sources in $1 (default: bindings/swift/Tests).
 swift_tests() {
+    local tests_dir="${1:-$repo/bindings/swift/Tests}"
     local sources=("$out/swift/Keepsake.swift")
-    mapfile -t -O 1 sources < <(find "$repo/bindings/swift/Sources" "$repo/bindings/swift/Tests" -name '*.swift' | sort)
-    local log="$out/swift-test.log" status=0
+    mapfile -t -O 1 sources < <(find "$repo/bindings/swift/Sources" "$tests_dir" -name '*.swift' | sort)
+    local log="$out/swift-test-$(basename "$tests_dir").log" status=0
     if [[ "$SWIFT_MODE" == "native" ]]; then
         local build="$out/swift-build"
         mkdir -p "$build"
@@ -88,15 +91,35 @@ swift_tests() {
         rm -rf "$scratch"
     fi
     grep -E '^swift: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
-    summary+=("$(grep -E '^swift: ' "$log" | tail -1 || echo 'swift: did not run to the end')")
+    summary+=("$(grep -E '^swift: ' "$log" | tail -1 || echo 'swift: did not run to the end') ($(basename "$tests_dir"))")
     return "$status"
 }
+
+# --- repository (issue 10): Kotlin and Swift repository journeys (begin) ---
+# Separate scripts/executables (bindings/kotlin/repository-tests, bindings/swift/RepositoryTests):
+# an app-side BlobStore over a directory and over an in-memory map, each through the journey.
+repository_kotlin_tests() {
+    local build="$out/kotlin-build" status=0
+    local cp="$JNA_JAR:$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar"
+    [[ -f "$build/keepsake.jar" ]] || { echo "kotlin: bindings jar missing"; return 1; }
+    for script in "$repo"/bindings/kotlin/repository-tests/*.kts; do
+        local log="$build/$(basename "$script" .kts).log"
+        "$KOTLINC" -nowarn -classpath "$build/keepsake.jar:$cp" \
+            -J-Djna.library.path="$lib_dir" -J-ea -script "$script" 2>&1 | tee "$log" || status=1
+        grep -E '^kotlin: [0-9]+ passed, 0 failed$' "$log" >/dev/null || status=1
+        summary+=("$(grep -E '^kotlin: ' "$log" | tail -1) ($(basename "$script"))")
+    done
+    return "$status"
+}
+repository_swift_tests() { swift_tests "$repo/bindings/swift/RepositoryTests"; }
+# --- repository (issue 10): Kotlin and Swift repository journeys (end) ---
 
 failed=0
 if [[ "$run_kotlin" == "1" ]]; then
     echo "== Kotlin (JVM) tests"
     timed "provision kotlin" provision_kotlin || exit 1
     timed "kotlin build and tests" kotlin_tests || failed=1
+    timed "kotlin repository journeys" repository_kotlin_tests || failed=1
 else
     echo "== Kotlin tests SKIPPED (KEEPSAKE_SKIP_KOTLIN=1)"
 fi
@@ -105,6 +128,7 @@ if [[ "$run_swift" == "1" ]]; then
     trap swift_chroot_unmount EXIT
     timed "provision swift" provision_swift || exit 1
     timed "swift build and tests" swift_tests || failed=1
+    timed "swift repository journeys" repository_swift_tests || failed=1
 else
     echo "== Swift tests SKIPPED (KEEPSAKE_SKIP_SWIFT=1)"
 fi

@@ -66,7 +66,7 @@ impl Repository {
     /// store. `cache_dir` (app-private, e.g. the cache directory) holds the local cache.
     /// A store that already holds a repository fails with `InvalidArgument`.
     #[uniffi::constructor(default(cache_dir = None))]
-    pub fn init(
+    pub fn create(
         store: Arc<dyn BlobStore>,
         keyring: Arc<Keyring>,
         cache_dir: Option<String>,

@@ -124,7 +124,7 @@ fn the_journey_through_the_ffi_types() {
     let chats = chat_store(&dir.path().join("chats.db"));
     let cache = dir.path().join("cache").display().to_string();
 
-    let repo = Repository::init(app.clone(), keyring.clone(), Some(cache)).unwrap();
+    let repo = Repository::create(app.clone(), keyring.clone(), Some(cache)).unwrap();
     let first = repo.backup(chats.clone(), None, None, None).unwrap();
     assert_eq!(first.counts.messages, 5_000);
     // What the app received is what the report says, plus the config (init) and lock objects.
@@ -203,9 +203,9 @@ fn the_apps_failures_reach_it_typed() {
         Repository::open(app.clone(), secret.clone(), None),
         Err(KeepsakeError::ObjectMissing { .. })
     ));
-    let repo = Repository::init(app.clone(), keyring.clone(), None).unwrap();
+    let repo = Repository::create(app.clone(), keyring.clone(), None).unwrap();
     assert!(matches!(
-        Repository::init(app.clone(), keyring.clone(), None),
+        Repository::create(app.clone(), keyring.clone(), None),
         Err(KeepsakeError::InvalidArgument { .. })
     ));
     let chats = chat_store(&dir.path().join("chats.db"));
