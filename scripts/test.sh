@@ -12,7 +12,7 @@ echo "== Rust tests"
 cargo test --workspace --all-features
 
 # --- container: fuzz smoke run (begin) ---
-echo "== fuzz smoke (container header, STREAM reader, passkey responses)"
+echo "== fuzz smoke (container header, STREAM reader, passkey responses, repository objects)"
 scripts/fuzz-smoke.sh
 # --- container: fuzz smoke run (end) ---
 

@@ -2,8 +2,9 @@
 //! snapshot, restored through the same atomic path as a single-file backup, plus prune and
 //! check with progress and cancellation.
 //!
-//! A backup runs on two threads joined by the bounded pipe: the calling thread exports records
-//! (one read transaction); the second chunks, deduplicates, compresses, seals and uploads.
+//! A backup runs on three threads: the calling thread exports records (one read transaction)
+//! into the bounded pipe; the second chunks and deduplicates; the packer (`repo::packer`)
+//! compresses, seals and uploads.
 //! A restore runs the repository reader (fetch, authenticate, decompress) on a second thread
 //! and imports on the calling thread into a temporary database, which is checked (counts
 //! against the snapshot, digest, integrity) and renamed over the target only then.

@@ -117,6 +117,27 @@ mod tests {
     }
 
     #[test]
+    fn repository_key_labels_known_answer() {
+        // Computed with Python's hmac/hashlib HKDF (RFC 5869), independently of this code.
+        assert_eq!(
+            okm_hex(REPO_WRAP_KEY),
+            "191f2c94391ed90262792614813abe12b9c13a94e2d44a402afc6f90dde6668d"
+        );
+        assert_eq!(
+            okm_hex(REPO_CONFIG_MAC_KEY),
+            "e9d7fcb680549b4cd9d82853ea79a165f20b6fde83a430f78a9ba84482d8dd52"
+        );
+        assert_eq!(
+            okm_hex(REPO_CHUNK_ID_KEY),
+            "ac780b42530d3663532553ce84b7ea01de5c34944a0b4ca7d88da11776e862b3"
+        );
+        assert_eq!(
+            okm_hex(REPO_AEAD_KEY),
+            "8d35cbdd4c8716680897c3271b178c741d9997f40030b6dc0c72a569512a37cc"
+        );
+    }
+
+    #[test]
     fn labels_are_distinct_and_versioned() {
         let all = [
             KEK_PASSKEY,

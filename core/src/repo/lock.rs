@@ -33,15 +33,15 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-struct LockBody {
-    holder: [u8; 16],
-    pid: u32,
-    created: u64,
-    refreshed: u64,
+pub(super) struct LockBody {
+    pub(super) holder: [u8; 16],
+    pub(super) pid: u32,
+    pub(super) created: u64,
+    pub(super) refreshed: u64,
 }
 
 impl LockBody {
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(PLAIN_LEN);
         out.extend_from_slice(&self.holder);
         out.extend_from_slice(&self.pid.to_be_bytes());
@@ -50,7 +50,7 @@ impl LockBody {
         out
     }
 
-    fn decode(plain: &[u8]) -> Result<LockBody> {
+    pub(super) fn decode(plain: &[u8]) -> Result<LockBody> {
         let mut r = Reader::new(plain, "lock");
         let body = LockBody {
             holder: r.array("holder")?,

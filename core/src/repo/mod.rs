@@ -19,6 +19,7 @@ pub mod keys;
 mod lock;
 mod object;
 pub mod pack;
+mod packer;
 pub mod prune;
 mod reader;
 pub mod snapshot;
@@ -27,6 +28,8 @@ mod store_dir;
 mod store_mem;
 #[doc(hidden)]
 pub mod testing;
+#[cfg(test)]
+mod vectors;
 mod writer;
 
 use std::{fmt, str::FromStr, sync::Arc};
@@ -125,6 +128,10 @@ pub struct SnapshotInfo {
     pub id: SnapshotId,
     /// When the backup began, unix seconds.
     pub time: u64,
+    /// One more than the parent's sequence (1 without parent): orders snapshots taken within
+    /// one second, or on devices whose clocks disagree. "Latest" is the highest
+    /// `(sequence, time, id)`.
+    pub sequence: u64,
     /// Records per kind in the archive.
     pub counts: RecordCounts,
     /// The snapshot this one was made after (the latest one the writer saw), if any.
@@ -135,6 +142,13 @@ pub struct SnapshotInfo {
     pub digest: [u8; 32],
     /// Number of data chunks in the stream.
     pub chunks: u64,
+}
+
+impl SnapshotInfo {
+    /// The key snapshots are ordered by: the highest is the latest.
+    pub fn order_key(&self) -> (u64, u64, SnapshotId) {
+        (self.sequence, self.time, self.id)
+    }
 }
 
 /// An opened repository: the store, the decoded config and the unwrapped keys of every epoch.
@@ -238,14 +252,14 @@ impl Repository {
         self.holder = holder;
     }
 
-    /// Every snapshot, oldest first. Each snapshot object is authenticated; a damaged one is an
+    /// Every snapshot, oldest first (by [`SnapshotInfo::order_key`]). Each snapshot object is authenticated; a damaged one is an
     /// error naming it.
     pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         let mut all = Vec::new();
         for name in self.store.list(SNAPSHOT_PREFIX)? {
             all.push(snapshot::load(self, &name)?.info);
         }
-        all.sort_by_key(|info| (info.time, info.id));
+        all.sort_by_key(SnapshotInfo::order_key);
         Ok(all)
     }
 

@@ -74,10 +74,23 @@ pub fn seal_chunk(
     body: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    seal_chunk_with_nonce(keys, id, codec, body, crate::crypto::random_bytes()?, out)
+}
+
+/// [`seal_chunk`] with a given nonce: for vectors only.
+#[doc(hidden)]
+pub fn seal_chunk_with_nonce(
+    keys: &EpochKeys,
+    id: &ChunkId,
+    codec: u8,
+    body: &[u8],
+    nonce: [u8; super::keys::NONCE_LEN],
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let mut plain = Vec::with_capacity(body.len() + 1);
     plain.push(codec);
     plain.extend_from_slice(body);
-    keys.seal(&chunk_aad(keys.epoch(), id), &plain, out)
+    keys.seal_with_nonce(&chunk_aad(keys.epoch(), id), &plain, nonce, out)
 }
 
 /// Opens a sealed chunk, decompresses it and checks that its keyed MAC is `id`.
@@ -189,14 +202,30 @@ impl PackBuilder {
 
     /// Appends the trailer; returns the name, the whole object and its entries. The buffer is
     /// returned for reuse by the next pack.
-    pub fn finish(mut self, keys: &EpochKeys) -> Result<(String, Vec<u8>, Vec<IndexEntry>)> {
+    pub fn finish(self, keys: &EpochKeys) -> Result<(String, Vec<u8>, Vec<IndexEntry>)> {
+        self.finish_with_nonce(keys, crate::crypto::random_bytes()?)
+    }
+
+    /// Gives the pack a chosen name: for vectors only.
+    #[doc(hidden)]
+    pub fn rename(&mut self, name: String) {
+        self.name = name;
+    }
+
+    /// [`finish`](Self::finish) with a given trailer nonce: for vectors only.
+    #[doc(hidden)]
+    pub fn finish_with_nonce(
+        mut self,
+        keys: &EpochKeys,
+        nonce: [u8; super::keys::NONCE_LEN],
+    ) -> Result<(String, Vec<u8>, Vec<IndexEntry>)> {
         debug_assert_eq!(keys.epoch(), self.epoch);
         let mut plain = Vec::with_capacity(4 + self.entries.len() * ENTRY_LEN);
         plain.extend_from_slice(&(self.entries.len() as u32).to_be_bytes());
         for entry in &self.entries {
             entry.encode(&mut plain);
         }
-        let trailer = object::seal(keys, TRAILER_MAGIC, &self.name, &plain)?;
+        let trailer = object::seal_with_nonce(keys, TRAILER_MAGIC, &self.name, &plain, nonce)?;
         self.bytes.extend_from_slice(&trailer);
         self.bytes
             .extend_from_slice(&(trailer.len() as u32).to_be_bytes());
@@ -293,12 +322,15 @@ fn parse_tail(tail: &[u8], size: u64, name: &str) -> Result<(u64, usize)> {
     Ok((trailer_len, tail_start))
 }
 
+/// A pack's chunks as (entry, sealed bytes), borrowed from the pack held in memory.
+pub type SealedChunks<'p> = Vec<(IndexEntry, &'p [u8])>;
+
 /// Every chunk of a whole pack held in memory, as (entry, sealed bytes): for check and repack.
 pub fn split_pack<'p>(
     keys: &KeySet,
     name: &str,
     pack: &'p [u8],
-) -> Result<(u32, Vec<(IndexEntry, &'p [u8])>)> {
+) -> Result<(u32, SealedChunks<'p>)> {
     let size = pack.len() as u64;
     let (trailer_len, tail_start) = parse_tail(pack, size, name)?;
     let trailer_start = tail_start - trailer_len as usize;

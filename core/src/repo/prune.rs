@@ -12,7 +12,7 @@
 //! deletes them); after 3, two indexes name live chunks in packs that all still exist; after 4
 //! or during 5, the packs left over are named by no index and are deleted by the next prune.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{hash_map::Entry, HashMap, HashSet};
 
 use super::{
     index::{self, Index, PackEntries},
@@ -66,7 +66,7 @@ pub fn select(snapshots: &[SnapshotInfo], policy: &RetentionPolicy) -> Result<Ha
         ));
     }
     let mut newest_first: Vec<&SnapshotInfo> = snapshots.iter().collect();
-    newest_first.sort_by_key(|s| std::cmp::Reverse((s.time, s.id)));
+    newest_first.sort_by_key(|s| std::cmp::Reverse(s.order_key()));
     let mut keep = HashSet::new();
     if let Some(n) = policy.keep_last {
         keep.extend(newest_first.iter().take(n as usize).map(|s| s.id));
@@ -163,15 +163,14 @@ pub fn prune(
             if !live_here {
                 continue;
             }
-            if !builders.contains_key(&epoch) {
-                builders.insert(epoch, PackBuilder::new(epoch, target + 1024 * 1024)?);
-            }
-            if let Some(builder) = builders.get_mut(&epoch) {
-                builder.push_sealed(entry.id, entry.raw_len, sealed)?;
-                if builder.len() >= target {
-                    if let Some(full) = builders.remove(&epoch) {
-                        write_pack(repo, full, epoch, &mut new_index, &mut report)?;
-                    }
+            let builder = match builders.entry(epoch) {
+                Entry::Occupied(existing) => existing.into_mut(),
+                Entry::Vacant(slot) => slot.insert(PackBuilder::new(epoch, target + 1024 * 1024)?),
+            };
+            builder.push_sealed(entry.id, entry.raw_len, sealed)?;
+            if builder.len() >= target {
+                if let Some(full) = builders.remove(&epoch) {
+                    write_pack(repo, full, epoch, &mut new_index, &mut report)?;
                 }
             }
         }

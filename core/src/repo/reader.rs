@@ -28,7 +28,7 @@ pub fn load_index(repo: &Repository) -> Result<Index> {
     })
 }
 
-/// The snapshot `id`, or the latest (by time, then id) when `None`.
+/// The snapshot `id`, or the latest ([`SnapshotInfo::order_key`]) when `None`.
 pub fn find_snapshot(repo: &Repository, id: Option<&SnapshotId>) -> Result<Snapshot> {
     match id {
         Some(id) => snapshot::load(repo, &id.object_name()),
@@ -38,7 +38,7 @@ pub fn find_snapshot(repo: &Repository, id: Option<&SnapshotId>) -> Result<Snaps
                 let snap = snapshot::load(repo, &name)?;
                 let newer = latest
                     .as_ref()
-                    .is_none_or(|l| (snap.info.time, snap.info.id) > (l.info.time, l.info.id));
+                    .is_none_or(|l| snap.info.order_key() > l.info.order_key());
                 if newer {
                     latest = Some(snap);
                 }

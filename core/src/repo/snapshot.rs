@@ -9,7 +9,8 @@
 //! # Snapshot object plaintext (sealed-object envelope, magic `KSSN`, name `snapshots/<id hex>`)
 //!
 //! ```text
-//! u64 time (unix seconds) || u8 kind (1 = chat archive)
+//! u64 time (unix seconds) || u64 sequence (parent's + 1; 1 without parent)
+//! || u8 kind (1 = chat archive)
 //! || 5 x u64 counts (conversations, participants, messages, reactions, attachments)
 //! || u64 stream bytes || 32 archive digest
 //! || u8 has parent (0/1) || 16 parent id (zeros without parent)
@@ -20,7 +21,7 @@
 //! last list chunk of a snapshot may hold fewer than 16, and an empty stream has none).
 
 use super::{
-    codec::{expect_magic, Reader},
+    codec::Reader,
     keys::{ChunkId, CHUNK_ID_LEN},
     object, Repository, SnapshotId, SnapshotInfo, SNAPSHOT_PREFIX,
 };
@@ -39,7 +40,7 @@ pub const MAX_LIST_CHUNKS: u64 = 1 << 22;
 /// Largest snapshot object accepted.
 pub const MAX_SNAPSHOT_LEN: usize =
     object::MIN_LEN + FIXED_LEN + MAX_LIST_CHUNKS as usize * CHUNK_ID_LEN;
-const FIXED_LEN: usize = 8 + 1 + 5 * 8 + 8 + 32 + 1 + 16 + 8 + 4;
+const FIXED_LEN: usize = 8 + 8 + 1 + 5 * 8 + 8 + 32 + 1 + 16 + 8 + 4;
 
 /// A decoded snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,7 @@ pub fn encode_plain(snapshot: &Snapshot) -> Vec<u8> {
     let info = &snapshot.info;
     let mut out = Vec::with_capacity(FIXED_LEN + snapshot.lists.len() * CHUNK_ID_LEN);
     out.extend_from_slice(&info.time.to_be_bytes());
+    out.extend_from_slice(&info.sequence.to_be_bytes());
     out.push(KIND_CHAT_ARCHIVE);
     let c = &info.counts;
     for n in [
@@ -87,6 +89,7 @@ pub fn encode_plain(snapshot: &Snapshot) -> Vec<u8> {
 pub fn decode_plain(id: SnapshotId, plain: &[u8]) -> Result<Snapshot> {
     let mut r = Reader::new(plain, "snapshot");
     let time = r.u64("time")?;
+    let sequence = r.u64("sequence")?;
     let kind = r.u8("kind")?;
     if kind != KIND_CHAT_ARCHIVE {
         return Err(Error::UnsupportedVersion {
@@ -133,6 +136,7 @@ pub fn decode_plain(id: SnapshotId, plain: &[u8]) -> Result<Snapshot> {
         info: SnapshotInfo {
             id,
             time,
+            sequence,
             counts,
             parent,
             bytes,
@@ -180,15 +184,6 @@ pub fn id_of_name(name: &str) -> Result<SnapshotId> {
 /// Decodes snapshot object `name` from its bytes.
 pub fn decode(repo: &Repository, name: &str, bytes: &[u8]) -> Result<Snapshot> {
     let id = id_of_name(name)?;
-    expect_magic(bytes.get(..4).unwrap_or_default(), MAGIC, "snapshot").or_else(|e| {
-        if bytes.len() < 4 {
-            Err(Error::Truncated {
-                what: format!("snapshot {name}: {} bytes", bytes.len()),
-            })
-        } else {
-            Err(e)
-        }
-    })?;
     let (_, plain) = object::open(
         repo.keys(),
         MAGIC,

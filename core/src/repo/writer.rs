@@ -11,9 +11,10 @@ use std::{collections::HashSet, io::Read, path::Path};
 use super::{
     cache::Cache,
     index::{self, Index, PackEntries},
-    keys::{ChunkId, EpochKeys},
+    keys::ChunkId,
     lock::Lock,
-    pack::{self, PackBuilder, CODEC_STORED, CODEC_ZSTD},
+    pack,
+    packer::Packer,
     snapshot::{self, Snapshot},
     Repository, SnapshotId, SnapshotInfo, DATA_PREFIX, SNAPSHOT_PREFIX,
 };
@@ -61,15 +62,13 @@ pub struct SnapshotWriter<'r> {
     cache: Option<Cache>,
     index: Index,
     index_sizes: Vec<(String, usize)>,
-    pack: Option<PackBuilder>,
+    packer: Option<Packer>,
+    level: i32,
     pending: HashSet<ChunkId>,
     new_packs: Vec<PackEntries>,
     list: Vec<u8>,
     lists: Vec<ChunkId>,
-    compressor: zstd::bulk::Compressor<'static>,
-    /// The latest snapshot and its time: the new one is dated strictly after it, so that
-    /// "latest" and "oldest first" stay right for backups made within the same second.
-    parent: Option<(u64, SnapshotId)>,
+    parent: Option<(SnapshotId, u64)>,
     stats: WriteStats,
 }
 
@@ -113,12 +112,12 @@ impl<'r> SnapshotWriter<'r> {
             cache,
             index,
             index_sizes,
-            pack: None,
+            packer: None,
+            level: 3,
             pending: HashSet::new(),
             new_packs: Vec::new(),
             list: Vec::new(),
             lists: Vec::new(),
-            compressor: zstd::bulk::Compressor::new(3)?,
             parent,
             stats: WriteStats::default(),
         };
@@ -128,7 +127,9 @@ impl<'r> SnapshotWriter<'r> {
 
     /// Sets the zstd level of new chunks (1..=19; default 3).
     pub fn set_compression_level(&mut self, level: i32) -> Result<()> {
-        self.compressor = zstd::bulk::Compressor::new(level)?;
+        // Checked here, so a bad level fails before any work.
+        zstd::bulk::Compressor::new(level)?;
+        self.level = level;
         Ok(())
     }
 
@@ -173,18 +174,21 @@ impl<'r> SnapshotWriter<'r> {
         for chunk in params.chunks(source) {
             let chunk = chunk?;
             reporter.advance(chunk.len() as u64)?;
-            self.add_data_chunk(&chunk)?;
+            self.add_owned_chunk(chunk)?;
         }
         Ok(())
     }
 
     /// Adds one data chunk of the stream.
     pub fn add_data_chunk(&mut self, data: &[u8]) -> Result<()> {
-        let keys = self.repo.keys().current();
-        let id = keys.chunk_id(data);
+        self.add_owned_chunk(data.to_vec())
+    }
+
+    fn add_owned_chunk(&mut self, data: Vec<u8>) -> Result<()> {
+        let id = self.repo.keys().current().chunk_id(&data);
         self.stats.stream_bytes += data.len() as u64;
         self.stats.chunks += 1;
-        self.store_chunk(keys, id, data)?;
+        self.store_chunk(id, data)?;
         self.list.extend_from_slice(&id);
         if snapshot::is_list_cut(&id, self.list.len() / 32) {
             self.flush_list()?;
@@ -196,63 +200,32 @@ impl<'r> SnapshotWriter<'r> {
         if self.list.is_empty() {
             return Ok(());
         }
-        let keys = self.repo.keys().current();
         let list = std::mem::take(&mut self.list);
-        let id = keys.chunk_id(&list);
-        self.store_chunk(keys, id, &list)?;
+        let id = self.repo.keys().current().chunk_id(&list);
+        self.store_chunk(id, list)?;
         self.lists.push(id);
         Ok(())
     }
 
-    fn store_chunk(&mut self, keys: &EpochKeys, id: ChunkId, data: &[u8]) -> Result<()> {
+    /// Queues a chunk the repository lacks for the packer (which compresses, seals, packs and
+    /// uploads it on its own thread).
+    fn store_chunk(&mut self, id: ChunkId, data: Vec<u8>) -> Result<()> {
         if self.index.contains(&id) || self.pending.contains(&id) {
             return Ok(());
         }
-        let raw_len = u32::try_from(data.len()).map_err(|_| Error::LimitExceeded {
-            what: "chunk length".into(),
-            found: data.len() as u64,
-            limit: super::chunker::MAX_CHUNK_LEN.into(),
-        })?;
-        let compressed = self.compressor.compress(data)?;
-        let (codec, body) = if compressed.len() < data.len() {
-            (CODEC_ZSTD, compressed.as_slice())
-        } else {
-            (CODEC_STORED, data)
-        };
-        let target = self.repo.options().pack_target_bytes as usize;
-        if self.pack.is_none() {
-            let capacity = target + super::chunker::MAX_CHUNK_LEN as usize + 64 * 1024;
-            self.pack = Some(PackBuilder::new(keys.epoch(), capacity)?);
-        }
-        if let Some(pack) = self.pack.as_mut() {
-            pack.push(keys, id, raw_len, codec, body)?;
-            self.pending.insert(id);
-            self.stats.new_chunks += 1;
-            if pack.len() >= target {
-                self.flush_pack()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn flush_pack(&mut self) -> Result<()> {
-        let Some(pack) = self.pack.take() else {
-            return Ok(());
-        };
-        if pack.is_empty() {
-            return Ok(());
-        }
         self.lock.refresh_if_due()?;
-        let (name, bytes, entries) = pack.finish(self.repo.keys().current())?;
-        self.put(&name, &bytes)?;
-        let entries = PackEntries {
-            pack: name,
-            epoch: self.repo.keys().current().epoch(),
-            entries,
+        let packer = match self.packer.as_mut() {
+            Some(packer) => packer,
+            None => self.packer.insert(Packer::start(
+                self.repo.store().clone(),
+                self.repo.keys().current().duplicate(&self.repo.id())?,
+                self.repo.options().pack_target_bytes as usize,
+                self.level,
+            )?),
         };
-        self.index.add_pack(&entries);
-        self.new_packs.push(entries);
-        self.pending.clear();
+        packer.add(id, data)?;
+        self.pending.insert(id);
+        self.stats.new_chunks += 1;
         Ok(())
     }
 
@@ -267,7 +240,16 @@ impl<'r> SnapshotWriter<'r> {
     /// (the commit point), then merges small index objects. Releases the lock.
     pub fn commit(mut self, meta: SnapshotMeta) -> Result<(SnapshotInfo, WriteStats)> {
         self.flush_list()?;
-        self.flush_pack()?;
+        if let Some(packer) = self.packer.take() {
+            let packed = packer.finish()?;
+            self.stats.bytes_uploaded += packed.bytes;
+            self.stats.objects_written += packed.objects;
+            for pack in packed.packs {
+                self.index.add_pack(&pack);
+                self.new_packs.push(pack);
+            }
+            self.pending.clear();
+        }
         let keys = self.repo.keys();
         if !self.new_packs.is_empty() {
             let name = index::new_index_name()?;
@@ -280,11 +262,10 @@ impl<'r> SnapshotWriter<'r> {
         }
         let info = SnapshotInfo {
             id: SnapshotId::generate()?,
-            time: self
-                .parent
-                .map_or(meta.time, |(time, _)| meta.time.max(time.saturating_add(1))),
+            time: meta.time,
+            sequence: self.parent.map_or(1, |(_, seq)| seq + 1),
             counts: meta.counts,
-            parent: self.parent.map(|(_, id)| id),
+            parent: self.parent.map(|(id, _)| id),
             bytes: self.stats.stream_bytes,
             digest: meta.digest,
             chunks: self.stats.chunks,
@@ -344,22 +325,22 @@ impl<'r> SnapshotWriter<'r> {
     }
 }
 
-/// The newest snapshot (by time, then id) and its time, read through the cache.
-fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<(u64, SnapshotId)>> {
+/// The latest snapshot's id and sequence, read through the cache.
+fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<(SnapshotId, u64)>> {
     let store = repo.store().as_ref();
     let names = store.list(SNAPSHOT_PREFIX)?;
     if let Some(cache) = cache {
         cache.retain(SNAPSHOT_PREFIX, &names);
     }
-    let mut latest: Option<(u64, SnapshotId)> = None;
+    let mut latest: Option<(u64, u64, SnapshotId)> = None;
     for name in names {
         let (snap, _) = Cache::fetch(cache, store, &name, |bytes| {
             snapshot::decode(repo, &name, bytes)
         })?;
-        let key = (snap.info.time, snap.info.id);
+        let key = snap.info.order_key();
         if latest.is_none_or(|l| key > l) {
             latest = Some(key);
         }
     }
-    Ok(latest)
+    Ok(latest.map(|(sequence, _, id)| (id, sequence)))
 }

@@ -6,6 +6,7 @@
 //! side by side; foreign keys are always on. SQLite's page cache is left at its default on
 //! purpose: a backup or restore must stay within a few MiB whatever the database size.
 
+pub mod changes;
 mod model;
 mod rows;
 mod schema;

@@ -1,0 +1,191 @@
+//! The packer: compresses, seals and packs new chunks and uploads full packs, on its own thread,
+//! so that a backup runs on three threads (export, chunking and ids, packing) and the costliest
+//! step (zstd) overlaps with the other two.
+//!
+//! A bounded channel (at most [`QUEUE`] chunks, so at most 2 MiB with the default chunker) keeps
+//! memory flat. The packer uploads only whole packs; when the writer is dropped without
+//! [`Packer::finish`] (an error or a cancel) it stops without uploading its partial pack.
+
+use std::{
+    sync::{
+        mpsc::{self, Receiver, SyncSender},
+        Arc,
+    },
+    thread::{self, JoinHandle},
+};
+
+use super::{
+    index::PackEntries,
+    keys::{ChunkId, EpochKeys},
+    pack::{PackBuilder, CODEC_STORED, CODEC_ZSTD},
+    BlobStore,
+};
+use crate::{Error, Result};
+
+/// Chunks queued at most between the chunker and the packer.
+const QUEUE: usize = 64;
+
+enum Job {
+    Chunk(ChunkId, Vec<u8>),
+    Finish,
+}
+
+/// What the packer uploaded.
+#[derive(Debug, Default)]
+pub(crate) struct Packed {
+    pub(crate) packs: Vec<PackEntries>,
+    pub(crate) bytes: u64,
+    pub(crate) objects: u64,
+}
+
+/// Handle of the packing thread.
+pub(crate) struct Packer {
+    jobs: Option<SyncSender<Job>>,
+    thread: Option<JoinHandle<Result<Packed>>>,
+}
+
+impl Packer {
+    /// Starts the thread; chunks are sealed under `keys` and packs closed at `target` bytes.
+    pub(crate) fn start(
+        store: Arc<dyn BlobStore>,
+        keys: EpochKeys,
+        target: usize,
+        level: i32,
+    ) -> Result<Packer> {
+        let compressor = zstd::bulk::Compressor::new(level)?;
+        let (jobs, queue) = mpsc::sync_channel(QUEUE);
+        let thread = thread::Builder::new()
+            .name("keepsake-packer".into())
+            .spawn(move || run(queue, store.as_ref(), &keys, target, compressor))
+            .map_err(|e| Error::Io {
+                path: None,
+                source: e,
+            })?;
+        Ok(Packer {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a new chunk. If the packer has stopped (a failed upload), its error is returned.
+    pub(crate) fn add(&mut self, id: ChunkId, data: Vec<u8>) -> Result<()> {
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(Job::Chunk(id, data)).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(self.join().err().unwrap_or_else(|| Error::Io {
+                path: None,
+                source: std::io::Error::other("the packer stopped"),
+            }))
+        }
+    }
+
+    /// Uploads the last pack and returns everything uploaded.
+    pub(crate) fn finish(mut self) -> Result<Packed> {
+        if let Some(jobs) = &self.jobs {
+            // A failed send means the thread already stopped; join reports why.
+            let _ = jobs.send(Job::Finish);
+        }
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<Packed> {
+        self.jobs = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => Err(Error::Io {
+                path: None,
+                source: std::io::Error::other("the packer already stopped"),
+            }),
+        }
+    }
+}
+
+impl Drop for Packer {
+    /// Stops the thread (without uploading a partial pack) and waits for it, so no upload runs
+    /// after the writer is gone.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(
+    queue: Receiver<Job>,
+    store: &dyn BlobStore,
+    keys: &EpochKeys,
+    target: usize,
+    mut compressor: zstd::bulk::Compressor<'static>,
+) -> Result<Packed> {
+    let mut packed = Packed::default();
+    let capacity = target + super::chunker::MAX_CHUNK_LEN as usize + 64 * 1024;
+    let mut pack: Option<PackBuilder> = None;
+    loop {
+        match queue.recv() {
+            Ok(Job::Chunk(id, data)) => {
+                let raw_len = u32::try_from(data.len()).map_err(|_| Error::LimitExceeded {
+                    what: "chunk length".into(),
+                    found: data.len() as u64,
+                    limit: super::chunker::MAX_CHUNK_LEN.into(),
+                })?;
+                let compressed = compressor.compress(&data)?;
+                let (codec, body) = if compressed.len() < data.len() {
+                    (CODEC_ZSTD, compressed.as_slice())
+                } else {
+                    (CODEC_STORED, data.as_slice())
+                };
+                let current = match pack.as_mut() {
+                    Some(current) => current,
+                    None => pack.insert(PackBuilder::new(keys.epoch(), capacity)?),
+                };
+                current.push(keys, id, raw_len, codec, body)?;
+                if current.len() >= target {
+                    if let Some(full) = pack.take() {
+                        upload(store, keys, full, &mut packed)?;
+                    }
+                }
+            }
+            Ok(Job::Finish) => {
+                if let Some(last) = pack.take() {
+                    upload(store, keys, last, &mut packed)?;
+                }
+                return Ok(packed);
+            }
+            // The writer went away without finishing: no partial pack is uploaded.
+            Err(_) => {
+                return Err(Error::Io {
+                    path: None,
+                    source: std::io::Error::other("snapshot abandoned"),
+                })
+            }
+        }
+    }
+}
+
+fn upload(
+    store: &dyn BlobStore,
+    keys: &EpochKeys,
+    pack: PackBuilder,
+    packed: &mut Packed,
+) -> Result<()> {
+    if pack.is_empty() {
+        return Ok(());
+    }
+    let (name, bytes, entries) = pack.finish(keys)?;
+    store.put(&name, &bytes)?;
+    packed.bytes += bytes.len() as u64;
+    packed.objects += 1;
+    packed.packs.push(PackEntries {
+        pack: name,
+        epoch: keys.epoch(),
+        entries,
+    });
+    Ok(())
+}

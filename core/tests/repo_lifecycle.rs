@@ -1,0 +1,565 @@
+//! Repository life cycle (issue 10): kill -9 during backup and prune, retention, locks, the
+//! local cache, key rotation, and a property test over random edits.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
+
+mod repo_support;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::Arc,
+    time::Duration,
+};
+
+use keepsake_core::{
+    backup::{self, Control, Secret},
+    keyring::Keyring,
+    repo::{
+        testing::{Faults, FaultyStore},
+        BlobStore, CheckOptions, DirStore, MemStore, Repository, RetentionPolicy,
+    },
+    store::{
+        changes::{apply_day, DayKind},
+        ChatStore, Message, MessageKind, Reaction,
+    },
+    Error,
+};
+use proptest::prelude::*;
+use repo_support::*;
+
+fn check_all(repo: &Repository) {
+    backup::check_repo(
+        repo,
+        &CheckOptions {
+            read_data_fraction: 1.0,
+        },
+        &Control::default(),
+    )
+    .unwrap();
+}
+
+fn write_keyring(path: &Path, keyring: &Keyring) {
+    let mut bytes = keyring.root_key().expose_secret().to_vec();
+    bytes.extend(keyring.to_public_bytes());
+    fs::write(path, bytes).unwrap();
+}
+
+fn read_keyring(path: &Path) -> Keyring {
+    let bytes = fs::read(path).unwrap();
+    let root = keepsake_core::crypto::RootKey::from_bytes(bytes[..32].try_into().unwrap());
+    Keyring::from_parts(root, &bytes[32..]).unwrap()
+}
+
+// ---- kill -9 -----------------------------------------------------------------------------------
+
+/// Not a test on its own: the child of the kill -9 tests. Runs `KEEPSAKE_REPO_OP` (`backup` or
+/// `prune`) on the directory store `KEEPSAKE_REPO_DIR` through a slow store, so the parent can
+/// kill it at any point.
+#[test]
+#[ignore = "child process of the kill -9 tests"]
+fn repo_crash_child() {
+    let var = |name: &str| std::env::var(name).unwrap();
+    let keyring = read_keyring(Path::new(&var("KEEPSAKE_REPO_KEYRING")));
+    let dir = DirStore::open(Path::new(&var("KEEPSAKE_REPO_DIR"))).unwrap();
+    let slow = Arc::new(FaultyStore::new(Arc::new(dir)));
+    slow.set_faults(Faults {
+        delay: Some(Duration::from_millis(15)),
+        ..Faults::default()
+    });
+    let mut repo = reopen(slow, &keyring).unwrap();
+    match var("KEEPSAKE_REPO_OP").as_str() {
+        "backup" => {
+            backup(
+                Path::new(&var("KEEPSAKE_REPO_DB")),
+                &mut repo,
+                Some(Path::new(&var("KEEPSAKE_REPO_CACHE"))),
+            )
+            .unwrap();
+        }
+        _ => {
+            let policy = RetentionPolicy {
+                keep_last: Some(1),
+                ..RetentionPolicy::default()
+            };
+            backup::prune_repo(&mut repo, &policy, &Control::default()).unwrap();
+        }
+    }
+    fs::write(var("KEEPSAKE_REPO_DONE"), b"done").unwrap();
+}
+
+fn run_and_kill(op: &str, env: &[(&str, &Path)], after: Duration) -> bool {
+    let done = env
+        .iter()
+        .find(|(k, _)| *k == "KEEPSAKE_REPO_DONE")
+        .unwrap()
+        .1;
+    let _ = fs::remove_file(done);
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            "repo_crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KEEPSAKE_REPO_OP", op)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    std::thread::sleep(after);
+    child.kill().unwrap(); // SIGKILL: no destructor, no guard, the lock stays
+    child.wait().unwrap();
+    done.exists()
+}
+
+struct CrashSetup {
+    dir: tempfile::TempDir,
+    keyring: Keyring,
+    env: Vec<(&'static str, PathBuf)>,
+}
+
+fn crash_setup() -> CrashSetup {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = Keyring::create().unwrap();
+    let keyring_file = dir.path().join("keyring");
+    write_keyring(&keyring_file, &keyring);
+    let env = vec![
+        ("KEEPSAKE_REPO_KEYRING", keyring_file),
+        ("KEEPSAKE_REPO_DIR", dir.path().join("repo")),
+        ("KEEPSAKE_REPO_DB", dir.path().join("chat.db")),
+        ("KEEPSAKE_REPO_CACHE", dir.path().join("cache")),
+        ("KEEPSAKE_REPO_DONE", dir.path().join("done")),
+    ];
+    CrashSetup { dir, keyring, env }
+}
+
+impl CrashSetup {
+    fn path(&self, key: &str) -> PathBuf {
+        self.env.iter().find(|(k, _)| *k == key).unwrap().1.clone()
+    }
+
+    fn store(&self) -> Arc<dyn BlobStore> {
+        Arc::new(DirStore::open(&self.path("KEEPSAKE_REPO_DIR")).unwrap())
+    }
+
+    fn env(&self) -> Vec<(&str, &Path)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_path())).collect()
+    }
+}
+
+#[test]
+fn kill_9_during_backup_is_resumed_by_the_next_run() {
+    let setup = crash_setup();
+    let db = setup.path("KEEPSAKE_REPO_DB");
+    populated(&db, 9, 4_000);
+    Repository::init(setup.store(), &setup.keyring, &small_options()).unwrap();
+    let expected = dump(&db);
+    let (mut total, mut killed) = (0, 0);
+    for ms in [40u64, 150, 300, 600] {
+        let finished = run_and_kill("backup", &setup.env(), Duration::from_millis(ms));
+        killed += usize::from(!finished);
+        let mut repo = reopen(setup.store(), &setup.keyring).unwrap();
+        let before = repo.snapshots().unwrap().len();
+        assert_eq!(
+            before,
+            total + usize::from(finished),
+            "{ms} ms: only a finished run commits"
+        );
+        // Every snapshot present is whole, even right after a killed run.
+        let report = backup::check_repo(
+            &repo,
+            &CheckOptions {
+                read_data_fraction: 1.0,
+            },
+            &Control::default(),
+        )
+        .unwrap();
+        // The next run on this device (same cache, so it knows the lock is its own dead one).
+        let resumed = backup(&db, &mut repo, Some(&setup.path("KEEPSAKE_REPO_CACHE"))).unwrap();
+        total = before + 1;
+        assert_eq!(repo.snapshots().unwrap().len(), total);
+        // Packs the killed run uploaded without indexing them are adopted, not uploaded again.
+        assert_eq!(resumed.packs_adopted, report.unindexed_packs, "{ms} ms");
+        check_all(&repo);
+        assert_eq!(restore_dump(&repo, None).unwrap(), expected);
+    }
+    assert!(killed > 0, "at least one run was killed mid-way");
+    drop(setup.dir);
+}
+
+#[test]
+fn kill_9_during_prune_leaves_every_kept_snapshot_restorable() {
+    let setup = crash_setup();
+    let db = setup.path("KEEPSAKE_REPO_DB");
+    populated(&db, 10, 2_500);
+    let mut repo = Repository::init(setup.store(), &setup.keyring, &small_options()).unwrap();
+    for day in 0..4 {
+        let mut store = ChatStore::open(&db).unwrap();
+        apply_day(&mut store, DayKind::Stress, day).unwrap();
+        store.close().unwrap();
+        backup(&db, &mut repo, None).unwrap();
+    }
+    let latest = dump(&db);
+    let snapshots = repo.snapshots().unwrap();
+    let mut expected = std::collections::HashMap::new();
+    for info in &snapshots {
+        expected.insert(info.id, restore_dump(&repo, Some(&info.id)).unwrap());
+    }
+    for ms in [30u64, 120, 250, 500, 900] {
+        let finished = run_and_kill("prune", &setup.env(), Duration::from_millis(ms));
+        let repo = reopen(setup.store(), &setup.keyring).unwrap();
+        let left = repo.snapshots().unwrap();
+        assert!(
+            left.iter().any(|s| s.id == snapshots.last().unwrap().id),
+            "kept snapshot gone"
+        );
+        for info in &left {
+            assert_eq!(
+                &restore_dump(&repo, Some(&info.id)).unwrap(),
+                &expected[&info.id],
+                "{ms} ms"
+            );
+        }
+        assert_eq!(restore_dump(&repo, None).unwrap(), latest);
+        if finished {
+            assert_eq!(left.len(), 1);
+        }
+        repo.break_locks().unwrap();
+    }
+    let mut repo = reopen(setup.store(), &setup.keyring).unwrap();
+    let policy = RetentionPolicy {
+        keep_last: Some(1),
+        ..RetentionPolicy::default()
+    };
+    backup::prune_repo(&mut repo, &policy, &Control::default()).unwrap();
+    check_all(&repo);
+    assert_eq!(restore_dump(&repo, None).unwrap(), latest);
+}
+
+// ---- retention, prune, locks ---------------------------------------------------------------------
+
+#[test]
+fn prune_keeps_what_the_policy_says_and_reclaims_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    populated(&db, 12, 1_500);
+    let keyring = Keyring::create().unwrap();
+    let (mem, mut repo) = mem_repo(&keyring);
+    let mut dumps = Vec::new();
+    for day in 0..5 {
+        let mut store = ChatStore::open(&db).unwrap();
+        apply_day(&mut store, DayKind::Stress, 100 + day).unwrap();
+        store.close().unwrap();
+        backup(&db, &mut repo, None).unwrap();
+        dumps.push(dump(&db));
+    }
+    let before = mem.total_bytes();
+    let policy = RetentionPolicy {
+        keep_last: Some(2),
+        ..RetentionPolicy::default()
+    };
+    let report = backup::prune_repo(&mut repo, &policy, &Control::default()).unwrap();
+    assert_eq!((report.snapshots_kept, report.snapshots_removed), (2, 3));
+    assert!(mem.total_bytes() < before, "prune frees space");
+    check_all(&repo);
+    let left = repo.snapshots().unwrap();
+    assert_eq!(restore_dump(&repo, Some(&left[0].id)).unwrap(), dumps[3]);
+    assert_eq!(restore_dump(&repo, Some(&left[1].id)).unwrap(), dumps[4]);
+    // Pruning again changes nothing that matters.
+    let again = backup::prune_repo(&mut repo, &policy, &Control::default()).unwrap();
+    assert_eq!(again.snapshots_removed, 0);
+    assert!(matches!(
+        backup::prune_repo(&mut repo, &RetentionPolicy::default(), &Control::default()),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn daily_and_weekly_retention_pick_the_newest_of_each_period() {
+    use keepsake_core::repo::{prune::select, SnapshotId, SnapshotInfo};
+    let day = 86_400;
+    // 2024-01-01 is a Monday.
+    let monday = 1_704_067_200;
+    let snap = |n: u8, time: u64| SnapshotInfo {
+        id: SnapshotId([n; 16]),
+        time,
+        sequence: u64::from(n),
+        counts: Default::default(),
+        parent: None,
+        bytes: 0,
+        digest: [0; 32],
+        chunks: 0,
+    };
+    let all = vec![
+        snap(1, monday + 10),
+        snap(2, monday + 20),
+        snap(3, monday + day + 5),
+        snap(4, monday + 6 * day + 5),
+        snap(5, monday + 7 * day + 5),
+    ];
+    let daily = select(
+        &all,
+        &RetentionPolicy {
+            keep_daily: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        daily,
+        [SnapshotId([5; 16]), SnapshotId([4; 16])]
+            .into_iter()
+            .collect()
+    );
+    let weekly = select(
+        &all,
+        &RetentionPolicy {
+            keep_weekly: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        weekly,
+        [SnapshotId([5; 16]), SnapshotId([4; 16])]
+            .into_iter()
+            .collect()
+    );
+    let last = select(
+        &all,
+        &RetentionPolicy {
+            keep_last: Some(1),
+            keep_daily: Some(3),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(last.len(), 3);
+    assert!(last.contains(&SnapshotId([3; 16])));
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    populated(&db, 13, 300);
+    let keyring = Keyring::create().unwrap();
+    let (mem, repo) = mem_repo(&keyring);
+    let writer = repo.begin_snapshot(None).unwrap();
+    let mut other = reopen(mem.clone(), &keyring).unwrap();
+    assert!(matches!(
+        backup(&db, &mut other, None),
+        Err(Error::RepositoryLocked { .. })
+    ));
+    drop(writer); // released
+    backup(&db, &mut other, None).unwrap();
+    assert!(
+        mem.list("locks/").unwrap().is_empty(),
+        "a finished backup leaves no lock"
+    );
+}
+
+// ---- cache and keys ------------------------------------------------------------------------------
+
+#[test]
+fn a_lost_cache_is_rebuilt_from_the_index_and_a_stale_one_is_corrected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let cache = dir.path().join("cache");
+    populated(&db, 14, 2_000);
+    let keyring = Keyring::create().unwrap();
+    let (mem, mut repo) = mem_repo(&keyring);
+    backup(&db, &mut repo, Some(&cache)).unwrap();
+    fs::remove_dir_all(&cache).unwrap();
+    let again = backup(&db, &mut repo, Some(&cache)).unwrap();
+    assert_eq!(
+        again.new_chunks, 0,
+        "the index says what the repository holds"
+    );
+    // Another device prunes: this device's cached index copies are dropped, not trusted.
+    let mut other = reopen(mem.clone(), &keyring).unwrap();
+    let policy = RetentionPolicy {
+        keep_last: Some(1),
+        ..RetentionPolicy::default()
+    };
+    backup::prune_repo(&mut other, &policy, &Control::default()).unwrap();
+    let mut store = ChatStore::open(&db).unwrap();
+    apply_day(&mut store, DayKind::Realistic, 3).unwrap();
+    store.close().unwrap();
+    backup(&db, &mut repo, Some(&cache)).unwrap();
+    check_all(&repo);
+    assert_eq!(restore_dump(&repo, None).unwrap(), dump(&db));
+}
+
+#[test]
+fn rotation_keeps_old_data_readable_and_locks_out_the_removed_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    populated(&db, 15, 1_000);
+    let mut keyring = Keyring::create().unwrap();
+    let (_, removed_recovery) = keyring.add_recovery_key("old").unwrap();
+    let (mem, mut repo) = mem_repo(&keyring);
+    backup(&db, &mut repo, None).unwrap();
+    let first = dump(&db);
+
+    // The key-lifecycle work replaces the root key and drops a slot: a new keyring.
+    let mut rotated = Keyring::create().unwrap();
+    let (_, new_recovery) = rotated.add_recovery_key("new").unwrap();
+    repo.rotate_keys(&rotated).unwrap();
+    assert_eq!(repo.current_epoch(), 1);
+    let mut store = ChatStore::open(&db).unwrap();
+    apply_day(&mut store, DayKind::Realistic, 2).unwrap();
+    store.close().unwrap();
+    let after = backup(&db, &mut repo, None).unwrap();
+    assert!(
+        after.new_chunks > 0,
+        "new data goes under the new epoch's keys"
+    );
+
+    let fresh = Repository::open(mem.clone(), &Secret::RecoveryKey(&new_recovery)).unwrap();
+    let snaps = fresh.snapshots().unwrap();
+    assert_eq!(restore_dump(&fresh, Some(&snaps[0].id)).unwrap(), first);
+    assert_eq!(restore_dump(&fresh, Some(&snaps[1].id)).unwrap(), dump(&db));
+    check_all(&fresh);
+    assert!(matches!(
+        Repository::open(mem.clone(), &Secret::RecoveryKey(&removed_recovery)),
+        Err(Error::WrongKey)
+    ));
+    assert!(matches!(
+        Repository::open(mem.clone(), &Secret::RootKey(keyring.root_key())),
+        Err(Error::Corrupted { .. })
+    ));
+}
+
+// ---- property: every snapshot restores to its database --------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Change {
+    Insert(u8),
+    Edit(u16),
+    Delete(u16),
+    React(u16),
+}
+
+fn edit_strategy() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        (1u8..40).prop_map(Change::Insert),
+        any::<u16>().prop_map(Change::Edit),
+        any::<u16>().prop_map(Change::Delete),
+        any::<u16>().prop_map(Change::React),
+    ]
+}
+
+fn apply(store: &mut ChatStore, edit: &Change, next_id: &mut i64) {
+    let pick = |n: u16, max: i64| 1 + i64::from(n) % max.max(1);
+    match edit {
+        Change::Insert(n) => {
+            let batch: Vec<Message> = (0..*n)
+                .map(|i| {
+                    *next_id += 1;
+                    Message {
+                        id: *next_id,
+                        conversation_id: 1 + i64::from(i % 3),
+                        sender: "me".into(),
+                        kind: MessageKind::Text,
+                        body: Some(format!("new message {next_id}")),
+                        sent_at: 1_800_000_000_000 + *next_id,
+                        received_at: None,
+                        reply_to: None,
+                        edited_at: None,
+                        deleted_at: None,
+                        delivery: keepsake_core::store::DeliveryState::Sent,
+                        extra: None,
+                    }
+                })
+                .collect();
+            store.insert_messages(&batch).unwrap();
+        }
+        Change::Edit(n) => {
+            let _ = store.edit_message(pick(*n, *next_id), "edited text", 1_900_000_000_000);
+        }
+        Change::Delete(n) => {
+            let _ = store.delete_message(pick(*n, *next_id), 1_900_000_000_001);
+        }
+        Change::React(n) => {
+            let id = pick(*n, *next_id);
+            if store
+                .message(id)
+                .unwrap()
+                .is_some_and(|m| m.deleted_at.is_none())
+            {
+                store
+                    .react(&Reaction {
+                        message_id: id,
+                        sender: "me".into(),
+                        emoji: "👍".into(),
+                        created_at: 1_900_000_000_002,
+                    })
+                    .unwrap();
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_snapshot_restores_to_the_database_it_was_taken_from(
+        edits in proptest::collection::vec(edit_strategy(), 1..7)
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("chat.db");
+        populated(&db, 16, 400);
+        let keyring = Keyring::create().unwrap();
+        let mem: Arc<MemStore> = Arc::new(MemStore::new());
+        let mut repo = Repository::init(mem, &keyring, &small_options()).unwrap();
+        let mut next_id = ChatStore::open(&db).unwrap().counts().unwrap().messages as i64;
+        let mut taken = Vec::new();
+        for edit in &edits {
+            let mut store = ChatStore::open(&db).unwrap();
+            apply(&mut store, edit, &mut next_id);
+            store.close().unwrap();
+            let summary = backup(&db, &mut repo, None).unwrap();
+            taken.push((summary.snapshot, dump(&db)));
+        }
+        for (id, expected) in &taken {
+            prop_assert_eq!(&restore_dump(&repo, Some(id)).unwrap(), expected);
+        }
+    }
+}
+
+#[test]
+fn small_index_objects_are_merged_and_every_snapshot_stays_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let cache = dir.path().join("cache");
+    populated(&db, 17, 3_000);
+    let keyring = Keyring::create().unwrap();
+    let (mem, mut repo) = mem_repo(&keyring);
+    backup(&db, &mut repo, Some(&cache)).unwrap();
+    let mut taken = Vec::new();
+    let mut most_indexes = 0;
+    for day in 0..7 {
+        let mut store = ChatStore::open(&db).unwrap();
+        apply_day(&mut store, DayKind::Realistic, 200 + day).unwrap();
+        store.close().unwrap();
+        let summary = backup(&db, &mut repo, Some(&cache)).unwrap();
+        taken.push((summary.snapshot, dump(&db)));
+        most_indexes = most_indexes.max(mem.list("index/").unwrap().len());
+    }
+    // One base index plus at most four small deltas before they are merged into one.
+    assert!(most_indexes <= 5, "{most_indexes} index objects");
+    assert!(mem.list("index/").unwrap().len() < 8);
+    check_all(&repo);
+    let fresh = reopen(mem, &keyring).unwrap();
+    for (id, expected) in &taken {
+        assert_eq!(&restore_dump(&fresh, Some(id)).unwrap(), expected);
+    }
+}

@@ -1,0 +1,117 @@
+//! Shared helpers of the repository tests.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses a subset
+
+use std::{path::Path, sync::Arc};
+
+use keepsake_core::{
+    archive::Export,
+    backup::{self, BackupOptions, Control, RepoBackupSummary, RestoreOptions},
+    keyring::Keyring,
+    progress::{Phase, Reporter, Unit},
+    repo::{BlobStore, ChunkerParams, MemStore, RepoOptions, Repository},
+    store::{
+        synthetic::{generate, SyntheticSpec},
+        ChatStore,
+    },
+    Error, Result,
+};
+
+/// Small chunks and packs so that small stores give many objects.
+pub fn small_options() -> RepoOptions {
+    RepoOptions {
+        chunker: ChunkerParams {
+            min: 512,
+            avg: 2048,
+            max: 8192,
+        },
+        pack_target_bytes: 64 * 1024,
+    }
+}
+
+/// A synthetic store at `path`.
+pub fn populated(path: &Path, seed: u64, messages: u64) {
+    let mut store = ChatStore::open(path).unwrap();
+    generate(
+        &mut store,
+        &SyntheticSpec {
+            seed,
+            conversations: 6,
+            messages,
+        },
+    )
+    .unwrap();
+    store.close().unwrap();
+}
+
+/// SHA-256 (hex) of the archive stream of a database: equal streams mean equal content.
+pub fn dump(path: &Path) -> String {
+    let store = ChatStore::open(path).unwrap();
+    dump_store(&store)
+}
+
+/// [`dump`] of an open store.
+pub fn dump_store(store: &ChatStore) -> String {
+    let mut out = Vec::new();
+    let mut reporter = Reporter::silent(Phase::Backup, Unit::Rows);
+    Export::begin(store)
+        .unwrap()
+        .write_to(&mut out, &mut reporter)
+        .unwrap();
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(&out))
+}
+
+/// Backs up `db` into `repo`.
+pub fn backup(db: &Path, repo: &mut Repository, cache: Option<&Path>) -> Result<RepoBackupSummary> {
+    let store = ChatStore::open(db)?;
+    backup::backup_store_to_repo(
+        &store,
+        repo,
+        cache,
+        &BackupOptions::default(),
+        &Control::default(),
+    )
+}
+
+/// Restores the latest snapshot (or `id`) into a fresh file and returns its dump.
+pub fn restore_dump(
+    repo: &Repository,
+    id: Option<&keepsake_core::repo::SnapshotId>,
+) -> Result<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("restored.db");
+    backup::restore_from_repo(
+        repo,
+        id,
+        &target,
+        &RestoreOptions::default(),
+        &Control::default(),
+    )?;
+    Ok(dump(&target))
+}
+
+/// A new repository in a new in-memory store.
+pub fn mem_repo(keyring: &Keyring) -> (Arc<MemStore>, Repository) {
+    let mem = Arc::new(MemStore::new());
+    let repo = Repository::init(mem.clone(), keyring, &small_options()).unwrap();
+    (mem, repo)
+}
+
+/// Reopens a repository with the keyring (a second handle on the same store).
+pub fn reopen(store: Arc<dyn BlobStore>, keyring: &Keyring) -> Result<Repository> {
+    Repository::open(store, &backup::Secret::Keyring(keyring))
+}
+
+/// Whether `err` is one of the typed errors damage may cause.
+pub fn is_damage(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Corrupted { .. }
+            | Error::Truncated { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::LimitExceeded { .. }
+            | Error::ObjectMissing { .. }
+            | Error::WrongKey
+    )
+}
