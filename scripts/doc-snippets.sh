@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Turns every ```kotlin or ```swift block of the given Markdown files into one test of a test
 # class (build output), so the docs' snippets are compiled and run against the generated bindings
-# and cannot drift. Each snippet runs inside a fresh DocWorld (the app and platform around it,
+# and cannot drift (a block fenced ```kotlin norun / ```swift norun, code over an app's own cloud
+# SDK, is left out and said so in the docs). Each snippet runs inside a fresh DocWorld (the app and platform around it,
 # faked: bindings/kotlin/src/test/kotlin/app/keepsake/docs/DocWorld.kt and
 # bindings/swift/Tests/KeepsakeTests/DocWorld.swift); its `import` lines go to the file header.
 #

@@ -16,6 +16,11 @@ echo "== fuzz smoke (container header, STREAM reader, passkey responses, reposit
 scripts/fuzz-smoke.sh
 # --- container: fuzz smoke run (end) ---
 
+# --- repository (issue 10): benchmark smoke run (begin) ---
+echo "== repository benchmark smoke (2,000 messages; restic installed if missing)"
+BENCH_SMOKE=1 scripts/bench-repo.sh >/dev/null
+# --- repository (issue 10): benchmark smoke run (end) ---
+
 echo "== Kotlin and Swift bindings"
 scripts/test-bindings.sh
 

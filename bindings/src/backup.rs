@@ -48,7 +48,7 @@ pub struct BackupOptions {
 }
 
 impl BackupOptions {
-    fn to_core(&self) -> CoreBackupOptions {
+    pub(crate) fn to_core(&self) -> CoreBackupOptions {
         CoreBackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
@@ -248,7 +248,7 @@ pub fn verify_backup(
     })
 }
 
-fn restore_report(report: core_backup::RestoreReport) -> RestoreReport {
+pub(crate) fn restore_report(report: core_backup::RestoreReport) -> RestoreReport {
     RestoreReport {
         payload_kind: report.kind.into(),
         counts: report.counts.map(Into::into),

@@ -98,6 +98,26 @@ pub enum KeepsakeError {
         /// The path.
         detail: String,
     },
+    /// A backup repository object is missing: the store holds no repository (offer to create
+    /// one), or it lost an object a snapshot needs.
+    #[error("{detail}")]
+    ObjectMissing {
+        /// The object's name.
+        detail: String,
+    },
+    /// The app's blob store failed (network, quota, permission); the bytes were not judged.
+    /// Nothing is lost: run the operation again later and it resumes.
+    #[error("{detail}")]
+    Storage {
+        /// The store call, the object and the store's message.
+        detail: String,
+    },
+    /// Another device or process is writing to the repository; try again later.
+    #[error("{detail}")]
+    RepositoryLocked {
+        /// Who holds the lock, as far as it says.
+        detail: String,
+    },
     /// A bug: a panic or broken invariant inside Keepsake. Please report it.
     #[error("{detail}")]
     Internal {
@@ -159,6 +179,9 @@ impl From<CoreError> for KeepsakeError {
             CoreError::Io { .. } => KeepsakeError::Io { detail },
             CoreError::Database { .. } => KeepsakeError::Database { detail },
             CoreError::TargetExists { .. } => KeepsakeError::TargetExists { detail },
+            CoreError::ObjectMissing { .. } => KeepsakeError::ObjectMissing { detail },
+            CoreError::Storage { .. } => KeepsakeError::Storage { detail },
+            CoreError::RepositoryLocked { .. } => KeepsakeError::RepositoryLocked { detail },
             CoreError::Randomness => KeepsakeError::Internal { detail },
             // The core's enum is non-exhaustive; a variant added there without a mapping here
             // still reaches the app, with its message.

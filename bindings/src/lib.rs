@@ -2,7 +2,8 @@
 //!
 //! Thin wrappers only: objects over the core's types, records for reports, one public error
 //! enum ([`KeepsakeError`]), and foreign traits so apps can observe progress, stream backups into
-//! their own upload/download APIs and receive log records. The core knows nothing of FFI.
+//! their own upload/download APIs, keep a backup repository in their own storage
+//! ([`BlobStore`]) and receive log records. The core knows nothing of FFI.
 //!
 //! Every exported function runs inside [`error::guard`], so no panic crosses the FFI.
 
@@ -16,6 +17,7 @@ mod lock;
 mod logging;
 mod passkey;
 mod progress;
+mod repo;
 mod secret;
 #[cfg(feature = "soft-authenticator")]
 mod soft;
@@ -35,6 +37,10 @@ pub use passkey::{
     PasskeyRegistration, PasskeyUnlock, RegistrationRequestInfo,
 };
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
+pub use repo::{
+    directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange, CheckReport,
+    PruneReport, RepoBackupReport, Repository, RetentionPolicy, SnapshotInfo,
+};
 pub use secret::{BackupSecret, RecoveryKeyText};
 #[cfg(feature = "soft-authenticator")]
 pub use soft::{SoftAuthenticator, SoftAuthenticatorMode};

@@ -395,6 +395,13 @@ impl PasskeyUnlock {
     }
 }
 
+impl PasskeyUnlock {
+    /// An unlock for a flow built elsewhere (the repository's config).
+    pub(crate) fn from_flow(flow: core_passkey::Unlock) -> Arc<Self> {
+        Arc::new(PasskeyUnlock { flow })
+    }
+}
+
 /// The PRF output of a verified assertion as a backup secret. The slot itself is found (or
 /// `NoMatchingSlot` raised) when the backup is opened.
 fn secret_from(assertion: CredentialAssertion) -> FfiResult<Arc<BackupSecret>> {

@@ -30,7 +30,8 @@ pub struct Cli {
 /// The exit codes, shown under `--help` (and in docs/CLI.md).
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
 12 corrupted, 13 truncated, 14 unsupported version, 15 I/O, 16 passkey (no slot, no PRF), \
-17 cancelled, 18 target exists.";
+17 cancelled, 18 target exists, 19 repository object missing, 20 blob store failed, \
+21 repository locked.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -51,6 +52,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Unlock a backup and restore it into a database file (the payload kind is detected).
     Restore(RestoreArgs),
+    /// Incremental backups into a repository (a directory): each backup stores only the chunks
+    /// that changed; snapshots, restore, prune and check.
+    #[command(subcommand)]
+    Repo(RepoCommand),
 }
 
 /// `keepsake demo`.
@@ -82,8 +87,24 @@ pub struct SeedArgs {
     pub seed: u64,
 
     /// Conversations to spread the messages over (default: one per 400 messages).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "day")]
     pub conversations: Option<u32>,
+
+    /// Instead of creating DATABASE, change the existing one as a day of use would (new
+    /// messages, edits, deletions, reactions), deterministically for --seed: `realistic`
+    /// (changes among recent messages) or `stress` (edits spread over the whole history).
+    #[arg(long, value_enum, conflicts_with = "messages")]
+    pub day: Option<DayArg>,
+}
+
+/// `keepsake seed --day`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DayArg {
+    /// 1% new messages, plus edits, deletions, reactions and delivery changes on 5% of the most
+    /// recent 2% of messages.
+    Realistic,
+    /// 1% new messages, plus edits of 0.1% of all messages spread over the history.
+    Stress,
 }
 
 /// The keys directory: `root.key` (the root key, 0600) and `keyring.pub` (public slots).
@@ -213,6 +234,120 @@ pub struct RestoreArgs {
 
     #[command(flatten)]
     pub unlock: UnlockArgs,
+}
+
+/// `keepsake repo ...`.
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// Create a repository in a new or empty directory, sealed by the keyring's key slots.
+    Init(RepoInitArgs),
+    /// Back up a chat database as a new snapshot, storing only what the repository lacks.
+    Backup(RepoBackupArgs),
+    /// List the snapshots, oldest first.
+    Snapshots(RepoOpenArgs),
+    /// Restore a snapshot (the latest by default) into a new database file.
+    Restore(RepoRestoreArgs),
+    /// Forget the snapshots a retention policy does not keep and reclaim their space.
+    Prune(RepoPruneArgs),
+    /// Check the repository's structure and optionally read and authenticate its data.
+    Check(RepoCheckArgs),
+}
+
+/// Where a repository lives.
+#[derive(Debug, Clone, Args)]
+pub struct RepoDirArg {
+    /// The repository directory (a directory blob store).
+    #[arg(long = "repo", value_name = "DIR", env = "KEEPSAKE_REPO")]
+    pub repo_dir: PathBuf,
+}
+
+/// `keepsake repo init`.
+#[derive(Debug, Args)]
+pub struct RepoInitArgs {
+    #[command(flatten)]
+    pub repo: RepoDirArg,
+
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+}
+
+/// `keepsake repo backup`.
+#[derive(Debug, Args)]
+pub struct RepoBackupArgs {
+    #[command(flatten)]
+    pub repo: RepoDirArg,
+
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// The chat database to back up.
+    #[arg(value_name = "DATABASE")]
+    pub database: PathBuf,
+
+    /// Keep the local cache of what the repository holds here, so daily backups read almost
+    /// nothing from the repository (rebuilt when lost).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
+/// A repository and the secret that opens it.
+#[derive(Debug, Args)]
+pub struct RepoOpenArgs {
+    #[command(flatten)]
+    pub repo: RepoDirArg,
+
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// `keepsake repo restore`.
+#[derive(Debug, Args)]
+pub struct RepoRestoreArgs {
+    #[command(flatten)]
+    pub open: RepoOpenArgs,
+
+    /// The database file to create.
+    #[arg(long, value_name = "DATABASE")]
+    pub to: PathBuf,
+
+    /// The snapshot to restore (its id as `repo snapshots` shows it); the latest by default.
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+
+    /// Replace --to if it exists (only after the whole snapshot has been checked).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// `keepsake repo prune`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("policy").required(true).multiple(true)))]
+pub struct RepoPruneArgs {
+    #[command(flatten)]
+    pub open: RepoOpenArgs,
+
+    /// Keep the newest N snapshots.
+    #[arg(long, value_name = "N", group = "policy")]
+    pub keep_last: Option<u32>,
+
+    /// Keep the newest snapshot of each of the last N days (UTC).
+    #[arg(long, value_name = "N", group = "policy")]
+    pub keep_daily: Option<u32>,
+
+    /// Keep the newest snapshot of each of the last N weeks (UTC).
+    #[arg(long, value_name = "N", group = "policy")]
+    pub keep_weekly: Option<u32>,
+}
+
+/// `keepsake repo check`.
+#[derive(Debug, Args)]
+pub struct RepoCheckArgs {
+    #[command(flatten)]
+    pub open: RepoOpenArgs,
+
+    /// Also download and authenticate this share of the data packs (0 to 1; 1 reads all).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub read_data: f64,
 }
 
 /// Which secret opens a backup. Without any of these, the recovery key is asked for.

@@ -64,6 +64,13 @@ pub enum ExitStatus {
     Cancelled,
     /// 18: the target file already exists.
     TargetExists,
+    /// 19: a repository object is missing (no repository at that location, or the store lost
+    /// an object).
+    ObjectMissing,
+    /// 20: the blob store failed (the bytes were not judged); running again may succeed.
+    Storage,
+    /// 21: another writer holds the repository's lock.
+    Locked,
 }
 
 impl ExitStatus {
@@ -82,6 +89,9 @@ impl ExitStatus {
             ExitStatus::Passkey => 16,
             ExitStatus::Cancelled => 17,
             ExitStatus::TargetExists => 18,
+            ExitStatus::ObjectMissing => 19,
+            ExitStatus::Storage => 20,
+            ExitStatus::Locked => 21,
         }
     }
 
@@ -100,6 +110,9 @@ impl ExitStatus {
             ExitStatus::Passkey => "passkey",
             ExitStatus::Cancelled => "cancelled",
             ExitStatus::TargetExists => "target_exists",
+            ExitStatus::ObjectMissing => "object_missing",
+            ExitStatus::Storage => "storage",
+            ExitStatus::Locked => "locked",
         }
     }
 }
@@ -127,6 +140,9 @@ pub fn classify(err: &CliError) -> ExitStatus {
             CoreError::Cancelled => ExitStatus::Cancelled,
             CoreError::InvalidArgument(_) => ExitStatus::Usage,
             CoreError::TargetExists { .. } => ExitStatus::TargetExists,
+            CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
+            CoreError::Storage { .. } => ExitStatus::Storage,
+            CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
             // Database failures, randomness failures and any variant added later.
             _ => ExitStatus::Other,
         },
@@ -174,6 +190,26 @@ mod tests {
             (status_of(CoreError::TargetExists { path: "/x".into() }), 18),
             (classify(&CliError::Usage("x".into())), 2),
             (status_of(CoreError::Randomness), 1),
+            (
+                status_of(CoreError::ObjectMissing {
+                    name: "config".into(),
+                }),
+                19,
+            ),
+            (
+                status_of(CoreError::Storage {
+                    op: "put".into(),
+                    name: "data/ab".into(),
+                    message: "quota".into(),
+                }),
+                20,
+            ),
+            (
+                status_of(CoreError::RepositoryLocked {
+                    holder: "other device".into(),
+                }),
+                21,
+            ),
         ];
         for (status, code) in cases {
             assert_eq!(status.code(), code, "{status:?}");
@@ -201,6 +237,9 @@ mod tests {
             ExitStatus::Passkey,
             ExitStatus::Cancelled,
             ExitStatus::TargetExists,
+            ExitStatus::ObjectMissing,
+            ExitStatus::Storage,
+            ExitStatus::Locked,
         ];
         let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| s.kind()).collect();
         let codes: std::collections::BTreeSet<_> = all.iter().map(|s| s.code()).collect();

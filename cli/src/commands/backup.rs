@@ -114,7 +114,7 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
 
 /// Refuse a database that is not a Keepsake chat store before `ChatStore::open` would migrate
 /// it (adding Keepsake's tables to someone else's schema).
-fn ensure_chat_store(path: &Path) -> CliResult<()> {
+pub(super) fn ensure_chat_store(path: &Path) -> CliResult<()> {
     let is_store = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|conn| {
             conn.query_row(

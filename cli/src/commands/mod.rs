@@ -5,6 +5,7 @@ mod demo;
 mod inspect;
 mod keys;
 mod passkeys;
+mod repo;
 mod restore;
 mod seed;
 mod slots;
@@ -24,5 +25,6 @@ pub fn run(command: Command, context: &Context) -> CliResult<()> {
         Command::Inspect(args) => inspect::run(&args, context),
         Command::Verify(args) => verify::run(&args, context),
         Command::Restore(args) => restore::run(&args, context),
+        Command::Repo(command) => repo::run(command, context),
     }
 }

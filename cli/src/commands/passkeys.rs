@@ -7,7 +7,7 @@ use std::path::Path;
 use keepsake_core::{
     crypto::{random_bytes, PrfOutput},
     format::Header,
-    keyring::{SlotId, SlotKind},
+    keyring::{KeyringId, Slot, SlotId, SlotKind},
     passkey::{
         soft::{SoftAuthenticator, SoftMode},
         AssertionResponse, Enrollment, EnrollmentStep, RelyingParty, Unlock, UserAccount,
@@ -77,17 +77,40 @@ pub fn enroll_software_passkey(
     Ok(slot)
 }
 
-/// Ask the software passkey in `file` for the PRF output that opens the backup with `header`:
-/// the assertion request names the header's passkey slots held by this authenticator.
-pub fn evaluate_for_header(file: &Path, header: &Header) -> CliResult<(Vec<u8>, PrfOutput)> {
+/// The public part of whatever a keyring's slots seal (a backup header, a repository config):
+/// enough to ask a passkey for its PRF output.
+pub struct SealedBy<'a> {
+    /// The keyring the slots belong to.
+    pub keyring_id: KeyringId,
+    /// The PRF input every passkey slot was enrolled with.
+    pub prf_input: [u8; 32],
+    /// The slots.
+    pub slots: &'a [Slot],
+}
+
+impl<'a> SealedBy<'a> {
+    /// The slots of a backup's header.
+    pub fn of_header(header: &'a Header) -> Self {
+        SealedBy {
+            keyring_id: *header.keyring_id(),
+            prf_input: *header.prf_input(),
+            slots: header.slots(),
+        }
+    }
+}
+
+/// Ask the software passkey in `file` for the PRF output that opens one of `sealed`'s slots
+/// (a backup header's, a repository config's): the assertion request names the passkey slots
+/// held by this authenticator.
+pub fn evaluate_for_slots(file: &Path, sealed: &SealedBy<'_>) -> CliResult<(Vec<u8>, PrfOutput)> {
     let saved = secrets::read_private_file(file)?;
     let text = std::str::from_utf8(&saved).map_err(|_| {
         CliError::Usage(format!("{} is not a software passkey file", file.display()))
     })?;
     let mut authenticator = SoftAuthenticator::from_json(text)?;
     let held = authenticator.credential_ids();
-    let rp_id = header
-        .slots()
+    let rp_id = sealed
+        .slots
         .iter()
         .find_map(|slot| match slot.kind() {
             SlotKind::Passkey {
@@ -98,7 +121,13 @@ pub fn evaluate_for_header(file: &Path, header: &Header) -> CliResult<(Vec<u8>, 
             _ => None,
         })
         .ok_or(CoreError::NoMatchingSlot)?;
-    let unlock = Unlock::for_header(header, &rp_id, false)?;
+    let unlock = Unlock::for_slots(
+        sealed.keyring_id,
+        &sealed.prf_input,
+        sealed.slots,
+        &rp_id,
+        false,
+    )?;
     let response = authenticator.get(&unlock.request().to_json())?;
     let assertion = unlock
         .request()

@@ -1,5 +1,6 @@
 //! `keepsake seed`: a synthetic chat database (deterministic for a given seed), for demos,
-//! tests and benchmarks.
+//! tests and benchmarks; with `--day`, a day of change applied to an existing one (for
+//! incremental backups).
 
 use std::{
     fs,
@@ -12,7 +13,7 @@ use std::{
 use keepsake_core::{
     progress::CancellationToken,
     store::{
-        synthetic::{self, SyntheticSpec},
+        synthetic::{self, DayKind, DayOfChange, DayReport, SyntheticSpec},
         ChatStore, RecordCounts,
     },
 };
@@ -20,7 +21,7 @@ use serde::Serialize;
 
 use super::views::{seconds, CountsView};
 use crate::{
-    cli::SeedArgs,
+    cli::{DayArg, SeedArgs},
     error::{CliError, CliResult},
     output::{human_bytes, Report},
     Context,
@@ -151,8 +152,91 @@ fn remove_side_files(path: &Path) {
     }
 }
 
+/// What `seed --day` changed.
+#[derive(Serialize)]
+pub struct DayView {
+    /// The changed database.
+    pub database: String,
+    /// `realistic` or `stress`.
+    pub day: &'static str,
+    /// Seed of the choices.
+    pub seed: u64,
+    /// Messages added.
+    pub new_messages: u64,
+    /// Existing messages edited.
+    pub edited: u64,
+    /// Existing messages deleted.
+    pub deleted: u64,
+    /// Reactions added to existing messages.
+    pub reactions: u64,
+    /// Delivery state changes.
+    pub delivery_changes: u64,
+    /// Rows per kind afterwards.
+    pub counts: CountsView,
+}
+
+impl Report for DayView {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "Applied a {} day to {}: {} new messages, {} edited, {} deleted, {} reactions, {} \
+             delivery changes. Now:",
+            self.day,
+            self.database,
+            self.new_messages,
+            self.edited,
+            self.deleted,
+            self.reactions,
+            self.delivery_changes
+        )?;
+        self.counts.write_line(out)
+    }
+}
+
+/// Applies a day of change to the existing database `path` (one transaction: all or nothing).
+fn apply_day(path: &Path, day: DayArg, seed: u64) -> CliResult<DayView> {
+    if !path.exists() {
+        return Err(CliError::io(
+            path,
+            io::Error::new(io::ErrorKind::NotFound, "no such database"),
+        ));
+    }
+    let kind = match day {
+        DayArg::Realistic => DayKind::Realistic,
+        DayArg::Stress => DayKind::Stress,
+    };
+    let mut store = ChatStore::open(path)?;
+    let DayReport {
+        new_messages,
+        edited,
+        deleted,
+        reactions,
+        delivery_changes,
+    } = synthetic::apply_day(&mut store, &DayOfChange { seed, kind })?;
+    let counts = store.counts()?;
+    store.close()?;
+    Ok(DayView {
+        database: path.display().to_string(),
+        day: match day {
+            DayArg::Realistic => "realistic",
+            DayArg::Stress => "stress",
+        },
+        seed,
+        new_messages,
+        edited,
+        deleted,
+        reactions,
+        delivery_changes,
+        counts: CountsView::from(&counts),
+    })
+}
+
 /// Run `seed`.
 pub fn run(args: &SeedArgs, context: &Context) -> CliResult<()> {
+    if let Some(day) = args.day {
+        let report = apply_day(&args.database, day, args.seed)?;
+        return context.output.report(&report);
+    }
     let report = seed(
         &args.database,
         args.messages,

@@ -13,7 +13,7 @@ use keepsake_core::{
 
 use crate::{cli::Unlock, error::CliResult, keys_dir::KeysDir, secrets};
 
-use super::passkeys;
+use super::passkeys::{self, SealedBy};
 
 /// Key material that opens a backup, owned for the duration of one command.
 pub enum OwnedSecret {
@@ -34,12 +34,17 @@ impl OwnedSecret {
     /// Gather the secret chosen on the command line; a passkey is asked for the PRF input and
     /// credentials of `header` (the backup's public header).
     pub fn gather(choice: &Unlock, header: &Header) -> CliResult<OwnedSecret> {
+        Self::gather_for(choice, &SealedBy::of_header(header))
+    }
+
+    /// Gather the secret chosen on the command line for whatever `sealed`'s slots seal.
+    pub fn gather_for(choice: &Unlock, sealed: &SealedBy<'_>) -> CliResult<OwnedSecret> {
         Ok(match choice {
             Unlock::Keys(dir) => {
                 let keyring = KeysDir::at(dir).load()?;
-                // The root key of another keyring would fail the header MAC, which reads as
-                // damage; the keyring id in the header tells the two apart.
-                if keyring.id() != header.keyring_id() {
+                // The root key of another keyring would fail the MAC, which reads as damage;
+                // the keyring id tells the two apart.
+                if *keyring.id() != sealed.keyring_id {
                     return Err(CoreError::WrongKey.into());
                 }
                 OwnedSecret::Keyring(keyring)
@@ -48,7 +53,7 @@ impl OwnedSecret {
                 OwnedSecret::RecoveryKey(secrets::read_recovery_key(source)?)
             }
             Unlock::Passkey(file) => {
-                let (credential_id, prf) = passkeys::evaluate_for_header(file, header)?;
+                let (credential_id, prf) = passkeys::evaluate_for_slots(file, sealed)?;
                 OwnedSecret::Passkey { credential_id, prf }
             }
         })

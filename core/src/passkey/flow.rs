@@ -321,6 +321,19 @@ impl Unlock {
         )
     }
 
+    /// An assertion request for any object sealed by a keyring's slots (a backup repository's
+    /// config): its keyring id, PRF input and slots, as read from the still unauthenticated
+    /// object. As [`for_header`](Self::for_header) otherwise.
+    pub fn for_slots(
+        keyring_id: KeyringId,
+        prf_input: &[u8; 32],
+        slots: &[Slot],
+        rp_id: &str,
+        discoverable: bool,
+    ) -> Result<Unlock> {
+        Self::new(keyring_id, prf_input, slots, rp_id, discoverable)
+    }
+
     fn new(
         keyring_id: KeyringId,
         prf_input: &[u8; 32],

@@ -195,6 +195,12 @@ pub struct SealedConfig {
 }
 
 impl SealedConfig {
+    /// The PRF input the passkey slots were enrolled with: a new device asks a passkey for its
+    /// PRF output with it before anything is unlocked.
+    pub fn prf_input(&self) -> &[u8; PRF_INPUT_LEN] {
+        &self.prf_input
+    }
+
     /// Strict parse: limits before allocation, every field checked, nothing trusted yet.
     pub fn decode(bytes: &[u8]) -> Result<SealedConfig> {
         if bytes.len() > MAX_CONFIG_LEN {

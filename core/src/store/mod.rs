@@ -233,19 +233,7 @@ impl ChatStore {
     pub fn delete_message(&mut self, id: i64, deleted_at: i64) -> Result<()> {
         let result = (|| {
             let tx = self.conn.transaction()?;
-            let exists = tx
-                .query_row("SELECT 1 FROM messages WHERE id = ?1", [id], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if exists {
-                tx.execute(
-                    "UPDATE messages SET body = NULL, deleted_at = ?2
-                     WHERE id = ?1 AND deleted_at IS NULL",
-                    params![id, deleted_at],
-                )?;
-                tx.execute("DELETE FROM reactions WHERE message_id = ?1", [id])?;
-                tx.execute("DELETE FROM attachments WHERE message_id = ?1", [id])?;
-            }
+            let exists = tombstone_message(&tx, id, deleted_at)?;
             tx.commit()?;
             Ok(exists)
         })();

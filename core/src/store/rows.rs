@@ -3,7 +3,7 @@
 //! (`prepare_cached`), so batches reuse one compiled statement; an archive import holds its
 //! statements in an [`Inserter`] instead, saving the cache lookup on every row.
 
-use rusqlite::{params, types::Type, Connection, Row, Statement};
+use rusqlite::{params, types::Type, Connection, OptionalExtension, Row, Statement};
 
 use super::model::{
     Attachment, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
@@ -232,6 +232,24 @@ fn execute_attachment(stmt: &mut Statement<'_>, a: &Attachment) -> rusqlite::Res
         a.extra
     ])?;
     Ok(())
+}
+
+/// Turns a message into a tombstone: no body, `deleted_at` set (kept if already deleted), its
+/// reactions and attachment metadata removed. Returns whether the message exists.
+pub fn tombstone_message(conn: &Connection, id: i64, deleted_at: i64) -> rusqlite::Result<bool> {
+    let exists = conn
+        .query_row("SELECT 1 FROM messages WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if exists {
+        conn.execute(
+            "UPDATE messages SET body = NULL, deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id, deleted_at],
+        )?;
+        conn.execute("DELETE FROM reactions WHERE message_id = ?1", [id])?;
+        conn.execute("DELETE FROM attachments WHERE message_id = ?1", [id])?;
+    }
+    Ok(exists)
 }
 
 /// Plain inserts (no upsert) for loading an archive, prepared once and reused for every row: a

@@ -5,9 +5,14 @@
 //! people, activity concentrated in a few conversations, mostly short bodies with some medium
 //! and a few long ones, emoji and links, replies, edits, deletions, reactions and media
 //! attachments. Rows go in through cached prepared statements in large transactions with
-//! `synchronous = OFF`, so a million messages take seconds.
+//! `synchronous = OFF`, so a million messages take seconds. [`apply_day`] then changes a store
+//! as a day of use would (new messages, edits, deletions, reactions), for incremental backups.
+
+mod day;
 
 use rusqlite::Connection;
+
+pub use day::{apply_day, DayKind, DayOfChange, DayReport};
 
 use super::{
     insert_attachment, insert_message, upsert_conversation, upsert_participant, upsert_reaction,

@@ -1,0 +1,410 @@
+//! The blob store across the FFI: a trait an app implements over its own storage (Google Drive,
+//! iCloud, its own server), the adapter that lets the core's repository engine use it, and the
+//! core's directory and in-memory stores handed to the app as the same trait.
+//!
+//! Errors keep their meaning in both directions: a missing object is `BlobStoreError.NotFound`
+//! on the app's side and `ObjectMissing` in the core; any other failure (including an exception
+//! the app did not declare) is `BlobStoreError.Failed` and the core's `Storage`, which the app
+//! sees as `KeepsakeError.Storage` and can retry.
+
+use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    path::Path,
+    sync::Arc,
+};
+
+use keepsake_core::{
+    repo::{self as core_repo, storage_error},
+    Error as CoreError, Result as CoreResult,
+};
+
+use crate::error::{guard, FfiResult};
+
+/// A byte range of an object: `len` bytes starting at `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct ByteRange {
+    /// First byte.
+    pub offset: u64,
+    /// Number of bytes (fewer are returned only at the object's end).
+    pub len: u64,
+}
+
+impl From<core_repo::ByteRange> for ByteRange {
+    fn from(range: core_repo::ByteRange) -> Self {
+        ByteRange {
+            offset: range.offset,
+            len: range.len,
+        }
+    }
+}
+
+impl From<ByteRange> for core_repo::ByteRange {
+    fn from(range: ByteRange) -> Self {
+        core_repo::ByteRange {
+            offset: range.offset,
+            len: range.len,
+        }
+    }
+}
+
+/// Why a blob store call failed, as the app reports it.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum BlobStoreError {
+    /// The object does not exist (only meaningful for `get`).
+    #[error("object {name} not found")]
+    NotFound {
+        /// The object's name.
+        name: String,
+    },
+    /// The call failed: network, quota, permission, a bug. The operation stops with
+    /// `KeepsakeError.Storage`; running it again later resumes it.
+    #[error("{detail}")]
+    Failed {
+        /// What went wrong, for logs.
+        detail: String,
+    },
+}
+
+/// An exception the app's store threw without declaring it is a failure like any other.
+impl From<uniffi::UnexpectedUniFFICallbackError> for BlobStoreError {
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        BlobStoreError::Failed {
+            detail: format!("the app's blob store threw: {}", err.reason),
+        }
+    }
+}
+
+/// Where a repository keeps its objects; implemented by the app (or take a built-in one from
+/// `directoryBlobStore` / `memoryBlobStore`). Names are opaque ASCII such as `data/3fa2...`:
+/// store them as given (a `/` may become a folder). The store is not trusted: every byte read
+/// back is authenticated, so a store that loses or damages objects causes an error, never a
+/// wrong restore. Calls come from a background thread, one at a time per operation.
+#[uniffi::export(with_foreign)]
+pub trait BlobStore: Send + Sync {
+    /// Stores `data` as object `name`, replacing any object of that name, atomically: a reader
+    /// sees the old object or the whole new one, never a part (upload to a temporary name and
+    /// rename, or use the cloud API's atomic upload).
+    fn put(&self, name: String, data: Vec<u8>) -> Result<(), BlobStoreError>;
+    /// The whole object when `range` is null, else `range.len` bytes from `range.offset`
+    /// (fewer only at the end of the object, none past it). A missing object is `NotFound`.
+    fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError>;
+    /// The names of all objects starting with `prefix`, in any order.
+    fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError>;
+    /// Deletes object `name`; deleting a missing object succeeds.
+    fn delete(&self, name: String) -> Result<(), BlobStoreError>;
+    /// The size of object `name` in bytes, or null when it does not exist.
+    fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError>;
+}
+
+/// The core's view of an app's [`BlobStore`].
+pub(crate) struct ForeignBlobStore(pub(crate) Arc<dyn BlobStore>);
+
+impl ForeignBlobStore {
+    /// The adapter as the core's store type.
+    pub(crate) fn wrap(store: Arc<dyn BlobStore>) -> Arc<dyn core_repo::BlobStore> {
+        Arc::new(ForeignBlobStore(store))
+    }
+}
+
+/// An app-side error as the core's typed error for call `op` on `name`.
+fn to_core(op: &str, name: &str, err: BlobStoreError) -> CoreError {
+    match err {
+        BlobStoreError::NotFound { .. } if op == "get" => CoreError::ObjectMissing {
+            name: name.to_owned(),
+        },
+        // `NotFound` from a call that has no such answer is the store misbehaving.
+        BlobStoreError::NotFound { name: missing } => {
+            storage_error(op, name, format!("object {missing} not found"))
+        }
+        BlobStoreError::Failed { detail } => storage_error(op, name, detail),
+    }
+}
+
+impl core_repo::BlobStore for ForeignBlobStore {
+    fn put(&self, name: &str, data: &[u8]) -> CoreResult<()> {
+        self.0
+            .put(name.to_owned(), data.to_vec())
+            .map_err(|e| to_core("put", name, e))
+    }
+
+    fn get(&self, name: &str, range: Option<core_repo::ByteRange>) -> CoreResult<Vec<u8>> {
+        let bytes = self
+            .0
+            .get(name.to_owned(), range.map(ByteRange::from))
+            .map_err(|e| to_core("get", name, e))?;
+        // More bytes than asked for would shift every later read of a streamed object.
+        match range {
+            Some(range) if bytes.len() as u64 > range.len => Err(storage_error(
+                "get",
+                name,
+                format!(
+                    "the store returned {} bytes for a range of {}",
+                    bytes.len(),
+                    range.len
+                ),
+            )),
+            _ => Ok(bytes),
+        }
+    }
+
+    fn list(&self, prefix: &str) -> CoreResult<Vec<String>> {
+        self.0
+            .list(prefix.to_owned())
+            .map_err(|e| to_core("list", prefix, e))
+    }
+
+    fn delete(&self, name: &str) -> CoreResult<()> {
+        self.0
+            .delete(name.to_owned())
+            .map_err(|e| to_core("delete", name, e))
+    }
+
+    fn stat(&self, name: &str) -> CoreResult<Option<u64>> {
+        self.0
+            .stat(name.to_owned())
+            .map_err(|e| to_core("stat", name, e))
+    }
+}
+
+/// A core store (directory, memory) offered to the app as a [`BlobStore`], so the app can use
+/// it directly or wrap it (to count uploads, to add its own retries).
+struct BuiltinBlobStore(Arc<dyn core_repo::BlobStore>);
+
+/// The core's error as the app-side error: a missing object stays `NotFound`.
+fn from_core(err: CoreError) -> BlobStoreError {
+    match err {
+        CoreError::ObjectMissing { name } => BlobStoreError::NotFound { name },
+        other => BlobStoreError::Failed {
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Runs one call of a built-in store without letting a panic unwind into the app.
+fn contained<T>(body: impl FnOnce() -> CoreResult<T>) -> Result<T, BlobStoreError> {
+    catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|_| {
+            Err(CoreError::InvalidArgument(
+                "internal error in the built-in blob store (please report)".into(),
+            ))
+        })
+        .map_err(from_core)
+}
+
+impl BlobStore for BuiltinBlobStore {
+    fn put(&self, name: String, data: Vec<u8>) -> Result<(), BlobStoreError> {
+        contained(|| self.0.put(&name, &data))
+    }
+
+    fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError> {
+        contained(|| self.0.get(&name, range.map(Into::into)))
+    }
+
+    fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
+        contained(|| self.0.list(&prefix))
+    }
+
+    fn delete(&self, name: String) -> Result<(), BlobStoreError> {
+        contained(|| self.0.delete(&name))
+    }
+
+    fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError> {
+        contained(|| self.0.stat(&name))
+    }
+}
+
+/// A blob store in the local directory `path` (created if missing): one file per object,
+/// written to a temporary file, synced and renamed. For tests, a USB or network drive, or a
+/// folder that another component syncs to the cloud.
+#[uniffi::export]
+pub fn directory_blob_store(path: String) -> FfiResult<Arc<dyn BlobStore>> {
+    guard(|| {
+        let store = core_repo::DirStore::open(Path::new(&path))?;
+        Ok(Arc::new(BuiltinBlobStore(Arc::new(store))) as Arc<dyn BlobStore>)
+    })
+}
+
+/// A blob store in memory, empty, gone with the object: for tests and demos.
+#[uniffi::export]
+pub fn memory_blob_store() -> Arc<dyn BlobStore> {
+    Arc::new(BuiltinBlobStore(Arc::new(core_repo::MemStore::new())))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeMap, sync::Mutex};
+
+    use keepsake_core::repo::BlobStore as _;
+
+    use super::*;
+
+    /// An app-side store over a map, as a Kotlin or Swift app would write one, that can be told
+    /// to fail.
+    #[derive(Default)]
+    struct MapStore {
+        objects: Mutex<BTreeMap<String, Vec<u8>>>,
+        fail: Mutex<Option<String>>,
+        oversize: Mutex<bool>,
+    }
+
+    impl MapStore {
+        fn failing(&self) -> Result<(), BlobStoreError> {
+            match self.fail.lock().unwrap().clone() {
+                Some(detail) => Err(BlobStoreError::Failed { detail }),
+                None => Ok(()),
+            }
+        }
+    }
+
+    impl BlobStore for MapStore {
+        fn put(&self, name: String, data: Vec<u8>) -> Result<(), BlobStoreError> {
+            self.failing()?;
+            self.objects.lock().unwrap().insert(name, data);
+            Ok(())
+        }
+        fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError> {
+            self.failing()?;
+            let objects = self.objects.lock().unwrap();
+            let data = objects
+                .get(&name)
+                .ok_or(BlobStoreError::NotFound { name: name.clone() })?;
+            if *self.oversize.lock().unwrap() {
+                return Ok(data.clone());
+            }
+            Ok(match range {
+                None => data.clone(),
+                Some(ByteRange { offset, len }) => data
+                    .iter()
+                    .skip(offset as usize)
+                    .take(len as usize)
+                    .copied()
+                    .collect(),
+            })
+        }
+        fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
+            self.failing()?;
+            let objects = self.objects.lock().unwrap();
+            Ok(objects
+                .keys()
+                .filter(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect())
+        }
+        fn delete(&self, name: String) -> Result<(), BlobStoreError> {
+            self.failing()?;
+            self.objects.lock().unwrap().remove(&name);
+            Ok(())
+        }
+        fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError> {
+            self.failing()?;
+            Ok(self
+                .objects
+                .lock()
+                .unwrap()
+                .get(&name)
+                .map(|d| d.len() as u64))
+        }
+    }
+
+    #[test]
+    fn the_adapter_gives_the_core_every_call_of_an_app_store() {
+        let app = Arc::new(MapStore::default());
+        let store = ForeignBlobStore(app.clone());
+        store.put("data/ab", b"0123456789").unwrap();
+        store.put("index/cd", b"x").unwrap();
+        assert_eq!(store.get("data/ab", None).unwrap(), b"0123456789");
+        let range = core_repo::ByteRange { offset: 7, len: 5 };
+        assert_eq!(store.get("data/ab", Some(range)).unwrap(), b"789");
+        assert_eq!(store.list("data/").unwrap(), ["data/ab"]);
+        assert_eq!(store.stat("data/ab").unwrap(), Some(10));
+        store.delete("data/ab").unwrap();
+        assert_eq!(store.stat("data/ab").unwrap(), None);
+        store.delete("data/ab").unwrap();
+    }
+
+    #[test]
+    fn app_errors_become_the_cores_typed_errors() {
+        let app = Arc::new(MapStore::default());
+        let store = ForeignBlobStore(app.clone());
+        assert!(matches!(
+            store.get("snapshots/ff", None),
+            Err(CoreError::ObjectMissing { name }) if name == "snapshots/ff"
+        ));
+        *app.fail.lock().unwrap() = Some("quota exceeded".into());
+        for err in [
+            store.put("data/ab", b"x").unwrap_err(),
+            store.get("data/ab", None).unwrap_err(),
+            store.list("data/").unwrap_err(),
+            store.delete("data/ab").unwrap_err(),
+            store.stat("data/ab").unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, CoreError::Storage { message, .. } if message == "quota exceeded"),
+                "{err:?}"
+            );
+        }
+        let undeclared = BlobStoreError::from(uniffi::UnexpectedUniFFICallbackError {
+            reason: "java.io.IOException: timeout".into(),
+        });
+        assert!(matches!(
+            to_core("put", "data/ab", undeclared),
+            CoreError::Storage { message, .. } if message.contains("timeout")
+        ));
+        // NotFound from a put is not a missing object the engine could reason about.
+        assert!(matches!(
+            to_core(
+                "put",
+                "data/ab",
+                BlobStoreError::NotFound { name: "x".into() }
+            ),
+            CoreError::Storage { .. }
+        ));
+    }
+
+    #[test]
+    fn a_store_that_returns_more_than_the_range_is_refused() {
+        let app = Arc::new(MapStore::default());
+        let store = ForeignBlobStore(app.clone());
+        store.put("data/ab", b"0123456789").unwrap();
+        *app.oversize.lock().unwrap() = true;
+        let range = core_repo::ByteRange { offset: 0, len: 4 };
+        assert!(matches!(
+            store.get("data/ab", Some(range)),
+            Err(CoreError::Storage { .. })
+        ));
+        // A whole-object read has no length to exceed.
+        assert_eq!(store.get("data/ab", None).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn built_in_stores_keep_missing_objects_typed_through_both_adapters() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = [
+            directory_blob_store(dir.path().join("repo").display().to_string()).unwrap(),
+            memory_blob_store(),
+        ];
+        for app_side in stores {
+            app_side.put("data/ab".into(), b"hello".to_vec()).unwrap();
+            assert!(matches!(
+                app_side.get("data/zz".into(), None),
+                Err(BlobStoreError::NotFound { name }) if name == "data/zz"
+            ));
+            // A name that could escape the directory is refused, as a failure.
+            assert!(matches!(
+                app_side.put("../evil".into(), Vec::new()),
+                Err(BlobStoreError::Failed { .. })
+            ));
+            let core_side = ForeignBlobStore(app_side);
+            assert_eq!(
+                core_side
+                    .get("data/ab", Some(core_repo::ByteRange { offset: 1, len: 3 }))
+                    .unwrap(),
+                b"ell"
+            );
+            assert!(matches!(
+                core_side.get("data/zz", None),
+                Err(CoreError::ObjectMissing { .. })
+            ));
+        }
+    }
+}

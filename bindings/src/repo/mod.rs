@@ -1,0 +1,282 @@
+//! The incremental backup repository as an FFI object: daily backups that upload only what
+//! changed, into the app's own storage (a [`BlobStore`] it implements, or a built-in one).
+//!
+//! Long calls block their thread like the single-file backup functions: run them off the UI
+//! thread (the Kotlin and Swift layers do), observe them with a `ProgressListener`, stop them
+//! with a `Cancellation`. One call at a time per `Repository` object: a second call waits for
+//! the first. Across devices the repository's lock lets one writer in at a time; the others
+//! fail with `KeepsakeError.RepositoryLocked`.
+
+mod blob_store;
+mod records;
+
+use std::{path::PathBuf, sync::Arc};
+
+use keepsake_core::{
+    backup::{self as core_backup, BackupOptions as CoreBackupOptions, Control, RestoreOptions},
+    passkey as core_passkey,
+    repo::{self as core_repo, CheckOptions, RepoOptions},
+};
+
+pub(crate) use blob_store::ForeignBlobStore;
+pub use blob_store::{
+    directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange,
+};
+pub use records::{CheckReport, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo};
+
+use crate::{
+    backup::{restore_report, BackupOptions, RestoreReport},
+    error::{guard, FfiResult, KeepsakeError},
+    keyring::Keyring,
+    lock::Guarded,
+    passkey::PasskeyUnlock,
+    progress::{Cancellation, Observers, ProgressListener},
+    secret::BackupSecret,
+    store::ChatStore,
+};
+
+/// A backup repository in a blob store, opened with its keys.
+#[derive(uniffi::Object)]
+pub struct Repository {
+    inner: Guarded<core_repo::Repository>,
+    /// The local cache that makes daily backups cheap (rebuilt from the store when lost).
+    cache_dir: Option<PathBuf>,
+}
+
+impl Repository {
+    fn wrap(repo: core_repo::Repository, cache_dir: Option<String>) -> Arc<Self> {
+        Arc::new(Repository {
+            inner: Guarded::new(repo, "repository"),
+            cache_dir: cache_dir.map(PathBuf::from),
+        })
+    }
+}
+
+fn control(observers: &Observers) -> Control<'_> {
+    Control {
+        progress: observers.sink(),
+        cancel: observers.token(),
+    }
+}
+
+#[uniffi::export]
+impl Repository {
+    /// Creates a repository in an empty `store`, sealed by `keyring`'s key slots: any of its
+    /// passkeys or its recovery key opens it later from a new device that has nothing but the
+    /// store. `cache_dir` (app-private, e.g. the cache directory) holds the local cache.
+    /// A store that already holds a repository fails with `InvalidArgument`.
+    #[uniffi::constructor(default(cache_dir = None))]
+    pub fn create(
+        store: Arc<dyn BlobStore>,
+        keyring: Arc<Keyring>,
+        cache_dir: Option<String>,
+    ) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let store = ForeignBlobStore::wrap(store);
+            let repo =
+                keyring.with(|k| core_repo::Repository::init(store, k, &RepoOptions::default()))?;
+            Ok(Self::wrap(repo, cache_dir))
+        })
+    }
+
+    /// Opens the repository in `store` with `secret`: a passkey (`PasskeyUnlock.forRepository`),
+    /// the recovery key, or the device's keyring. `WrongKey` when the secret opens no slot,
+    /// `ObjectMissing` when the store holds no repository, `Corrupted` when its config was
+    /// damaged, `Storage` when the store failed.
+    #[uniffi::constructor(default(cache_dir = None))]
+    pub fn open(
+        store: Arc<dyn BlobStore>,
+        secret: Arc<BackupSecret>,
+        cache_dir: Option<String>,
+    ) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let store = ForeignBlobStore::wrap(store);
+            let repo = core_repo::Repository::open(store, &secret.as_core())?;
+            Ok(Self::wrap(repo, cache_dir))
+        })
+    }
+
+    /// The repository id, 32 hex digits (random, fixed at creation).
+    pub fn id(&self) -> FfiResult<String> {
+        guard(|| self.inner.with(|r| Ok(hex_id(&r.id()))))
+    }
+
+    /// The keyring the repository is sealed with, rebuilt from the secret that opened it: on a
+    /// new device, seal its root key in the platform keystore and keep backing up with it.
+    pub fn keyring(&self) -> FfiResult<Arc<Keyring>> {
+        guard(|| {
+            let keyring = self.inner.with(|r| {
+                let k = r.keyring();
+                keepsake_core::keyring::Keyring::from_parts(
+                    keepsake_core::crypto::RootKey::from_bytes(*k.root_key().expose_secret()),
+                    &k.to_public_bytes(),
+                )
+            })?;
+            Ok(Keyring::wrap(keyring))
+        })
+    }
+
+    /// Every snapshot, oldest first. Each one is authenticated; a damaged one fails the call.
+    pub fn snapshots(&self) -> FfiResult<Vec<SnapshotInfo>> {
+        guard(|| {
+            let all = self.inner.with(|r| r.snapshots())?;
+            Ok(all.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// Backs `store` up as a new snapshot, uploading only the chunks the repository lacks. A
+    /// failure, a cancel or a killed process leaves no snapshot; the next backup reuses what
+    /// was uploaded and completes.
+    #[uniffi::method(default(options = None, listener = None, cancellation = None))]
+    pub fn backup(
+        &self,
+        store: Arc<ChatStore>,
+        options: Option<BackupOptions>,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> FfiResult<RepoBackupReport> {
+        guard(|| {
+            let observers = Observers::new(listener, cancellation);
+            observers.check()?;
+            let options = options.map_or_else(CoreBackupOptions::default, |o| o.to_core());
+            let summary = store.with_store(|s| {
+                self.inner.with_mut(|r| {
+                    core_backup::backup_store_to_repo(
+                        s,
+                        r,
+                        self.cache_dir.as_deref(),
+                        &options,
+                        &control(&observers),
+                    )
+                })
+            })?;
+            Ok(summary.into())
+        })
+    }
+
+    /// Restores snapshot `snapshot_id` (the latest when null) into the database file
+    /// `target_path`, through a temporary database that is checked (counts, digest, integrity)
+    /// and renamed into place only then. A target with data fails with `TargetExists` unless
+    /// `replace` (close the app's store first). On failure or cancel nothing is left behind.
+    #[uniffi::method(default(snapshot_id = None, replace = false, listener = None, cancellation = None))]
+    pub fn restore(
+        &self,
+        target_path: String,
+        snapshot_id: Option<String>,
+        replace: bool,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> FfiResult<RestoreReport> {
+        guard(|| {
+            let observers = Observers::new(listener, cancellation);
+            observers.check()?;
+            let id = records::snapshot_id(snapshot_id.as_deref())?;
+            let report = self.inner.with(|r| {
+                core_backup::restore_from_repo(
+                    r,
+                    id.as_ref(),
+                    std::path::Path::new(&target_path),
+                    &RestoreOptions { replace },
+                    &control(&observers),
+                )
+            })?;
+            Ok(restore_report(report))
+        })
+    }
+
+    /// Forgets the snapshots `policy` does not keep and reclaims their space (deletes unused
+    /// packs, repacks mostly-unused ones). Safe to kill at any point: every kept snapshot stays
+    /// restorable.
+    #[uniffi::method(default(listener = None, cancellation = None))]
+    pub fn prune(
+        &self,
+        policy: RetentionPolicy,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> FfiResult<PruneReport> {
+        guard(|| {
+            let observers = Observers::new(listener, cancellation);
+            observers.check()?;
+            let report = self
+                .inner
+                .with_mut(|r| core_backup::prune_repo(r, &policy.into(), &control(&observers)))?;
+            Ok(report.into())
+        })
+    }
+
+    /// Checks the repository's structure and, for `read_data_fraction` (0 to 1) of the packs,
+    /// downloads and authenticates every chunk. The first problem is thrown as a typed error.
+    #[uniffi::method(default(read_data_fraction = 0.0, listener = None, cancellation = None))]
+    pub fn check(
+        &self,
+        read_data_fraction: f64,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> FfiResult<CheckReport> {
+        guard(|| {
+            if !(0.0..=1.0).contains(&read_data_fraction) {
+                return Err(KeepsakeError::invalid(format!(
+                    "read_data_fraction {read_data_fraction} is not between 0 and 1"
+                )));
+            }
+            let observers = Observers::new(listener, cancellation);
+            observers.check()?;
+            let options = CheckOptions { read_data_fraction };
+            let report = self
+                .inner
+                .with(|r| core_backup::check_repo(r, &options, &control(&observers)))?;
+            Ok(report.into())
+        })
+    }
+
+    /// Removes every lock object, whoever holds it: only when the app knows no other device is
+    /// writing (a lock left by a crashed device expires by itself). Returns how many.
+    pub fn break_locks(&self) -> FfiResult<u32> {
+        guard(|| {
+            let removed = self.inner.with(|r| r.break_locks())?;
+            Ok(u32::try_from(removed).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// Releases the repository's keys now; later calls fail with `InvalidArgument`. Idempotent.
+    pub fn close_repository(&self) -> FfiResult<()> {
+        guard(|| {
+            self.inner.take()?;
+            Ok(())
+        })
+    }
+}
+
+/// Unlocking a repository with a passkey.
+#[uniffi::export]
+impl PasskeyUnlock {
+    /// An assertion request for the backup repository in `store` (its config names the
+    /// enrolled passkeys): a new device that has nothing but the store opens it this way.
+    #[uniffi::constructor]
+    pub fn for_repository(
+        store: Arc<dyn BlobStore>,
+        rp_id: String,
+        discoverable: bool,
+    ) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let store = ForeignBlobStore::wrap(store);
+            let bytes = store.get(core_repo::CONFIG_NAME, None)?;
+            let sealed = core_repo::config::SealedConfig::decode(&bytes)?;
+            let flow = core_passkey::Unlock::for_slots(
+                sealed.keyring_id,
+                sealed.prf_input(),
+                &sealed.slots,
+                &rp_id,
+                discoverable,
+            )?;
+            Ok(PasskeyUnlock::from_flow(flow))
+        })
+    }
+}
+
+fn hex_id(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

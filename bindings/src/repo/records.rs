@@ -1,0 +1,163 @@
+//! The repository's reports and options as FFI records, converted from and to the core's.
+
+use keepsake_core::{
+    backup::RepoBackupSummary,
+    repo::{self as core_repo, SnapshotId},
+};
+
+use crate::{error::FfiResult, store::RecordCounts};
+
+/// One snapshot of a repository (readable once the repository is open).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SnapshotInfo {
+    /// The snapshot id, 32 lowercase hex digits.
+    pub id: String,
+    /// When the backup began, seconds since the Unix epoch.
+    pub time: u64,
+    /// Records per kind.
+    pub counts: RecordCounts,
+    /// The snapshot this one was made after, if any.
+    pub parent: Option<String>,
+    /// Bytes of the archive stream before compression.
+    pub bytes: u64,
+    /// Data chunks the snapshot references.
+    pub chunks: u64,
+}
+
+impl From<core_repo::SnapshotInfo> for SnapshotInfo {
+    fn from(info: core_repo::SnapshotInfo) -> Self {
+        SnapshotInfo {
+            id: info.id.to_string(),
+            time: info.time,
+            counts: info.counts.into(),
+            parent: info.parent.map(|p| p.to_string()),
+            bytes: info.bytes,
+            chunks: info.chunks,
+        }
+    }
+}
+
+/// What a backup into a repository did: how little an incremental run uploads.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RepoBackupReport {
+    /// The new snapshot's id.
+    pub snapshot_id: String,
+    /// Records per kind.
+    pub counts: RecordCounts,
+    /// Bytes of the archive stream (the whole chat history, before compression).
+    pub bytes_read: u64,
+    /// Chunks in the stream.
+    pub chunks: u64,
+    /// Chunks the repository did not have yet.
+    pub new_chunks: u64,
+    /// Bytes put into the blob store (packs, index, snapshot).
+    pub bytes_uploaded: u64,
+    /// Objects put into the blob store.
+    pub objects_written: u64,
+    /// Packs of an interrupted earlier backup that this one reused.
+    pub packs_adopted: u64,
+}
+
+impl From<RepoBackupSummary> for RepoBackupReport {
+    fn from(s: RepoBackupSummary) -> Self {
+        RepoBackupReport {
+            snapshot_id: s.snapshot.to_string(),
+            counts: s.counts.into(),
+            bytes_read: s.bytes_read,
+            chunks: s.chunks,
+            new_chunks: s.new_chunks,
+            bytes_uploaded: s.bytes_uploaded,
+            objects_written: s.objects_written,
+            packs_adopted: s.packs_adopted,
+        }
+    }
+}
+
+/// Which snapshots a prune keeps; a snapshot kept by any rule stays. Set at least one rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
+pub struct RetentionPolicy {
+    /// Keep the newest N snapshots.
+    #[uniffi(default = None)]
+    pub keep_last: Option<u32>,
+    /// Keep the newest snapshot of each of the last N days (UTC) that have one.
+    #[uniffi(default = None)]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest snapshot of each of the last N weeks (UTC) that have one.
+    #[uniffi(default = None)]
+    pub keep_weekly: Option<u32>,
+}
+
+impl From<RetentionPolicy> for core_repo::RetentionPolicy {
+    fn from(p: RetentionPolicy) -> Self {
+        core_repo::RetentionPolicy {
+            keep_last: p.keep_last,
+            keep_daily: p.keep_daily,
+            keep_weekly: p.keep_weekly,
+        }
+    }
+}
+
+/// What a prune did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct PruneReport {
+    /// Snapshots kept.
+    pub snapshots_kept: u64,
+    /// Snapshots forgotten.
+    pub snapshots_removed: u64,
+    /// Packs deleted (unused, repacked, or left by interrupted runs).
+    pub packs_deleted: u64,
+    /// Packs whose live chunks were copied into new packs.
+    pub packs_repacked: u64,
+    /// Bytes deleted from the store.
+    pub bytes_deleted: u64,
+    /// Bytes written to the store (new packs and index).
+    pub bytes_written: u64,
+}
+
+impl From<core_repo::PruneReport> for PruneReport {
+    fn from(r: core_repo::PruneReport) -> Self {
+        PruneReport {
+            snapshots_kept: r.snapshots_kept,
+            snapshots_removed: r.snapshots_removed,
+            packs_deleted: r.packs_deleted,
+            packs_repacked: r.packs_repacked,
+            bytes_deleted: r.bytes_deleted,
+            bytes_written: r.bytes_written,
+        }
+    }
+}
+
+/// What a check looked at; all of it was sound, or the check would have thrown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct CheckReport {
+    /// Snapshots checked.
+    pub snapshots: u64,
+    /// Packs named by the index.
+    pub packs: u64,
+    /// Chunks named by the index.
+    pub chunks: u64,
+    /// Packs read whole.
+    pub packs_read: u64,
+    /// Chunks decrypted and checked against their ids.
+    pub chunks_authenticated: u64,
+    /// Packs no index names (left by interrupted backups; the next prune removes them).
+    pub unindexed_packs: u64,
+}
+
+impl From<core_repo::CheckReport> for CheckReport {
+    fn from(r: core_repo::CheckReport) -> Self {
+        CheckReport {
+            snapshots: r.snapshots,
+            packs: r.packs,
+            chunks: r.chunks,
+            packs_read: r.packs_read,
+            chunks_authenticated: r.chunks_authenticated,
+            unindexed_packs: r.unindexed_packs,
+        }
+    }
+}
+
+/// A snapshot id typed by the app, or the latest snapshot when `None`.
+pub(crate) fn snapshot_id(text: Option<&str>) -> FfiResult<Option<SnapshotId>> {
+    Ok(text.map(str::parse).transpose()?)
+}

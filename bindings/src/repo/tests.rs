@@ -1,0 +1,255 @@
+//! The repository through the FFI types, with an app-side store written in Rust the way a
+//! Kotlin or Swift app writes one: the journey, and the app's failures reaching it typed.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Mutex,
+    },
+};
+
+use super::*;
+use crate::store::{Conversation, ConversationKind, DeliveryState, Message, MessageKind};
+
+/// An app's store over a map, counting the bytes it receives; it can be switched offline.
+#[derive(Default)]
+struct AppStore {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    uploaded: AtomicU64,
+    offline: AtomicBool,
+}
+
+impl AppStore {
+    fn online(&self) -> Result<(), BlobStoreError> {
+        if self.offline.load(Ordering::SeqCst) {
+            return Err(BlobStoreError::Failed {
+                detail: "no network".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl BlobStore for AppStore {
+    fn put(&self, name: String, data: Vec<u8>) -> Result<(), BlobStoreError> {
+        self.online()?;
+        self.uploaded.fetch_add(data.len() as u64, Ordering::SeqCst);
+        self.objects.lock().unwrap().insert(name, data);
+        Ok(())
+    }
+    fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError> {
+        self.online()?;
+        let objects = self.objects.lock().unwrap();
+        let data = objects
+            .get(&name)
+            .ok_or(BlobStoreError::NotFound { name: name.clone() })?;
+        Ok(match range {
+            None => data.clone(),
+            Some(r) => data
+                .iter()
+                .skip(r.offset as usize)
+                .take(r.len as usize)
+                .copied()
+                .collect(),
+        })
+    }
+    fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
+        self.online()?;
+        let objects = self.objects.lock().unwrap();
+        Ok(objects
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect())
+    }
+    fn delete(&self, name: String) -> Result<(), BlobStoreError> {
+        self.online()?;
+        self.objects.lock().unwrap().remove(&name);
+        Ok(())
+    }
+    fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError> {
+        self.online()?;
+        let objects = self.objects.lock().unwrap();
+        Ok(objects.get(&name).map(|d| d.len() as u64))
+    }
+}
+
+fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
+    (0..count)
+        .map(|i| Message {
+            id: first_id + i,
+            conversation_id,
+            sender: if i % 2 == 0 { "ana" } else { "ben" }.into(),
+            kind: MessageKind::Text,
+            body: Some(format!(
+                "message {i}: the quick brown fox {}",
+                i * 7919 % 1000
+            )),
+            sent_at: 1_700_000_000_000 + (first_id + i) * 1000,
+            received_at: None,
+            reply_to: None,
+            edited_at: None,
+            deleted_at: None,
+            delivery: DeliveryState::Read,
+            extra: None,
+        })
+        .collect()
+}
+
+fn chat_store(path: &std::path::Path) -> Arc<ChatStore> {
+    let store = ChatStore::open(path.display().to_string()).unwrap();
+    store
+        .upsert_conversation(Conversation {
+            id: 1,
+            kind: ConversationKind::Direct,
+            title: None,
+            created_at: 1,
+            archived: false,
+            muted_until: None,
+            pinned: false,
+            extra: None,
+        })
+        .unwrap();
+    store.insert_messages(messages(1, 1, 5_000)).unwrap();
+    store
+}
+
+#[test]
+fn the_journey_through_the_ffi_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(AppStore::default());
+    let keyring = Keyring::create().unwrap();
+    let recovery = keyring.add_recovery_key("paper".into()).unwrap();
+    let chats = chat_store(&dir.path().join("chats.db"));
+    let cache = dir.path().join("cache").display().to_string();
+
+    let repo = Repository::create(app.clone(), keyring.clone(), Some(cache)).unwrap();
+    let first = repo.backup(chats.clone(), None, None, None).unwrap();
+    assert_eq!(first.counts.messages, 5_000);
+    // What the app received is what the report says, plus the config (init) and lock objects.
+    let config = app.objects.lock().unwrap().get("config").unwrap().len() as u64;
+    let received = app.uploaded.load(Ordering::SeqCst) - config;
+    assert!(
+        received >= first.bytes_uploaded && received - first.bytes_uploaded < 1024,
+        "{received} vs {first:?}"
+    );
+
+    chats.insert_messages(messages(1, 5_001, 20)).unwrap();
+    let before = app.uploaded.load(Ordering::SeqCst);
+    let second = repo.backup(chats.clone(), None, None, None).unwrap();
+    assert_eq!(second.counts.messages, 5_020);
+    let received = app.uploaded.load(Ordering::SeqCst) - before;
+    assert!(
+        received >= second.bytes_uploaded && received - second.bytes_uploaded < 1024,
+        "{received} vs {second:?}"
+    );
+    assert!(
+        second.bytes_uploaded * 4 < first.bytes_uploaded,
+        "{second:?} vs {first:?}"
+    );
+    assert!(second.new_chunks < second.chunks, "{second:?}");
+
+    // A new device: nothing but the store and the recovery key.
+    let secret = BackupSecret::recovery_key(recovery.recovery_key.clone()).unwrap();
+    let other = Repository::open(app.clone(), secret, None).unwrap();
+    assert_eq!(other.id().unwrap(), repo.id().unwrap());
+    let snapshots = other.snapshots().unwrap();
+    assert_eq!(
+        snapshots.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        [first.snapshot_id.clone(), second.snapshot_id.clone()]
+    );
+    assert_eq!(snapshots[1].parent.as_deref(), Some(&*first.snapshot_id));
+    let target = dir.path().join("restored.db").display().to_string();
+    let restored = other
+        .restore(target.clone(), None, false, None, None)
+        .unwrap();
+    assert_eq!(restored.counts.unwrap().messages, 5_020);
+    let older = dir.path().join("older.db").display().to_string();
+    let restored = other
+        .restore(older, Some(first.snapshot_id.clone()), false, None, None)
+        .unwrap();
+    assert_eq!(restored.counts.unwrap().messages, 5_000);
+    assert_eq!(
+        other.keyring().unwrap().id().unwrap(),
+        keyring.id().unwrap()
+    );
+
+    let pruned = other
+        .prune(
+            RetentionPolicy {
+                keep_last: Some(1),
+                ..RetentionPolicy::default()
+            },
+            None,
+            None,
+        )
+        .unwrap();
+    assert_eq!((pruned.snapshots_kept, pruned.snapshots_removed), (1, 1));
+    let checked = other.check(1.0, None, None).unwrap();
+    assert_eq!(checked.snapshots, 1);
+    assert!(checked.chunks_authenticated > 0, "{checked:?}");
+}
+
+#[test]
+fn the_apps_failures_reach_it_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(AppStore::default());
+    let keyring = Keyring::create().unwrap();
+    let recovery = keyring.add_recovery_key("paper".into()).unwrap();
+    let secret = BackupSecret::recovery_key(recovery.recovery_key.clone()).unwrap();
+    // No repository in the store yet.
+    assert!(matches!(
+        Repository::open(app.clone(), secret.clone(), None),
+        Err(KeepsakeError::ObjectMissing { .. })
+    ));
+    let repo = Repository::create(app.clone(), keyring.clone(), None).unwrap();
+    assert!(matches!(
+        Repository::create(app.clone(), keyring.clone(), None),
+        Err(KeepsakeError::InvalidArgument { .. })
+    ));
+    let chats = chat_store(&dir.path().join("chats.db"));
+    app.offline.store(true, Ordering::SeqCst);
+    let err = repo.backup(chats.clone(), None, None, None).unwrap_err();
+    assert!(
+        matches!(&err, KeepsakeError::Storage { detail } if detail.contains("no network")),
+        "{err:?}"
+    );
+    app.offline.store(false, Ordering::SeqCst);
+    assert!(repo.snapshots().unwrap().is_empty());
+    repo.backup(chats, None, None, None).unwrap();
+    assert_eq!(repo.snapshots().unwrap().len(), 1);
+
+    // A cancelled call does not start; bad arguments are refused before any work.
+    let cancelled = Cancellation::new();
+    cancelled.cancel();
+    let target = dir.path().join("restored.db").display().to_string();
+    assert!(matches!(
+        repo.restore(target.clone(), None, false, None, Some(cancelled)),
+        Err(KeepsakeError::Cancelled { .. })
+    ));
+    assert!(matches!(
+        repo.restore(target.clone(), Some("not-hex".into()), false, None, None),
+        Err(KeepsakeError::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        repo.check(1.5, None, None),
+        Err(KeepsakeError::InvalidArgument { .. })
+    ));
+    assert!(!std::path::Path::new(&target).exists());
+
+    // A wrong recovery key opens nothing.
+    let stranger = Keyring::create().unwrap();
+    let wrong = stranger.add_recovery_key("other".into()).unwrap();
+    let wrong = BackupSecret::recovery_key(wrong.recovery_key).unwrap();
+    assert!(matches!(
+        Repository::open(app.clone(), wrong, None),
+        Err(KeepsakeError::WrongKey { .. })
+    ));
+
+    repo.close_repository().unwrap();
+    assert!(matches!(
+        repo.snapshots(),
+        Err(KeepsakeError::InvalidArgument { .. })
+    ));
+}
