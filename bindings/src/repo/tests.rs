@@ -151,7 +151,7 @@ fn the_journey_through_the_ffi_types() {
     assert!(second.new_chunks < second.chunks, "{second:?}");
 
     // A new device: nothing but the store and the recovery key.
-    let secret = BackupSecret::recovery_key(recovery.recovery_key.clone()).unwrap();
+    let secret = BackupSecret::recovery_key(recovery.recovery_key.reveal()).unwrap();
     let other = Repository::open(app.clone(), secret, None).unwrap();
     assert_eq!(other.id().unwrap(), repo.id().unwrap());
     let snapshots = other.snapshots().unwrap();
@@ -197,7 +197,7 @@ fn the_apps_failures_reach_it_typed() {
     let app = Arc::new(AppStore::default());
     let keyring = Keyring::create().unwrap();
     let recovery = keyring.add_recovery_key("paper".into()).unwrap();
-    let secret = BackupSecret::recovery_key(recovery.recovery_key.clone()).unwrap();
+    let secret = BackupSecret::recovery_key(recovery.recovery_key.reveal()).unwrap();
     // No repository in the store yet.
     assert!(matches!(
         Repository::open(app.clone(), secret.clone(), None),
@@ -241,7 +241,7 @@ fn the_apps_failures_reach_it_typed() {
     // A wrong recovery key opens nothing.
     let stranger = Keyring::create().unwrap();
     let wrong = stranger.add_recovery_key("other".into()).unwrap();
-    let wrong = BackupSecret::recovery_key(wrong.recovery_key).unwrap();
+    let wrong = BackupSecret::recovery_key(wrong.recovery_key.reveal()).unwrap();
     assert!(matches!(
         Repository::open(app.clone(), wrong, None),
         Err(KeepsakeError::WrongKey { .. })

@@ -73,6 +73,10 @@ impl Repository {
                 unwrap_with_passkey(keyring_id, slots, credential_id, prf)
             }
             Secret::RootKey(root) => Ok((*root).clone()),
+            Secret::DeviceRootKey { keyring_id: id, root } if *id == keyring_id => {
+                Ok((*root).clone())
+            }
+            Secret::DeviceRootKey { .. } => Err(Error::WrongKey),
             Secret::Keyring(keyring) if keyring.id() == keyring_id => {
                 Ok(keyring.root_key().clone())
             }
@@ -182,6 +186,7 @@ pub fn restore_from_repo(
         archive::import(records, &mut store, &mut reporter)
     })?;
     reporter.finish_phase()?;
+    store.finish_import(&mut reporter)?;
 
     reporter.start_phase(Phase::Check, Unit::Rows, declared.total())?;
     check_counts("restore", &declared, &summary.counts)?;
@@ -194,14 +199,13 @@ pub fn restore_from_repo(
         });
     }
     check_counts("restored database", &declared, &store.counts()?)?;
-    store.check_integrity()?;
+    store.check_integrity_reporting(&mut reporter)?;
     store.close()?;
-    reporter.advance(declared.total())?;
     reporter.finish_phase()?;
     let database_bytes = std::fs::metadata(temp.path())
         .map_err(|e| Error::io_at(temp.path(), e))?
         .len();
-    install(temp)?;
+    install(temp, options.replace)?;
     Ok(RestoreReport {
         kind: PayloadKind::ChatArchive,
         counts: Some(summary.counts),

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use aes_gcm::{
-    aead::{AeadInPlace, KeyInit},
+    aead::{AeadInOut, KeyInit},
     Aes256Gcm, Key, Nonce, Tag,
 };
 use hmac::{Hmac, Mac};
@@ -72,7 +72,7 @@ impl EpochKeys {
             epoch,
             data_key,
             id_key,
-            aead: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(aead_key.as_ref())),
+            aead: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*aead_key)),
         })
     }
 
@@ -111,10 +111,10 @@ impl EpochKeys {
         out.extend_from_slice(plaintext);
         let tag = self
             .aead
-            .encrypt_in_place_detached(
-                Nonce::from_slice(&nonce),
+            .encrypt_inout_detached(
+                &Nonce::from(nonce),
                 aad,
-                out.get_mut(start..).unwrap_or_default(),
+                out.get_mut(start..).unwrap_or_default().into(),
             )
             .map_err(|_| Error::InvalidArgument("AEAD seal failed".into()))?;
         out.extend_from_slice(&tag);
@@ -131,13 +131,14 @@ impl EpochKeys {
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
         let mut plain = ciphertext.to_vec();
+        let nonce = Nonce::try_from(nonce).map_err(|_| Error::Corrupted {
+            what: format!("{what}: bad nonce length"),
+        })?;
+        let tag = Tag::try_from(tag).map_err(|_| Error::Corrupted {
+            what: format!("{what}: bad tag length"),
+        })?;
         self.aead
-            .decrypt_in_place_detached(
-                Nonce::from_slice(nonce),
-                aad,
-                &mut plain,
-                Tag::from_slice(tag),
-            )
+            .decrypt_inout_detached(&nonce, aad, plain.as_mut_slice().into(), &tag)
             .map_err(|_| Error::Corrupted {
                 what: format!("{what}: authentication failed"),
             })?;
@@ -189,7 +190,7 @@ impl KeySet {
 /// The key that wraps data keys, from the root key.
 fn wrap_cipher(root: &RootKey, repo_id: &[u8; 16]) -> Result<Aes256Gcm> {
     let key = hkdf_sha256(root.expose_secret(), repo_id, &[labels::REPO_WRAP_KEY])?;
-    Ok(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.as_ref())))
+    Ok(Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)))
 }
 
 fn data_key_aad(repo_id: &[u8; 16], epoch: u32) -> Vec<u8> {
@@ -205,10 +206,10 @@ pub fn wrap_data_key(
 ) -> Result<[u8; WRAPPED_DATA_KEY_LEN]> {
     let mut buffer = Zeroizing::new(*epoch.data_key);
     let tag = wrap_cipher(root, repo_id)?
-        .encrypt_in_place_detached(
-            Nonce::from_slice(&nonce),
+        .encrypt_inout_detached(
+            &Nonce::from(nonce),
             &data_key_aad(repo_id, epoch.epoch),
-            buffer.as_mut(),
+            buffer.as_mut_slice().into(),
         )
         .map_err(|_| Error::InvalidArgument("data key wrap failed".into()))?;
     let mut out = [0u8; WRAPPED_DATA_KEY_LEN];
@@ -230,12 +231,17 @@ pub fn unwrap_data_key(
     let (ciphertext, tag) = rest.split_at(KEY_LEN);
     let mut buffer = Zeroizing::new([0u8; KEY_LEN]);
     buffer.copy_from_slice(ciphertext);
+    let bad = || Error::Corrupted {
+        what: format!("repository config: data key of epoch {epoch} does not unwrap"),
+    };
+    let nonce = Nonce::try_from(nonce).map_err(|_| bad())?;
+    let tag = Tag::try_from(tag).map_err(|_| bad())?;
     wrap_cipher(root, repo_id)?
-        .decrypt_in_place_detached(
-            Nonce::from_slice(nonce),
+        .decrypt_inout_detached(
+            &nonce,
             &data_key_aad(repo_id, epoch),
-            buffer.as_mut(),
-            Tag::from_slice(tag),
+            buffer.as_mut_slice().into(),
+            &tag,
         )
         .map_err(|_| Error::Corrupted {
             what: format!("repository config: data key of epoch {epoch} does not unwrap"),
