@@ -143,7 +143,7 @@ if [ "${BENCH_SKIP_CALLGRIND:-0}" != 1 ]; then
     }
     top_functions() { # OUT-FILE: the heaviest Keepsake and SQLite functions, inclusive
         callgrind_annotate --inclusive=yes "$1" 2>/dev/null \
-            | grep -E 'keepsake_core::[a-z_:]+(import|export|write_to|check_integrity|finish_import|restore_path|backup_store)|sqlite3_step|compress256|ZSTD_(de)?compressStream|PayloadReader|ContainerWriter' \
+            | grep -E 'keepsake_core::[A-Za-z_:]*(import|export|write_to|check_integrity|finish_import|restore_path|backup_store)|sqlite3_step|compress256|ZSTD_(de)?compressStream|PayloadReader|ContainerWriter' \
             | grep -v '^ *$' | head -12 | cut -c1-160 >&2
     }
     rm -f "$WORK/cg.out" "$WORK/cg-restored.db" "$WORK"/callgrind.*
