@@ -73,9 +73,10 @@ impl Repository {
                 unwrap_with_passkey(keyring_id, slots, credential_id, prf)
             }
             Secret::RootKey(root) => Ok((*root).clone()),
-            Secret::DeviceRootKey { keyring_id: id, root } if *id == keyring_id => {
-                Ok((*root).clone())
-            }
+            Secret::DeviceRootKey {
+                keyring_id: id,
+                root,
+            } if *id == keyring_id => Ok((*root).clone()),
             Secret::DeviceRootKey { .. } => Err(Error::WrongKey),
             Secret::Keyring(keyring) if keyring.id() == keyring_id => {
                 Ok(keyring.root_key().clone())
