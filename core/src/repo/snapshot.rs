@@ -149,7 +149,7 @@ pub fn decode_plain(id: SnapshotId, plain: &[u8]) -> Result<Snapshot> {
 
 /// Decodes the ids of a list chunk.
 pub fn decode_list(plain: &[u8], id: &ChunkId) -> Result<Vec<ChunkId>> {
-    if plain.len() % CHUNK_ID_LEN != 0
+    if !plain.len().is_multiple_of(CHUNK_ID_LEN)
         || plain.len() > LIST_MAX_IDS * CHUNK_ID_LEN
         || plain.is_empty()
     {
