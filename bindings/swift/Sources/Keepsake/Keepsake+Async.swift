@@ -200,7 +200,8 @@ extension KeepsakeError: LocalizedError {
              .BadPrfOutput(let detail), .NoMatchingSlot(let detail), .MalformedWebAuthn(let detail),
              .Corrupted(let detail), .Truncated(let detail), .UnsupportedVersion(let detail),
              .Cancelled(let detail), .Io(let detail), .Database(let detail), .InvalidArgument(let detail),
-             .TargetExists(let detail), .Internal(let detail):
+             .TargetExists(let detail), .ObjectMissing(let detail), .Storage(let detail),
+             .RepositoryLocked(let detail), .Internal(let detail):
             return detail
         }
     }
@@ -216,6 +217,8 @@ extension KeepsakeError: LocalizedError {
         case .Corrupted, .Truncated: return "The backup file is damaged: download it again or use an older backup."
         case .UnsupportedVersion: return "Update the app to open this backup."
         case .TargetExists: return "Restore with replace, or choose another location."
+        case .Storage: return "The cloud storage failed: the backup runs again later and resumes."
+        case .RepositoryLocked: return "Another device is writing to this backup: try again later."
         default: return nil
         }
     }
