@@ -137,7 +137,6 @@ failed=0
 if [[ "$run_kotlin" == "1" ]]; then
     echo "== Android sample flows (Kotlin, JVM)"
     provision_kotlin || exit 1
-    provision_junit || exit 1
     kotlin_flows || failed=1
     if [[ ! -d "$bindings/kotlin" ]]; then scripts/generate-bindings.sh --soft-authenticator; fi
     kotlin_engine || failed=1
