@@ -297,6 +297,8 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             case .restore: phase = .restore
             case .index: phase = .index
             case .check: phase = .check
+            // Repository housekeeping: the sample keeps single-file backups only, so this never comes.
+            case .prune: phase = .check
             }
             forward(OperationProgress(phase: phase, done: UInt64(report.done), total: UInt64(report.total)))
         }

@@ -235,6 +235,8 @@ class BindingsBackupEngine(
         ProgressPhase.RESTORE -> Phase.RESTORE
         ProgressPhase.INDEX -> Phase.INDEX
         ProgressPhase.CHECK -> Phase.CHECK
+        // Repository housekeeping: the sample keeps single-file backups only, so this never comes.
+        ProgressPhase.PRUNE -> Phase.CHECK
     }
 
     /** A short blocking call, off the caller's thread, with Keepsake errors mapped. */
