@@ -1,4 +1,5 @@
-//! A strict big-endian reader for the keyring's binary encodings: every read names the field,
+//! A strict big-endian reader for Keepsake's binary encodings (keyring, repository objects):
+//! every read names the field,
 //! short input is [`Error::Truncated`], and a length is checked against its limit and against
 //! the bytes actually present before anything is allocated.
 
@@ -49,8 +50,45 @@ impl<'a> Reader<'a> {
         Ok(u16::from_be_bytes(self.array(field)?))
     }
 
+    pub(crate) fn u32(&mut self, field: &str) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array(field)?))
+    }
+
     pub(crate) fn u64(&mut self, field: &str) -> Result<u64> {
         Ok(u64::from_be_bytes(self.array(field)?))
+    }
+
+    /// A count of items of `item_len` bytes each, checked against `limit` and against the bytes
+    /// left, so a damaged count cannot make the caller allocate.
+    pub(crate) fn count(
+        &mut self,
+        value: u64,
+        item_len: usize,
+        limit: u64,
+        field: &str,
+    ) -> Result<usize> {
+        if value > limit {
+            return Err(Error::LimitExceeded {
+                what: format!("{} {field}", self.context),
+                found: value,
+                limit,
+            });
+        }
+        let needed = value.saturating_mul(item_len as u64);
+        if needed > self.rest.len() as u64 {
+            return Err(Error::Truncated {
+                what: format!(
+                    "{} {field}: {value} items need {needed} bytes, {} left",
+                    self.context,
+                    self.rest.len()
+                ),
+            });
+        }
+        usize::try_from(value).map_err(|_| Error::LimitExceeded {
+            what: format!("{} {field}", self.context),
+            found: value,
+            limit,
+        })
     }
 
     /// A length field already read, checked against `min..=max`, then that many bytes.

@@ -8,7 +8,7 @@
 //! Slot layout and wrapping: [`slot`]. Recovery key format: [`recovery_key`]. Serialized public
 //! keyring: [`public`].
 
-mod codec;
+pub(crate) mod codec;
 mod ids;
 pub mod public;
 pub mod recovery_key;
