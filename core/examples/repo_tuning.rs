@@ -16,7 +16,7 @@ use keepsake_core::{
     keyring::Keyring,
     repo::{ChunkerParams, MemStore, RepoOptions, Repository},
     store::{
-        changes::{apply_day, DayKind},
+        synthetic::{apply_day, DayKind, DayOfChange},
         synthetic::{generate, SyntheticSpec},
         ChatStore,
     },
@@ -108,7 +108,13 @@ fn main() -> Result<()> {
         let path = dir.join(format!("{day_kind:?}.db"));
         copy_db(&base, &path)?;
         let mut store = ChatStore::open(&path)?;
-        let summary = apply_day(&mut store, day_kind, 7)?;
+        let summary = apply_day(
+            &mut store,
+            &DayOfChange {
+                kind: day_kind,
+                seed: 7,
+            },
+        )?;
         store.close()?;
         println!("{day_kind:?} day: {summary:?}");
     }

@@ -17,7 +17,7 @@ use keepsake_core::{
         BlobStore, CheckOptions, MemStore, Repository, CONFIG_NAME,
     },
     store::{
-        changes::{apply_day, DayKind},
+        synthetic::{apply_day, DayKind, DayOfChange},
         ChatStore,
     },
     Error,
@@ -59,7 +59,14 @@ fn fault_matrix(incremental: bool) {
     }
     if incremental {
         let mut store = ChatStore::open(&db).unwrap();
-        apply_day(&mut store, DayKind::Stress, 5).unwrap();
+        apply_day(
+            &mut store,
+            &DayOfChange {
+                kind: DayKind::Stress,
+                seed: 5,
+            },
+        )
+        .unwrap();
         store.close().unwrap();
     }
     let expected = dump(&db);
@@ -156,7 +163,14 @@ fn two_snapshots() -> (tempfile::TempDir, Keyring, Arc<MemStore>, String) {
     let (mem, mut repo) = mem_repo(&keyring);
     backup(&db, &mut repo, None).unwrap();
     let mut store = ChatStore::open(&db).unwrap();
-    apply_day(&mut store, DayKind::Realistic, 1).unwrap();
+    apply_day(
+        &mut store,
+        &DayOfChange {
+            kind: DayKind::Realistic,
+            seed: 1,
+        },
+    )
+    .unwrap();
     store.close().unwrap();
     backup(&db, &mut repo, None).unwrap();
     let expected = dump(&db);

@@ -21,7 +21,7 @@ use keepsake_core::{
         BlobStore, CheckOptions, DirStore, MemStore, Repository, RetentionPolicy,
     },
     store::{
-        changes::{apply_day, DayKind},
+        synthetic::{apply_day, DayKind, DayOfChange},
         ChatStore, Message, MessageKind, Reaction,
     },
     Error,
@@ -204,7 +204,14 @@ fn kill_9_during_prune_leaves_every_kept_snapshot_restorable() {
     let mut repo = Repository::init(setup.store(), &setup.keyring, &small_options()).unwrap();
     for day in 0..4 {
         let mut store = ChatStore::open(&db).unwrap();
-        apply_day(&mut store, DayKind::Stress, day).unwrap();
+        apply_day(
+            &mut store,
+            &DayOfChange {
+                kind: DayKind::Stress,
+                seed: day,
+            },
+        )
+        .unwrap();
         store.close().unwrap();
         backup(&db, &mut repo, None).unwrap();
     }
@@ -257,7 +264,14 @@ fn prune_keeps_what_the_policy_says_and_reclaims_space() {
     let mut dumps = Vec::new();
     for day in 0..5 {
         let mut store = ChatStore::open(&db).unwrap();
-        apply_day(&mut store, DayKind::Stress, 100 + day).unwrap();
+        apply_day(
+            &mut store,
+            &DayOfChange {
+                kind: DayKind::Stress,
+                seed: 100 + day,
+            },
+        )
+        .unwrap();
         store.close().unwrap();
         backup(&db, &mut repo, None).unwrap();
         dumps.push(dump(&db));
@@ -393,7 +407,14 @@ fn a_lost_cache_is_rebuilt_from_the_index_and_a_stale_one_is_corrected() {
     };
     backup::prune_repo(&mut other, &policy, &Control::default()).unwrap();
     let mut store = ChatStore::open(&db).unwrap();
-    apply_day(&mut store, DayKind::Realistic, 3).unwrap();
+    apply_day(
+        &mut store,
+        &DayOfChange {
+            kind: DayKind::Realistic,
+            seed: 3,
+        },
+    )
+    .unwrap();
     store.close().unwrap();
     backup(&db, &mut repo, Some(&cache)).unwrap();
     check_all(&repo);
@@ -417,7 +438,14 @@ fn rotation_keeps_old_data_readable_and_locks_out_the_removed_slot() {
     repo.rotate_keys(&rotated).unwrap();
     assert_eq!(repo.current_epoch(), 1);
     let mut store = ChatStore::open(&db).unwrap();
-    apply_day(&mut store, DayKind::Realistic, 2).unwrap();
+    apply_day(
+        &mut store,
+        &DayOfChange {
+            kind: DayKind::Realistic,
+            seed: 2,
+        },
+    )
+    .unwrap();
     store.close().unwrap();
     let after = backup(&db, &mut repo, None).unwrap();
     assert!(
@@ -551,7 +579,14 @@ fn small_index_objects_are_merged_and_every_snapshot_stays_whole() {
     let mut most_indexes = 0;
     for day in 0..7 {
         let mut store = ChatStore::open(&db).unwrap();
-        apply_day(&mut store, DayKind::Realistic, 200 + day).unwrap();
+        apply_day(
+            &mut store,
+            &DayOfChange {
+                kind: DayKind::Realistic,
+                seed: 200 + day,
+            },
+        )
+        .unwrap();
         store.close().unwrap();
         let summary = backup(&db, &mut repo, Some(&cache)).unwrap();
         taken.push((summary.snapshot, dump(&db)));

@@ -7,7 +7,6 @@
 //! purpose: a backup or restore must stay within a few MiB whatever the database size.
 
 mod bulk;
-pub mod changes;
 mod model;
 mod rows;
 mod schema;
