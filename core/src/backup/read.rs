@@ -228,6 +228,31 @@ fn restore_archive<R: Read + Send>(
     control: &Control<'_>,
 ) -> Result<RestoreReport> {
     let declared = counts_from_metadata(opened.header().metadata())?.ok_or_else(missing_counts)?;
+    // The archive's own trailer carries its digest, which the import checks.
+    import_checked(
+        opened.into_payload()?,
+        &declared,
+        target,
+        replace,
+        control,
+        |_| Ok(()),
+    )
+}
+
+/// The restore of a chat archive, wherever its bytes come from (a container's payload, a
+/// repository snapshot): import into a temporary database beside `target` (`Phase::Restore`),
+/// build its indexes (`Phase::Index`), check the counts against `declared`, run `check_summary`
+/// (a caller's extra check, such as a manifest digest), `integrity_check` and
+/// `foreign_key_check` (`Phase::Check`), then install it. On any failure or cancel the target is
+/// untouched and the temporary file removed.
+pub(crate) fn import_checked(
+    payload: impl Read + Send,
+    declared: &RecordCounts,
+    target: &Path,
+    replace: bool,
+    control: &Control<'_>,
+    check_summary: impl FnOnce(&ImportSummary) -> Result<()>,
+) -> Result<RestoreReport> {
     sweep_leftovers(target)?;
     let temp = TempPath::unique_name(target)?;
     let mut reporter = Reporter::new(
@@ -238,15 +263,16 @@ fn restore_archive<R: Read + Send>(
         declared.total(),
     );
     let mut store = ChatStore::create_for_import(temp.path())?;
-    let (summary, _) = overlapped(opened.into_payload()?, |records| {
+    let (summary, _) = overlapped(payload, |records| {
         archive::import(records, &mut store, &mut reporter)
     })?;
     reporter.finish_phase()?;
     store.finish_import(&mut reporter)?;
 
     reporter.start_phase(Phase::Check, Unit::Rows, declared.total())?;
-    check_counts("restore", &declared, &summary.counts)?;
-    check_counts("restored database", &declared, &store.counts()?)?;
+    check_counts("restore", declared, &summary.counts)?;
+    check_summary(&summary)?;
+    check_counts("restored database", declared, &store.counts()?)?;
     store.check_integrity_reporting(&mut reporter)?;
     store.close()?;
     reporter.finish_phase()?;

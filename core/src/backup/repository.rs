@@ -17,16 +17,13 @@ use std::{
 };
 
 use super::{
-    atomic::{sweep_leftovers, TempPath},
-    check_counts,
-    install::{check_target, install},
+    install::check_target,
     pipe::{pick_error, pipe},
-    read::{overlapped, RestoreReport},
+    read::{import_checked, RestoreReport},
     BackupOptions, Control, RestoreOptions, Secret,
 };
 use crate::{
-    archive::{self, Export},
-    format::PayloadKind,
+    archive::Export,
     keyring::{unwrap_with_passkey, unwrap_with_recovery_key},
     progress::{Phase, Reporter, Unit},
     repo::{
@@ -172,47 +169,25 @@ pub fn restore_from_repo(
 ) -> Result<RestoreReport> {
     check_target(target, options.replace)?;
     let (info, reader) = repo.read_snapshot(snapshot)?;
-    sweep_leftovers(target)?;
-    let temp = TempPath::unique_name(target)?;
-    let declared = info.counts;
-    let mut reporter = Reporter::new(
-        control.progress,
-        control.cancel,
-        Phase::Restore,
-        Unit::Rows,
-        declared.total(),
-    );
-    let mut store = ChatStore::create_for_import(temp.path())?;
-    let (summary, _) = overlapped(reader, |records| {
-        archive::import(records, &mut store, &mut reporter)
-    })?;
-    reporter.finish_phase()?;
-    store.finish_import(&mut reporter)?;
-
-    reporter.start_phase(Phase::Check, Unit::Rows, declared.total())?;
-    check_counts("restore", &declared, &summary.counts)?;
-    if summary.digest != info.digest {
-        return Err(Error::Corrupted {
-            what: format!(
-                "snapshot {}: archive digest differs from the manifest",
-                info.id
-            ),
-        });
-    }
-    check_counts("restored database", &declared, &store.counts()?)?;
-    store.check_integrity_reporting(&mut reporter)?;
-    store.close()?;
-    reporter.finish_phase()?;
-    let database_bytes = std::fs::metadata(temp.path())
-        .map_err(|e| Error::io_at(temp.path(), e))?
-        .len();
-    install(temp, options.replace)?;
-    Ok(RestoreReport {
-        kind: PayloadKind::ChatArchive,
-        counts: Some(summary.counts),
-        skipped_unknown: summary.skipped_unknown,
-        database_bytes,
-    })
+    import_checked(
+        reader,
+        &info.counts,
+        target,
+        options.replace,
+        control,
+        |summary| {
+            if summary.digest == info.digest {
+                Ok(())
+            } else {
+                Err(Error::Corrupted {
+                    what: format!(
+                        "snapshot {}: archive digest differs from the manifest",
+                        info.id
+                    ),
+                })
+            }
+        },
+    )
 }
 
 /// Forgets the snapshots `policy` does not keep and reclaims their space (see
