@@ -44,6 +44,10 @@ pub struct BackupOptions {
     pub compression_level: i32,
     /// Public header entries (e.g. the app version): authenticated, NOT encrypted.
     pub extra_metadata: HashMap<String, String>,
+    /// The keyring generation the app keeps with its root key (`Keyring.generation()` after the
+    /// last rotation); a keyring of a lower generation is refused with `KeyringRolledBack`.
+    #[uniffi(default = 0)]
+    pub known_generation: u64,
 }
 
 impl BackupOptions {
@@ -51,6 +55,7 @@ impl BackupOptions {
         CoreBackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
+            known_generation: self.known_generation,
             ..CoreBackupOptions::default()
         }
     }

@@ -96,6 +96,25 @@ pub enum KeepsakeError {
         /// The path.
         detail: String,
     },
+    /// The password opens no password slot: say "wrong password" (not "wrong recovery key").
+    #[error("{detail}")]
+    WrongPassword {
+        /// What was tried.
+        detail: String,
+    },
+    /// An older keyring than the app knows was offered (stored public bytes, or the keyring of
+    /// an old backup): it may hold slots revoked since. Keep the current keyring.
+    #[error("{detail}")]
+    KeyringRolledBack {
+        /// The offered and the known generation.
+        detail: String,
+    },
+    /// The slot cannot be removed without `force`: it is the last one a new phone could use.
+    #[error("{detail}")]
+    LastSlot {
+        /// Which rule would be broken.
+        detail: String,
+    },
     /// A bug: a panic or broken invariant inside Keepsake. Please report it.
     #[error("{detail}")]
     Internal {
@@ -125,6 +144,9 @@ impl From<CoreError> for KeepsakeError {
         let detail = err.to_string();
         match err {
             CoreError::WrongKey => KeepsakeError::WrongKey { detail },
+            CoreError::WrongPassword => KeepsakeError::WrongPassword { detail },
+            CoreError::KeyringRolledBack { .. } => KeepsakeError::KeyringRolledBack { detail },
+            CoreError::LastSlot { .. } => KeepsakeError::LastSlot { detail },
             CoreError::RecoveryKeyTypo { .. } => KeepsakeError::RecoveryKeyTypo { detail },
             CoreError::PrfUnsupported => KeepsakeError::PrfUnsupported { detail },
             CoreError::BadPrfOutput { .. } => KeepsakeError::BadPrfOutput { detail },

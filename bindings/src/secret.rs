@@ -1,5 +1,5 @@
-//! What opens a backup, as one FFI object: a recovery key, a verified passkey assertion, or the
-//! device's keyring. Held in Rust so the secret never has to be re-sent across the FFI.
+//! What opens a backup, as one FFI object: a recovery key, a verified passkey assertion, a
+//! password, or the device's keyring. Held in Rust so the secret never has to be re-sent across the FFI.
 
 use std::sync::Arc;
 
@@ -8,6 +8,8 @@ use keepsake_core::{
     crypto::{PrfOutput, RootKey},
     keyring::RecoveryKey,
 };
+
+use zeroize::Zeroizing;
 
 use crate::{
     error::{guard, FfiResult},
@@ -21,6 +23,7 @@ pub(crate) enum SecretKind {
         credential_id: Vec<u8>,
         prf: PrfOutput,
     },
+    Password(Zeroizing<String>),
     Root(RootKey),
 }
 
@@ -50,6 +53,15 @@ impl BackupSecret {
         })
     }
 
+    /// A password as typed, for the backup's password slots. A wrong one fails at unlock with
+    /// `WrongPassword` (after one Argon2id run per password slot, about a second each).
+    #[uniffi::constructor]
+    pub fn password(password: String) -> Arc<Self> {
+        Arc::new(BackupSecret {
+            kind: SecretKind::Password(Zeroizing::new(password)),
+        })
+    }
+
     /// The device's keyring (its root key): opens every backup it made.
     #[uniffi::constructor]
     pub fn device_keyring(keyring: Arc<Keyring>) -> FfiResult<Arc<Self>> {
@@ -74,6 +86,7 @@ impl BackupSecret {
         match &self.kind {
             SecretKind::Recovery(key) => Secret::RecoveryKey(key),
             SecretKind::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
+            SecretKind::Password(password) => Secret::Password(password),
             SecretKind::Root(root) => Secret::RootKey(root),
         }
     }

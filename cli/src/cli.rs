@@ -152,6 +152,10 @@ pub struct RemoveSlotArgs {
     /// The slot id, as `keepsake keys list` shows it.
     #[arg(value_name = "SLOT_ID")]
     pub slot: String,
+
+    /// Remove it even if it is the last slot, or the last one a new phone could use.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `keepsake backup`.

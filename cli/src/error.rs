@@ -111,7 +111,9 @@ pub fn classify(err: &CliError) -> ExitStatus {
         CliError::TargetExists(_) => ExitStatus::TargetExists,
         CliError::Mismatch(_) | CliError::Internal(_) => ExitStatus::Other,
         CliError::Core(core) => match core {
-            CoreError::WrongKey => ExitStatus::WrongKey,
+            CoreError::WrongKey | CoreError::WrongPassword => ExitStatus::WrongKey,
+            CoreError::KeyringRolledBack { .. } => ExitStatus::Corrupted,
+            CoreError::LastSlot { .. } => ExitStatus::Usage,
             CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
             CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
             CoreError::Truncated { .. } => ExitStatus::Truncated,

@@ -151,3 +151,52 @@ fn the_passkey_file_is_never_overwritten() {
     let list = json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
     assert_eq!(list["slots"].as_array().unwrap().len(), 0, "{list}");
 }
+
+#[test]
+fn removing_a_slot_rotates_the_root_key_and_a_rolled_back_keyring_is_refused() {
+    let fx = Fixture::empty();
+    fx.create_keys("keys");
+    let old = fx.add_recovery("keys", "old.txt");
+    let kept = fx.add_recovery("keys", "new.txt");
+    assert_eq!(
+        fs::read_to_string(fx.path("keys/generation")).unwrap(),
+        "1\n"
+    );
+    let root_before = fs::read(fx.path("keys/root.key")).unwrap();
+    let public_before = fs::read(fx.path("keys/keyring.pub")).unwrap();
+
+    json_run(
+        &[
+            "keys",
+            "remove",
+            "--keys",
+            &fx.arg("keys"),
+            old["slot"].as_str().unwrap(),
+        ],
+        0,
+    );
+    assert_ne!(fs::read(fx.path("keys/root.key")).unwrap(), root_before);
+    assert_eq!(
+        fs::read_to_string(fx.path("keys/generation")).unwrap(),
+        "2\n"
+    );
+    json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
+
+    // The last slot stays unless forced.
+    let kept_slot = kept["slot"].as_str().unwrap();
+    expect_error(
+        &["keys", "remove", "--keys", &fx.arg("keys"), kept_slot],
+        2,
+        "usage",
+    );
+
+    // Putting back the old root key and keyring (both, so their MAC matches) is a rollback.
+    fs::write(fx.path("keys/root.key"), &root_before).unwrap();
+    fs::write(fx.path("keys/keyring.pub"), &public_before).unwrap();
+    let doc = expect_error(
+        &["keys", "list", "--keys", &fx.arg("keys")],
+        12,
+        "corrupted",
+    );
+    assert!(doc.to_string().contains("rolled back"), "{doc}");
+}

@@ -292,10 +292,14 @@ fn a_second_passkey_is_excluded_from_duplicates_and_can_be_removed() {
 
     // Removing the phone's passkey: later backups no longer open with it.
     let phone_id = phone.credential_ids()[0].clone();
-    let removed = remove_passkey(&mut keyring, &phone_id).unwrap();
-    assert_eq!(removed.credential_id(), Some(phone_id.as_slice()));
+    let removed = remove_passkey(&mut keyring, &phone_id, false).unwrap();
+    assert_eq!(removed.slot.credential_id(), Some(phone_id.as_slice()));
+    assert_eq!(
+        removed.rotation.new_generation,
+        removed.rotation.old_generation + 1
+    );
     assert!(matches!(
-        remove_passkey(&mut keyring, &phone_id),
+        remove_passkey(&mut keyring, &phone_id, false),
         Err(Error::NoMatchingSlot)
     ));
     let later = backup(&keyring);
@@ -310,8 +314,8 @@ fn a_second_passkey_is_excluded_from_duplicates_and_can_be_removed() {
     // The last slot stays.
     let laptop_id = laptop.credential_ids()[0].clone();
     assert!(matches!(
-        remove_passkey(&mut keyring, &laptop_id),
-        Err(Error::InvalidArgument(_))
+        remove_passkey(&mut keyring, &laptop_id, false),
+        Err(Error::LastSlot { .. })
     ));
 }
 

@@ -1,5 +1,6 @@
-//! `keepsake keys`: create a keyring and manage its key slots. Adding or removing a slot only
-//! rewrites `keyring.pub`; backups made afterwards carry the new slots.
+//! `keepsake keys`: create a keyring and manage its key slots. Adding a slot rewrites
+//! `keyring.pub`; removing one (or `keys rotate`) also rotates the root key, so the removed secret
+//! opens no backup made afterwards. Backups made afterwards carry the new slots.
 
 use std::{
     io::{self, Write},
@@ -162,9 +163,15 @@ fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
                 args.slot
             ))
         })?;
-    let removed = keyring.remove_slot(&id)?;
+    let removed = keyring.remove_slot(&id, args.force)?;
     dir.save(&keyring)?;
-    let headline = format!("Removed slot {} ({}).", args.slot, removed.label());
+    let headline = format!(
+        "Removed slot {} ({}) and rotated the root key (generation {}): it opens no backup made \
+         from now on; backups made before still open with it.",
+        args.slot,
+        removed.slot.label(),
+        keyring.generation()
+    );
     context.output.report(&keyring_report(
         &dir,
         &keyring,

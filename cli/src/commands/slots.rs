@@ -10,7 +10,7 @@ use serde::Serialize;
 pub struct SlotView {
     /// The slot id, as `keys remove` takes it.
     pub id: String,
-    /// `passkey` or `recovery_key`.
+    /// `passkey`, `recovery_key` or `password`.
     pub kind: &'static str,
     /// The user's name for it.
     pub label: String,
@@ -22,6 +22,14 @@ pub struct SlotView {
     /// The passkey's credential id, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+    /// The passkey's backup-eligible flag (BE: its provider can sync it), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_eligible: Option<bool>,
+    /// The passkey's backup-state flag (BS: synced at registration), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_state: Option<bool>,
+    /// Slot encoding version (1: cannot take a new root key; replace it).
+    pub version: u8,
 }
 
 impl SlotView {
@@ -34,7 +42,9 @@ impl SlotView {
                 ..
             } => ("passkey", Some(rp_id.clone()), Some(hex(credential_id))),
             SlotKind::RecoveryKey => ("recovery_key", None, None),
+            SlotKind::Password { .. } => ("password", None, None),
         };
+        let flags = slot.backup_flags();
         SlotView {
             id: slot.id().to_string(),
             kind,
@@ -42,6 +52,9 @@ impl SlotView {
             created_at: slot.created_at(),
             rp_id,
             credential_id,
+            backup_eligible: flags.map(|f| f.eligible),
+            backup_state: flags.map(|f| f.state),
+            version: slot.version(),
         }
     }
 
@@ -64,6 +77,16 @@ pub fn write_slots(out: &mut dyn Write, indent: &str, slots: &[SlotView]) -> io:
         )?;
         if let Some(rp) = &slot.rp_id {
             write!(out, "  (rp {rp})")?;
+        }
+        match slot.backup_eligible {
+            Some(false) => write!(out, "  WARNING: not synced, lost with its device")?,
+            Some(true) if slot.backup_state == Some(false) => {
+                write!(out, "  (syncable, not yet synced)")?
+            }
+            _ => {}
+        }
+        if slot.version == 1 {
+            write!(out, "  (version 1 slot: replace it to allow rotation)")?;
         }
         writeln!(out)?;
     }

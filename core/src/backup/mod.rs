@@ -47,6 +47,9 @@ pub struct BackupOptions {
     pub extra_metadata: BTreeMap<String, String>,
     /// Where a SQLite snapshot's temporary copy is made; beside the source file when `None`.
     pub temp_dir: Option<PathBuf>,
+    /// The keyring generation the app keeps with its root key (0: not known): a keyring of a
+    /// lower generation is refused with [`crate::Error::KeyringRolledBack`].
+    pub known_generation: u64,
 }
 
 impl Default for BackupOptions {
@@ -55,6 +58,7 @@ impl Default for BackupOptions {
             compression_level: 3,
             extra_metadata: BTreeMap::new(),
             temp_dir: None,
+            known_generation: 0,
         }
     }
 }
@@ -87,6 +91,8 @@ pub enum Secret<'a> {
         /// The PRF output of that credential for the keyring's PRF input.
         prf: &'a PrfOutput,
     },
+    /// A password, for the keyring's password slots.
+    Password(&'a str),
     /// The device's copy of the root key (the daily backup needs no prompt).
     RootKey(&'a RootKey),
     /// The device's keyring (uses its root key).

@@ -49,6 +49,10 @@ impl<'a> Reader<'a> {
         Ok(u16::from_be_bytes(self.array(field)?))
     }
 
+    pub(crate) fn u32(&mut self, field: &str) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array(field)?))
+    }
+
     pub(crate) fn u64(&mut self, field: &str) -> Result<u64> {
         Ok(u64::from_be_bytes(self.array(field)?))
     }
