@@ -4,7 +4,7 @@ mod common;
 
 use std::fs;
 
-use common::{expect_error, json_run, Fixture};
+use common::{expect_error, expect_error_with_stdin, json_run, json_run_with_stdin, Fixture};
 
 #[cfg(unix)]
 fn mode(path: &std::path::Path) -> u32 {
@@ -199,4 +199,58 @@ fn removing_a_slot_rotates_the_root_key_and_a_rolled_back_keyring_is_refused() {
         "corrupted",
     );
     assert!(doc.to_string().contains("rolled back"), "{doc}");
+}
+
+#[test]
+fn a_password_slot_is_added_from_stdin_and_unlocks_a_backup() {
+    let fx = Fixture::empty();
+    fx.seed("chats.db", 20);
+    fx.create_keys("keys");
+    expect_error_with_stdin(
+        &[
+            "keys",
+            "add-password",
+            "--keys",
+            &fx.arg("keys"),
+            "--password-stdin",
+        ],
+        2,
+        "usage",
+        Some("short\n"),
+    );
+    let added = json_run_with_stdin(
+        &[
+            "keys",
+            "add-password",
+            "--keys",
+            &fx.arg("keys"),
+            "--password-stdin",
+        ],
+        0,
+        Some("a long enough passphrase\n"),
+    );
+    assert_eq!(added["slots"][0]["kind"], "password", "{added}");
+    fx.backup("keys", "chats.db", "chats.keepsake");
+    let backup = fx.arg("chats.keepsake");
+    let verified = json_run_with_stdin(
+        &["verify", &backup, "--password-stdin"],
+        0,
+        Some("a long enough passphrase\n"),
+    );
+    assert_eq!(verified["unlocked_with"], "password");
+    let doc = expect_error_with_stdin(
+        &["verify", &backup, "--password-stdin"],
+        10,
+        "wrong_key",
+        Some("a long enough passphrasE\n"),
+    );
+    assert!(doc.to_string().contains("wrong password"), "{doc}");
+    // Rotation on request: the password still opens backups made afterwards.
+    json_run(&["keys", "rotate", "--keys", &fx.arg("keys")], 0);
+    fx.backup("keys", "chats.db", "after.keepsake");
+    json_run_with_stdin(
+        &["verify", &fx.arg("after.keepsake"), "--password-stdin"],
+        0,
+        Some("a long enough passphrase\n"),
+    );
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::{
-    cli::{AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs},
+    cli::{AddPasswordArgs, AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs},
     commands::slots::{write_slots, SlotView},
     error::{CliError, CliResult},
     keys_dir::KeysDir,
@@ -28,6 +28,8 @@ pub fn run(command: KeysCommand, context: &Context) -> CliResult<()> {
         KeysCommand::List(args) => list(&args, context),
         KeysCommand::AddRecovery(args) => add_recovery(&args, context),
         KeysCommand::AddPasskey(args) => super::passkeys::add_passkey(&args, context),
+        KeysCommand::AddPassword(args) => add_password(&args, context),
+        KeysCommand::Rotate(args) => rotate(&args, context),
         KeysCommand::Remove(args) => remove(&args, context),
     }
 }
@@ -147,6 +149,37 @@ pub(crate) fn add_recovery_key(
         return Err(err);
     }
     Ok((slot, out.is_none().then_some(display)))
+}
+
+/// `keys add-password`: Argon2id with the default costs (about a second).
+fn add_password(args: &AddPasswordArgs, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.keys.dir);
+    let mut keyring = dir.load()?;
+    let password = secrets::read_password(args.password_stdin, true)?;
+    let slot = keyring.add_password(&args.label, &password)?;
+    dir.save(&keyring)?;
+    let headline = format!("Added password slot {slot}.");
+    context.output.report(&keyring_report(
+        &dir,
+        &keyring,
+        Some(slot.to_string()),
+        headline,
+    ))
+}
+
+/// `keys rotate`: a new root key for every later backup, sealed to every slot without a prompt.
+fn rotate(args: &KeysDirArg, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.dir);
+    let mut keyring = dir.load()?;
+    let outcome = keyring.rotate_root_key()?;
+    dir.save(&keyring)?;
+    let headline = format!(
+        "Rotated the root key: generation {} -> {}.",
+        outcome.old_generation, outcome.new_generation
+    );
+    context
+        .output
+        .report(&keyring_report(&dir, &keyring, None, headline))
 }
 
 fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
