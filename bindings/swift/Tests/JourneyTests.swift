@@ -271,6 +271,8 @@ struct JourneyTests {
             try check(box.lines.contains { $0.contains("logging at") }, "records \(box.lines)")
         }
 
+        await KeysTests.run(run) // bindings/swift/Tests/KeysTests.swift
+
         print("swift: \(run.passed) passed, \(run.failed) failed")
         exit(run.failed == 0 ? 0 : 1)
     }
