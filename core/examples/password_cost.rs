@@ -1,7 +1,7 @@
 //! Measures what a password slot costs: Argon2id time and peak memory for the default
 //! parameters and a few alternatives, each as a ratio to the OWASP minimum (19 MiB, t = 2) run
 //! in the same process. Run with
-//! `cargo run --release -p keepsake-core --example password_cost`.
+//! `cargo run -p keepsake-core --example password_cost`.
 
 use std::time::Instant;
 

@@ -42,7 +42,7 @@ pub struct PasswordParams {
 impl PasswordParams {
     /// What new password slots use: 64 MiB, 3 passes, 1 lane (RFC 9106 §4's second
     /// recommendation with one lane, since the work runs on one phone core). Measured with
-    /// `cargo run --release -p keepsake-core --example password_cost`; see `docs/FORMAT.md`.
+    /// `cargo run -p keepsake-core --example password_cost`; see `docs/FORMAT.md`.
     pub const DEFAULT: PasswordParams = PasswordParams {
         memory_kib: 64 * 1024,
         iterations: 3,

@@ -1,6 +1,7 @@
 //! The backup container, version 2 (version 1 still read): a public header (magic, version,
-//! algorithm ids, file salt, keyring id, PRF input, keyring generation, creation time, key slots, public metadata) closed by an HMAC, then the
-//! payload compressed with zstd (optional) and encrypted with STREAM over AES-256-GCM.
+//! algorithm ids, file salt, keyring id, PRF input, keyring generation, creation time, key slots,
+//! public metadata) closed by an HMAC, then the payload compressed with zstd (optional) and
+//! encrypted with STREAM over AES-256-GCM.
 //!
 //! Every byte is specified in `docs/FORMAT.md`. Reading goes through three states, so that
 //! nothing is trusted before it is authenticated:

@@ -194,8 +194,12 @@ impl Slot {
         }
         let v2 = version == SLOT_ENCODING_VERSION;
         let kind_tag = reader.u8("kind")?;
-        let known = [KIND_PASSKEY, KIND_RECOVERY_KEY];
-        if !known.contains(&kind_tag) && !(v2 && kind_tag == KIND_PASSWORD) {
+        let known = match kind_tag {
+            KIND_PASSKEY | KIND_RECOVERY_KEY => true,
+            KIND_PASSWORD => v2,
+            _ => false,
+        };
+        if !known {
             return Err(Error::UnsupportedVersion {
                 what: "slot kind".into(),
                 found: kind_tag.into(),
