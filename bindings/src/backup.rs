@@ -10,7 +10,7 @@ use keepsake_core::{
 };
 
 use crate::{
-    count::long,
+    count::{long, unsigned},
     error::{guard, FfiResult},
     keyring::{Keyring, SlotInfo},
     progress::{Cancellation, Observers, ProgressListener},
@@ -45,15 +45,20 @@ pub struct BackupOptions {
     pub compression_level: i32,
     /// Public header entries (e.g. the app version): authenticated, NOT encrypted.
     pub extra_metadata: HashMap<String, String>,
+    /// The keyring generation the app keeps with its root key (`Keyring.generation()` after the
+    /// last rotation); a keyring of a lower generation is refused with `KeyringRolledBack`.
+    #[uniffi(default = 0)]
+    pub known_generation: i64,
 }
 
 impl BackupOptions {
-    pub(crate) fn to_core(&self) -> CoreBackupOptions {
-        CoreBackupOptions {
+    pub(crate) fn to_core(&self) -> FfiResult<CoreBackupOptions> {
+        Ok(CoreBackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
+            known_generation: unsigned(self.known_generation, "the known generation")?,
             ..CoreBackupOptions::default()
-        }
+        })
     }
 }
 
@@ -166,7 +171,7 @@ pub fn backup_to_path(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(CoreBackupOptions::default, |o| o.to_core());
+        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
         let summary = store.with_store(|s| {
             keyring.with(|k| {
                 core_backup::backup_store_to_path(
@@ -197,7 +202,7 @@ pub fn backup_to_sink(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(CoreBackupOptions::default, |o| o.to_core());
+        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
         let (writer, summary) = store.with_store(|s| {
             keyring.with(|k| {
                 core_backup::backup_store(

@@ -13,7 +13,8 @@ use keepsake_core::Error as CoreError;
 /// Everything that can go wrong, as seen by an app.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum KeepsakeError {
-    /// The secret is well formed but opens no key slot: a wrong recovery key or passkey.
+    /// The secret is well formed but opens no key slot: a wrong recovery key or passkey, or the
+    /// device keyring of another generation than the backup's (made before a rotation).
     #[error("{detail}")]
     WrongKey {
         /// What was tried.
@@ -118,6 +119,25 @@ pub enum KeepsakeError {
         /// Who holds the lock, as far as it says.
         detail: String,
     },
+    /// The password opens no password slot: say "wrong password" (not "wrong recovery key").
+    #[error("{detail}")]
+    WrongPassword {
+        /// What was tried.
+        detail: String,
+    },
+    /// An older keyring than the app knows was offered (stored public bytes, or the keyring of
+    /// an old backup): it may hold slots revoked since. Keep the current keyring.
+    #[error("{detail}")]
+    KeyringRolledBack {
+        /// The offered and the known generation.
+        detail: String,
+    },
+    /// The slot cannot be removed without `force`: it is the last one a new phone could use.
+    #[error("{detail}")]
+    LastSlot {
+        /// Which rule would be broken.
+        detail: String,
+    },
     /// A bug: a panic or broken invariant inside Keepsake. Please report it.
     #[error("{detail}")]
     Internal {
@@ -162,7 +182,14 @@ impl From<CoreError> for KeepsakeError {
             _ => sentence(err.to_string()),
         };
         match err {
-            CoreError::WrongKey => KeepsakeError::WrongKey { detail },
+            // The device key of another generation: the app asks for a slot's secret, as for
+            // a wrong key; the detail says why.
+            CoreError::WrongKey | CoreError::OtherGeneration { .. } => {
+                KeepsakeError::WrongKey { detail }
+            }
+            CoreError::WrongPassword => KeepsakeError::WrongPassword { detail },
+            CoreError::KeyringRolledBack { .. } => KeepsakeError::KeyringRolledBack { detail },
+            CoreError::LastSlot { .. } => KeepsakeError::LastSlot { detail },
             CoreError::RecoveryKeyTypo { .. } => KeepsakeError::RecoveryKeyTypo { detail },
             CoreError::PrfUnsupported => KeepsakeError::PrfUnsupported { detail },
             CoreError::BadPrfOutput { .. } => KeepsakeError::BadPrfOutput { detail },

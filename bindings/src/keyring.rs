@@ -1,9 +1,13 @@
-//! The keyring as an FFI object: the root key and its slots (passkeys, recovery keys).
+//! The keyring as an FFI object: the root key and its slots (passkeys, recovery keys, passwords).
 //!
-//! The device keeps two things: the root key, sealed by the app in Android Keystore or the iOS
-//! Keychain ([`Keyring::export_root_key`]), and the public bytes ([`Keyring::public_bytes`]),
-//! which hold no secret and may live anywhere. [`Keyring::restore`] rebuilds the keyring from
-//! both; a new device gets it from a backup instead (`Restore::keyring`).
+//! The device keeps three things: the root key and its generation, sealed together by the app in
+//! Android Keystore or the iOS Keychain ([`Keyring::export_root_key`], [`Keyring::generation`]),
+//! and the public bytes ([`Keyring::public_bytes`]), which hold no secret and may live anywhere.
+//! [`Keyring::restore_checked`] rebuilds the keyring from them and refuses an older keyring; a
+//! new device gets it from a backup instead (`keyring_from_backup`).
+//!
+//! Removing a slot rotates the root key (a new key and generation): the app must then seal the
+//! new root key and generation and store the new public bytes, in place of the old ones.
 
 use std::sync::Arc;
 
@@ -14,7 +18,7 @@ use keepsake_core::{
 use zeroize::Zeroizing;
 
 use crate::{
-    count::long,
+    count::{long, unsigned},
     error::{guard, FfiResult, KeepsakeError},
     lock::Guarded,
     secret::RecoveryKeyText,
@@ -27,6 +31,8 @@ pub enum SlotKind {
     Passkey,
     /// The 64-character recovery key.
     RecoveryKey,
+    /// A password (Argon2id).
+    Password,
 }
 
 /// The public description of a key slot.
@@ -47,6 +53,16 @@ pub struct SlotInfo {
     /// The provider's AAGUID (passkey slots, when known), to show which password manager
     /// holds the passkey.
     pub provider_hint: Option<Vec<u8>>,
+    /// The passkey's backup-eligible flag (BE): its provider can sync it to other devices.
+    /// `None` when the registration did not report it (or a version 1 slot).
+    pub backup_eligible: Option<bool>,
+    /// The passkey's backup-state flag (BS): it was synced when registered.
+    pub backup_state: Option<bool>,
+    /// True for a passkey that cannot sync: warn the user that it is lost with this phone and
+    /// that a recovery key, password or synced passkey is needed to restore elsewhere.
+    pub device_bound: bool,
+    /// The slot encoding version; a version 1 slot cannot take a new root key: replace it.
+    pub version: u8,
 }
 
 impl From<&core_keyring::Slot> for SlotInfo {
@@ -56,6 +72,7 @@ impl From<&core_keyring::Slot> for SlotInfo {
                 credential_id,
                 rp_id,
                 provider_hint,
+                ..
             } => (
                 SlotKind::Passkey,
                 Some(credential_id.clone()),
@@ -63,7 +80,9 @@ impl From<&core_keyring::Slot> for SlotInfo {
                 provider_hint.map(|h| h.to_vec()),
             ),
             core_keyring::SlotKind::RecoveryKey => (SlotKind::RecoveryKey, None, None, None),
+            core_keyring::SlotKind::Password { .. } => (SlotKind::Password, None, None, None),
         };
+        let flags = slot.backup_flags();
         SlotInfo {
             id: slot.id().as_bytes().to_vec(),
             label: slot.label().to_owned(),
@@ -72,6 +91,10 @@ impl From<&core_keyring::Slot> for SlotInfo {
             credential_id,
             rp_id,
             provider_hint,
+            backup_eligible: flags.map(|f| f.eligible),
+            backup_state: flags.map(|f| f.state),
+            device_bound: slot.is_device_bound(),
+            version: slot.version(),
         }
     }
 }
@@ -151,6 +174,60 @@ impl Keyring {
         })
     }
 
+    /// [`Keyring::restore`] that also refuses (`KeyringRolledBack`) public bytes of a generation
+    /// below `known_generation`, the generation the app sealed with the root key. Use this one.
+    #[uniffi::constructor]
+    pub fn restore_checked(
+        root_key: Vec<u8>,
+        public_bytes: Vec<u8>,
+        known_generation: i64,
+    ) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let root_key = Zeroizing::new(root_key);
+            let bytes: [u8; 32] = root_key.as_slice().try_into().map_err(|_| {
+                KeepsakeError::invalid(format!("a root key is 32 bytes, got {}", root_key.len()))
+            })?;
+            Ok(Keyring::wrap(core_keyring::Keyring::from_stored(
+                RootKey::from_bytes(bytes),
+                &public_bytes,
+                unsigned(known_generation, "the known generation")?,
+            )?))
+        })
+    }
+
+    /// The root key's generation: +1 at every rotation. Seal it with the root key and pass it
+    /// to `restore_checked` and `BackupOptions.known_generation`.
+    pub fn generation(&self) -> FfiResult<i64> {
+        guard(|| self.with(|k| Ok(long(k.generation()))))
+    }
+
+    /// Fails with `KeyringRolledBack` if this keyring is older than `known_generation`: check a
+    /// keyring from `keyring_from_backup` before adopting it on a device that had one.
+    pub fn check_not_rolled_back(&self, known_generation: i64) -> FfiResult<()> {
+        guard(|| {
+            let known = unsigned(known_generation, "the known generation")?;
+            self.with(|k| k.check_not_rolled_back(known))
+        })
+    }
+
+    /// Rotates the root key without any prompt (new key, generation + 1, sealed to every slot).
+    /// Returns the new generation; then seal `export_root_key()` and the generation, and store
+    /// `public_bytes()`, replacing the old ones.
+    pub fn rotate_root_key(&self) -> FfiResult<i64> {
+        guard(|| self.with_mut(|k| Ok(long(k.rotate_root_key()?.new_generation))))
+    }
+
+    /// Adds a password slot (at least 8 characters; Argon2id, about a second on a phone).
+    pub fn add_password(&self, label: String, password: String) -> FfiResult<SlotInfo> {
+        guard(|| {
+            let password = Zeroizing::new(password);
+            self.with_mut(|k| {
+                let id = k.add_password(&label, &password)?;
+                slot_info(k, &id)
+            })
+        })
+    }
+
     /// The keyring id (16 bytes); every backup made with this keyring carries it.
     pub fn id(&self) -> FfiResult<Vec<u8>> {
         guard(|| self.with(|k| Ok(k.id().as_bytes().to_vec())))
@@ -178,14 +255,7 @@ impl Keyring {
         guard(|| {
             self.with_mut(|k| {
                 let (id, key) = k.add_recovery_key(&label)?;
-                let slot = k
-                    .slots()
-                    .iter()
-                    .find(|s| s.id() == &id)
-                    .map(SlotInfo::from)
-                    .ok_or_else(|| {
-                        keepsake_core::Error::InvalidArgument("the new slot is missing".into())
-                    })?;
+                let slot = slot_info(k, &id)?;
                 Ok(NewRecoveryKey {
                     slot,
                     recovery_key: RecoveryKeyText::new(&key),
@@ -194,14 +264,42 @@ impl Keyring {
         })
     }
 
-    /// Removes a slot (a lost passkey, a revoked recovery key). Backups made from now on no
-    /// longer carry it; older backup files still do.
+    /// Revokes a slot (a lost passkey, a leaked recovery key or password): removes it and
+    /// rotates the root key, so it opens no backup made from now on. Backups made before still
+    /// open with it. Refuses (`LastSlot`) the last slot or the last one a new phone could use.
+    /// Afterwards seal the new root key and generation and store the new public bytes.
     pub fn remove_slot(&self, slot_id: Vec<u8>) -> FfiResult<SlotInfo> {
+        self.remove(slot_id, false)
+    }
+
+    /// [`Keyring::remove_slot`] even for the last slot (the next backup then fails until a
+    /// slot is added).
+    pub fn remove_slot_forced(&self, slot_id: Vec<u8>) -> FfiResult<SlotInfo> {
+        self.remove(slot_id, true)
+    }
+}
+
+impl Keyring {
+    fn remove(&self, slot_id: Vec<u8>, force: bool) -> FfiResult<SlotInfo> {
         guard(|| {
             let id: [u8; 16] = slot_id.as_slice().try_into().map_err(|_| {
                 KeepsakeError::invalid(format!("a slot id is 16 bytes, got {}", slot_id.len()))
             })?;
-            self.with_mut(|k| Ok(SlotInfo::from(&k.remove_slot(&SlotId::from_bytes(id))?)))
+            self.with_mut(|k| {
+                Ok(SlotInfo::from(
+                    &k.remove_slot(&SlotId::from_bytes(id), force)?.slot,
+                ))
+            })
         })
     }
+}
+
+/// The public description of the slot `id` of `keyring`.
+fn slot_info(keyring: &core_keyring::Keyring, id: &SlotId) -> keepsake_core::Result<SlotInfo> {
+    keyring
+        .slots()
+        .iter()
+        .find(|s| s.id() == id)
+        .map(SlotInfo::from)
+        .ok_or_else(|| keepsake_core::Error::InvalidArgument("the new slot is missing".into()))
 }

@@ -1,6 +1,6 @@
-//! What opens a backup, as one FFI object: a recovery key, a verified passkey assertion, or the
-//! device's keyring. Held in Rust so the secret never has to be re-sent across the FFI. Also the
-//! text of a new recovery key, held in Rust until the app shows it.
+//! What opens a backup, as one FFI object: a recovery key, a verified passkey assertion, a
+//! password, or the device's keyring. Held in Rust so the secret never has to be re-sent across
+//! the FFI. Also the text of a new recovery key, held in Rust until the app shows it.
 
 use std::{
     fmt::{self, Write},
@@ -26,10 +26,12 @@ pub(crate) enum SecretKind {
         credential_id: Vec<u8>,
         prf: PrfOutput,
     },
+    Password(Zeroizing<String>),
     /// The device keyring's root key, with the keyring's id so that another keyring's backup
     /// is `WrongKey` rather than `Corrupted`.
     Device {
         keyring_id: KeyringId,
+        generation: u64,
         root: RootKey,
     },
 }
@@ -61,6 +63,15 @@ impl BackupSecret {
         })
     }
 
+    /// A password as typed, for the backup's password slots. A wrong one fails at unlock with
+    /// `WrongPassword` (after one Argon2id run per password slot, about a second each).
+    #[uniffi::constructor]
+    pub fn password(password: String) -> Arc<Self> {
+        Arc::new(BackupSecret {
+            kind: SecretKind::Password(Zeroizing::new(password)),
+        })
+    }
+
     /// The device's keyring (its root key): opens every backup it made. Another keyring's
     /// backup fails with `WrongKey` (a damaged one with `Corrupted`).
     #[uniffi::constructor]
@@ -69,6 +80,7 @@ impl BackupSecret {
             let kind = keyring.with(|k| {
                 Ok(SecretKind::Device {
                     keyring_id: *k.id(),
+                    generation: k.generation(),
                     root: k.root_key().clone(),
                 })
             })?;
@@ -89,7 +101,16 @@ impl BackupSecret {
         match &self.kind {
             SecretKind::Recovery(key) => Secret::RecoveryKey(key),
             SecretKind::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
-            SecretKind::Device { keyring_id, root } => Secret::DeviceRootKey { keyring_id, root },
+            SecretKind::Password(password) => Secret::Password(password),
+            SecretKind::Device {
+                keyring_id,
+                generation,
+                root,
+            } => Secret::DeviceRootKey {
+                keyring_id,
+                generation: *generation,
+                root,
+            },
         }
     }
 }

@@ -126,8 +126,27 @@ pub enum KeysCommand {
     AddRecovery(AddRecoveryArgs),
     /// Enroll a new software passkey (saved to a file) in a new slot.
     AddPasskey(AddPasskeyArgs),
+    /// Add a password slot; the password is asked for (twice) or read from stdin, never argv.
+    AddPassword(AddPasswordArgs),
+    /// Rotate the root key (no secret needed): later backups use a new root key.
+    Rotate(KeysDirArg),
     /// Remove a key slot.
     Remove(RemoveSlotArgs),
+}
+
+/// `keepsake keys add-password`.
+#[derive(Debug, Args)]
+pub struct AddPasswordArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// A name for the slot.
+    #[arg(long, default_value = "password")]
+    pub label: String,
+
+    /// Read the password from the first line of standard input instead of a prompt.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 /// `keepsake keys add-recovery`.
@@ -173,6 +192,10 @@ pub struct RemoveSlotArgs {
     /// The slot id, as `keepsake keys list` shows it.
     #[arg(value_name = "SLOT_ID")]
     pub slot: String,
+
+    /// Remove it even if it is the last slot, or the last one a new phone could use.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `keepsake backup`.
@@ -369,6 +392,14 @@ pub struct UnlockArgs {
     /// Read the recovery key from the first line of a file.
     #[arg(long, value_name = "FILE")]
     pub recovery_key_file: Option<PathBuf>,
+
+    /// Unlock with a password slot: ask for the password.
+    #[arg(long)]
+    pub password: bool,
+
+    /// Unlock with a password slot, reading the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 /// The secret chosen by [`UnlockArgs`].
@@ -380,6 +411,8 @@ pub enum Unlock {
     Passkey(PathBuf),
     /// A recovery key.
     RecoveryKey(RecoveryKeySource),
+    /// A password; `true` reads it from stdin, `false` asks for it.
+    Password { stdin: bool },
 }
 
 impl UnlockArgs {
@@ -393,6 +426,10 @@ impl UnlockArgs {
             Unlock::RecoveryKey(RecoveryKeySource::Stdin)
         } else if let Some(file) = &self.recovery_key_file {
             Unlock::RecoveryKey(RecoveryKeySource::File(file.clone()))
+        } else if self.password || self.password_stdin {
+            Unlock::Password {
+                stdin: self.password_stdin,
+            }
         } else {
             Unlock::RecoveryKey(RecoveryKeySource::Prompt)
         }

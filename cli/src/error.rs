@@ -124,7 +124,11 @@ pub fn classify(err: &CliError) -> ExitStatus {
         CliError::TargetExists(_) => ExitStatus::TargetExists,
         CliError::Mismatch(_) | CliError::Internal(_) => ExitStatus::Other,
         CliError::Core(core) => match core {
-            CoreError::WrongKey => ExitStatus::WrongKey,
+            CoreError::WrongKey | CoreError::WrongPassword | CoreError::OtherGeneration { .. } => {
+                ExitStatus::WrongKey
+            }
+            CoreError::KeyringRolledBack { .. } => ExitStatus::Corrupted,
+            CoreError::LastSlot { .. } => ExitStatus::Usage,
             CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
             CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
             CoreError::Truncated { .. } => ExitStatus::Truncated,

@@ -1,6 +1,7 @@
 //! The keys directory: the device's copy of a keyring. `root.key` holds the root key (mode
-//! 0600, the secret that lets daily backups run without a prompt) and `keyring.pub` its public
-//! part (key slots, MACed by the core with the root key).
+//! 0600, the secret that lets daily backups run without a prompt), `keyring.pub` its public
+//! part (key slots, MACed by the core with the root key) and `generation` the highest keyring
+//! generation seen here, which refuses a rolled-back `keyring.pub`.
 
 use std::{
     fs,
@@ -18,6 +19,8 @@ use crate::{
 pub const ROOT_KEY_FILE: &str = "root.key";
 /// File name of the public keyring inside a keys directory.
 pub const PUBLIC_KEYRING_FILE: &str = "keyring.pub";
+/// File name of the known keyring generation (decimal text) inside a keys directory.
+pub const GENERATION_FILE: &str = "generation";
 
 /// A keys directory on disk.
 #[derive(Debug, Clone)]
@@ -48,6 +51,26 @@ impl KeysDir {
         self.dir.join(PUBLIC_KEYRING_FILE)
     }
 
+    /// Path of the known-generation file.
+    pub fn generation_path(&self) -> PathBuf {
+        self.dir.join(GENERATION_FILE)
+    }
+
+    /// The generation this directory has seen; 0 when the file is missing (older directories).
+    pub fn known_generation(&self) -> CliResult<u64> {
+        let path = self.generation_path();
+        match fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse().map_err(|_| {
+                CliError::Usage(format!(
+                    "{} does not hold a generation number",
+                    path.display()
+                ))
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(err) => Err(CliError::io(&path, err)),
+        }
+    }
+
     /// Create the directory (owner-only) with a new keyring; refuses an existing keyring.
     pub fn create(&self) -> CliResult<Keyring> {
         if self.root_key_path().exists() || self.public_path().exists() {
@@ -68,6 +91,7 @@ impl KeysDir {
             let _ = fs::remove_file(self.root_key_path());
             return Err(err);
         }
+        self.save_generation(keyring.generation())?;
         Ok(keyring)
     }
 
@@ -76,11 +100,27 @@ impl KeysDir {
         let root = secrets::read_root_key(&self.root_key_path())?;
         let public_path = self.public_path();
         let public = fs::read(&public_path).map_err(|e| CliError::io(&public_path, e))?;
-        Ok(Keyring::from_parts(root, &public)?)
+        Ok(Keyring::from_stored(
+            root,
+            &public,
+            self.known_generation()?,
+        )?)
     }
 
-    /// Write the keyring's public part after a slot change (atomically).
+    /// Write the keyring after a slot change: the root key (new after a rotation), the public
+    /// part and the generation, each replaced atomically. The three are separate files, so a
+    /// crash between the first two leaves a pair whose MAC fails (`keys list` says so); the
+    /// backups already written stay readable with their secrets.
     pub fn save(&self, keyring: &Keyring) -> CliResult<()> {
-        secrets::replace_private_file(&self.public_path(), &keyring.to_public_bytes())
+        secrets::replace_private_file(&self.root_key_path(), keyring.root_key().expose_secret())?;
+        secrets::replace_private_file(&self.public_path(), &keyring.to_public_bytes())?;
+        self.save_generation(keyring.generation())
+    }
+
+    fn save_generation(&self, generation: u64) -> CliResult<()> {
+        secrets::replace_private_file(
+            &self.generation_path(),
+            format!("{generation}\n").as_bytes(),
+        )
     }
 }

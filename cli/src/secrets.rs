@@ -37,6 +37,35 @@ pub fn read_recovery_key(source: &RecoveryKeySource) -> CliResult<RecoveryKey> {
     Ok(RecoveryKey::parse(text.trim())?)
 }
 
+/// Read a password from the first line of stdin (without its line ending) or from a prompt;
+/// a new password (`confirm`) is asked for twice. Never from the command line.
+pub fn read_password(stdin: bool, confirm: bool) -> CliResult<Zeroizing<String>> {
+    if stdin {
+        let mut line = first_line(io::stdin().lock()).map_err(CliError::from_stdin)?;
+        while line.ends_with('\n') || line.ends_with('\r') {
+            line.pop();
+        }
+        return Ok(line);
+    }
+    if !io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "no terminal to ask for the password: pass --password-stdin".into(),
+        ));
+    }
+    let password = rpassword::prompt_password("Password: ")
+        .map(Zeroizing::new)
+        .map_err(CliError::from_stdin)?;
+    if confirm {
+        let again = rpassword::prompt_password("Password again: ")
+            .map(Zeroizing::new)
+            .map_err(CliError::from_stdin)?;
+        if again != password {
+            return Err(CliError::Usage("the two passwords differ".into()));
+        }
+    }
+    Ok(password)
+}
+
 fn prompt_recovery_key() -> CliResult<Zeroizing<String>> {
     if !io::stdin().is_terminal() {
         return Err(CliError::Usage(

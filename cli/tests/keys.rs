@@ -4,7 +4,7 @@ mod common;
 
 use std::fs;
 
-use common::{expect_error, json_run, Fixture};
+use common::{expect_error, expect_error_with_stdin, json_run, json_run_with_stdin, Fixture};
 
 #[cfg(unix)]
 fn mode(path: &std::path::Path) -> u32 {
@@ -150,4 +150,107 @@ fn the_passkey_file_is_never_overwritten() {
     assert_eq!(fs::read(fx.path("phone.passkey")).unwrap(), b"keep me");
     let list = json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
     assert_eq!(list["slots"].as_array().unwrap().len(), 0, "{list}");
+}
+
+#[test]
+fn removing_a_slot_rotates_the_root_key_and_a_rolled_back_keyring_is_refused() {
+    let fx = Fixture::empty();
+    fx.create_keys("keys");
+    let old = fx.add_recovery("keys", "old.txt");
+    let kept = fx.add_recovery("keys", "new.txt");
+    assert_eq!(
+        fs::read_to_string(fx.path("keys/generation")).unwrap(),
+        "1\n"
+    );
+    let root_before = fs::read(fx.path("keys/root.key")).unwrap();
+    let public_before = fs::read(fx.path("keys/keyring.pub")).unwrap();
+
+    json_run(
+        &[
+            "keys",
+            "remove",
+            "--keys",
+            &fx.arg("keys"),
+            old["slot"].as_str().unwrap(),
+        ],
+        0,
+    );
+    assert_ne!(fs::read(fx.path("keys/root.key")).unwrap(), root_before);
+    assert_eq!(
+        fs::read_to_string(fx.path("keys/generation")).unwrap(),
+        "2\n"
+    );
+    json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
+
+    // The last slot stays unless forced.
+    let kept_slot = kept["slot"].as_str().unwrap();
+    expect_error(
+        &["keys", "remove", "--keys", &fx.arg("keys"), kept_slot],
+        2,
+        "usage",
+    );
+
+    // Putting back the old root key and keyring (both, so their MAC matches) is a rollback.
+    fs::write(fx.path("keys/root.key"), &root_before).unwrap();
+    fs::write(fx.path("keys/keyring.pub"), &public_before).unwrap();
+    let doc = expect_error(
+        &["keys", "list", "--keys", &fx.arg("keys")],
+        12,
+        "corrupted",
+    );
+    assert!(doc.to_string().contains("rolled back"), "{doc}");
+}
+
+#[test]
+fn a_password_slot_is_added_from_stdin_and_unlocks_a_backup() {
+    let fx = Fixture::empty();
+    fx.seed("chats.db", 20);
+    fx.create_keys("keys");
+    expect_error_with_stdin(
+        &[
+            "keys",
+            "add-password",
+            "--keys",
+            &fx.arg("keys"),
+            "--password-stdin",
+        ],
+        2,
+        "usage",
+        Some("short\n"),
+    );
+    let added = json_run_with_stdin(
+        &[
+            "keys",
+            "add-password",
+            "--keys",
+            &fx.arg("keys"),
+            "--password-stdin",
+        ],
+        0,
+        Some("a long enough passphrase\n"),
+    );
+    assert_eq!(added["slots"][0]["kind"], "password", "{added}");
+    fx.backup("keys", "chats.db", "chats.keepsake");
+    let backup = fx.arg("chats.keepsake");
+    let verified = json_run_with_stdin(
+        &["verify", &backup, "--password-stdin"],
+        0,
+        Some("a long enough passphrase\n"),
+    );
+    assert_eq!(verified["unlocked_with"], "password");
+    let doc = expect_error_with_stdin(
+        &["verify", &backup, "--password-stdin"],
+        10,
+        "wrong_key",
+        Some("a long enough passphrasE\n"),
+    );
+    assert!(doc.to_string().contains("wrong password"), "{doc}");
+    // Rotation on request: the password still opens backups made afterwards.
+    json_run(&["keys", "rotate", "--keys", &fx.arg("keys")], 0);
+    fx.backup("keys", "chats.db", "after.keepsake");
+    json_run_with_stdin(
+        &["verify", &fx.arg("after.keepsake"), "--password-stdin"],
+        0,
+        Some("a long enough passphrase\n"),
+    );
 }

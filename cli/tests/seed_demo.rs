@@ -110,6 +110,7 @@ fn ctrl_c_cancels_a_backup_and_leaves_nothing() {
     let fx = Fixture::empty();
     fx.seed("big.db", 100_000);
     fx.create_keys("keys");
+    fx.add_recovery("keys", "recovery.txt"); // a backup needs a slot
     let before = fx.files();
     let binary = assert_cmd::cargo::cargo_bin("keepsake");
     let mut child = StdCommand::new(binary)

@@ -63,7 +63,9 @@ fn run(args: &[String]) -> Result<()> {
             store.close()
         }
         "keyring" => {
-            let keyring = Keyring::create()?;
+            let mut keyring = Keyring::create()?;
+            // Backups need a slot a new phone could open; the benchmark unlocks by root key.
+            keyring.add_recovery_key("benchmark")?;
             let mut bytes = keyring.root_key().expose_secret().to_vec();
             bytes.extend_from_slice(&keyring.to_public_bytes());
             std::fs::write(arg(1)?, bytes).map_err(|e| Error::io_at(arg(1).unwrap_or(""), e))

@@ -16,7 +16,7 @@ use keepsake_core::{
         backup_store_to_repo, restore_from_repo, BackupOptions, Control, RestoreOptions, Secret,
     },
     crypto::{random_bytes, RootKey},
-    keyring::{Keyring, KeyringId},
+    keyring::{Keyring, KeyringId, FIRST_GENERATION},
     repo::{BlobStore, DirStore, RepoOptions, Repository},
     store::ChatStore,
     Error, Result,
@@ -72,12 +72,15 @@ fn main() -> Result<()> {
             let mut repo = if store.stat("config")?.is_some() {
                 Repository::open(store, &Secret::RootKey(&root))?
             } else {
-                let keyring = Keyring::from_unlocked(
+                let mut keyring = Keyring::from_unlocked(
                     root,
                     KeyringId::from_bytes(random_bytes()?),
                     random_bytes()?,
+                    FIRST_GENERATION,
                     Vec::new(),
                 )?;
+                // A repository needs a slot a new device could open; the benchmark never uses it.
+                keyring.add_recovery_key("benchmark")?;
                 Repository::init(store, &keyring, &RepoOptions::default())?
             };
             let chat = ChatStore::open(Path::new(from))?;

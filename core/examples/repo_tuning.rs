@@ -118,7 +118,8 @@ fn main() -> Result<()> {
         store.close()?;
         println!("{day_kind:?} day: {summary:?}");
     }
-    let keyring = Keyring::create()?;
+    let mut keyring = Keyring::create()?;
+    keyring.add_recovery_key("tuning")?;
     {
         // Baseline: the export alone (SQLite scan and record encoding) into nothing.
         let store = ChatStore::open(&base)?;
@@ -175,7 +176,7 @@ fn main() -> Result<()> {
                 keepsake_core::repo::BlobStore::put(day_mem.as_ref(), &name, &bytes)?;
             }
             let mut day_repo =
-                Repository::open_with(day_mem.clone(), |_, _| Ok(keyring.root_key().clone()))?;
+                Repository::open_with(day_mem.clone(), |_, _, _| Ok(keyring.root_key().clone()))?;
             let store = ChatStore::open(&dir.join(format!("{day_kind:?}.db")))?;
             let before = day_mem.total_bytes();
             backup_store_to_repo(

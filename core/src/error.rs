@@ -17,6 +17,43 @@ pub enum Error {
     #[error("wrong key: the secret opens no key slot of this backup")]
     WrongKey,
 
+    /// The password opens no password slot of this backup or keyring. Distinct from
+    /// [`Error::WrongKey`] so an app can say "wrong password" rather than "wrong key".
+    #[error("wrong password: it opens no password slot of this backup")]
+    WrongPassword,
+
+    /// A keyring older than the one the app already knows was offered (a stored public keyring
+    /// or one rebuilt from an old backup): it may still hold slots that were revoked since.
+    #[error("keyring rolled back: generation {found} is older than the known generation {known}")]
+    KeyringRolledBack {
+        /// The offered keyring's generation.
+        found: u64,
+        /// The generation the app keeps with its root key.
+        known: u64,
+    },
+
+    /// The device's root key is of another generation than the one that sealed this backup or
+    /// repository (it was made before a rotation, or the repository has not adopted the
+    /// rotation yet): the device key cannot open it, a slot's secret can.
+    #[error(
+        "sealed with keyring generation {sealed}, but this device's keyring is at generation \
+         {device}: unlock it with a passkey, the recovery key or a password"
+    )]
+    OtherGeneration {
+        /// The generation of the root key that sealed it.
+        sealed: u64,
+        /// The generation of the device's root key.
+        device: u64,
+    },
+
+    /// The last key slot (or the last one a new device could use) would go: a backup without
+    /// one could never be restored on a new phone. Removal needs `force`.
+    #[error("{reason}")]
+    LastSlot {
+        /// Which rule would be broken.
+        reason: String,
+    },
+
     /// The recovery key failed its checksum: a typing mistake, not a wrong key.
     #[error("the recovery key has a typo: {detail}")]
     RecoveryKeyTypo {

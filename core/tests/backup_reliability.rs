@@ -192,7 +192,8 @@ fn a_full_disk_during_backup_is_a_clean_error() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.db");
     populated_store(&source, 3, MESSAGES);
-    let keyring = Keyring::create().unwrap();
+    let mut keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("test").unwrap(); // a backup needs a slot
     let store = ChatStore::open(&source).unwrap();
     let sink = FullDisk {
         written: Vec::new(),
@@ -411,7 +412,8 @@ fn a_concurrent_writer_does_not_change_the_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.db");
     let initial = populated_store(&source, 5, 20_000);
-    let keyring = Keyring::create().unwrap();
+    let mut keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("test").unwrap(); // a backup needs a slot
     let export_started = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
     let backup_path = dir.path().join("b.keepsake");
@@ -481,7 +483,8 @@ fn sqlite_snapshot_kind_round_trips_through_the_container() {
          INSERT INTO notes(body) VALUES ('one'), ('two'), ('three');",
     )
     .unwrap();
-    let keyring = Keyring::create().unwrap();
+    let mut keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("test").unwrap(); // a backup needs a slot
     let backup_path = dir.path().join("snap.keepsake");
     backup::backup_sqlite_file_to_path(
         &source,
@@ -651,6 +654,7 @@ fn kill_9_during_restore_leaves_the_target_untouched_or_complete() {
 /// The secret a vector's `unlock` entry names; `None` if the secret itself is rejected (a typo).
 enum VectorSecret {
     Recovery(RecoveryKey),
+    Password(String),
     Passkey(Vec<u8>, PrfOutput),
     Root(RootKey),
 }
@@ -659,6 +663,11 @@ fn vector_secret(unlock: &serde_json::Value) -> Result<VectorSecret, Error> {
     let hex_field = |v: &serde_json::Value| hex::decode(v.as_str().unwrap()).unwrap();
     if let Some(key) = unlock.get("recovery_key") {
         return RecoveryKey::parse(key.as_str().unwrap()).map(VectorSecret::Recovery);
+    }
+    if let Some(password) = unlock.get("password") {
+        return Ok(VectorSecret::Password(
+            password.as_str().unwrap().to_owned(),
+        ));
     }
     if let Some(passkey) = unlock.get("passkey") {
         let prf = PrfOutput::from_slice(&hex_field(&passkey["prf_output"]))?;
@@ -693,6 +702,7 @@ fn restoring_every_negative_container_vector_fails_and_leaves_nothing() {
             };
             let secret = match &secret {
                 VectorSecret::Recovery(key) => Secret::RecoveryKey(key),
+                VectorSecret::Password(password) => Secret::Password(password),
                 VectorSecret::Passkey(id, prf) => Secret::Passkey {
                     credential_id: id,
                     prf,

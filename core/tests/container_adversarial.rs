@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use keepsake_core::{
     crypto::{stream::SEGMENT_SIZE, PrfOutput},
     format::{self, ContainerWriter, Metadata, PayloadKind, WriteOptions},
-    keyring::{Keyring, PasskeyEnrollment, RecoveryKey},
+    keyring::{BackupFlags, Keyring, PasskeyEnrollment, RecoveryKey},
     Error,
 };
 use proptest::prelude::*;
@@ -28,6 +28,10 @@ fn fixture() -> Fixture {
                 rp_id: "chat.example.com".into(),
                 label: "phone".into(),
                 provider_hint: None,
+                backup: Some(BackupFlags {
+                    eligible: true,
+                    state: true,
+                }),
             },
             &PrfOutput::from_slice(&[0x42; 32]).unwrap(),
         )
@@ -51,6 +55,7 @@ fn seal(fixture: &Fixture, plaintext: &[u8], level: i32, chunk: usize) -> Vec<u8
         &metadata,
         &WriteOptions {
             compression_level: level,
+            ..WriteOptions::default()
         },
     )
     .unwrap();

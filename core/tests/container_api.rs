@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use keepsake_core::{
     crypto::PrfOutput,
     format::{self, Compression, ContainerWriter, Metadata, PayloadKind, WriteOptions},
-    keyring::{Keyring, PasskeyEnrollment, SlotKind},
+    keyring::{BackupFlags, Keyring, PasskeyEnrollment, SlotKind},
     Error,
 };
 
@@ -27,6 +27,10 @@ fn keyring_with_passkey() -> Keyring {
                 rp_id: "chat.example.com".into(),
                 label: "phone".into(),
                 provider_hint: Some([9u8; 16]),
+                backup: Some(BackupFlags {
+                    eligible: true,
+                    state: true,
+                }),
             },
             &prf(),
         )
@@ -40,6 +44,7 @@ fn backup(keyring: &Keyring, kind: PayloadKind, level: i32, payload: &[u8]) -> V
     metadata.insert("app_version", "1.2.3").unwrap();
     let options = WriteOptions {
         compression_level: level,
+        ..WriteOptions::default()
     };
     let mut writer = ContainerWriter::new(Vec::new(), keyring, kind, &metadata, &options).unwrap();
     writer.write_all(payload).unwrap();
@@ -52,7 +57,8 @@ fn inspect_needs_no_secret_and_shows_public_fields() {
     let bytes = backup(&keyring, PayloadKind::SqliteSnapshot, 3, b"hello");
     let sealed = format::open(&bytes[..]).unwrap();
     let header = sealed.header();
-    assert_eq!(header.version(), 1);
+    assert_eq!(header.version(), 2);
+    assert_eq!(header.keyring_generation(), keyring.generation());
     assert_eq!(header.payload_kind(), PayloadKind::SqliteSnapshot);
     assert_eq!(header.compression(), Compression::Zstd);
     assert_eq!(header.keyring_id(), keyring.id());
@@ -139,6 +145,7 @@ fn bad_compression_levels_are_refused() {
             &Metadata::new(),
             &WriteOptions {
                 compression_level: level,
+                ..WriteOptions::default()
             },
         );
         assert!(
@@ -160,6 +167,7 @@ fn a_writer_dropped_without_finish_leaves_a_truncated_backup() {
             &Metadata::new(),
             &WriteOptions {
                 compression_level: 0,
+                ..WriteOptions::default()
             },
         )
         .unwrap();

@@ -7,10 +7,12 @@
 use std::{fs, path::PathBuf};
 
 use keepsake_core::{
-    crypto::{kdf, PrfOutput, RootKey},
+    crypto::{
+        kdf::{self, KekVersion},
+        PrfOutput, RootKey,
+    },
     keyring::{
-        unwrap_with_passkey, unwrap_with_recovery_key, FixedSlotInputs, Keyring, KeyringId,
-        PasskeyEnrollment, RecoveryKey, Slot, SlotId,
+        unwrap_with_passkey, unwrap_with_recovery_key, Keyring, KeyringId, RecoveryKey, Slot,
     },
     Error,
 };
@@ -41,15 +43,6 @@ fn text(value: &Value) -> &str {
     value.as_str().unwrap()
 }
 
-fn fixed_inputs(slot: &Value) -> FixedSlotInputs {
-    FixedSlotInputs {
-        id: SlotId::from_bytes(array(&slot["slot_id"])),
-        created_at: slot["created_at"].as_u64().unwrap(),
-        salt: array(&slot["salt"]),
-        nonce: array(&slot["nonce"]),
-    }
-}
-
 fn error_name(error: &Error) -> &'static str {
     match error {
         Error::WrongKey => "WrongKey",
@@ -63,75 +56,60 @@ fn error_name(error: &Error) -> &'static str {
     }
 }
 
+/// The version 1 keyring vectors: this build no longer writes version 1 slots, but must decode
+/// them strictly, re-encode them canonically and open them.
 #[test]
-fn keyring_vectors_build_byte_exact_slots_and_public_keyring() {
+fn version_1_keyring_vectors_decode_and_open() {
     let vectors = load("keyring.json");
     let root = RootKey::from_bytes(array(&vectors["root_key"]));
     let id = KeyringId::from_bytes(array(&vectors["keyring_id"]));
-    let mut keyring =
-        Keyring::from_unlocked(root.clone(), id, array(&vectors["prf_input"]), Vec::new()).unwrap();
 
     let slot_vectors = vectors["slots"].as_array().unwrap();
     assert_eq!(slot_vectors.len(), 3);
+    let mut slots = Vec::new();
     for vector in slot_vectors {
         let salt = array(&vector["salt"]);
-        let slot_id = if vector["kind"] == "passkey" {
-            let prf = PrfOutput::from_slice(&bytes(&vector["prf_output"])).unwrap();
-            let credential_id = bytes(&vector["credential_id"]);
-            let kek = kdf::passkey_kek(&prf, &salt, &credential_id).unwrap();
-            assert_eq!(kek.expose_secret().to_vec(), bytes(&vector["kek"]));
-            let enrollment = PasskeyEnrollment {
-                credential_id,
-                rp_id: text(&vector["rp_id"]).into(),
-                label: text(&vector["label"]).into(),
-                provider_hint: vector["provider_hint"]
-                    .as_str()
-                    .map(|_| array(&vector["provider_hint"])),
-            };
-            keyring
-                .add_passkey_with(enrollment, &prf, fixed_inputs(vector))
-                .unwrap()
-        } else {
-            // The recovery key's text carries this secret: the wrapped key below only matches if
-            // parsing recovered it exactly.
-            let kek = kdf::recovery_kek(&array(&vector["secret"]), &salt).unwrap();
-            assert_eq!(kek.expose_secret().to_vec(), bytes(&vector["kek"]));
-            let key = RecoveryKey::parse(text(&vector["recovery_key"])).unwrap();
-            keyring
-                .add_recovery_key_with(text(&vector["label"]), &key, fixed_inputs(vector))
-                .unwrap()
-        };
-        let slot = keyring.slots().iter().find(|s| s.id() == &slot_id).unwrap();
+        let slot = Slot::decode(&bytes(&vector["encoding"])).unwrap();
+        assert_eq!(slot.version(), 1);
+        assert_eq!(slot.to_bytes(), bytes(&vector["encoding"]));
         assert_eq!(
             slot.aad(&id),
             bytes(&vector["aad"]),
             "AAD of {}",
             vector["kind"]
         );
-        assert_eq!(
-            slot.wrapped_key().as_bytes().to_vec(),
-            bytes(&vector["wrapped_key"])
-        );
-        assert_eq!(slot.to_bytes(), bytes(&vector["encoding"]));
-        assert_eq!(&Slot::decode(&bytes(&vector["encoding"])).unwrap(), slot);
+        let opened = if vector["kind"] == "passkey" {
+            let prf = PrfOutput::from_slice(&bytes(&vector["prf_output"])).unwrap();
+            let credential_id = bytes(&vector["credential_id"]);
+            let kek = kdf::passkey_kek(&prf, &salt, &credential_id, KekVersion::V1).unwrap();
+            assert_eq!(kek.expose_secret().to_vec(), bytes(&vector["kek"]));
+            assert_eq!(slot.credential_id(), Some(credential_id.as_slice()));
+            unwrap_with_passkey(&id, 0, std::slice::from_ref(&slot), &credential_id, &prf)
+        } else {
+            // The recovery key's text carries this secret: the slot only opens if parsing
+            // recovered it exactly.
+            let kek = kdf::recovery_kek(&array(&vector["secret"]), &salt, KekVersion::V1).unwrap();
+            assert_eq!(kek.expose_secret().to_vec(), bytes(&vector["kek"]));
+            let key = RecoveryKey::parse(text(&vector["recovery_key"])).unwrap();
+            unwrap_with_recovery_key(&id, 0, std::slice::from_ref(&slot), &key)
+        };
+        assert_eq!(opened.unwrap(), root);
+        slots.push(slot);
     }
 
     let public = bytes(&vectors["public_keyring"]);
-    assert_eq!(keyring.to_public_bytes(), public);
     let rebuilt = Keyring::from_parts(root.clone(), &public).unwrap();
-    assert_eq!(rebuilt.slots(), keyring.slots());
-
-    // Every slot opens to the vector root key.
-    for vector in slot_vectors {
-        let opened = if vector["kind"] == "passkey" {
-            let prf = PrfOutput::from_slice(&bytes(&vector["prf_output"])).unwrap();
-            unwrap_with_passkey(&id, keyring.slots(), &bytes(&vector["credential_id"]), &prf)
-        } else {
-            let key = RecoveryKey::parse(text(&vector["recovery_key"])).unwrap();
-            unwrap_with_recovery_key(&id, keyring.slots(), &key)
-        };
-        assert_eq!(opened.unwrap(), root);
-    }
+    assert_eq!(rebuilt.slots(), slots.as_slice());
+    assert_eq!(
+        rebuilt.generation(),
+        0,
+        "a version 1 keyring has generation 0"
+    );
+    // Stored again, it takes the version 2 layout, which loads back to the same keyring.
+    let upgraded = rebuilt.to_public_bytes();
+    assert_eq!(upgraded[4], 2);
+    let reloaded = Keyring::from_parts(root, &upgraded).unwrap();
+    assert_eq!(reloaded.slots(), slots.as_slice());
 }
 
 #[test]
@@ -152,7 +130,8 @@ fn derivation_vectors() {
     }
     for vector in vectors["keyring_mac_key"].as_array().unwrap() {
         let root = RootKey::from_bytes(array(&vector["root_key"]));
-        let key = kdf::keyring_mac_key(&root, &array(&vector["keyring_id"])).unwrap();
+        let key =
+            kdf::keyring_mac_key(&root, &array(&vector["keyring_id"]), KekVersion::V1).unwrap();
         assert_eq!(key.expose_secret().to_vec(), bytes(&vector["key"]));
     }
 }
@@ -190,10 +169,10 @@ fn negative_vectors_fail_with_the_named_error() {
             .map(|slot| Slot::decode(&bytes(slot)).unwrap())
             .collect();
         let result = if let Some(key) = case["recovery_key"].as_str() {
-            unwrap_with_recovery_key(&id, &slots, &RecoveryKey::parse(key).unwrap())
+            unwrap_with_recovery_key(&id, 0, &slots, &RecoveryKey::parse(key).unwrap())
         } else {
             let prf = PrfOutput::from_slice(&bytes(&case["prf_output"])).unwrap();
-            unwrap_with_passkey(&id, &slots, &bytes(&case["credential_id"]), &prf)
+            unwrap_with_passkey(&id, 0, &slots, &bytes(&case["credential_id"]), &prf)
         };
         let error = result.expect_err(text(&case["name"]));
         assert_eq!(

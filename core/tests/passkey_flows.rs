@@ -7,7 +7,7 @@ use std::io::{Cursor, Read, Write};
 
 use keepsake_core::{
     format::{self, ContainerWriter, Metadata, PayloadKind, WriteOptions},
-    keyring::{Keyring, SlotKind},
+    keyring::{BackupFlags, Keyring, SlotKind},
     passkey::{
         remove_passkey,
         soft::{SoftAuthenticator, SoftMode, SOFT_AUTHENTICATOR_AAGUID},
@@ -133,6 +133,7 @@ fn enrollment_and_unlock_round_trip_in_every_prf_mode_and_path() {
                     credential_id,
                     rp_id,
                     provider_hint,
+                    ..
                 } => {
                     assert_eq!(credential_id, &authenticator.credential_ids()[0]);
                     assert_eq!(rp_id, RP);
@@ -278,6 +279,14 @@ fn a_second_passkey_is_excluded_from_duplicates_and_can_be_removed() {
     assert!(again.enrolled_slot().is_none());
     enroll(&mut keyring, &mut laptop, Path::Typed).unwrap();
     assert_eq!(keyring.slots().len(), 2);
+    // The software authenticator models a synced passkey: BE and BS come from its authenticator
+    // data (JSON path) and are recorded in the slot; the typed path does not report them.
+    let flags: Vec<_> = keyring.slots().iter().map(|s| s.backup_flags()).collect();
+    let synced = BackupFlags {
+        eligible: true,
+        state: true,
+    };
+    assert_eq!(flags, [Some(synced), None]);
 
     // Both passkeys open the same backup.
     let file = backup(&keyring);
@@ -292,10 +301,14 @@ fn a_second_passkey_is_excluded_from_duplicates_and_can_be_removed() {
 
     // Removing the phone's passkey: later backups no longer open with it.
     let phone_id = phone.credential_ids()[0].clone();
-    let removed = remove_passkey(&mut keyring, &phone_id).unwrap();
-    assert_eq!(removed.credential_id(), Some(phone_id.as_slice()));
+    let removed = remove_passkey(&mut keyring, &phone_id, false).unwrap();
+    assert_eq!(removed.slot.credential_id(), Some(phone_id.as_slice()));
+    assert_eq!(
+        removed.rotation.new_generation,
+        removed.rotation.old_generation + 1
+    );
     assert!(matches!(
-        remove_passkey(&mut keyring, &phone_id),
+        remove_passkey(&mut keyring, &phone_id, false),
         Err(Error::NoMatchingSlot)
     ));
     let later = backup(&keyring);
@@ -310,8 +323,8 @@ fn a_second_passkey_is_excluded_from_duplicates_and_can_be_removed() {
     // The last slot stays.
     let laptop_id = laptop.credential_ids()[0].clone();
     assert!(matches!(
-        remove_passkey(&mut keyring, &laptop_id),
-        Err(Error::InvalidArgument(_))
+        remove_passkey(&mut keyring, &laptop_id, false),
+        Err(Error::LastSlot { .. })
     ));
 }
 

@@ -42,7 +42,7 @@ fn fault_matrix(incremental: bool) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     populated(&db, 3, 600);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
 
     // The repository the faulty runs start from (empty, or holding one snapshot).
     let base = MemStore::new();
@@ -128,7 +128,7 @@ fn an_upload_cut_off_after_n_bytes_is_resumed_reusing_the_packs_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     populated(&db, 4, 3_000);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let inner: Arc<MemStore> = Arc::new(MemStore::new());
     let faulty = Arc::new(FaultyStore::new(inner.clone()));
     let mut repo = Repository::init(faulty.clone(), &keyring, &small_options()).unwrap();
@@ -159,7 +159,7 @@ fn two_snapshots() -> (tempfile::TempDir, Keyring, Arc<MemStore>, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     populated(&db, 5, 800);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let (mem, mut repo) = mem_repo(&keyring);
     backup(&db, &mut repo, None).unwrap();
     let mut store = ChatStore::open(&db).unwrap();
@@ -308,7 +308,7 @@ fn missing_truncated_duplicated_and_swapped_objects_are_typed_errors() {
 #[test]
 fn a_pack_from_another_repository_is_a_typed_error_and_never_adopted() {
     let (dir, keyring, mem, expected) = two_snapshots();
-    let other_keyring = Keyring::create().unwrap();
+    let other_keyring = device_keyring();
     let (other_mem, mut other) = mem_repo(&other_keyring);
     backup(&dir.path().join("chat.db"), &mut other, None).unwrap();
     let foreign = other_mem.list("data/").unwrap().remove(0);

@@ -1,5 +1,5 @@
 //! Repository life cycle (issue 10): kill -9 during backup and prune, retention, locks, the
-//! local cache, key rotation, and a property test over random edits.
+//! local cache, key rotation and revocation, and a property test over random edits.
 
 #![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
@@ -18,7 +18,8 @@ use keepsake_core::{
     keyring::Keyring,
     repo::{
         testing::{Faults, FaultyStore},
-        BlobStore, CheckOptions, DirStore, MemStore, Repository, RetentionPolicy,
+        BlobStore, CheckOptions, DirStore, KeyringAdoption, MemStore, Repository, RetentionPolicy,
+        CONFIG_NAME,
     },
     store::{
         synthetic::{apply_day, DayKind, DayOfChange},
@@ -126,7 +127,7 @@ struct CrashSetup {
 
 fn crash_setup() -> CrashSetup {
     let dir = tempfile::tempdir().unwrap();
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let keyring_file = dir.path().join("keyring");
     write_keyring(&keyring_file, &keyring);
     let env = vec![
@@ -259,7 +260,7 @@ fn prune_keeps_what_the_policy_says_and_reclaims_space() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     populated(&db, 12, 1_500);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let (mem, mut repo) = mem_repo(&keyring);
     let mut dumps = Vec::new();
     for day in 0..5 {
@@ -366,7 +367,7 @@ fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     populated(&db, 13, 300);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let (mem, repo) = mem_repo(&keyring);
     let writer = repo.begin_snapshot(None).unwrap();
     let mut other = reopen(mem.clone(), &keyring).unwrap();
@@ -390,7 +391,7 @@ fn a_lost_cache_is_rebuilt_from_the_index_and_a_stale_one_is_corrected() {
     let db = dir.path().join("chat.db");
     let cache = dir.path().join("cache");
     populated(&db, 14, 2_000);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let (mem, mut repo) = mem_repo(&keyring);
     backup(&db, &mut repo, Some(&cache)).unwrap();
     fs::remove_dir_all(&cache).unwrap();
@@ -421,22 +422,45 @@ fn a_lost_cache_is_rebuilt_from_the_index_and_a_stale_one_is_corrected() {
     assert_eq!(restore_dump(&repo, None).unwrap(), dump(&db));
 }
 
+/// A copy of every object of `store`, with the config replaced by `config`: what someone who
+/// kept an old config object sees.
+fn with_config(store: &MemStore, config: &[u8]) -> Arc<MemStore> {
+    let copy = Arc::new(MemStore::new());
+    for name in store.list("").unwrap() {
+        copy.put(&name, &store.get(&name, None).unwrap()).unwrap();
+    }
+    copy.put(CONFIG_NAME, config).unwrap();
+    copy
+}
+
 #[test]
-fn rotation_keeps_old_data_readable_and_locks_out_the_removed_slot() {
+fn revocation_locks_the_removed_secret_out_of_everything_written_afterwards() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     populated(&db, 15, 1_000);
     let mut keyring = Keyring::create().unwrap();
-    let (_, removed_recovery) = keyring.add_recovery_key("old").unwrap();
+    let (_, kept) = keyring.add_recovery_key("kept").unwrap();
+    let (removed_slot, removed) = keyring.add_recovery_key("old paper copy").unwrap();
     let (mem, mut repo) = mem_repo(&keyring);
     backup(&db, &mut repo, None).unwrap();
     let first = dump(&db);
+    let old_config = mem.get(CONFIG_NAME, None).unwrap();
+    let cloud_before = with_config(&mem, &old_config);
+    let old_keyring =
+        Keyring::from_parts(keyring.root_key().clone(), &keyring.to_public_bytes()).unwrap();
 
-    // The key-lifecycle work replaces the root key and drops a slot: a new keyring.
-    let mut rotated = Keyring::create().unwrap();
-    let (_, new_recovery) = rotated.add_recovery_key("new").unwrap();
-    repo.rotate_keys(&rotated).unwrap();
+    // Revocation: remove the slot (which rotates the root key), then the repository adopts it.
+    keyring.remove_slot(&removed_slot, false).unwrap();
+    assert_eq!(keyring.generation(), old_keyring.generation() + 1);
+    assert_eq!(
+        repo.adopt_keyring(&keyring).unwrap(),
+        KeyringAdoption::Rotated
+    );
     assert_eq!(repo.current_epoch(), 1);
+    assert_eq!(
+        repo.adopt_keyring(&keyring).unwrap(),
+        KeyringAdoption::Unchanged
+    );
     let mut store = ChatStore::open(&db).unwrap();
     apply_day(
         &mut store,
@@ -448,24 +472,69 @@ fn rotation_keeps_old_data_readable_and_locks_out_the_removed_slot() {
     .unwrap();
     store.close().unwrap();
     let after = backup(&db, &mut repo, None).unwrap();
-    assert!(
-        after.new_chunks > 0,
-        "new data goes under the new epoch's keys"
-    );
+    assert!(after.new_chunks > 0, "new data goes under the new epoch");
 
-    let fresh = Repository::open(mem.clone(), &Secret::RecoveryKey(&new_recovery)).unwrap();
+    // The remaining secret and the device keyring read everything, old data included.
+    let fresh = Repository::open(mem.clone(), &Secret::RecoveryKey(&kept)).unwrap();
     let snaps = fresh.snapshots().unwrap();
     assert_eq!(restore_dump(&fresh, Some(&snaps[0].id)).unwrap(), first);
     assert_eq!(restore_dump(&fresh, Some(&snaps[1].id)).unwrap(), dump(&db));
     check_all(&fresh);
+    reopen(mem.clone(), &keyring).unwrap();
+
+    // The removed secret opens nothing now: not the config, not with the old root key.
     assert!(matches!(
-        Repository::open(mem.clone(), &Secret::RecoveryKey(&removed_recovery)),
+        Repository::open(mem.clone(), &Secret::RecoveryKey(&removed)),
         Err(Error::WrongKey)
     ));
     assert!(matches!(
-        Repository::open(mem.clone(), &Secret::RootKey(keyring.root_key())),
+        Repository::open(mem.clone(), &Secret::RootKey(old_keyring.root_key())),
         Err(Error::Corrupted { .. })
     ));
+    // Whoever copied the store before the revocation still reads that copy; with the old
+    // config and everything written since, the new epoch's objects stay closed to them.
+    let old_view = Repository::open(cloud_before, &Secret::RecoveryKey(&removed)).unwrap();
+    assert_eq!(restore_dump(&old_view, Some(&snaps[0].id)).unwrap(), first);
+    let stale = with_config(&mem, &old_config);
+    let stale_view = Repository::open(stale, &Secret::RecoveryKey(&removed)).unwrap();
+    let err = restore_dump(&stale_view, Some(&snaps[1].id)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupted { what } if what.contains("key epoch 1")),
+        "{err:?}"
+    );
+
+    // The device keyring of before the rotation: another generation, then rolled back.
+    let (old, new) = (old_keyring.generation(), keyring.generation());
+    assert!(matches!(
+        reopen(mem.clone(), &old_keyring),
+        Err(Error::OtherGeneration { sealed, device }) if sealed == new && device == old
+    ));
+    assert!(matches!(
+        repo.adopt_keyring(&old_keyring),
+        Err(Error::KeyringRolledBack { found, known }) if found == old && known == new
+    ));
+}
+
+#[test]
+fn a_slot_added_on_the_device_reaches_the_repository_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    populated(&db, 16, 200);
+    let mut keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("first").unwrap();
+    let (mem, mut repo) = mem_repo(&keyring);
+    backup(&db, &mut repo, None).unwrap();
+    let (_, added) = keyring.add_recovery_key("added later").unwrap();
+    assert!(matches!(
+        Repository::open(mem.clone(), &Secret::RecoveryKey(&added)),
+        Err(Error::WrongKey)
+    ));
+    // The daily backup opens the repository with the device keyring: the config takes the slot.
+    let mut daily = reopen(mem.clone(), &keyring).unwrap();
+    assert_eq!(daily.current_epoch(), 0, "adding a slot starts no epoch");
+    backup(&db, &mut daily, None).unwrap();
+    let fresh = Repository::open(mem.clone(), &Secret::RecoveryKey(&added)).unwrap();
+    assert_eq!(restore_dump(&fresh, None).unwrap(), dump(&db));
 }
 
 // ---- property: every snapshot restores to its database --------------------------------------------
@@ -548,7 +617,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("chat.db");
         populated(&db, 16, 400);
-        let keyring = Keyring::create().unwrap();
+        let keyring = device_keyring();
         let mem: Arc<MemStore> = Arc::new(MemStore::new());
         let mut repo = Repository::init(mem, &keyring, &small_options()).unwrap();
         let mut next_id = ChatStore::open(&db).unwrap().counts().unwrap().messages as i64;
@@ -572,7 +641,7 @@ fn small_index_objects_are_merged_and_every_snapshot_stays_whole() {
     let db = dir.path().join("chat.db");
     let cache = dir.path().join("cache");
     populated(&db, 17, 3_000);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let (mem, mut repo) = mem_repo(&keyring);
     backup(&db, &mut repo, Some(&cache)).unwrap();
     let mut taken = Vec::new();

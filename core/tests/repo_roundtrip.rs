@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
+mod repo_support;
+
 use std::{path::Path, sync::Arc};
 
 use keepsake_core::{
@@ -16,6 +18,7 @@ use keepsake_core::{
     },
     Error,
 };
+use repo_support::device_keyring;
 
 fn populated(path: &Path, messages: u64) -> RecordCounts {
     let mut store = ChatStore::open(path).unwrap();
@@ -92,7 +95,7 @@ fn a_second_backup_of_an_unchanged_store_uploads_almost_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.db");
     populated(&source, 3_000);
-    let keyring = Keyring::create().unwrap();
+    let keyring = device_keyring();
     let mem = Arc::new(MemStore::new());
     let mut repo = Repository::init(mem.clone(), &keyring, &RepoOptions::default()).unwrap();
     let chat = ChatStore::open(&source).unwrap();
@@ -118,7 +121,7 @@ fn a_second_backup_of_an_unchanged_store_uploads_almost_nothing() {
         "{second:?} vs {first:?}"
     );
     assert!(matches!(
-        Repository::open(mem, &Secret::Keyring(&Keyring::create().unwrap())),
+        Repository::open(mem, &Secret::Keyring(&device_keyring())),
         Err(Error::WrongKey)
     ));
 }

@@ -37,7 +37,8 @@ fn fixture() -> Fixture {
         messages: 2_000,
     };
     generate(&mut store, &spec).unwrap();
-    let keyring = Keyring::create().unwrap();
+    let mut keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("paper").unwrap();
     let chat_backup = dir.path().join("chat.keepsake");
     backup::backup_store_to_path(
         &store,

@@ -22,7 +22,9 @@ pub(crate) use blob_store::ForeignBlobStore;
 pub use blob_store::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange,
 };
-pub use records::{CheckReport, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo};
+pub use records::{
+    CheckReport, KeyringAdoption, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo,
+};
 
 use crate::{
     backup::{restore_report, BackupOptions, RestoreReport},
@@ -116,6 +118,22 @@ impl Repository {
         })
     }
 
+    /// Brings the repository up to the device's `keyring` after it changed: an added slot is
+    /// written into the repository's config; a rotation (a removed slot, or
+    /// `Keyring.rotateRootKey`) re-wraps the old keys under the new root key and starts a new
+    /// key epoch, so a removed secret reads nothing written from now on. Call it right after
+    /// the keyring changed, on a repository opened before the change: one left behind opens
+    /// only with a passkey, the recovery key or a password (the device keyring gets `WrongKey`),
+    /// then adopts the keyring the same way. An older keyring is `KeyringRolledBack`.
+    pub fn adopt_keyring(&self, keyring: Arc<Keyring>) -> FfiResult<KeyringAdoption> {
+        guard(|| {
+            let adoption = self
+                .inner
+                .with_mut_ffi(|r| keyring.with(|k| r.adopt_keyring(k)))?;
+            Ok(adoption.into())
+        })
+    }
+
     /// Every snapshot, oldest first. Each one is authenticated; a damaged one fails the call.
     pub fn snapshots(&self) -> FfiResult<Vec<SnapshotInfo>> {
         guard(|| {
@@ -138,7 +156,8 @@ impl Repository {
         guard(|| {
             let observers = Observers::new(listener, cancellation);
             observers.check()?;
-            let options = options.map_or_else(CoreBackupOptions::default, |o| o.to_core());
+            let options =
+                options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
             let summary = store.with_store(|s| {
                 self.inner.with_mut(|r| {
                     core_backup::backup_store_to_repo(

@@ -7,6 +7,27 @@ use keepsake_core::{
 
 use crate::{error::FfiResult, store::RecordCounts};
 
+/// What `Repository.adoptKeyring` changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum KeyringAdoption {
+    /// The repository already had the keyring's slots and root key.
+    Unchanged,
+    /// The repository's config took the keyring's new slots.
+    SlotsUpdated,
+    /// The root key was rotated: a new key epoch takes everything written from now on.
+    Rotated,
+}
+
+impl From<core_repo::KeyringAdoption> for KeyringAdoption {
+    fn from(adoption: core_repo::KeyringAdoption) -> Self {
+        match adoption {
+            core_repo::KeyringAdoption::Unchanged => KeyringAdoption::Unchanged,
+            core_repo::KeyringAdoption::SlotsUpdated => KeyringAdoption::SlotsUpdated,
+            core_repo::KeyringAdoption::Rotated => KeyringAdoption::Rotated,
+        }
+    }
+}
+
 /// One snapshot of a repository (readable once the repository is open).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SnapshotInfo {

@@ -253,3 +253,59 @@ fn the_apps_failures_reach_it_typed() {
         Err(KeepsakeError::InvalidArgument { .. })
     ));
 }
+
+#[test]
+fn the_repository_follows_the_device_keyring_through_an_added_slot_and_a_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(AppStore::default());
+    let keyring = Keyring::create().unwrap();
+    let first = keyring.add_recovery_key("first".into()).unwrap();
+    let first_text = first.recovery_key.reveal();
+    let chats = chat_store(&dir.path().join("chats.db"));
+    let repo = Repository::create(app.clone(), keyring.clone(), None).unwrap();
+    repo.backup(chats.clone(), None, None, None).unwrap();
+    let recovery = |text: String| BackupSecret::recovery_key(text).unwrap();
+
+    // An added slot reaches the config; no new key epoch.
+    let added = keyring.add_recovery_key("added".into()).unwrap();
+    assert_eq!(
+        repo.adopt_keyring(keyring.clone()).unwrap(),
+        KeyringAdoption::SlotsUpdated
+    );
+    Repository::open(app.clone(), recovery(added.recovery_key.reveal()), None).unwrap();
+
+    // Revoking the first slot rotates; the repository adopts the rotation.
+    keyring.remove_slot(first.slot.id.clone()).unwrap();
+    assert_eq!(
+        repo.adopt_keyring(keyring.clone()).unwrap(),
+        KeyringAdoption::Rotated
+    );
+    assert_eq!(
+        repo.adopt_keyring(keyring.clone()).unwrap(),
+        KeyringAdoption::Unchanged
+    );
+    repo.backup(chats, None, None, None).unwrap();
+    assert!(matches!(
+        Repository::open(app.clone(), recovery(first_text), None),
+        Err(KeepsakeError::WrongKey { .. })
+    ));
+    let device = BackupSecret::device_keyring(keyring.clone()).unwrap();
+    let reopened = Repository::open(app.clone(), device, None).unwrap();
+    assert_eq!(reopened.snapshots().unwrap().len(), 2);
+
+    // A later rotation that this repository object did not see: the device key of the new
+    // generation is refused with a sentence naming it, and a slot's secret still opens it.
+    keyring.rotate_root_key().unwrap();
+    let device = BackupSecret::device_keyring(keyring.clone()).unwrap();
+    match Repository::open(app.clone(), device, None) {
+        Err(KeepsakeError::WrongKey { detail }) => assert!(detail.contains("generation")),
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("the device key of another generation opened the repository"),
+    }
+    let behind =
+        Repository::open(app.clone(), recovery(added.recovery_key.reveal()), None).unwrap();
+    assert_eq!(
+        behind.adopt_keyring(keyring).unwrap(),
+        KeyringAdoption::Rotated
+    );
+}

@@ -1,5 +1,6 @@
-//! `keepsake keys`: create a keyring and manage its key slots. Adding or removing a slot only
-//! rewrites `keyring.pub`; backups made afterwards carry the new slots.
+//! `keepsake keys`: create a keyring and manage its key slots. Adding a slot rewrites
+//! `keyring.pub`; removing one (or `keys rotate`) also rotates the root key, so the removed secret
+//! opens no backup made afterwards. Backups made afterwards carry the new slots.
 
 use std::{
     io::{self, Write},
@@ -12,7 +13,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::{
-    cli::{AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs},
+    cli::{AddPasswordArgs, AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs},
     commands::slots::keyring_report,
     error::{CliError, CliResult},
     keys_dir::KeysDir,
@@ -27,6 +28,8 @@ pub fn run(command: KeysCommand, context: &Context) -> CliResult<()> {
         KeysCommand::List(args) => list(&args, context),
         KeysCommand::AddRecovery(args) => add_recovery(&args, context),
         KeysCommand::AddPasskey(args) => super::passkeys::add_passkey(&args, context),
+        KeysCommand::AddPassword(args) => add_password(&args, context),
+        KeysCommand::Rotate(args) => rotate(&args, context),
         KeysCommand::Remove(args) => remove(&args, context),
     }
 }
@@ -112,6 +115,37 @@ pub(crate) fn add_recovery_key(
     Ok((slot, out.is_none().then_some(display)))
 }
 
+/// `keys add-password`: Argon2id with the default costs (about a second).
+fn add_password(args: &AddPasswordArgs, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.keys.dir);
+    let mut keyring = dir.load()?;
+    let password = secrets::read_password(args.password_stdin, true)?;
+    let slot = keyring.add_password(&args.label, &password)?;
+    dir.save(&keyring)?;
+    let headline = format!("Added password slot {slot}.");
+    context.output.report(&keyring_report(
+        &dir,
+        &keyring,
+        Some(slot.to_string()),
+        headline,
+    ))
+}
+
+/// `keys rotate`: a new root key for every later backup, sealed to every slot without a prompt.
+fn rotate(args: &KeysDirArg, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.dir);
+    let mut keyring = dir.load()?;
+    let outcome = keyring.rotate_root_key()?;
+    dir.save(&keyring)?;
+    let headline = format!(
+        "Rotated the root key: generation {} -> {}.",
+        outcome.old_generation, outcome.new_generation
+    );
+    context
+        .output
+        .report(&keyring_report(&dir, &keyring, None, headline))
+}
+
 fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
     let dir = KeysDir::at(&args.keys.dir);
     let mut keyring = dir.load()?;
@@ -126,9 +160,15 @@ fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
                 args.slot
             ))
         })?;
-    let removed = keyring.remove_slot(&id)?;
+    let removed = keyring.remove_slot(&id, args.force)?;
     dir.save(&keyring)?;
-    let headline = format!("Removed slot {} ({}).", args.slot, removed.label());
+    let headline = format!(
+        "Removed slot {} ({}) and rotated the root key (generation {}): it opens no backup made \
+         from now on; backups made before still open with it.",
+        args.slot,
+        removed.slot.label(),
+        keyring.generation()
+    );
     context.output.report(&keyring_report(
         &dir,
         &keyring,

@@ -480,7 +480,7 @@ mod tests {
     fn init_writes_the_config_into_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let keys = KeysDir::at(&dir.path().join("keys"));
-        keys.create().unwrap();
+        let mut keyring = keys.create().unwrap();
         let args = RepoInitArgs {
             repo: RepoDirArg {
                 repo_dir: dir.path().join("repo"),
@@ -489,6 +489,15 @@ mod tests {
                 dir: keys.path().to_path_buf(),
             },
         };
+        assert!(
+            matches!(
+                init(&args),
+                Err(CliError::Core(keepsake_core::Error::InvalidArgument(_)))
+            ),
+            "a keyring without a slot seals no repository"
+        );
+        keyring.add_recovery_key("paper").unwrap();
+        keys.save(&keyring).unwrap();
         let report = init(&args).unwrap();
         assert_eq!(report.id.len(), 32);
         assert!(dir.path().join("repo").join(CONFIG_NAME).is_file());

@@ -13,7 +13,7 @@ use crate::{keys_dir::KeysDir, output::Report};
 pub struct SlotView {
     /// The slot id, as `keys remove` takes it.
     pub id: String,
-    /// `passkey` or `recovery_key`.
+    /// `passkey`, `recovery_key` or `password`.
     pub kind: &'static str,
     /// The user's name for it.
     pub label: String,
@@ -25,6 +25,14 @@ pub struct SlotView {
     /// The passkey's credential id, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+    /// The passkey's backup-eligible flag (BE: its provider can sync it), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_eligible: Option<bool>,
+    /// The passkey's backup-state flag (BS: synced at registration), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_state: Option<bool>,
+    /// Slot encoding version (1: cannot take a new root key; replace it).
+    pub version: u8,
 }
 
 impl SlotView {
@@ -37,7 +45,9 @@ impl SlotView {
                 ..
             } => ("passkey", Some(rp_id.clone()), Some(hex(credential_id))),
             SlotKind::RecoveryKey => ("recovery_key", None, None),
+            SlotKind::Password { .. } => ("password", None, None),
         };
+        let flags = slot.backup_flags();
         SlotView {
             id: slot.id().to_string(),
             kind,
@@ -45,6 +55,9 @@ impl SlotView {
             created_at: slot.created_at(),
             rp_id,
             credential_id,
+            backup_eligible: flags.map(|f| f.eligible),
+            backup_state: flags.map(|f| f.state),
+            version: slot.version(),
         }
     }
 
@@ -68,6 +81,16 @@ pub fn write_slots(out: &mut dyn Write, indent: &str, slots: &[SlotView]) -> io:
         if let Some(rp) = &slot.rp_id {
             write!(out, "  (rp {rp})")?;
         }
+        match slot.backup_eligible {
+            Some(false) => write!(out, "  WARNING: not synced, lost with its device")?,
+            Some(true) if slot.backup_state == Some(false) => {
+                write!(out, "  (syncable, not yet synced)")?
+            }
+            _ => {}
+        }
+        if slot.version == 1 {
+            write!(out, "  (version 1 slot: replace it to allow rotation)")?;
+        }
         writeln!(out)?;
     }
     Ok(())
@@ -82,6 +105,8 @@ fn hex(bytes: &[u8]) -> String {
 struct KeyringReport {
     keys_dir: String,
     keyring_id: String,
+    /// The root key's generation: it grows by one at every rotation.
+    generation: u64,
     slots: Vec<SlotView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     changed_slot: Option<String>,
@@ -92,7 +117,11 @@ struct KeyringReport {
 impl Report for KeyringReport {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", self.headline)?;
-        writeln!(out, "keyring {} in {}", self.keyring_id, self.keys_dir)?;
+        writeln!(
+            out,
+            "keyring {} (generation {}) in {}",
+            self.keyring_id, self.generation, self.keys_dir
+        )?;
         write_slots(out, "  ", &self.slots)
     }
 }
@@ -107,6 +136,7 @@ pub(crate) fn keyring_report(
     KeyringReport {
         keys_dir: dir.path().display().to_string(),
         keyring_id: keyring.id().to_string(),
+        generation: keyring.generation(),
         slots: SlotView::all(keyring.slots()),
         changed_slot,
         headline,

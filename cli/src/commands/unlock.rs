@@ -11,6 +11,8 @@ use keepsake_core::{
     Error as CoreError,
 };
 
+use zeroize::Zeroizing;
+
 use crate::{cli::Unlock, error::CliResult, keys_dir::KeysDir, secrets};
 
 use super::passkeys::{self, SealedBy};
@@ -21,6 +23,8 @@ pub enum OwnedSecret {
     RecoveryKey(RecoveryKey),
     /// The device's keyring (its root key opens every backup made with it).
     Keyring(Keyring),
+    /// A password for the backup's password slots.
+    Password(Zeroizing<String>),
     /// A passkey's PRF output for the keyring's PRF input, with its credential id.
     Passkey {
         /// The credential that answered.
@@ -52,6 +56,9 @@ impl OwnedSecret {
             Unlock::RecoveryKey(source) => {
                 OwnedSecret::RecoveryKey(secrets::read_recovery_key(source)?)
             }
+            Unlock::Password { stdin } => {
+                OwnedSecret::Password(secrets::read_password(*stdin, false)?)
+            }
             Unlock::Passkey(file) => {
                 let (credential_id, prf) = passkeys::evaluate_for_slots(file, sealed)?;
                 OwnedSecret::Passkey { credential_id, prf }
@@ -64,15 +71,18 @@ impl OwnedSecret {
         match self {
             OwnedSecret::RecoveryKey(key) => Secret::RecoveryKey(key),
             OwnedSecret::Keyring(keyring) => Secret::Keyring(keyring),
+            OwnedSecret::Password(password) => Secret::Password(password),
             OwnedSecret::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
         }
     }
 
-    /// What kind of secret this is, for reports: `recovery_key`, `root_key` or `passkey`.
+    /// What kind of secret this is, for reports: `recovery_key`, `root_key`, `password` or
+    /// `passkey`.
     pub fn kind(&self) -> &'static str {
         match self {
             OwnedSecret::RecoveryKey(_) => "recovery_key",
             OwnedSecret::Keyring(_) => "root_key",
+            OwnedSecret::Password(_) => "password",
             OwnedSecret::Passkey { .. } => "passkey",
         }
     }

@@ -51,6 +51,9 @@ pub struct BackupOptions {
     pub extra_metadata: BTreeMap<String, String>,
     /// Where a SQLite snapshot's temporary copy is made; beside the source file when `None`.
     pub temp_dir: Option<PathBuf>,
+    /// The keyring generation the app keeps with its root key (0: not known): a keyring of a
+    /// lower generation is refused with [`crate::Error::KeyringRolledBack`].
+    pub known_generation: u64,
 }
 
 impl Default for BackupOptions {
@@ -59,6 +62,7 @@ impl Default for BackupOptions {
             compression_level: 3,
             extra_metadata: BTreeMap::new(),
             temp_dir: None,
+            known_generation: 0,
         }
     }
 }
@@ -91,6 +95,8 @@ pub enum Secret<'a> {
         /// The PRF output of that credential for the keyring's PRF input.
         prf: &'a PrfOutput,
     },
+    /// A password, for the keyring's password slots.
+    Password(&'a str),
     /// A bare root key. Its keyring is unknown, so another keyring's backup is `Corrupted`
     /// (header MAC mismatch), as a damaged header is; prefer [`Secret::DeviceRootKey`].
     RootKey(&'a RootKey),
@@ -99,6 +105,9 @@ pub enum Secret<'a> {
     DeviceRootKey {
         /// The id of the keyring the root key belongs to.
         keyring_id: &'a KeyringId,
+        /// The root key's generation: a backup sealed by another generation is
+        /// [`crate::Error::OtherGeneration`].
+        generation: u64,
         /// Its root key.
         root: &'a RootKey,
     },
@@ -241,7 +250,8 @@ mod tests {
 
     #[test]
     fn a_chat_archive_without_all_five_counts_or_with_a_bad_one_is_refused() {
-        let keyring = Keyring::create().unwrap();
+        let mut keyring = Keyring::create().unwrap();
+        keyring.add_recovery_key("paper").unwrap();
         let counts = RecordCounts {
             conversations: 1,
             participants: 2,

@@ -99,10 +99,13 @@ pub fn unlock<R: Read>(source: R, secret: &Secret<'_>) -> Result<OpenedContainer
     match secret {
         Secret::RecoveryKey(key) => sealed.unlock_with_recovery_key(key),
         Secret::Passkey { credential_id, prf } => sealed.unlock_with_passkey(credential_id, prf),
+        Secret::Password(password) => sealed.unlock_with_password(password),
         Secret::RootKey(root) => sealed.unlock_with_root_key(root),
-        Secret::DeviceRootKey { keyring_id, root } => {
-            sealed.unlock_with_keyring_root(keyring_id, root)
-        }
+        Secret::DeviceRootKey {
+            keyring_id,
+            generation,
+            root,
+        } => sealed.unlock_with_keyring_root(keyring_id, *generation, root),
         Secret::Keyring(keyring) => sealed.unlock_with_keyring(keyring),
     }
 }

@@ -24,7 +24,8 @@ use super::{
 };
 use crate::{
     archive::Export,
-    keyring::{unwrap_with_passkey, unwrap_with_recovery_key},
+    crypto::RootKey,
+    keyring::{unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key, KeyringId},
     progress::{Phase, Reporter, Unit},
     repo::{
         check::{self, CheckOptions, CheckReport},
@@ -59,27 +60,53 @@ pub struct RepoBackupSummary {
 }
 
 impl Repository {
-    /// Opens the repository in `store` with `secret`: a passkey's PRF output or the recovery
-    /// key (through the config's slots, from a new device), or the device's root key or
-    /// keyring. A secret that opens no slot is [`Error::WrongKey`]; a keyring of another
-    /// repository too; a config that fails its MAC is [`Error::Corrupted`].
+    /// Opens the repository in `store` with `secret`: a passkey's PRF output, the recovery key
+    /// or a password (through the config's slots, from a new device), or the device's root key
+    /// or keyring. A secret that opens no slot is [`Error::WrongKey`] ([`Error::WrongPassword`]
+    /// for a password); a keyring of another repository too; the device's key of another
+    /// generation than the config's is [`Error::OtherGeneration`]; a config that fails its MAC
+    /// is [`Error::Corrupted`]. Opened with the device's keyring, the repository adopts it
+    /// ([`Repository::adopt_keyring`]): slots added since are written into the config.
     pub fn open(store: Arc<dyn BlobStore>, secret: &Secret<'_>) -> Result<Repository> {
-        Repository::open_with(store, |keyring_id, slots| match secret {
-            Secret::RecoveryKey(key) => unwrap_with_recovery_key(keyring_id, slots, key),
-            Secret::Passkey { credential_id, prf } => {
-                unwrap_with_passkey(keyring_id, slots, credential_id, prf)
+        let mut repo = Repository::open_with(store, |keyring_id, generation, slots| {
+            let device_root = |id: &KeyringId, device: u64, root: &RootKey| {
+                if id != keyring_id {
+                    Err(Error::WrongKey)
+                } else if device != generation {
+                    Err(Error::OtherGeneration {
+                        sealed: generation,
+                        device,
+                    })
+                } else {
+                    Ok(root.clone())
+                }
+            };
+            match secret {
+                Secret::RecoveryKey(key) => {
+                    unwrap_with_recovery_key(keyring_id, generation, slots, key)
+                }
+                Secret::Passkey { credential_id, prf } => {
+                    unwrap_with_passkey(keyring_id, generation, slots, credential_id, prf)
+                }
+                Secret::Password(password) => {
+                    unwrap_with_password(keyring_id, generation, slots, password)
+                }
+                Secret::RootKey(root) => Ok((*root).clone()),
+                Secret::DeviceRootKey {
+                    keyring_id: id,
+                    generation: device,
+                    root,
+                } => device_root(id, *device, root),
+                Secret::Keyring(keyring) => {
+                    device_root(keyring.id(), keyring.generation(), keyring.root_key())
+                }
             }
-            Secret::RootKey(root) => Ok((*root).clone()),
-            Secret::DeviceRootKey {
-                keyring_id: id,
-                root,
-            } if *id == keyring_id => Ok((*root).clone()),
-            Secret::DeviceRootKey { .. } => Err(Error::WrongKey),
-            Secret::Keyring(keyring) if keyring.id() == keyring_id => {
-                Ok(keyring.root_key().clone())
-            }
-            Secret::Keyring(_) => Err(Error::WrongKey),
-        })
+        })?;
+        // The device's keyring may have gained slots since the config was written.
+        if let Secret::Keyring(keyring) = secret {
+            repo.adopt_keyring(keyring)?;
+        }
+        Ok(repo)
     }
 }
 
@@ -100,6 +127,8 @@ pub fn backup_store_to_repo(
     options: &BackupOptions,
     control: &Control<'_>,
 ) -> Result<RepoBackupSummary> {
+    repo.keyring()
+        .check_not_rolled_back(options.known_generation)?;
     let time = now();
     let export = Export::begin(store)?;
     let counts = *export.counts();

@@ -193,6 +193,7 @@ pub fn backup_sqlite_file_to_path(
 fn write_options(options: &BackupOptions) -> WriteOptions {
     WriteOptions {
         compression_level: options.compression_level,
+        known_generation: options.known_generation,
     }
 }
 

@@ -8,6 +8,10 @@
 //! | payload key | root key (32) | file salt (32) | `FILE_PAYLOAD_KEY` |
 //! | header-MAC key | root key (32) | file salt (32) | `FILE_HEADER_MAC_KEY` |
 //! | keyring-MAC key | root key (32) | keyring id (16) | `KEYRING_MAC_KEY` |
+//! | v2 passkey slot KEK | PRF output (32) | slot salt (32) | `KEK_PASSKEY_V2 \|\| u16 BE len \|\| credential id` |
+//! | v2 recovery slot KEK | recovery secret (32) | slot salt (32) | `KEK_RECOVERY_KEY_V2` |
+//! | password slot KEK | Argon2id output (32) | slot salt (32) | `KEK_PASSWORD` |
+//! | v2 keyring-MAC key | root key (32) | keyring id (16) | `KEYRING_MAC_KEY_V2` |
 //!
 //! Every output is 32 bytes (one HKDF-Expand block). The functions return `Result` only because
 //! the HKDF API is fallible for outputs longer than 8160 bytes; at 32 bytes they cannot fail.
@@ -41,12 +45,22 @@ pub(crate) fn hkdf_sha256(
     Ok(okm)
 }
 
+/// Which slot encoding a KEK is for: each version has its own labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KekVersion {
+    /// Version 1 slots: the KEK wraps the root key.
+    V1,
+    /// Version 2 slots: the KEK wraps the slot's X25519 private key.
+    V2,
+}
+
 /// The KEK of a passkey slot. The credential id is bound into `info` (length-prefixed so that no
 /// two ids give the same bytes), so a PRF output is useless for any other slot.
 pub fn passkey_kek(
     prf: &PrfOutput,
     slot_salt: &[u8; SLOT_SALT_LEN],
     credential_id: &[u8],
+    version: KekVersion,
 ) -> Result<Kek> {
     let len = u16::try_from(credential_id.len()).map_err(|_| Error::LimitExceeded {
         what: "credential id length".into(),
@@ -56,14 +70,29 @@ pub fn passkey_kek(
     let okm = hkdf_sha256(
         prf.expose_secret(),
         slot_salt,
-        &[labels::KEK_PASSKEY, &len.to_be_bytes(), credential_id],
+        &[
+            match version {
+                KekVersion::V1 => labels::KEK_PASSKEY,
+                KekVersion::V2 => labels::KEK_PASSKEY_V2,
+            },
+            &len.to_be_bytes(),
+            credential_id,
+        ],
     )?;
     Ok(Kek::from_bytes(*okm))
 }
 
 /// The KEK of a recovery-key slot, from the recovery key's 256-bit secret.
-pub fn recovery_kek(secret: &[u8; KEY_LEN], slot_salt: &[u8; SLOT_SALT_LEN]) -> Result<Kek> {
-    let okm = hkdf_sha256(secret, slot_salt, &[labels::KEK_RECOVERY_KEY])?;
+pub fn recovery_kek(
+    secret: &[u8; KEY_LEN],
+    slot_salt: &[u8; SLOT_SALT_LEN],
+    version: KekVersion,
+) -> Result<Kek> {
+    let label = match version {
+        KekVersion::V1 => labels::KEK_RECOVERY_KEY,
+        KekVersion::V2 => labels::KEK_RECOVERY_KEY_V2,
+    };
+    let okm = hkdf_sha256(secret, slot_salt, &[label])?;
     Ok(Kek::from_bytes(*okm))
 }
 
@@ -85,9 +114,24 @@ pub fn derive_file_keys(
     ))
 }
 
-/// The key that authenticates a keyring's serialized public part.
-pub fn keyring_mac_key(root: &RootKey, keyring_id: &[u8; 16]) -> Result<KeyringMacKey> {
-    let okm = hkdf_sha256(root.expose_secret(), keyring_id, &[labels::KEYRING_MAC_KEY])?;
+/// The KEK of a password slot from the Argon2id output of the password (see
+/// [`super::password`]).
+pub fn password_kek(stretched: &[u8; KEY_LEN], slot_salt: &[u8; SLOT_SALT_LEN]) -> Result<Kek> {
+    let okm = hkdf_sha256(stretched, slot_salt, &[labels::KEK_PASSWORD])?;
+    Ok(Kek::from_bytes(*okm))
+}
+
+/// The key that authenticates a keyring's serialized public part (version 1 or 2 layout).
+pub fn keyring_mac_key(
+    root: &RootKey,
+    keyring_id: &[u8; 16],
+    version: KekVersion,
+) -> Result<KeyringMacKey> {
+    let label = match version {
+        KekVersion::V1 => labels::KEYRING_MAC_KEY,
+        KekVersion::V2 => labels::KEYRING_MAC_KEY_V2,
+    };
+    let okm = hkdf_sha256(root.expose_secret(), keyring_id, &[label])?;
     Ok(KeyringMacKey::from_bytes(*okm))
 }
 
@@ -104,7 +148,7 @@ mod tests {
     #[test]
     fn passkey_kek_known_answer() {
         let prf = PrfOutput::from_slice(&seq::<32>(0x01)).unwrap();
-        let kek = passkey_kek(&prf, &seq(0x40), b"credential-1").unwrap();
+        let kek = passkey_kek(&prf, &seq(0x40), b"credential-1", KekVersion::V1).unwrap();
         assert_eq!(
             hex::encode(kek.expose_secret()),
             "667ad9eaf7d600da18ca7b33645117e5c82c8a85b9aa5d7dcbf1d93ceb80f923"
@@ -114,14 +158,14 @@ mod tests {
     #[test]
     fn passkey_kek_depends_on_the_credential_id() {
         let prf = PrfOutput::from_slice(&seq::<32>(0x01)).unwrap();
-        let a = passkey_kek(&prf, &seq(0x40), b"credential-1").unwrap();
-        let b = passkey_kek(&prf, &seq(0x40), b"credential-2").unwrap();
+        let a = passkey_kek(&prf, &seq(0x40), b"credential-1", KekVersion::V1).unwrap();
+        let b = passkey_kek(&prf, &seq(0x40), b"credential-2", KekVersion::V1).unwrap();
         assert_ne!(a.expose_secret(), b.expose_secret());
     }
 
     #[test]
     fn recovery_kek_known_answer() {
-        let kek = recovery_kek(&seq(0x20), &seq(0x40)).unwrap();
+        let kek = recovery_kek(&seq(0x20), &seq(0x40), KekVersion::V1).unwrap();
         assert_eq!(
             hex::encode(kek.expose_secret()),
             "4a02d0401b25474727dee0cbff1fd2d0c25e2fdf4e4bf3c024aea4653d582bfe"
@@ -144,7 +188,8 @@ mod tests {
 
     #[test]
     fn keyring_mac_key_known_answer() {
-        let key = keyring_mac_key(&RootKey::from_bytes(seq(0x60)), &seq(0xc0)).unwrap();
+        let key =
+            keyring_mac_key(&RootKey::from_bytes(seq(0x60)), &seq(0xc0), KekVersion::V1).unwrap();
         assert_eq!(
             hex::encode(key.expose_secret()),
             "3335958215ec955f383f7cd082a1d89c71419e0c9d4a1a14e1aa1bbef3f99a4d"

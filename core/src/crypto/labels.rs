@@ -1,7 +1,10 @@
 //! Every domain-separation label Keepsake uses, in one place.
 //!
-//! Each label is versioned (`keepsake/v1/...`): a future format that changes a derivation gets a
-//! new label, so keys of different versions can never collide. The known-answer tests below pin
+//! Each label is versioned (`keepsake/v1/...`, `keepsake/v2/...`): a format that changes a
+//! derivation or what a key protects gets a new label, so keys of different versions can never
+//! collide. Version 2 (slots with a sealed X25519 key pair, keyring generations) uses the `v2`
+//! labels below; the `v1` ones stay for reading version 1 slots and keyrings, and the file keys
+//! keep their `v1` labels because their derivation did not change. The known-answer tests below pin
 //! the output of every HKDF label; they were computed with an independent HKDF implementation
 //! (Python's `cryptography`), so a change to a label or to the derivation code fails them.
 
@@ -56,6 +59,28 @@ pub const REPO_CHUNK_AAD: &[u8] = b"keepsake/v1/repo/chunk-aad";
 /// AES-GCM associated-data prefix of a sealed object (pack trailer, index, snapshot, lock):
 /// `|| u8 name length || object name || envelope header`.
 pub const REPO_OBJECT_AAD: &[u8] = b"keepsake/v1/repo/object-aad";
+
+/// HKDF info prefix of a version 2 passkey slot's KEK; followed by `u16 BE length || credential id`.
+pub const KEK_PASSKEY_V2: &[u8] = b"keepsake/v2/kek/passkey";
+
+/// HKDF info of a version 2 recovery-key slot's KEK.
+pub const KEK_RECOVERY_KEY_V2: &[u8] = b"keepsake/v2/kek/recovery-key";
+
+/// HKDF info of a password slot's KEK (the input keying material is the Argon2id output).
+pub const KEK_PASSWORD: &[u8] = b"keepsake/v2/kek/password";
+
+/// HKDF info of the key that authenticates a version 2 serialized public keyring.
+pub const KEYRING_MAC_KEY_V2: &[u8] = b"keepsake/v2/keyring/mac-key";
+
+/// Prefix of a version 2 slot's private-key wrap AAD: `SLOT_AAD_V2 || keyring id || public fields`.
+pub const SLOT_AAD_V2: &[u8] = b"keepsake/v2/slot-aad";
+
+/// Prefix of the HPKE AAD of a root key sealed to a slot:
+/// `ROOT_SEAL_AAD || keyring id || generation (u64 BE) || slot public fields`.
+pub const ROOT_SEAL_AAD: &[u8] = b"keepsake/v2/root-seal-aad";
+
+/// HPKE `info` of every root key sealed to a slot's public key (RFC 9180 key schedule).
+pub const HPKE_ROOT_KEY_INFO: &[u8] = b"keepsake/v2/hpke/root-key";
 
 #[cfg(test)]
 mod tests {
@@ -138,6 +163,38 @@ mod tests {
     }
 
     #[test]
+    fn kek_passkey_v2_known_answer() {
+        assert_eq!(
+            okm_hex(KEK_PASSKEY_V2),
+            "d8fb3492e3e3df72450ddd45a1186b32424271001b1d26b97a3505a3398df1db"
+        );
+    }
+
+    #[test]
+    fn kek_recovery_key_v2_known_answer() {
+        assert_eq!(
+            okm_hex(KEK_RECOVERY_KEY_V2),
+            "99018b47130655fd0e451618f1b19d3ebad89e04b4f54cd9eeda77872cedee04"
+        );
+    }
+
+    #[test]
+    fn kek_password_known_answer() {
+        assert_eq!(
+            okm_hex(KEK_PASSWORD),
+            "ac35ff8d39fd5a2c5a9780eb7cb73741b165a63540352533ef3644f8767d63df"
+        );
+    }
+
+    #[test]
+    fn keyring_mac_key_v2_known_answer() {
+        assert_eq!(
+            okm_hex(KEYRING_MAC_KEY_V2),
+            "3b41f6e588c65f59b21ef632796d5c4187626c7e3a9e4a5b075178bb04b1402f"
+        );
+    }
+
+    #[test]
     fn labels_are_distinct_and_versioned() {
         let all = [
             KEK_PASSKEY,
@@ -155,9 +212,16 @@ mod tests {
             REPO_DATA_KEY_AAD,
             REPO_CHUNK_AAD,
             REPO_OBJECT_AAD,
+            KEK_PASSKEY_V2,
+            KEK_RECOVERY_KEY_V2,
+            KEK_PASSWORD,
+            KEYRING_MAC_KEY_V2,
+            SLOT_AAD_V2,
+            ROOT_SEAL_AAD,
+            HPKE_ROOT_KEY_INFO,
         ];
         for (i, a) in all.iter().enumerate() {
-            assert!(a.starts_with(b"keepsake/v1/"));
+            assert!(a.starts_with(b"keepsake/v1/") || a.starts_with(b"keepsake/v2/"));
             for b in &all[i + 1..] {
                 assert!(
                     !a.starts_with(b) && !b.starts_with(a),

@@ -1,10 +1,13 @@
 //! Cryptographic building blocks: zeroizing key types, OS randomness, HKDF derivations under
-//! versioned labels, HMAC tags, the AES-256-GCM key wrap and the STREAM cipher.
+//! versioned labels, HMAC tags, the AES-256-GCM key wrap, HPKE sealing of root keys to slot
+//! public keys, Argon2id for passwords and the STREAM cipher.
 
 pub mod kdf;
 pub mod keys;
 pub mod labels;
 pub mod mac;
+pub mod password;
+pub mod seal;
 pub mod stream;
 pub mod wrap;
 

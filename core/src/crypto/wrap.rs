@@ -1,4 +1,5 @@
-//! AES-256-GCM key wrap of the root key under a slot's KEK.
+//! AES-256-GCM key wrap under a slot's KEK: of the root key (version 1 slots) or of the slot's
+//! X25519 private key (version 2 slots).
 //!
 //! Wrapped form (60 bytes): `nonce (12) || ciphertext (32) || tag (16)`. The nonce is random; a KEK
 //! wraps exactly one root key (each slot has its own salt, hence its own KEK), so nonce reuse
@@ -61,7 +62,18 @@ pub fn wrap_root_key_with_nonce(
     aad: &[u8],
     nonce: [u8; WRAP_NONCE_LEN],
 ) -> Result<WrappedKey> {
-    let mut buffer = Zeroizing::new(*root.expose_secret());
+    wrap_secret_with_nonce(kek, root.expose_secret(), aad, nonce)
+}
+
+/// Wraps any 32-byte secret (a root key, a slot's private key) under `kek` with `nonce`, which
+/// must be fresh for this KEK (random, or fixed in a test vector).
+pub(crate) fn wrap_secret_with_nonce(
+    kek: &Kek,
+    secret: &[u8; KEY_LEN],
+    aad: &[u8],
+    nonce: [u8; WRAP_NONCE_LEN],
+) -> Result<WrappedKey> {
+    let mut buffer = Zeroizing::new(*secret);
     let tag = cipher(kek)
         .encrypt_inout_detached(&Nonce::from(nonce), aad, buffer.as_mut_slice().into())
         .map_err(|_| Error::InvalidArgument("key wrap failed".into()))?;
@@ -77,6 +89,15 @@ pub fn wrap_root_key_with_nonce(
 /// Unwraps the root key. Any failure (wrong KEK, edited AAD, edited bytes) is
 /// [`Error::WrongKey`]; the cause is deliberately not distinguished.
 pub fn unwrap_root_key(kek: &Kek, wrapped: &WrappedKey, aad: &[u8]) -> Result<RootKey> {
+    Ok(RootKey::from_bytes(*unwrap_secret(kek, wrapped, aad)?))
+}
+
+/// Unwraps a 32-byte secret; any failure is [`Error::WrongKey`].
+pub(crate) fn unwrap_secret(
+    kek: &Kek,
+    wrapped: &WrappedKey,
+    aad: &[u8],
+) -> Result<Zeroizing<[u8; KEY_LEN]>> {
     let (nonce, rest) = wrapped.0.split_at(WRAP_NONCE_LEN);
     let (ciphertext, tag) = rest.split_at(KEY_LEN);
     let nonce = Nonce::try_from(nonce).map_err(|_| Error::WrongKey)?;
@@ -86,7 +107,7 @@ pub fn unwrap_root_key(kek: &Kek, wrapped: &WrappedKey, aad: &[u8]) -> Result<Ro
     cipher(kek)
         .decrypt_inout_detached(&nonce, aad, buffer.as_mut_slice().into(), &tag)
         .map_err(|_| Error::WrongKey)?;
-    Ok(RootKey::from_bytes(*buffer))
+    Ok(buffer)
 }
 
 #[cfg(test)]

@@ -9,15 +9,21 @@ use std::io::Read;
 use crate::{
     crypto::{kdf::FILE_SALT_LEN, mac::MAC_LEN},
     format::{Compression, Metadata, PayloadKind},
-    keyring::{slot::MAX_ENCODED_SLOT_LEN, KeyringId, Slot, MAX_SLOTS, PRF_INPUT_LEN},
+    keyring::{
+        slot::{MAX_ENCODED_SLOT_LEN, SLOT_ENCODING_V1},
+        KeyringId, Slot, MAX_SLOTS, PRF_INPUT_LEN,
+    },
     Error, Result,
 };
 
 /// The 8 bytes every Keepsake backup starts with. The high first byte and the CR LF and
 /// Ctrl-Z (as in PNG) make text-mode transfers that mangle the file fail at once.
 pub const MAGIC: [u8; 8] = [0x89, b'K', b'E', b'E', b'P', 0x0D, 0x0A, 0x1A];
-/// The container format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The container format version this build writes: version 1 plus the keyring generation, and
+/// version 2 slots.
+pub const FORMAT_VERSION: u16 = 2;
+/// The previous container format version, still read (strictly, with version 1 slots only).
+pub const FORMAT_VERSION_1: u16 = 1;
 /// AEAD id: STREAM over AES-256-GCM (64 KiB segments, see [`crate::crypto::stream`]).
 pub const AEAD_AES_256_GCM_STREAM: u8 = 1;
 /// KDF id: HKDF-SHA256 under the `keepsake/v1/...` labels.
@@ -27,13 +33,18 @@ pub const SEGMENT_SIZE_V1: u32 = 64 * 1024;
 
 /// Bytes of the fixed prefix read before anything is allocated: magic, version, header length.
 pub const PREFIX_LEN: usize = 8 + 2 + 4;
-/// Bytes of the fixed fields after the prefix, up to and including the creation time.
+/// Bytes of the fixed fields after the prefix, up to and including the creation time (version
+/// 1; version 2 adds the 8-byte generation after the PRF input).
 const FIXED_FIELDS_LEN: usize =
     1 + 1 + 1 + 1 + 4 + FILE_SALT_LEN + KeyringId::LEN + PRF_INPUT_LEN + 8;
-/// The shortest valid header: no slots, no metadata.
+/// The shortest valid version 1 header: no slots, no metadata.
 pub const MIN_HEADER_LEN: usize = PREFIX_LEN + FIXED_FIELDS_LEN + 2 + 2 + MAC_LEN;
-/// The longest header a decoder accepts (every field at its limit fits below it).
-pub const MAX_HEADER_LEN: usize = 64 * 1024;
+/// The shortest valid version 2 header (a writer refuses zero slots, but the decoder's floor is
+/// the layout's).
+pub const MIN_HEADER_LEN_V2: usize = MIN_HEADER_LEN + 8;
+/// The longest header a decoder accepts (every field at its limit fits below it; version 2
+/// slots are longer than version 1 slots, hence 80 KiB rather than version 1's 64 KiB).
+pub const MAX_HEADER_LEN: usize = 80 * 1024;
 
 /// Most metadata entries.
 pub const MAX_METADATA_ENTRIES: usize = 32;
@@ -47,6 +58,7 @@ pub const MAX_METADATA_LEN: usize = 8 * 1024;
 const _: () = assert!(
     PREFIX_LEN
         + FIXED_FIELDS_LEN
+        + 8
         + 2
         + MAX_SLOTS * (2 + MAX_ENCODED_SLOT_LEN)
         + 2
@@ -60,20 +72,28 @@ const _: () = assert!(
 /// Nothing in it is authenticated until the container is unlocked and its MAC verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    pub(crate) version: u16,
     pub(crate) payload_kind: PayloadKind,
     pub(crate) compression: Compression,
     pub(crate) file_salt: [u8; FILE_SALT_LEN],
     pub(crate) keyring_id: KeyringId,
     pub(crate) prf_input: [u8; PRF_INPUT_LEN],
+    /// The keyring generation (0 in a version 1 header).
+    pub(crate) generation: u64,
     pub(crate) created_at: u64,
     pub(crate) slots: Vec<Slot>,
     pub(crate) metadata: Metadata,
 }
 
 impl Header {
-    /// The container format version (always [`FORMAT_VERSION`] for a decoded header).
+    /// The container format version: [`FORMAT_VERSION`] or [`FORMAT_VERSION_1`].
     pub fn version(&self) -> u16 {
-        FORMAT_VERSION
+        self.version
+    }
+
+    /// The generation of the keyring that wrote this backup (0 for a version 1 backup).
+    pub fn keyring_generation(&self) -> u64 {
+        self.generation
     }
 
     /// What the payload holds.
@@ -124,7 +144,7 @@ impl Header {
         }
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+        out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&[0u8; 4]); // header length, filled in below
         out.push(self.payload_kind.id());
         out.push(AEAD_AES_256_GCM_STREAM);
@@ -134,6 +154,9 @@ impl Header {
         out.extend_from_slice(&self.file_salt);
         out.extend_from_slice(self.keyring_id.as_bytes());
         out.extend_from_slice(&self.prf_input);
+        if self.version != FORMAT_VERSION_1 {
+            out.extend_from_slice(&self.generation.to_be_bytes());
+        }
         out.extend_from_slice(&self.created_at.to_be_bytes());
         out.extend_from_slice(&(slot_count as u16).to_be_bytes());
         let mut slot_bytes = Vec::with_capacity(MAX_ENCODED_SLOT_LEN);
@@ -179,20 +202,24 @@ pub(crate) fn read_header<R: Read>(source: &mut R) -> Result<DecodedHeader> {
     }
     let mut cursor = Cursor::new(&prefix[MAGIC.len()..]);
     let version = cursor.u16("format version")?;
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            what: "container format version".into(),
-            found: version.into(),
-            supported: format!("version {FORMAT_VERSION}"),
-        });
-    }
+    let min_len = match version {
+        FORMAT_VERSION => MIN_HEADER_LEN_V2,
+        FORMAT_VERSION_1 => MIN_HEADER_LEN,
+        _ => {
+            return Err(Error::UnsupportedVersion {
+                what: "container format version".into(),
+                found: version.into(),
+                supported: format!("versions {FORMAT_VERSION_1} and {FORMAT_VERSION}"),
+            })
+        }
+    };
     let declared = cursor.u32("header length")? as usize;
     if declared > MAX_HEADER_LEN {
         return Err(limit("header length", declared, MAX_HEADER_LEN));
     }
-    if declared < MIN_HEADER_LEN {
+    if declared < min_len {
         return Err(Error::Corrupted {
-            what: format!("header length {declared} is below the minimum {MIN_HEADER_LEN}"),
+            what: format!("header length {declared} is below the minimum {min_len}"),
         });
     }
     let mut bytes = vec![0u8; declared];
@@ -207,7 +234,7 @@ pub(crate) fn read_header<R: Read>(source: &mut R) -> Result<DecodedHeader> {
         });
     }
     let mac_at = declared - MAC_LEN;
-    let header = decode_body(&bytes[PREFIX_LEN..mac_at])?;
+    let header = decode_body(version, &bytes[PREFIX_LEN..mac_at])?;
     let mut mac = [0u8; MAC_LEN];
     mac.copy_from_slice(&bytes[mac_at..]);
     bytes.truncate(mac_at);
@@ -219,7 +246,7 @@ pub(crate) fn read_header<R: Read>(source: &mut R) -> Result<DecodedHeader> {
 }
 
 /// Decodes the fields between the prefix and the MAC; every byte must be used.
-fn decode_body(body: &[u8]) -> Result<Header> {
+fn decode_body(version: u16, body: &[u8]) -> Result<Header> {
     let mut cursor = Cursor::new(body);
     let payload_kind = PayloadKind::from_id(cursor.u8("payload kind")?)?;
     let aead = cursor.u8("AEAD id")?;
@@ -250,6 +277,11 @@ fn decode_body(body: &[u8]) -> Result<Header> {
     let file_salt = cursor.array("file salt")?;
     let keyring_id = KeyringId::from_bytes(cursor.array("keyring id")?);
     let prf_input = cursor.array("PRF input")?;
+    let generation = if version == FORMAT_VERSION_1 {
+        0
+    } else {
+        cursor.u64("keyring generation")?
+    };
     let created_at = cursor.u64("creation time")?;
     let slot_count = usize::from(cursor.u16("slot count")?);
     if slot_count > MAX_SLOTS {
@@ -269,6 +301,11 @@ fn decode_body(body: &[u8]) -> Result<Header> {
             },
             other => other,
         })?;
+        if version == FORMAT_VERSION_1 && slot.version() != SLOT_ENCODING_V1 {
+            return Err(Error::Corrupted {
+                what: format!("header slot {index}: a version 2 slot in a version 1 header"),
+            });
+        }
         let duplicate = slots.iter().any(|seen| {
             seen.id() == slot.id()
                 || (slot.credential_id().is_some() && seen.credential_id() == slot.credential_id())
@@ -290,11 +327,13 @@ fn decode_body(body: &[u8]) -> Result<Header> {
         });
     }
     Ok(Header {
+        version,
         payload_kind,
         compression,
         file_salt,
         keyring_id,
         prf_input,
+        generation,
         created_at,
         slots,
         metadata,

@@ -1,6 +1,7 @@
-//! The backup container, version 1: a public header (magic, version, algorithm ids, file salt,
-//! keyring id, PRF input, creation time, key slots, public metadata) closed by an HMAC, then the
-//! payload compressed with zstd (optional) and encrypted with STREAM over AES-256-GCM.
+//! The backup container, version 2 (version 1 still read): a public header (magic, version,
+//! algorithm ids, file salt, keyring id, PRF input, keyring generation, creation time, key slots,
+//! public metadata) closed by an HMAC, then the payload compressed with zstd (optional) and
+//! encrypted with STREAM over AES-256-GCM.
 //!
 //! Every byte is specified in `docs/FORMAT.md`. Reading goes through three states, so that
 //! nothing is trusted before it is authenticated:
@@ -17,9 +18,9 @@ mod writer;
 mod vectors;
 
 pub use header::{
-    Header, AEAD_AES_256_GCM_STREAM, FORMAT_VERSION, KDF_HKDF_SHA256, MAGIC, MAX_HEADER_LEN,
-    MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_LEN, MAX_METADATA_VALUE_LEN,
-    MIN_HEADER_LEN, SEGMENT_SIZE_V1,
+    Header, AEAD_AES_256_GCM_STREAM, FORMAT_VERSION, FORMAT_VERSION_1, KDF_HKDF_SHA256, MAGIC,
+    MAX_HEADER_LEN, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_LEN,
+    MAX_METADATA_VALUE_LEN, MIN_HEADER_LEN, SEGMENT_SIZE_V1,
 };
 pub use metadata::Metadata;
 pub use reader::{open, OpenedContainer, PayloadReader, SealedContainer};

@@ -39,7 +39,25 @@ impl<R: Read> SealedContainer<R> {
     /// Unlocks with the recovery key: tries every recovery-key slot.
     pub fn unlock_with_recovery_key(self, key: &RecoveryKey) -> Result<OpenedContainer<R>> {
         let header = &self.decoded.header;
-        let root = keyring::unwrap_with_recovery_key(&header.keyring_id, &header.slots, key)?;
+        let root = keyring::unwrap_with_recovery_key(
+            &header.keyring_id,
+            header.generation,
+            &header.slots,
+            key,
+        )?;
+        self.authenticate(root)
+    }
+
+    /// Unlocks with a password: tries every password slot (one Argon2id run each).
+    /// [`Error::WrongPassword`] if it opens none.
+    pub fn unlock_with_password(self, password: &str) -> Result<OpenedContainer<R>> {
+        let header = &self.decoded.header;
+        let root = keyring::unwrap_with_password(
+            &header.keyring_id,
+            header.generation,
+            &header.slots,
+            password,
+        )?;
         self.authenticate(root)
     }
 
@@ -50,8 +68,13 @@ impl<R: Read> SealedContainer<R> {
         prf: &PrfOutput,
     ) -> Result<OpenedContainer<R>> {
         let header = &self.decoded.header;
-        let root =
-            keyring::unwrap_with_passkey(&header.keyring_id, &header.slots, credential_id, prf)?;
+        let root = keyring::unwrap_with_passkey(
+            &header.keyring_id,
+            header.generation,
+            &header.slots,
+            credential_id,
+            prf,
+        )?;
         self.authenticate(root)
     }
 
@@ -63,20 +86,29 @@ impl<R: Read> SealedContainer<R> {
     }
 
     /// Unlocks with the device's keyring: [`Error::WrongKey`] if the backup belongs to another
-    /// keyring, otherwise as [`Self::unlock_with_root_key`].
+    /// keyring, [`Error::OtherGeneration`] if it was sealed before (or after) a rotation of
+    /// it, otherwise as [`Self::unlock_with_root_key`].
     pub fn unlock_with_keyring(self, keyring: &Keyring) -> Result<OpenedContainer<R>> {
-        self.unlock_with_keyring_root(keyring.id(), keyring.root_key())
+        self.unlock_with_keyring_root(keyring.id(), keyring.generation(), keyring.root_key())
     }
 
-    /// Unlocks with the root key of the keyring `keyring_id` (what a device keeps): as
-    /// [`Self::unlock_with_keyring`], [`Error::WrongKey`] for another keyring's backup.
+    /// Unlocks with the root key of generation `generation` of the keyring `keyring_id` (what
+    /// a device keeps): as [`Self::unlock_with_keyring`].
     pub fn unlock_with_keyring_root(
         self,
         keyring_id: &KeyringId,
+        generation: u64,
         root: &RootKey,
     ) -> Result<OpenedContainer<R>> {
-        if keyring_id != &self.decoded.header.keyring_id {
+        let header = &self.decoded.header;
+        if keyring_id != &header.keyring_id {
             return Err(Error::WrongKey);
+        }
+        if generation != header.generation {
+            return Err(Error::OtherGeneration {
+                sealed: header.generation,
+                device: generation,
+            });
         }
         self.unlock_with_root_key(root)
     }
@@ -111,15 +143,27 @@ impl<R: Read> OpenedContainer<R> {
         &self.header
     }
 
-    /// The keyring as this backup carries it (root key, id, PRF input, slots), to set up a new
-    /// device. Fails only if the slots break a keyring rule (the decoder already checks them).
+    /// The keyring as this backup carries it (root key, id, PRF input, generation, slots), to
+    /// set up a new device. Fails only if the slots break a keyring rule (the decoder already
+    /// checks them). A device that already has a keyring must not adopt an older one: see
+    /// [`Self::keyring_at_least`].
     pub fn keyring(&self) -> Result<Keyring> {
         Keyring::from_unlocked(
             self.root.clone(),
             self.header.keyring_id,
             self.header.prf_input,
+            self.header.generation,
             self.header.slots.clone(),
         )
+    }
+
+    /// [`Self::keyring`], refused with [`Error::KeyringRolledBack`] if the backup's keyring is
+    /// older than `known_generation` (the generation the app keeps with its root key): an old
+    /// backup still restores, but its keyring may hold slots revoked since.
+    pub fn keyring_at_least(&self, known_generation: u64) -> Result<Keyring> {
+        let keyring = self.keyring()?;
+        keyring.check_not_rolled_back(known_generation)?;
+        Ok(keyring)
     }
 
     /// The decrypted, decompressed payload. It returns end of file only after the authenticated
@@ -193,6 +237,8 @@ mod tests {
     /// A container whose header says zstd and whose authenticated payload is `payload` as is.
     fn with_raw_payload(keyring: &Keyring, payload: &[u8]) -> Vec<u8> {
         let header = Header {
+            version: crate::format::FORMAT_VERSION,
+            generation: keyring.generation(),
             payload_kind: PayloadKind::ChatArchive,
             compression: Compression::Zstd,
             file_salt: [1u8; 32],

@@ -20,12 +20,16 @@ pub const MAX_COMPRESSION_LEVEL: i32 = 19;
 pub struct WriteOptions {
     /// zstd level 1..=19 (default 3); 0 stores the payload uncompressed.
     pub compression_level: i32,
+    /// The keyring generation the app keeps with its root key (0: not known). A keyring of a
+    /// lower generation is refused with [`Error::KeyringRolledBack`].
+    pub known_generation: u64,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
             compression_level: 3,
+            known_generation: 0,
         }
     }
 }
@@ -58,6 +62,9 @@ pub struct ContainerWriter<W: Write> {
 
 impl<W: Write> ContainerWriter<W> {
     /// Starts a backup for `keyring` with a fresh random file salt and the current time.
+    /// Refuses a keyring older than `options.known_generation` ([`Error::KeyringRolledBack`])
+    /// and one that no new phone could open ([`Keyring::check_restorable`]: no slot, or only
+    /// passkeys that cannot sync).
     pub fn new(
         sink: W,
         keyring: &Keyring,
@@ -90,7 +97,11 @@ impl<W: Write> ContainerWriter<W> {
         file_salt: [u8; FILE_SALT_LEN],
         created_at: u64,
     ) -> Result<Self> {
+        keyring.check_not_rolled_back(options.known_generation)?;
+        keyring.check_restorable()?;
         let header = Header {
+            version: crate::format::FORMAT_VERSION,
+            generation: keyring.generation(),
             payload_kind: kind,
             compression: options.compression()?,
             file_salt,

@@ -1,28 +1,36 @@
 //! The serialized public part of a keyring: everything but the root key, authenticated, so an
 //! app can store it next to the sealed root key and rebuild the keyring later.
 //!
-//! # Layout, version 1 (big-endian)
+//! # Layout, version 2 (written), big-endian
 //!
 //! | size | field |
 //! |------|-------|
 //! | 4    | magic `KSKR` (`4b 53 4b 52`) |
-//! | 1    | version `0x01` |
+//! | 1    | version `0x02` |
 //! | 16   | keyring id |
 //! | 32   | PRF input |
+//! | 8    | generation (u64) |
 //! | 1    | slot count `N`, `0..=32` |
 //! |      | `N` times: `u16` length, then that many bytes of one slot encoding ([`super::slot`]) |
 //! | 32   | HMAC-SHA256 over all preceding bytes, keyed with the keyring-MAC key |
 //!
 //! The keyring-MAC key is `HKDF-SHA256(ikm = root key, salt = keyring id,
-//! info = "keepsake/v1/keyring/mac-key")`. A MAC mismatch is [`Error::Corrupted`]: the bytes were
-//! edited, or they belong to a keyring other than the given root key's. The two cannot be told
-//! apart, and both mean the stored keyring must not be used.
+//! info = "keepsake/v2/keyring/mac-key")`.
+//!
+//! # Version 1 (read only)
+//!
+//! The same without the generation field (the keyring has generation 0), version byte `0x01`,
+//! MAC key under `"keepsake/v1/keyring/mac-key"`, and only version 1 slots.
+//!
+//! A MAC mismatch is [`Error::Corrupted`]: the bytes were edited, or they belong to a keyring
+//! other than the given root key's (after a rotation, the old bytes no longer match the new root
+//! key). The two cannot be told apart, and both mean the stored keyring must not be used.
 
 use crate::{
-    crypto::{kdf, mac::MAC_LEN, RootKey},
+    crypto::{kdf, kdf::KekVersion, mac::MAC_LEN, RootKey},
     keyring::{
         codec::Reader,
-        slot::{Slot, MAX_ENCODED_SLOT_LEN},
+        slot::{Slot, MAX_ENCODED_SLOT_LEN, SLOT_ENCODING_V1},
         Keyring, KeyringId, MAX_SLOTS, PRF_INPUT_LEN,
     },
     Error, Result,
@@ -30,22 +38,26 @@ use crate::{
 
 /// The magic bytes that start a serialized public keyring.
 pub const MAGIC: &[u8; 4] = b"KSKR";
-/// The serialization version this build writes and reads.
-pub const VERSION: u8 = 1;
-/// Bytes before the slots: magic, version, id, PRF input, slot count.
-const PREFIX_LEN: usize = 4 + 1 + KeyringId::LEN + PRF_INPUT_LEN + 1;
+/// The serialization version this build writes.
+pub const VERSION: u8 = 2;
+/// The previous version, still read.
+pub const VERSION_1: u8 = 1;
+/// Bytes before the slots: magic, version, id, PRF input, generation, slot count.
+const PREFIX_LEN: usize = 4 + 1 + KeyringId::LEN + PRF_INPUT_LEN + 8 + 1;
 /// The longest serialized public keyring.
 pub const MAX_PUBLIC_KEYRING_LEN: usize =
     PREFIX_LEN + MAX_SLOTS * (2 + MAX_ENCODED_SLOT_LEN) + MAC_LEN;
 
 impl Keyring {
-    /// Serializes everything but the root key, authenticated under a key derived from it.
+    /// Serializes everything but the root key (version 2), authenticated under a key derived
+    /// from it.
     pub fn to_public_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(PREFIX_LEN + self.slots.len() * 200 + MAC_LEN);
+        let mut out = Vec::with_capacity(PREFIX_LEN + self.slots.len() * 300 + MAC_LEN);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(self.id.as_bytes());
         out.extend_from_slice(&self.prf_input);
+        out.extend_from_slice(&self.generation.to_be_bytes());
         out.push(u8::try_from(self.slots.len()).unwrap_or(u8::MAX));
         for slot in &self.slots {
             let encoded = slot.to_bytes();
@@ -61,9 +73,10 @@ impl Keyring {
         out
     }
 
-    /// Rebuilds a keyring from its root key and [`to_public_bytes`](Self::to_public_bytes).
-    /// Checks size limits and the MAC before decoding the slots; a MAC mismatch is
-    /// [`Error::Corrupted`] (edited bytes, or another keyring's).
+    /// Rebuilds a keyring from its root key and [`to_public_bytes`](Self::to_public_bytes)
+    /// (version 2, or version 1 as older builds wrote it). Checks size limits and the MAC before
+    /// decoding the slots; a MAC mismatch is [`Error::Corrupted`] (edited bytes, or another
+    /// keyring's). Does not check the generation: use [`Keyring::from_stored`] on a device.
     pub fn from_parts(root: RootKey, public: &[u8]) -> Result<Keyring> {
         if public.len() > MAX_PUBLIC_KEYRING_LEN {
             return Err(Error::LimitExceeded {
@@ -89,17 +102,29 @@ impl Keyring {
             });
         }
         let version = reader.u8("version")?;
-        if version != VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: "public keyring version".into(),
-                found: version.into(),
-                supported: format!("version {VERSION}"),
-            });
-        }
+        let mac_version = match version {
+            VERSION => KekVersion::V2,
+            VERSION_1 => KekVersion::V1,
+            other => {
+                return Err(Error::UnsupportedVersion {
+                    what: "public keyring version".into(),
+                    found: other.into(),
+                    supported: format!("versions {VERSION_1} and {VERSION}"),
+                })
+            }
+        };
         let id = KeyringId::from_bytes(reader.array("keyring id")?);
-        kdf::keyring_mac_key(&root, id.as_bytes())?.verify(body, tag, "public keyring")?;
+        kdf::keyring_mac_key(&root, id.as_bytes(), mac_version)?.verify(
+            body,
+            tag,
+            "public keyring",
+        )?;
 
         let prf_input = reader.array("PRF input")?;
+        let generation = match mac_version {
+            KekVersion::V2 => reader.u64("generation")?,
+            KekVersion::V1 => 0,
+        };
         let count = usize::from(reader.u8("slot count")?);
         if count > MAX_SLOTS {
             return Err(Error::LimitExceeded {
@@ -112,10 +137,25 @@ impl Keyring {
         for _ in 0..count {
             let len = usize::from(reader.u16("slot length")?);
             let encoded = reader.bytes_with_len(len, 1, MAX_ENCODED_SLOT_LEN, "slot")?;
-            slots.push(Slot::decode(encoded)?);
+            let slot = Slot::decode(encoded)?;
+            if mac_version == KekVersion::V1 && slot.version() != SLOT_ENCODING_V1 {
+                return Err(Error::Corrupted {
+                    what: "public keyring: a version 1 keyring holds a version 2 slot".into(),
+                });
+            }
+            slots.push(slot);
         }
         reader.finish()?;
-        Keyring::from_unlocked(root, id, prf_input, slots)
+        Keyring::from_unlocked(root, id, prf_input, generation, slots)
+    }
+
+    /// What a device does at start: [`from_parts`](Self::from_parts) on the root key and public
+    /// bytes it stored, refusing them ([`Error::KeyringRolledBack`]) if their generation is below
+    /// `known_generation`, the generation the app keeps with the root key.
+    pub fn from_stored(root: RootKey, public: &[u8], known_generation: u64) -> Result<Keyring> {
+        let keyring = Keyring::from_parts(root, public)?;
+        keyring.check_not_rolled_back(known_generation)?;
+        Ok(keyring)
     }
 }
 
@@ -141,7 +181,7 @@ mod tests {
     fn round_trip_restores_everything() {
         let keyring = keyring_with_slots();
         let bytes = keyring.to_public_bytes();
-        assert_eq!(&bytes[..5], b"KSKR\x01");
+        assert_eq!(&bytes[..5], b"KSKR\x02");
         let rebuilt = Keyring::from_parts(keyring.root_key().clone(), &bytes).unwrap();
         assert_eq!(rebuilt.id(), keyring.id());
         assert_eq!(rebuilt.prf_input(), keyring.prf_input());
@@ -149,7 +189,14 @@ mod tests {
         assert_eq!(rebuilt.to_public_bytes(), bytes);
         let prf = PrfOutput::from_slice(&[5; 32]).unwrap();
         assert_eq!(
-            &unwrap_with_passkey(rebuilt.id(), rebuilt.slots(), b"cred-a", &prf).unwrap(),
+            &unwrap_with_passkey(
+                rebuilt.id(),
+                rebuilt.generation(),
+                rebuilt.slots(),
+                b"cred-a",
+                &prf
+            )
+            .unwrap(),
             keyring.root_key()
         );
         let empty = Keyring::create().unwrap();
@@ -208,7 +255,7 @@ mod tests {
         fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
             let root = RootKey::from_bytes([1; 32]);
             prop_assert!(Keyring::from_parts(root.clone(), &bytes).is_err());
-            let mut framed = b"KSKR\x01".to_vec();
+            let mut framed = b"KSKR\x02".to_vec();
             framed.extend_from_slice(&bytes);
             prop_assert!(Keyring::from_parts(root, &framed).is_err());
         }
@@ -218,17 +265,19 @@ mod tests {
             slots in prop::collection::vec(crate::keyring::slot::tests::any_slot(), 0..4),
             id in any::<[u8; 16]>(),
             prf_input in any::<[u8; 32]>(),
+            generation in any::<u64>(),
         ) {
             let root = RootKey::from_bytes([3; 32]);
             let unique = slots.iter().map(|s| *s.id()).collect::<std::collections::BTreeSet<_>>();
             let credentials = slots.iter().filter_map(|s| s.credential_id()).collect::<std::collections::BTreeSet<_>>();
             let passkeys = slots.iter().filter(|s| s.credential_id().is_some()).count();
             prop_assume!(unique.len() == slots.len() && credentials.len() == passkeys);
-            let keyring = Keyring::from_unlocked(root.clone(), KeyringId::from_bytes(id), prf_input, slots)?;
+            let keyring = Keyring::from_unlocked(root.clone(), KeyringId::from_bytes(id), prf_input, generation, slots)?;
             let bytes = keyring.to_public_bytes();
             let rebuilt = Keyring::from_parts(root, &bytes)?;
             prop_assert_eq!(rebuilt.slots(), keyring.slots());
             prop_assert_eq!(rebuilt.prf_input(), &prf_input);
+            prop_assert_eq!(rebuilt.generation(), generation);
             prop_assert_eq!(rebuilt.to_public_bytes(), bytes);
         }
     }

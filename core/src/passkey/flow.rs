@@ -13,8 +13,8 @@ use crate::{
     crypto::PrfOutput,
     format::{Header, OpenedContainer, SealedContainer},
     keyring::{
-        slot::MAX_LABEL_LEN, Keyring, KeyringId, PasskeyEnrollment, Slot, SlotId, SlotKind,
-        MAX_SLOTS,
+        slot::MAX_LABEL_LEN, Keyring, KeyringId, PasskeyEnrollment, Removal, Slot, SlotId,
+        SlotKind, MAX_SLOTS,
     },
     Error, Result,
 };
@@ -257,6 +257,7 @@ impl Enrollment {
                 rp_id: self.registration.rp().id.clone(),
                 label: self.label.clone(),
                 provider_hint: credential.provider_hint,
+                backup: credential.backup,
             },
             prf,
         )?;
@@ -425,20 +426,15 @@ impl Unlock {
     }
 }
 
-/// Removes the passkey slot of `credential_id` from the keyring (later backups no longer carry
-/// it). The last remaining slot is kept: without any slot no new device could open a backup.
-pub fn remove_passkey(keyring: &mut Keyring, credential_id: &[u8]) -> Result<Slot> {
+/// Removes the passkey slot of `credential_id` from the keyring and rotates the root key, so
+/// the passkey opens no later backup ([`Keyring::remove_slot`]). Without `force`, the last slot
+/// (or the last one a new phone could use) is kept: [`Error::LastSlot`].
+pub fn remove_passkey(keyring: &mut Keyring, credential_id: &[u8], force: bool) -> Result<Removal> {
     let slot_id = *keyring
         .slots()
         .iter()
         .find(|slot| slot.credential_id() == Some(credential_id))
         .ok_or(Error::NoMatchingSlot)?
         .id();
-    if keyring.slots().len() == 1 {
-        return Err(Error::InvalidArgument(
-            "the last key slot cannot be removed; add a recovery key or another passkey first"
-                .into(),
-        ));
-    }
-    keyring.remove_slot(&slot_id)
+    keyring.remove_slot(&slot_id, force)
 }

@@ -16,7 +16,7 @@ use super::{
     request::{AssertionRequest, RegistrationRequest, COSE_EDDSA, COSE_ES256, COSE_RS256},
     response::{AssertionResponse, ClientData, PrfExtensionOutput, RegistrationResponse},
 };
-use crate::{Error, Result};
+use crate::{keyring::BackupFlags, Error, Result};
 
 /// A new credential that passed the checks, from JSON or from typed iOS values.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct NewCredential {
     pub credential_id: Vec<u8>,
     /// The provider's AAGUID, when it gave a non-zero one.
     pub provider_hint: Option<[u8; 16]>,
+    /// The authenticator data's BE/BS flags (`None` for typed registrations, which lack them).
+    pub backup: Option<BackupFlags>,
     /// What the provider said about PRF.
     pub prf: PrfExtensionOutput,
 }
@@ -110,6 +112,10 @@ impl RegistrationRequest {
         Ok(NewCredential {
             credential_id: response.credential_id.clone(),
             provider_hint: Some(attested.aaguid).filter(|aaguid| *aaguid != [0; 16]),
+            backup: Some(BackupFlags {
+                eligible: data.has(flags::BE),
+                state: data.has(flags::BS),
+            }),
             prf: response.prf.clone(),
         })
     }
@@ -120,6 +126,7 @@ impl RegistrationRequest {
         Ok(NewCredential {
             credential_id: registration.credential_id.clone(),
             provider_hint: registration.aaguid.filter(|aaguid| *aaguid != [0; 16]),
+            backup: None,
             prf: PrfExtensionOutput::typed(
                 Some(registration.prf_supported),
                 registration.prf_first.as_deref().map(Vec::as_slice),

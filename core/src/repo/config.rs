@@ -1,5 +1,5 @@
 //! The config object: the repository's parameters, the keyring's public part (id, PRF input,
-//! slots) so a new device can unlock with a passkey or the recovery key, and every epoch's data
+//! generation, slots) so a new device can unlock with a passkey or the recovery key, and every epoch's data
 //! key wrapped under the root key; authenticated by an HMAC under a root-derived key.
 //!
 //! # Layout, version 1 (big-endian)
@@ -14,6 +14,7 @@
 //! | 4 | pack target size |
 //! | 16 | keyring id |
 //! | 32 | keyring PRF input |
+//! | 8 | keyring generation (of the root key that seals this config) |
 //! | 1 | slot count `N`, `0..=32` |
 //! | | `N` times: `u16` length, then one slot encoding (`keyring::slot`) |
 //! | 2 | epoch count `E`, `1..=1024` |
@@ -78,7 +79,7 @@ fn now() -> u64 {
 
 impl Config {
     /// A new repository's config and its first epoch (0).
-    pub fn create(_keyring: &Keyring, options: &RepoOptions) -> Result<(Config, KeySet)> {
+    pub fn create(options: &RepoOptions) -> Result<(Config, KeySet)> {
         let repo_id = random_bytes()?;
         let keys = KeySet::new(vec![new_epoch(&repo_id, 0)?])?;
         Ok((
@@ -91,8 +92,9 @@ impl Config {
         ))
     }
 
-    /// The config after a key rotation to `new_keyring`: the same parameters, a new epoch.
-    pub fn rotated(&self, keys: &KeySet, _new_keyring: &Keyring) -> Result<(Config, KeySet)> {
+    /// The config after a root-key rotation: the same parameters, every old epoch kept and a
+    /// new one (fresh data key) for everything written from now on.
+    pub fn rotated(&self, keys: &KeySet) -> Result<(Config, KeySet)> {
         let next = keys
             .current()
             .epoch()
@@ -145,6 +147,7 @@ impl Config {
         }
         out.extend_from_slice(keyring.id().as_bytes());
         out.extend_from_slice(keyring.prf_input());
+        out.extend_from_slice(&keyring.generation().to_be_bytes());
         out.push(
             u8::try_from(keyring.slots().len()).map_err(|_| Error::LimitExceeded {
                 what: "slot count".into(),
@@ -185,6 +188,8 @@ impl Config {
 pub struct SealedConfig {
     /// The keyring id the slots belong to.
     pub keyring_id: KeyringId,
+    /// The generation of the root key the config is sealed with (bound into every slot).
+    pub generation: u64,
     /// The slots, to unwrap the root key from.
     pub slots: Vec<Slot>,
     prf_input: [u8; PRF_INPUT_LEN],
@@ -233,6 +238,7 @@ impl SealedConfig {
         let pack_target_bytes = r.u32("pack target")?;
         let keyring_id = KeyringId::from_bytes(r.array("keyring id")?);
         let prf_input = r.array("PRF input")?;
+        let generation = r.u64("generation")?;
         let slot_count = r.u8("slot count")?;
         let slot_count = r.count(slot_count.into(), 3, MAX_SLOTS as u64, "slot count")?;
         let mut slots = Vec::with_capacity(slot_count);
@@ -276,6 +282,7 @@ impl SealedConfig {
         };
         Ok(SealedConfig {
             keyring_id,
+            generation,
             slots,
             prf_input,
             config: Config {
@@ -312,7 +319,13 @@ impl SealedConfig {
                 wrapped,
             )?);
         }
-        let keyring = Keyring::from_unlocked(root, self.keyring_id, self.prf_input, self.slots)?;
+        let keyring = Keyring::from_unlocked(
+            root,
+            self.keyring_id,
+            self.prf_input,
+            self.generation,
+            self.slots,
+        )?;
         Ok((self.config, keyring, KeySet::new(epochs)?))
     }
 }

@@ -34,6 +34,8 @@ mod writer;
 
 use std::{fmt, str::FromStr, sync::Arc};
 
+use subtle::ConstantTimeEq;
+
 pub use check::{CheckOptions, CheckReport};
 pub use chunker::ChunkerParams;
 pub use prune::{PruneReport, RetentionPolicy};
@@ -151,6 +153,17 @@ impl SnapshotInfo {
     }
 }
 
+/// What [`Repository::adopt_keyring`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringAdoption {
+    /// The config already matched the keyring.
+    Unchanged,
+    /// The config was rewritten with the keyring's slots; the keys are the same.
+    SlotsUpdated,
+    /// The root key was rotated: old epochs re-wrapped, a new epoch started.
+    Rotated,
+}
+
 /// An opened repository: the store, the decoded config and the unwrapped keys of every epoch.
 pub struct Repository {
     store: Arc<dyn BlobStore>,
@@ -173,7 +186,8 @@ impl fmt::Debug for Repository {
 impl Repository {
     /// Creates a repository in an empty store: a fresh repository id and data key (epoch 0),
     /// the config sealed by `keyring`'s slots. A store that already has a config is refused
-    /// ([`Error::InvalidArgument`]).
+    /// ([`Error::InvalidArgument`]), and so is a keyring no new device could open
+    /// ([`Keyring::check_restorable`]).
     pub fn init(
         store: Arc<dyn BlobStore>,
         keyring: &Keyring,
@@ -181,27 +195,28 @@ impl Repository {
     ) -> Result<Repository> {
         options.chunker.validate()?;
         pack::validate_target(options.pack_target_bytes)?;
+        keyring.check_restorable()?;
         if store.stat(CONFIG_NAME)?.is_some() {
             return Err(Error::InvalidArgument(
                 "the store already holds a repository".into(),
             ));
         }
-        let (config, keys) = Config::create(keyring, options)?;
+        let (config, keys) = Config::create(options)?;
         store.put(CONFIG_NAME, &config.encode(keyring, &keys)?)?;
         Repository::assemble(store, config, clone_keyring(keyring)?, keys)
     }
 
-    /// Opens the repository whose config unlocks with `unlock`, which gets the keyring id and
-    /// the slots from the (not yet authenticated) config and returns the root key. The config
+    /// Opens the repository whose config unlocks with `unlock`, which gets the keyring id, the
+    /// generation and the slots from the (not yet authenticated) config and returns the root key. The config
     /// MAC is then verified and every epoch's data key unwrapped. `backup::open_repository`
     /// (and `Repository::open`, defined in the backup layer) wrap this with a `Secret`.
     pub fn open_with(
         store: Arc<dyn BlobStore>,
-        unlock: impl FnOnce(&KeyringId, &[Slot]) -> Result<RootKey>,
+        unlock: impl FnOnce(&KeyringId, u64, &[Slot]) -> Result<RootKey>,
     ) -> Result<Repository> {
         let bytes = store.get(CONFIG_NAME, None)?;
         let sealed = config::SealedConfig::decode(&bytes)?;
-        let root = unlock(&sealed.keyring_id, &sealed.slots)?;
+        let root = unlock(&sealed.keyring_id, sealed.generation, &sealed.slots)?;
         let (config, keyring, keys) = sealed.unlock(root)?;
         Repository::assemble(store, config, keyring, keys)
     }
@@ -263,23 +278,64 @@ impl Repository {
         Ok(all)
     }
 
-    /// Replaces the keyring (for example after a root-key rotation by the key-lifecycle
-    /// work): every epoch's data key is re-wrapped under the new root key, a new epoch with a
-    /// fresh data key is added for everything written from now on, and the config is rewritten
-    /// with the new keyring's slots. Old data is not re-encrypted. A removed slot (or the old
-    /// root key) opens nothing afterwards and reads nothing written afterwards.
-    pub fn rotate_keys(&mut self, new_keyring: &Keyring) -> Result<()> {
-        let (config, keys) = {
+    /// Brings the repository up to `keyring`, the device's keyring after a change, so that
+    /// the config's slots are the keyring's and the config is sealed by its root key:
+    ///
+    /// - the same generation with other slots (a slot was added): the config is rewritten with
+    ///   the new slots, the keys are kept;
+    /// - a newer generation (a rotation: a slot was removed, or on request): every epoch's data
+    ///   key is re-wrapped under the new root key and a new epoch with a fresh data key and
+    ///   chunk-id key takes everything written from now on. Old data is not re-encrypted or
+    ///   re-uploaded. A removed slot opens nothing afterwards and reads nothing written
+    ///   afterwards (it still reads what it could read before);
+    /// - an older generation is [`Error::KeyringRolledBack`]; another keyring is
+    ///   [`Error::WrongKey`]; a keyring no new device could open is refused as for a backup.
+    ///
+    /// Call it right after rotating the device keyring, while this repository (opened with the
+    /// old keyring) is still open: a repository left behind opens afterwards only with a slot's
+    /// secret (passkey, recovery key, password), and then adopts the keyring the same way.
+    pub fn adopt_keyring(&mut self, keyring: &Keyring) -> Result<KeyringAdoption> {
+        if keyring.id() != self.keyring.id() {
+            return Err(Error::WrongKey);
+        }
+        keyring.check_not_rolled_back(self.keyring.generation())?;
+        keyring.check_restorable()?;
+        let rotated = keyring.generation() > self.keyring.generation();
+        if !rotated {
+            let same_root = keyring
+                .root_key()
+                .expose_secret()
+                .ct_eq(self.keyring.root_key().expose_secret());
+            if !bool::from(same_root) {
+                return Err(Error::WrongKey);
+            }
+            if keyring.to_public_bytes() == self.keyring.to_public_bytes() {
+                return Ok(KeyringAdoption::Unchanged);
+            }
+        }
+        let rotation = {
             let _lock = lock::Lock::acquire(self, self.holder)?;
-            let (config, keys) = self.config.rotated(&self.keys, new_keyring)?;
-            self.store
-                .put(CONFIG_NAME, &config.encode(new_keyring, &keys)?)?;
-            (config, keys)
+            if rotated {
+                let (config, keys) = self.config.rotated(&self.keys)?;
+                self.store
+                    .put(CONFIG_NAME, &config.encode(keyring, &keys)?)?;
+                Some((config, keys))
+            } else {
+                self.store
+                    .put(CONFIG_NAME, &self.config.encode(keyring, &self.keys)?)?;
+                None
+            }
         };
-        self.config = config;
-        self.keys = keys;
-        self.keyring = clone_keyring(new_keyring)?;
-        Ok(())
+        if let Some((config, keys)) = rotation {
+            self.config = config;
+            self.keys = keys;
+        }
+        self.keyring = clone_keyring(keyring)?;
+        Ok(if rotated {
+            KeyringAdoption::Rotated
+        } else {
+            KeyringAdoption::SlotsUpdated
+        })
     }
 
     /// Removes every lock object, whoever holds it (`restic unlock --remove-all`): for an app

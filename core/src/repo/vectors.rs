@@ -49,6 +49,7 @@ fn keyring(root: u8, recovery: u8) -> Result<(Keyring, RecoveryKey)> {
         RootKey::from_bytes(counting(root)),
         KeyringId::from_bytes(counting(0xa0)),
         counting(0xb0),
+        1,
         Vec::new(),
     )?;
     let key = RecoveryKey::from_secret(counting(recovery));
@@ -60,6 +61,8 @@ fn keyring(root: u8, recovery: u8) -> Result<(Keyring, RecoveryKey)> {
             created_at: 1_700_000_000,
             salt: counting(0x20),
             nonce: counting(0x30),
+            key_pair_ikm: counting(0x60),
+            seal_ikm: counting(0x80),
         },
     )?;
     Ok((keyring, key))
@@ -269,7 +272,12 @@ fn decode(kind: &str, name: &str, bytes: &[u8], inputs: &Value) -> Result<Value>
     match kind {
         "config" => {
             let sealed = SealedConfig::decode(bytes)?;
-            let root = unwrap_with_recovery_key(&sealed.keyring_id, &sealed.slots, &recovery)?;
+            let root = unwrap_with_recovery_key(
+                &sealed.keyring_id,
+                sealed.generation,
+                &sealed.slots,
+                &recovery,
+            )?;
             let (config, _, keyset) = sealed.unlock(root)?;
             Ok(json!({
                 "repo_id": hex::encode(config.repo_id),
@@ -464,7 +472,7 @@ fn a_wrong_recovery_key_opens_no_slot_of_the_config_vector() {
     let sealed = SealedConfig::decode(&bytes).unwrap();
     let other = RecoveryKey::from_secret(counting(0xc8));
     assert!(matches!(
-        unwrap_with_recovery_key(&sealed.keyring_id, &sealed.slots, &other),
+        unwrap_with_recovery_key(&sealed.keyring_id, sealed.generation, &sealed.slots, &other),
         Err(Error::WrongKey)
     ));
     // The positive vector's snapshot id is the one its name gives.

@@ -92,6 +92,13 @@ pub fn restore_dump(
 }
 
 /// A new repository in a new in-memory store.
+/// A device keyring with one recovery-key slot: a repository needs a slot a new device can open.
+pub fn device_keyring() -> Keyring {
+    let mut keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("paper").unwrap();
+    keyring
+}
+
 pub fn mem_repo(keyring: &Keyring) -> (Arc<MemStore>, Repository) {
     let mem = Arc::new(MemStore::new());
     let repo = Repository::init(mem.clone(), keyring, &small_options()).unwrap();
@@ -112,6 +119,9 @@ pub fn is_damage(err: &Error) -> bool {
             | Error::UnsupportedVersion { .. }
             | Error::LimitExceeded { .. }
             | Error::ObjectMissing { .. }
+            // A flipped keyring id or generation in the config reads as another keyring's or
+            // another generation's: the device key cannot tell that from damage.
             | Error::WrongKey
+            | Error::OtherGeneration { .. }
     )
 }

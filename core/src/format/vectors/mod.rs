@@ -1,5 +1,7 @@
 //! Container test vectors: the generator, and the tests that replay the files in
-//! `core/tests/vectors/container/` (layout of the JSON files: that directory's README.md).
+//! `core/tests/vectors/container/` (format version 2, generated here) and
+//! `core/tests/vectors/container-v1/` (format version 1, frozen: this build no longer writes
+//! it, but must still read it). Layout of the JSON files: each directory's README.md.
 //!
 //! Regenerate with `KEEPSAKE_REGENERATE_VECTORS=1 cargo test -p keepsake-core format::vectors`.
 //! Without the variable the generator only runs in memory and must reproduce every stored file
@@ -20,14 +22,26 @@ use crate::{
     format::{
         self, header::PREFIX_LEN, ContainerWriter, Header, Metadata, PayloadKind, WriteOptions,
     },
-    keyring::{FixedSlotInputs, Keyring, KeyringId, PasskeyEnrollment, RecoveryKey, SlotId},
+    keyring::{
+        BackupFlags, FixedSlotInputs, Keyring, KeyringId, PasskeyEnrollment, RecoveryKey, SlotId,
+        FIRST_GENERATION,
+    },
     Error, Result,
 };
+
+mod rotation;
+
+use rotation::rotation_vectors;
 
 const REGENERATE_ENV: &str = "KEEPSAKE_REGENERATE_VECTORS";
 
 fn vector_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/container")
+}
+
+/// The frozen version 1 vectors, replayed only.
+fn v1_vector_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/container-v1")
 }
 
 /// `[start, start + 1, ...]`, the shape of every fixed secret and salt here.
@@ -81,20 +95,28 @@ impl KeyringInputs {
     }
 
     /// A keyring with a passkey slot and a recovery-key slot, byte-exact.
+    fn fixed(&self, offset: u8) -> FixedSlotInputs {
+        FixedSlotInputs {
+            id: SlotId::from_bytes(counting(self.seed + offset)),
+            created_at: 1_700_000_000 + u64::from(offset),
+            salt: counting(self.seed + 0x20 + offset),
+            nonce: counting(self.seed + 0x40 + offset),
+            key_pair_ikm: counting(self.seed + 0x60 + offset),
+            seal_ikm: counting(self.seed + 0x80 + offset),
+        }
+    }
+
+    /// A keyring with a passkey slot and a recovery-key slot, byte-exact.
     fn build(&self) -> Keyring {
         let mut keyring = Keyring::from_unlocked(
             RootKey::from_bytes(self.root),
             KeyringId::from_bytes(self.id),
             self.prf_input,
+            FIRST_GENERATION,
             Vec::new(),
         )
         .expect("empty keyring");
-        let fixed = |offset: u8| FixedSlotInputs {
-            id: SlotId::from_bytes(counting(self.seed + offset)),
-            created_at: 1_700_000_000 + u64::from(offset),
-            salt: counting(self.seed + 0x20 + offset),
-            nonce: counting(self.seed + 0x40 + offset),
-        };
+        let fixed = |offset: u8| self.fixed(offset);
         keyring
             .add_passkey_with(
                 PasskeyEnrollment {
@@ -102,6 +124,10 @@ impl KeyringInputs {
                     rp_id: "chat.example.com".into(),
                     label: "Work phone passkey".into(),
                     provider_hint: Some(counting(0xe0)),
+                    backup: Some(BackupFlags {
+                        eligible: true,
+                        state: true,
+                    }),
                 },
                 &self.prf(),
                 fixed(0),
@@ -206,6 +232,7 @@ fn positives() -> Vec<Positive> {
 fn seal(keyring: &Keyring, payload: &[u8], level: i32) -> Vec<u8> {
     let options = WriteOptions {
         compression_level: level,
+        ..WriteOptions::default()
     };
     let mut writer = ContainerWriter::with_fixed_inputs(
         Vec::new(),
@@ -252,21 +279,27 @@ struct Layout {
     slots_start: usize,
     /// Offset of the recovery slot's label (second slot).
     recovery_label: usize,
+    /// Offset of the passkey slot's backup flags byte (first slot).
+    backup_flags: usize,
     metadata_value: usize,
 }
 
 fn layout(container: &[u8], keyring: &Keyring) -> Layout {
     let header_len = u32::from_be_bytes(container[10..14].try_into().expect("4 bytes")) as usize;
-    let slots_start = 112;
+    let slots_start = 120;
     let first_slot_len = keyring.slots()[0].to_bytes().len();
     // Second slot: u16 length, then version, kind, id (16), created (8), salt (32), label len (2).
     let recovery_label = slots_start + 2 + first_slot_len + 2 + 1 + 1 + 16 + 8 + 32 + 2;
     // Metadata ends with `1 "messages" 2 "3"` before the MAC: the value "3" is its last byte.
     let metadata_value = header_len - 32 - 1;
+    // First slot: u16 length, then the passkey public fields up to the flags byte, which is
+    // followed by the public key (32), the wrapped private key (60) and the sealed root (80).
+    let backup_flags = slots_start + 2 + first_slot_len - 32 - 60 - 80 - 1;
     Layout {
         header_len,
         slots_start,
         recovery_label,
+        backup_flags,
         metadata_value,
     }
 }
@@ -348,6 +381,8 @@ fn generate() -> Vec<Generated> {
     let head = &several[..several_header];
 
     let slot_from_b = Header {
+        version: format::FORMAT_VERSION,
+        generation: keyring.generation(),
         payload_kind: PayloadKind::ChatArchive,
         compression: format::Compression::None,
         file_salt: counting(FILE_SALT_START),
@@ -389,7 +424,7 @@ fn generate() -> Vec<Generated> {
 
     let by_recovery = unlock_recovery(&recovery);
     #[rustfmt::skip]
-    let negatives: Vec<NegativeRow> = vec![
+    let mut negatives: Vec<NegativeRow> = vec![
         ("truncated_at_segment_boundary", "several_segments cut after segment 0", [head, segment(0)].concat(), by_recovery.clone(), "Truncated", "after segment 0"),
         ("last_segment_removed", "several_segments without its last segment", [head, segment(0), segment(1)].concat(), by_recovery.clone(), "Truncated", "after segment 1"),
         ("truncated_mid_segment", "several_segments cut 1000 bytes into segment 1", several[..several_header + seg + 1000].to_vec(), by_recovery.clone(), "Truncated", "segment 1"),
@@ -409,8 +444,10 @@ fn generate() -> Vec<Generated> {
         ("flip_file_salt", "one_byte with a bit of the file salt flipped", flip(small, 22, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
         ("flip_keyring_id", "one_byte with a bit of the keyring id flipped (bound into slot AAD)", flip(small, 54, 0x01), by_recovery.clone(), "WrongKey", ""),
         ("flip_prf_input", "one_byte with a bit of the PRF input flipped", flip(small, 70, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
-        ("flip_created_at", "one_byte with a bit of the creation time flipped", flip(small, 109, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
-        ("flip_slot_count", "one_byte with slot count 2 -> 3: the third slot is read from the metadata bytes, whose first byte is not slot encoding version 1", flip(small, 111, 0x01), by_recovery.clone(), "UnsupportedVersion", "slot encoding version"),
+        ("flip_generation", "one_byte with a bit of the keyring generation flipped (bound into every slot's HPKE AAD)", flip(small, 109, 0x01), by_recovery.clone(), "WrongKey", ""),
+        ("flip_created_at", "one_byte with a bit of the creation time flipped", flip(small, 117, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
+        ("flip_slot_count", "one_byte with slot count 2 -> 3: the third slot is read from the metadata bytes, whose first byte is not a slot encoding version", flip(small, 119, 0x01), by_recovery.clone(), "UnsupportedVersion", "slot encoding version"),
+        ("flip_backup_flags", "one_byte with the passkey slot's backup flags 0x07 -> 0x05 (BS without BE)", flip(small, at.backup_flags, 0x02), by_recovery.clone(), "Corrupted", "backup flags"),
         ("flip_slot_label", "one_byte with a bit of the recovery slot's label flipped (bound into slot AAD)", flip(small, at.recovery_label, 0x01), by_recovery.clone(), "WrongKey", ""),
         ("flip_metadata", "one_byte with a bit of a metadata value flipped", flip(small, at.metadata_value, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
         ("flip_header_mac", "one_byte with a bit of the header MAC flipped", flip(small, at.header_len - 1, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
@@ -419,14 +456,15 @@ fn generate() -> Vec<Generated> {
         ("wrong_prf_output", "one_byte unlocked with the right credential id and a wrong PRF output", small.clone(), unlock_passkey(&a.credential_id, &b.prf_output), "WrongKey", ""),
         ("unknown_credential", "one_byte unlocked with a credential id that has no slot", small.clone(), unlock_passkey(&b.credential_id, &b.prf_output), "NoMatchingSlot", ""),
         ("slot_from_other_keyring", "a header (valid MAC) carrying keyring B's recovery slot, unlocked with B's recovery key", copied_slot, unlock_recovery(&b.recovery_key().to_string()), "WrongKey", ""),
-        ("unsupported_version", "one_byte declaring format version 2", with_u16(8, 2), by_recovery.clone(), "UnsupportedVersion", "format version"),
-        ("oversized_slot_count", "one_byte declaring 256 slots", with_u16(110, 256), by_recovery.clone(), "LimitExceeded", "slot count"),
+        ("unsupported_version", "one_byte declaring format version 3", with_u16(8, 3), by_recovery.clone(), "UnsupportedVersion", "format version"),
+        ("oversized_slot_count", "one_byte declaring 256 slots", with_u16(118, 256), by_recovery.clone(), "LimitExceeded", "slot count"),
         ("header_shorter_than_declared", "one_byte cut to 100 bytes, inside its header", small[..100].to_vec(), by_recovery.clone(), "Truncated", "header"),
         ("trailing_bytes_in_header", "one_byte with a zero byte inserted before the MAC and the header length raised by one", trailing_in_header, by_recovery.clone(), "Corrupted", "before the header MAC"),
         ("not_a_backup", "a text file", b"Hello, this is not a backup.\n".to_vec(), by_recovery.clone(), "Corrupted", "not a Keepsake backup"),
         ("empty_file", "zero bytes", Vec::new(), by_recovery, "Truncated", "header prefix"),
     ];
-    assert_eq!(at.slots_start, PREFIX_LEN + 96 + 2);
+    assert_eq!(at.slots_start, PREFIX_LEN + 96 + 8 + 2);
+    negatives.extend(rotation_vectors(&mut files));
     for (name, description, bytes, unlock, error, what) in negatives {
         files.push(json_file(
             &format!("negative_{name}"),
@@ -450,6 +488,7 @@ fn generate() -> Vec<Generated> {
 fn error_name(err: &Error) -> &'static str {
     match err {
         Error::WrongKey => "WrongKey",
+        Error::WrongPassword => "WrongPassword",
         Error::RecoveryKeyTypo { .. } => "RecoveryKeyTypo",
         Error::NoMatchingSlot => "NoMatchingSlot",
         Error::Corrupted { .. } => "Corrupted",
@@ -473,6 +512,8 @@ fn replay_unlock(container: &[u8], unlock: &Value) -> (Vec<u8>, Result<()>) {
         let sealed = format::open(container)?;
         let opened = if let Some(key) = unlock["recovery_key"].as_str() {
             sealed.unlock_with_recovery_key(&RecoveryKey::parse(key)?)?
+        } else if let Some(password) = unlock["password"].as_str() {
+            sealed.unlock_with_password(password)?
         } else if unlock["passkey"].is_object() {
             let passkey = &unlock["passkey"];
             let prf = PrfOutput::from_slice(&hex_field(passkey, "prf_output"))?;
@@ -487,8 +528,8 @@ fn replay_unlock(container: &[u8], unlock: &Value) -> (Vec<u8>, Result<()>) {
     (released, result)
 }
 
-fn stored_vectors() -> Vec<(String, Value)> {
-    let mut out: Vec<(String, Value)> = std::fs::read_dir(vector_dir())
+fn stored_vectors(dir: &Path) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = std::fs::read_dir(dir)
         .expect("vector directory")
         .map(|entry| entry.expect("entry").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
@@ -544,15 +585,30 @@ fn generator_reproduces_the_stored_files() {
 
 #[test]
 fn positive_vectors_decode_and_re_encode_exactly() {
+    let (v2, v1) = (vector_dir(), v1_vector_dir());
+    assert_eq!(
+        check_positive_vectors(&v2, true),
+        8,
+        "version 2 positive vectors"
+    );
+    assert_eq!(
+        check_positive_vectors(&v1, false),
+        6,
+        "version 1 positive vectors"
+    );
+}
+
+/// Replays the positive vectors of `dir`; with `re_encode`, also writes each again from its
+/// JSON inputs (version 1 vectors cannot be: this build writes version 2). Returns their count.
+fn check_positive_vectors(dir: &Path, re_encode: bool) -> usize {
     let mut seen = 0;
-    for (name, vector) in stored_vectors() {
+    for (name, vector) in stored_vectors(dir) {
         if vector["expect"]["ok"] != json!(true) {
             continue;
         }
         seen += 1;
-        let container =
-            std::fs::read(vector_dir().join(vector["container_file"].as_str().expect("file")))
-                .expect("container");
+        let container = std::fs::read(dir.join(vector["container_file"].as_str().expect("file")))
+            .expect("container");
         let payload_rule = &vector["payload"];
         let len = payload_rule["len"].as_u64().expect("len") as usize;
         let expected = repeat(&hex_field(payload_rule, "repeat_hex"), len);
@@ -567,6 +623,17 @@ fn positive_vectors_decode_and_re_encode_exactly() {
             assert!(payload == expected, "{name}: payload differs");
         }
 
+        // The header decodes to a value that encodes back to the same bytes.
+        let sealed = format::open(container.as_slice()).expect("header");
+        let header_len = u32::from_be_bytes(container[10..14].try_into().expect("4")) as usize;
+        assert!(
+            sealed.header().encode_unauthenticated().expect("encode")
+                == container[..header_len - 32],
+            "{name}: header re-encoding differs"
+        );
+        if !re_encode {
+            continue;
+        }
         // Re-encode from the JSON inputs alone.
         let inputs = &vector["inputs"];
         let root: [u8; 32] = hex_field(inputs, "root_key").try_into().expect("32 bytes");
@@ -583,6 +650,7 @@ fn positive_vectors_decode_and_re_encode_exactly() {
         }
         let options = WriteOptions {
             compression_level: inputs["compression_level"].as_i64().expect("level") as i32,
+            ..WriteOptions::default()
         };
         assert_eq!(inputs["payload_kind"], 1);
         let salt: [u8; 32] = hex_field(inputs, "file_salt").try_into().expect("32 bytes");
@@ -602,20 +670,25 @@ fn positive_vectors_decode_and_re_encode_exactly() {
             "{name}: re-encoding differs"
         );
     }
-    assert_eq!(seen, 6, "positive vectors");
+    seen
 }
 
 #[test]
 fn negative_vectors_fail_with_their_error() {
+    assert!(check_negative_vectors(&vector_dir()) >= 40);
+    assert!(check_negative_vectors(&v1_vector_dir()) >= 30);
+}
+
+/// Replays the negative vectors of `dir`; returns their count.
+fn check_negative_vectors(dir: &Path) -> usize {
     let mut seen = 0;
-    for (name, vector) in stored_vectors() {
+    for (name, vector) in stored_vectors(dir) {
         let Some(expected) = vector["expect"]["error"].as_str() else {
             continue;
         };
         seen += 1;
-        let container =
-            std::fs::read(vector_dir().join(vector["container_file"].as_str().expect("file")))
-                .expect("container");
+        let container = std::fs::read(dir.join(vector["container_file"].as_str().expect("file")))
+            .expect("container");
         let unlock = &vector["unlock"][0];
         let (released, result) = replay_unlock(&container, unlock);
         let err = match result {
@@ -637,5 +710,5 @@ fn negative_vectors_fail_with_their_error() {
             "{name}: released bytes that are not the payload's"
         );
     }
-    assert!(seen >= 15, "only {seen} negative vectors");
+    seen
 }
