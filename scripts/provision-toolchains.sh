@@ -203,12 +203,18 @@ swift_chroot_unmount() {
 # Runs a command inside the chroot with /proc mounted only for its duration; unmounts on any exit.
 swift_chroot_run() {
     local status=0
+    # One run at a time: the chroot (its /proc mount, its SwiftPM stage) is shared by every
+    # checkout that uses this toolchain cache.
     (
-        trap swift_chroot_unmount EXIT INT TERM
-        mountpoint -q "$SWIFT_CHROOT/proc" || mount -t proc proc "$SWIFT_CHROOT/proc"
-        chroot "$SWIFT_CHROOT" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@"
-    ) || status=$?
-    swift_chroot_unmount
+        flock 9
+        (
+            trap swift_chroot_unmount EXIT INT TERM
+            mountpoint -q "$SWIFT_CHROOT/proc" || mount -t proc proc "$SWIFT_CHROOT/proc"
+            chroot "$SWIFT_CHROOT" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@"
+        ) || status=$?
+        swift_chroot_unmount
+        exit "$status"
+    ) 9>"$SWIFT_CHROOT.lock" || status=$?
     return "$status"
 }
 
