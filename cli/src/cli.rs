@@ -129,9 +129,21 @@ pub enum KeysCommand {
     /// Add a password slot; the password is asked for (twice) or read from stdin, never argv.
     AddPassword(AddPasswordArgs),
     /// Rotate the root key (no secret needed): later backups use a new root key.
-    Rotate(KeysDirArg),
+    Rotate(RotateArgs),
     /// Remove a key slot.
     Remove(RemoveSlotArgs),
+}
+
+/// `keepsake keys rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// A repository to carry through the rotation (repeatable): it takes the new root key and
+    /// starts a new key epoch in the same step, while the old key can still re-wrap its keys.
+    #[arg(long = "repo", value_name = "DIR")]
+    pub repos: Vec<PathBuf>,
 }
 
 /// `keepsake keys add-password`.
@@ -196,6 +208,11 @@ pub struct RemoveSlotArgs {
     /// Remove it even if it is the last slot, or the last one a new phone could use.
     #[arg(long)]
     pub force: bool,
+
+    /// A repository to carry through the rotation that the removal makes (repeatable), as for
+    /// `keys rotate --repo`.
+    #[arg(long = "repo", value_name = "DIR")]
+    pub repos: Vec<PathBuf>,
 }
 
 /// `keepsake backup`.
@@ -274,6 +291,21 @@ pub enum RepoCommand {
     Prune(RepoPruneArgs),
     /// Check the repository's structure and optionally read and authenticate its data.
     Check(RepoCheckArgs),
+    /// Open the repository with a passkey, the recovery key or a password and bring it up to
+    /// the keys directory's keyring (after a rotation it did not take part in).
+    AdoptKeys(RepoAdoptKeysArgs),
+}
+
+/// `keepsake repo adopt-keys`.
+#[derive(Debug, Args)]
+pub struct RepoAdoptKeysArgs {
+    #[command(flatten)]
+    pub open: RepoOpenArgs,
+
+    /// The keys directory whose keyring the repository takes (the unlock options above say
+    /// which slot's secret opens the repository).
+    #[arg(long = "to-keys", value_name = "DIR")]
+    pub to_keys: PathBuf,
 }
 
 /// Where a repository lives.

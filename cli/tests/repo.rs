@@ -440,3 +440,98 @@ fn a_day_of_change_needs_an_existing_database() {
     assert_eq!(a["new_messages"], b["new_messages"]);
     assert_eq!(a["counts"], b["counts"]);
 }
+
+/// The label `keys add-recovery` gives by default.
+const RECOVERY_LABEL: &str = "recovery key";
+
+/// The id of the first slot labelled `label`.
+fn slot_id_of(fx: &Fixture, label: &str) -> String {
+    let doc = json_run(&["keys", "list", "--keys", &fx.arg("keys")], 0);
+    doc["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .find(|slot| slot["label"] == label)
+        .and_then(|slot| slot["id"].as_str())
+        .unwrap_or_else(|| panic!("no slot {label} in {doc}"))
+        .to_owned()
+}
+
+fn snapshots_with_recovery(fx: &Fixture, key: &str, code: i32, kind: &str) {
+    let args = [
+        "repo",
+        "snapshots",
+        "--repo",
+        &fx.arg("repo"),
+        "--recovery-key-stdin",
+    ];
+    if code == 0 {
+        common::json_run_with_stdin(&args, 0, Some(key));
+    } else {
+        expect_error_with_stdin(&args, code, kind, Some(key));
+    }
+}
+
+#[test]
+fn a_revocation_carries_into_the_repository_and_a_repository_left_behind_catches_up() {
+    let fx = with_repository();
+    fx.add_recovery("keys", "second.txt");
+    let first = fs::read_to_string(fx.path("recovery.txt")).unwrap();
+    let second = fs::read_to_string(fx.path("second.txt")).unwrap();
+    // The daily backup carries the added slot into the repository's config.
+    repo_backup(&fx);
+    snapshots_with_recovery(&fx, &second, 0, "");
+
+    // Revoke the first recovery key, carrying the repository through the rotation.
+    let first_id = slot_id_of(&fx, RECOVERY_LABEL);
+    let doc = json_run(
+        &[
+            "keys",
+            "remove",
+            "--keys",
+            &fx.arg("keys"),
+            "--repo",
+            &fx.arg("repo"),
+            &first_id,
+        ],
+        0,
+    );
+    assert_eq!(doc["generation"], 2, "{doc}");
+    snapshots_with_recovery(&fx, &first, 10, "wrong_key");
+    snapshots_with_recovery(&fx, &second, 0, "");
+    repo_backup(&fx);
+
+    // A rotation that leaves the repository behind: the keys no longer open it (the message
+    // says why); the remaining recovery key brings it up to the keys.
+    json_run(&["keys", "rotate", "--keys", &fx.arg("keys")], 0);
+    let refused = expect_error(
+        &[
+            "repo",
+            "snapshots",
+            "--repo",
+            &fx.arg("repo"),
+            "--keys",
+            &fx.arg("keys"),
+        ],
+        10,
+        "wrong_key",
+    );
+    assert!(refused.to_string().contains("generation"), "{refused}");
+    let adopted = common::json_run_with_stdin(
+        &[
+            "repo",
+            "adopt-keys",
+            "--repo",
+            &fx.arg("repo"),
+            "--recovery-key-stdin",
+            "--to-keys",
+            &fx.arg("keys"),
+        ],
+        0,
+        Some(&second),
+    );
+    assert_eq!(adopted["change"], "rotated", "{adopted}");
+    assert_eq!(adopted["epoch"], 2, "{adopted}");
+    repo_backup(&fx);
+    assert_eq!(snapshot_ids(&fx).len(), 4);
+}

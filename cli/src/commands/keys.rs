@@ -13,8 +13,11 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::{
-    cli::{AddPasswordArgs, AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs},
-    commands::slots::keyring_report,
+    cli::{AddPasswordArgs, AddRecoveryArgs, KeysCommand, KeysDirArg, RemoveSlotArgs, RotateArgs},
+    commands::{
+        repo::{adopt_all, open_for_rotation},
+        slots::keyring_report,
+    },
     error::{CliError, CliResult},
     keys_dir::KeysDir,
     output::Report,
@@ -131,15 +134,20 @@ fn add_password(args: &AddPasswordArgs, context: &Context) -> CliResult<()> {
     ))
 }
 
-/// `keys rotate`: a new root key for every later backup, sealed to every slot without a prompt.
-fn rotate(args: &KeysDirArg, context: &Context) -> CliResult<()> {
-    let dir = KeysDir::at(&args.dir);
+/// `keys rotate`: a new root key for every later backup, sealed to every slot without a prompt;
+/// the repositories named take it in the same step.
+fn rotate(args: &RotateArgs, context: &Context) -> CliResult<()> {
+    let dir = KeysDir::at(&args.keys.dir);
     let mut keyring = dir.load()?;
+    let mut repos = open_for_rotation(&args.repos, &keyring)?;
     let outcome = keyring.rotate_root_key()?;
+    let carried = adopt_all(&mut repos, &keyring)?;
     dir.save(&keyring)?;
     let headline = format!(
-        "Rotated the root key: generation {} -> {}.",
-        outcome.old_generation, outcome.new_generation
+        "Rotated the root key: generation {} -> {}.{}",
+        outcome.old_generation,
+        outcome.new_generation,
+        carried_line(&carried)
     );
     context
         .output
@@ -160,14 +168,17 @@ fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
                 args.slot
             ))
         })?;
+    let mut repos = open_for_rotation(&args.repos, &keyring)?;
     let removed = keyring.remove_slot(&id, args.force)?;
+    let carried = adopt_all(&mut repos, &keyring)?;
     dir.save(&keyring)?;
     let headline = format!(
         "Removed slot {} ({}) and rotated the root key (generation {}): it opens no backup made \
-         from now on; backups made before still open with it.",
+         from now on; backups made before still open with it.{}",
         args.slot,
         removed.slot.label(),
-        keyring.generation()
+        keyring.generation(),
+        carried_line(&carried)
     );
     context.output.report(&keyring_report(
         &dir,
@@ -175,4 +186,13 @@ fn remove(args: &RemoveSlotArgs, context: &Context) -> CliResult<()> {
         Some(args.slot.clone()),
         headline,
     ))
+}
+
+/// The headline's note on the repositories that took the rotation.
+fn carried_line(repos: &[String]) -> String {
+    if repos.is_empty() {
+        " Repositories not named with --repo take it with `keepsake repo adopt-keys`.".to_owned()
+    } else {
+        format!(" Repositories rotated too: {}.", repos.join(", "))
+    }
 }

@@ -4,15 +4,17 @@
 
 use std::{
     io::{self, Write},
+    path::PathBuf,
     sync::Arc,
     time::Instant,
 };
 
 use keepsake_core::{
     backup::{self, BackupOptions, Control, RestoreOptions, Secret},
+    keyring::Keyring,
     repo::{
-        config::SealedConfig, BlobStore, CheckOptions, DirStore, RepoOptions, Repository,
-        RetentionPolicy, SnapshotId, CONFIG_NAME,
+        config::SealedConfig, BlobStore, CheckOptions, DirStore, KeyringAdoption, RepoOptions,
+        Repository, RetentionPolicy, SnapshotId, CONFIG_NAME,
     },
     store::ChatStore,
 };
@@ -25,8 +27,8 @@ use super::{
 };
 use crate::{
     cli::{
-        RepoBackupArgs, RepoCheckArgs, RepoCommand, RepoDirArg, RepoInitArgs, RepoOpenArgs,
-        RepoPruneArgs, RepoRestoreArgs,
+        RepoAdoptKeysArgs, RepoBackupArgs, RepoCheckArgs, RepoCommand, RepoDirArg, RepoInitArgs,
+        RepoOpenArgs, RepoPruneArgs, RepoRestoreArgs,
     },
     error::{CliError, CliResult},
     keys_dir::KeysDir,
@@ -43,7 +45,82 @@ pub fn run(command: RepoCommand, context: &Context) -> CliResult<()> {
         RepoCommand::Restore(args) => context.output.report(&restore(&args, context)?),
         RepoCommand::Prune(args) => context.output.report(&prune(&args, context)?),
         RepoCommand::Check(args) => context.output.report(&check(&args, context)?),
+        RepoCommand::AdoptKeys(args) => context.output.report(&adopt_keys(&args)?),
     }
+}
+
+/// Opens each repository in `dirs` with the device's `keyring` before it changes (a rotation
+/// needs the old root key to re-wrap the repository's keys).
+pub(crate) fn open_for_rotation(
+    dirs: &[PathBuf],
+    keyring: &Keyring,
+) -> CliResult<Vec<(PathBuf, Repository)>> {
+    dirs.iter()
+        .map(|dir| {
+            let store = existing_store(&RepoDirArg {
+                repo_dir: dir.clone(),
+            })?;
+            Ok((
+                dir.clone(),
+                Repository::open(store, &Secret::Keyring(keyring))?,
+            ))
+        })
+        .collect()
+}
+
+/// Brings every repository opened by [`open_for_rotation`] up to `keyring`.
+pub(crate) fn adopt_all(
+    repos: &mut [(PathBuf, Repository)],
+    keyring: &Keyring,
+) -> CliResult<Vec<String>> {
+    repos
+        .iter_mut()
+        .map(|(dir, repo)| {
+            repo.adopt_keyring(keyring)?;
+            Ok(dir.display().to_string())
+        })
+        .collect()
+}
+
+/// What `repo adopt-keys` changed.
+#[derive(Serialize)]
+pub struct AdoptKeysReport {
+    repo: String,
+    /// `unchanged`, `slots_updated` or `rotated`.
+    change: &'static str,
+    generation: u64,
+    epoch: u32,
+}
+
+impl Report for AdoptKeysReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let what = match self.change {
+            "rotated" => "took the new root key and started a new key epoch",
+            "slots_updated" => "took the keyring's new slots",
+            _ => "already matched the keyring",
+        };
+        writeln!(
+            out,
+            "Repository {} {what} (keyring generation {}, key epoch {}).",
+            self.repo, self.generation, self.epoch
+        )
+    }
+}
+
+fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
+    let keyring = KeysDir::at(&args.to_keys).load()?;
+    let (mut repo, _) = open(&args.open)?;
+    let change = match repo.adopt_keyring(&keyring)? {
+        KeyringAdoption::Unchanged => "unchanged",
+        KeyringAdoption::SlotsUpdated => "slots_updated",
+        KeyringAdoption::Rotated => "rotated",
+    };
+    Ok(AdoptKeysReport {
+        repo: args.open.repo.repo_dir.display().to_string(),
+        change,
+        generation: keyring.generation(),
+        epoch: repo.current_epoch(),
+    })
 }
 
 /// The directory store at `--repo`, created if missing (for `init`).
