@@ -11,6 +11,9 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== Rust tests"
 cargo test --workspace --all-features
 
+echo "== container vectors replayed from FORMAT.md by an independent Python implementation"
+scripts/check-vectors.sh
+
 # --- container: fuzz smoke run (begin) ---
 echo "== fuzz smoke (container header, STREAM reader, passkey responses, repository objects)"
 scripts/fuzz-smoke.sh
