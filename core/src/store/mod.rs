@@ -419,22 +419,39 @@ impl ChatStore {
 
 /// The first problems `PRAGMA integrity_check` and `PRAGMA foreign_key_check` find on `conn`.
 fn integrity_findings(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut problems = integrity_check_findings(conn)?;
+    problems.extend(foreign_key_findings(conn)?);
+    problems.truncate(MAX_FINDINGS);
+    Ok(problems)
+}
+
+/// Findings named in an error at most.
+const MAX_FINDINGS: usize = 5;
+
+/// What `PRAGMA integrity_check` reports (pages, B-trees, every index against its table).
+fn integrity_check_findings(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let line: String = row.get(0)?;
-        if line != "ok" && problems.len() < 5 {
+        if line != "ok" && problems.len() < MAX_FINDINGS {
             problems.push(line);
         }
     }
+    Ok(problems)
+}
+
+/// The rows `PRAGMA foreign_key_check` finds referring to a missing parent row.
+fn foreign_key_findings(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut problems = Vec::new();
     let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let table: String = row.get(0)?;
         let rowid: Option<i64> = row.get(1)?;
         let parent: String = row.get(2)?;
-        if problems.len() < 5 {
+        if problems.len() < MAX_FINDINGS {
             problems.push(format!(
                 "{table} row {} refers to a missing {parent} row",
                 rowid.map_or_else(|| "?".to_string(), |r| r.to_string())
