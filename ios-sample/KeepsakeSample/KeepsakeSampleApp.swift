@@ -114,17 +114,30 @@ struct ChatView: View {
 struct BackupView: View {
     let store: BackupStore
     let demo: Bool
+    @State private var password = ""
+    /// The slot the user asked to remove, until they confirm that it revokes it.
+    @State private var removing: SlotInfo?
 
     var body: some View {
         let state = store.state
         NavigationStack {
             List {
                 if demo { Text("Demo mode: software authenticator").font(.caption) }
-                Text("Protected by: \(state.slots.isEmpty ? "nothing yet" : state.slots.map(\.label).joined(separator: ", "))")
+                if state.slots.isEmpty { Text("Protected by: nothing yet") }
+                ForEach(state.slots, id: \.id) { slot in
+                    HStack {
+                        Text(slot.deviceBound ? "\(slot.label) (this phone only)" : slot.label)
+                        Spacer()
+                        Button("Remove", role: .destructive) { removing = slot }.disabled(state.work != nil)
+                    }
+                }
                 Button("Enable backups with a passkey") { store.model.enableWithPasskey() }
                     .disabled(state.work != nil).accessibilityIdentifier("enable-passkey")
                 Button("Add a recovery key") { store.model.addRecoveryKey() }
                     .disabled(state.work != nil).accessibilityIdentifier("add-recovery-key")
+                SecureField("Password (at least \(minPasswordChars) characters)", text: $password).accessibilityIdentifier("password-input")
+                Button("Add a password") { store.model.addPassword(password); password = "" }
+                    .disabled(state.work != nil || password.isEmpty).accessibilityIdentifier("add-password")
                 Button("Back up now") { store.model.backUpNow() }
                     .disabled(!state.canBackUp).accessibilityIdentifier("back-up-now")
                 switch state.work {
@@ -149,6 +162,14 @@ struct BackupView: View {
                 if let message = state.message { MessageText(message: message) }
             }
             .navigationTitle("Backup")
+            // Removing a slot is a revocation (a root-key rotation), not a harmless clean-up: say so.
+            .confirmationDialog("Remove \(removing?.label ?? "")?", isPresented: Binding(get: { removing != nil },
+                                                                                    set: { if !$0 { removing = nil } }),
+                                titleVisibility: .visible, presenting: removing) { slot in
+                Button("Remove and revoke", role: .destructive) { store.model.removeSlot(slot) }
+            } message: { _ in
+                Text("It will not open backups made from now on. Backups made before still open with it: delete them if it may be in the wrong hands.")
+            }
         }
     }
 }
@@ -158,6 +179,7 @@ struct RestoreView: View {
     let onRestored: () -> Void
     @State private var picking = false
     @State private var recoveryKey = ""
+    @State private var password = ""
 
     var body: some View {
         NavigationStack {
@@ -179,12 +201,18 @@ struct RestoreView: View {
                         Button("Unlock with recovery key") { store.model.unlockWithRecoveryKey(recoveryKey) }
                             .accessibilityIdentifier("unlock-recovery-key")
                     }
+                    if info.canUsePassword {
+                        SecureField("Password", text: $password).accessibilityIdentifier("password-input")
+                        Button("Unlock with password") { store.model.unlockWithPassword(password) }
+                            .accessibilityIdentifier("unlock-password")
+                    }
                     if let message { MessageText(message: message) }
                 case .restoring(_, let progress):
                     ProgressLine(progress: progress)
                     Button("Cancel", role: .cancel) { store.model.cancel() }
-                case .restored(let messages, let conversations):
-                    Text("Restored \(messages) messages in \(conversations) conversations.").accessibilityIdentifier("restored")
+                case .restored(let messages, let conversations, let keptDeviceKeyring):
+                    Text(UserMessage.restored(messages: messages, conversations: conversations, keptDeviceKeyring: keptDeviceKeyring).text)
+                        .accessibilityIdentifier("restored")
                     Button("Done") { onRestored(); store.model.reset() }
                 }
             }

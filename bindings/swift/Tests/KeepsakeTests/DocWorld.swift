@@ -40,6 +40,7 @@ final class DocWorld: @unchecked Sendable {
     let backupPath: String
     private let lock = NSLock()
     private var sealed: Data?
+    private var sealedGeneration: Int64?
     private var stored: Data?
     private var progress: [(Int64, Int64)] = []
 
@@ -51,7 +52,8 @@ final class DocWorld: @unchecked Sendable {
         try seedChats(databasePath)
     }
 
-    func seal(_ rootKey: Data) { lock.lock(); sealed = rootKey; lock.unlock() }
+    /// Seals the root key with its generation (one Keychain item), replacing the old.
+    func seal(_ rootKey: Data, _ generation: Int64) { lock.lock(); sealed = rootKey; sealedGeneration = generation; lock.unlock() }
     func save(_ publicBytes: Data) { lock.lock(); stored = publicBytes; lock.unlock() }
     func show(_ done: Int64, _ total: Int64) { lock.lock(); progress.append((done, total)); lock.unlock() }
 

@@ -1,6 +1,8 @@
 // The sample's BackupEngine over the generated Keepsake Swift bindings (typed ASAuthorization
-// path): keyrings travel between calls as KeyringSecrets so the Keychain vault can seal them,
-// blocking calls run off the main actor, and every KeepsakeError becomes a KeepsakeFlowError.
+// path): keyrings travel between calls as KeyringSecrets (root key, generation, public keyring)
+// so the Keychain vault can seal them and every keyring is rebuilt with Keyring.restoreChecked
+// against the sealed generation; blocking calls run off the main actor, and every KeepsakeError
+// becomes a KeepsakeFlowError.
 import Foundation
 import Keepsake
 import KeepsakeFlow
@@ -101,13 +103,35 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         }
     }
 
+    public func addPassword(_ secrets: KeyringSecrets, label: String, password: String) async throws -> KeyringSecrets {
+        try await call {
+            let keyring = try Self.keyring(secrets)
+            _ = try keyring.addPassword(label: label, password: password)
+            return try Self.secrets(of: keyring)
+        }
+    }
+
+    public func removeSlot(_ secrets: KeyringSecrets, slotId: String) async throws -> KeyringSecrets {
+        try await call {
+            let keyring = try Self.keyring(secrets)
+            guard let id = Data(hex: slotId) else { throw KeepsakeFlowError(.other, "not a slot id") }
+            // Removal rotates the root key: the new key, generation and public bytes must all replace
+            // the sealed ones (this sample keeps no open Repository; an app that does calls
+            // repository.adoptKeyring(keyring:) here so the repository starts a new key epoch too).
+            _ = try keyring.removeSlot(slotId: id)
+            return try Self.secrets(of: keyring)
+        }
+    }
+
     // MARK: backup and restore
 
     public func backUp(_ secrets: KeyringSecrets, to path: String,
                        progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary {
         try await cancellable { [self] cancellation in
+            // The sealed generation again: a keyring older than it never writes a backup.
+            let options = BackupOptions(compressionLevel: 3, extraMetadata: [:], knownGeneration: secrets.generation)
             let report = try backupToPath(store: try store(), keyring: try Self.keyring(secrets), path: path,
-                                          options: nil, listener: Listener(progress), cancellation: cancellation)
+                                          options: options, listener: Listener(progress), cancellation: cancellation)
             return BackupSummary(path: path, bytes: UInt64(report.containerBytes), messages: UInt64(report.counts?.messages ?? 0))
         }
     }
@@ -130,7 +154,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         }
     }
 
-    public func restore(_ path: String, with secret: UnlockSecret,
+    public func restore(_ path: String, with secret: UnlockSecret, device: KeyringSecrets?,
                         progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
         try await cancellable { [self] cancellation in
             let backupSecret: BackupSecret
@@ -141,15 +165,30 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
                     credentialId: assertion.credentialId, prfFirst: assertion.prfFirst))
             case .recoveryKey(let text):
                 backupSecret = try BackupSecret.recoveryKey(text: text)
+            case .password(let text):
+                backupSecret = BackupSecret.password(password: text)
             }
             // Unlocking first checks the secret before the chat store is touched.
             let keyring = try keyringFromBackup(path: path, secret: backupSecret)
+            let kept = device.flatMap { Self.keepsDevice($0, over: keyring) ? $0 : nil }
             closeStore()
             let report = try restoreFromPath(backupPath: path, secret: backupSecret, targetPath: chatDatabase, replace: true,
                                              listener: Listener(progress), cancellation: cancellation)
+            let secrets = try kept.map { KeyringSecrets(rootKey: $0.rootKey(), publicKeyring: $0.publicKeyring, generation: $0.generation) }
+                ?? Self.secrets(of: keyring)
             return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
-                                 secrets: try Self.secrets(of: keyring))
+                                 secrets: secrets, keptDeviceKeyring: kept != nil)
         }
+    }
+
+    /// Whether the device keeps its own keyring `device` rather than `fromBackup`: the same keyring,
+    /// and the backup's is not newer (an older one may hold slots revoked since, and one of the same
+    /// generation may lack slots added since). A device keyring that cannot be rebuilt (damaged, or
+    /// itself rolled back) is replaced.
+    private static func keepsDevice(_ device: KeyringSecrets, over fromBackup: Keyring) -> Bool {
+        guard let mine = try? keyring(device), let myId = try? mine.id(), let backupId = try? fromBackup.id(),
+              let myGeneration = try? mine.generation(), let backupGeneration = try? fromBackup.generation() else { return false }
+        return myId == backupId && backupGeneration <= myGeneration
     }
 
     // MARK: chat (ids assigned here in order: 1, 2, ...)
@@ -265,20 +304,30 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    /// The keyring of `secrets`; public bytes older than the sealed generation are `.keyringRolledBack`.
     private static func keyring(_ secrets: KeyringSecrets) throws -> Keyring {
         var root = secrets.rootKey()
         defer { for index in root.indices { root[index] = 0 } }
-        return try Keyring.restore(rootKey: Data(root), publicBytes: secrets.publicKeyring)
+        return try Keyring.restoreChecked(rootKey: Data(root), publicBytes: secrets.publicKeyring,
+                                          knownGeneration: secrets.generation)
     }
 
+    /// What the vault seals: the root key with its generation, and the public bytes.
     private static func secrets(of keyring: Keyring) throws -> KeyringSecrets {
         var root = try keyring.exportRootKey()
         defer { root.resetBytes(in: 0..<root.count) }
-        return KeyringSecrets(rootKey: [UInt8](root), publicKeyring: try keyring.publicBytes())
+        return KeyringSecrets(rootKey: [UInt8](root), publicKeyring: try keyring.publicBytes(), generation: try keyring.generation())
     }
 
     private static func slotInfo(_ slot: Keepsake.SlotInfo) -> KeepsakeFlow.SlotInfo {
-        KeepsakeFlow.SlotInfo(kind: slot.kind == .passkey ? .passkey : .recoveryKey, label: slot.label)
+        let kind: KeepsakeFlow.SlotKind
+        switch slot.kind {
+        case .passkey: kind = .passkey
+        case .recoveryKey: kind = .recoveryKey
+        case .password: kind = .password
+        }
+        return KeepsakeFlow.SlotInfo(kind: kind, label: slot.label, id: slot.id.map { String(format: "%02x", $0) }.joined(),
+                                     deviceBound: slot.deviceBound)
     }
 
     private static func assertionRequest(_ info: AssertionRequestInfo) -> PasskeyAssertionRequest {
@@ -327,6 +376,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         }
     }
 
+    /// One Failure per KeepsakeError case: no `default`, so a new case fails the build here.
     static func failure(of error: KeepsakeError) -> Failure {
         switch error {
         case .WrongKey: return .wrongKey
@@ -341,8 +391,31 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         case .Cancelled: return .cancelled
         case .Io: return .io
         case .Database: return .database
-        default: return .other
+        case .WrongPassword: return .wrongPassword
+        case .KeyringRolledBack: return .keyringRolledBack
+        case .LastSlot: return .lastSlot
+        // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
+        case .InvalidArgument, .Internal: return .other
+        // The restore replaces the chat store on purpose (replace: true).
+        case .TargetExists: return .other
+        // Repository failures: the sample keeps single-file backups only.
+        case .ObjectMissing, .Storage, .RepositoryLocked: return .other
         }
+    }
+}
+
+private extension Data {
+    /// The bytes of an even-length hex string, nil for anything else.
+    init?(hex: String) {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index ..< index + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        self.init(bytes)
     }
 }
 

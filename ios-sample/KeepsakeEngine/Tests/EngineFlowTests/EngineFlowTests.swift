@@ -15,11 +15,12 @@ func expect(_ condition: Bool, _ message: @autoclosure () -> String, line: Int =
     if !condition { throw Expectation(description: "line \(line): \(message())") }
 }
 
-/// Keeps copies, as a Keychain would: the view-models wipe the secrets they hand over.
+/// Keeps copies, as a Keychain would (root key, public bytes, generation): the view-models wipe
+/// the secrets they hand over.
 final class MemoryVault: RootKeyVault {
-    var stored: ([UInt8], Data)?
-    func save(_ secrets: KeyringSecrets) throws { stored = (secrets.rootKey(), secrets.publicKeyring) }
-    func load() throws -> KeyringSecrets? { stored.map { KeyringSecrets(rootKey: $0.0, publicKeyring: $0.1) } }
+    var stored: ([UInt8], Data, Int64)?
+    func save(_ secrets: KeyringSecrets) throws { stored = (secrets.rootKey(), secrets.publicKeyring, secrets.generation) }
+    func load() throws -> KeyringSecrets? { stored.map { KeyringSecrets(rootKey: $0.0, publicKeyring: $0.1, generation: $0.2) } }
     func clear() throws { stored = nil }
 }
 
@@ -73,6 +74,28 @@ final class Device {
         try expect(last.messages == 2 && size == last.bytes, "last backup \(last), file \(String(describing: size))")
         return key
     }
+}
+
+extension Device {
+    /// A Backup screen with the keyring's slots loaded.
+    func loadedBackup() async -> BackupViewModel {
+        let model = backup(SoftwareAuthenticatorProvider(engine.demoAuthenticator()))
+        await model.load()
+        return model
+    }
+
+    /// Restores `path` here with the recovery key `key`; returns the final state.
+    func restore(_ path: String, recoveryKey key: String) async -> RestoreUiState {
+        let model = restore(SoftwareAuthenticatorProvider(engine.demoAuthenticator()))
+        await model.pickFile(path)?.value
+        await model.unlockWithRecoveryKey(key)?.value
+        return model.state
+    }
+}
+
+func slot(_ kind: KeepsakeFlow.SlotKind, of state: BackupUiState) throws -> KeepsakeFlow.SlotInfo {
+    guard let found = state.slots.first(where: { $0.kind == kind }) else { throw Expectation(description: "no \(kind) slot: \(state.slots)") }
+    return found
 }
 
 @MainActor
@@ -178,5 +201,100 @@ final class EngineFlowTests: XCTestCase {
         let pending = try await device.engine.beginPasskeyRegistration(sealed, userName: "Ana", label: "Tablet")
         try expect(pending.request.excludedCredentialIds.count == 1, "excluded \(pending.request.excludedCredentialIds)")
         try expect(pending.request.userDisplayName == "Ana", "display name \(pending.request.userDisplayName)")
+    }
+
+    func testRemovingTheRecoveryKeyRevokesItLaterBackupsRefuseItEarlierOnesStillOpen() async throws {
+        let dir = self.dir!
+        let device = Device(dir, "device")
+        let key = try await device.backedUp()
+        let before = dir.appendingPathComponent("before.keepsake").path
+        try FileManager.default.copyItem(atPath: device.backupPath, toPath: before)
+        let generation = try XCTUnwrap(device.vault.stored).2
+        let backup = await device.loadedBackup()
+        let paper = try slot(.recoveryKey, of: backup.state)
+        await backup.removeSlot(paper)?.value
+        try expect(backup.state.message == UserMessage.revoked(paper), "state \(backup.state)")
+        try expect(backup.state.slots.map(\.kind) == [.passkey], "slots \(backup.state.slots)")
+        try expect(try XCTUnwrap(device.vault.stored).2 == generation + 1, "sealed generation")
+        // The daily backup goes on without a prompt, with the rotated keyring.
+        await backup.backUpNow()?.value
+        try expect(backup.state.message == UserMessage("Backup complete.", isError: false), "backup \(backup.state)")
+
+        let fresh = Device(dir, "new")
+        let refused = await fresh.restore(device.backupPath, recoveryKey: key)
+        try expect(chooseUnlockMessage(refused) == .some(UserMessage.of(.wrongKey)), "revoked key: \(refused)")
+        try expect(fresh.vault.stored == nil, "a refused key sealed a keyring")
+        let older = await fresh.restore(before, recoveryKey: key)
+        try expect(older == .restored(messages: 2, conversations: 1), "older backup: \(older)")
+    }
+
+    func testTheLastSlotANewPhoneCouldUseIsKeptAndNothingChanges() async throws {
+        let device = Device(dir, "device")
+        let backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
+        await backup.addRecoveryKey()?.value
+        let sealed = try XCTUnwrap(device.vault.stored)
+        await backup.removeSlot(try slot(.recoveryKey, of: backup.state))?.value
+        try expect(backup.state.message == UserMessage.of(.lastSlot), "state \(backup.state)")
+        try expect(device.vault.stored?.1 == sealed.1 && device.vault.stored?.2 == sealed.2 && backup.state.slots.count == 1,
+                   "the keyring changed")
+    }
+
+    func testAPasswordSlotAWrongPasswordIsToldApartTheRightOneRestoresOnANewPhone() async throws {
+        let dir = self.dir!
+        let device = Device(dir, "device")
+        await device.chat.newConversation(title: "Ana")
+        _ = await device.chat.send("hello")
+        let backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
+        await backup.addPassword("correct horse battery staple")?.value
+        try expect(backup.state.slots.map(\.kind) == [.password], "state \(backup.state)")
+        await backup.backUpNow()?.value
+        let fresh = Device(dir, "new")
+        let restore = fresh.restore(SoftwareAuthenticatorProvider(fresh.engine.demoAuthenticator()))
+        await restore.pickFile(device.backupPath)?.value
+        guard case .chooseUnlock(let info, _) = restore.state else { throw Expectation(description: "\(restore.state)") }
+        try expect(info.canUsePassword && !info.canUseRecoveryKey && !info.canUsePasskey, "info \(info)")
+        await restore.unlockWithPassword("Correct horse battery staple")?.value
+        try expect(chooseUnlockMessage(restore.state) == .some(UserMessage.of(.wrongPassword)), "wrong password: \(restore.state)")
+        await restore.unlockWithPassword("correct horse battery staple")?.value
+        try expect(restore.state == .restored(messages: 1, conversations: 1), "state \(restore.state)")
+        guard let sealed = try fresh.vault.load() else { throw Expectation(description: "restored keyring not sealed") }
+        try expect(try await fresh.engine.slots(sealed).map(\.kind) == [.password], "slots")
+    }
+
+    func testRestoringAnOlderBackupOnTheSamePhoneKeepsItsNewerKeyringTheRevokedKeyStaysRevoked() async throws {
+        let dir = self.dir!
+        let device = Device(dir, "device")
+        let key = try await device.backedUp()
+        let before = dir.appendingPathComponent("before.keepsake").path
+        try FileManager.default.copyItem(atPath: device.backupPath, toPath: before)
+        let backup = await device.loadedBackup()
+        await backup.removeSlot(try slot(.recoveryKey, of: backup.state))?.value
+        let sealed = try XCTUnwrap(device.vault.stored)
+        let state = await device.restore(before, recoveryKey: key)
+        try expect(state == .restored(messages: 2, conversations: 1, keptDeviceKeyring: true), "state \(state)")
+        try expect(device.vault.stored?.1 == sealed.1 && device.vault.stored?.2 == sealed.2, "the keyring went back")
+        // The next backup still refuses the removed key.
+        let again = await device.loadedBackup()
+        try expect(again.state.slots.map(\.kind) == [.passkey], "slots \(again.state.slots)")
+        await again.backUpNow()?.value
+        let refused = await Device(dir, "new").restore(device.backupPath, recoveryKey: key)
+        try expect(chooseUnlockMessage(refused) == .some(UserMessage.of(.wrongKey)), "state \(refused)")
+    }
+
+    func testARolledBackDeviceKeyringWritesNoBackupAndSaysWhy() async throws {
+        let dir = self.dir!
+        let device = Device(dir, "device")
+        _ = try await device.backedUp()
+        let old = try XCTUnwrap(device.vault.stored)
+        let backup = await device.loadedBackup()
+        await backup.removeSlot(try slot(.recoveryKey, of: backup.state))?.value
+        let last = device.history.lastBackup
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: device.backupPath))
+        // The keyring's bytes go back to before the removal; the sealed generation does not.
+        device.vault.stored = (old.0, old.1, try XCTUnwrap(device.vault.stored).2)
+        await backup.backUpNow()?.value
+        try expect(backup.state.message == UserMessage.of(.keyringRolledBack), "state \(backup.state)")
+        try expect(device.history.lastBackup == last, "a backup was recorded")
+        try expect(try Data(contentsOf: URL(fileURLWithPath: device.backupPath)) == bytes, "a backup was written")
     }
 }

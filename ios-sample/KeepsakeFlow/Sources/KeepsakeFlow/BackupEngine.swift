@@ -3,15 +3,20 @@
 // them be tested on Linux and keeps every binding call in one adapter.
 import Foundation
 
-/// The device copy of a keyring: the root key (secret, sealed in the Keychain) and the public
-/// keyring (not secret, MACed by Keepsake). `wipe()` overwrites the root key.
+/// The device copy of a keyring: the root key (secret, sealed in the Keychain) with its
+/// `generation`, and the public keyring (not secret, MACed by Keepsake). The vault seals the root
+/// key and the generation together: the generation is what refuses an older keyring later (one
+/// that may still hold revoked slots). Every slot removal rotates the root key, so the vault must
+/// then seal the new secrets in place of the old ones. `wipe()` overwrites the root key.
 public final class KeyringSecrets: CustomStringConvertible, @unchecked Sendable {
     private var root: [UInt8]
     public let publicKeyring: Data
+    public let generation: Int64
 
-    public init(rootKey: [UInt8], publicKeyring: Data) {
+    public init(rootKey: [UInt8], publicKeyring: Data, generation: Int64) {
         self.root = rootKey
         self.publicKeyring = publicKeyring
+        self.generation = generation
     }
 
     /// A copy of the root key, for sealing; the caller wipes it.
@@ -25,18 +30,25 @@ public final class KeyringSecrets: CustomStringConvertible, @unchecked Sendable 
     deinit { wipe() }
 
     /// Never prints the root key.
-    public var description: String { "KeyringSecrets(root key redacted, public \(publicKeyring.count) bytes)" }
+    public var description: String {
+        "KeyringSecrets(root key redacted, generation \(generation), public \(publicKeyring.count) bytes)"
+    }
 }
 
-public enum SlotKind: Sendable, Equatable { case passkey, recoveryKey }
+public enum SlotKind: String, Sendable, Equatable { case passkey, recoveryKey, password }
 
-/// A key slot as the user sees it.
+/// A key slot as the user sees it. `id` names it for `BackupEngine.removeSlot`; `deviceBound`
+/// marks a passkey that cannot sync (it is lost with this phone: warn that another slot is needed).
 public struct SlotInfo: Sendable, Equatable {
     public var kind: SlotKind
     public var label: String
-    public init(kind: SlotKind, label: String) {
+    public var id: String
+    public var deviceBound: Bool
+    public init(kind: SlotKind, label: String, id: String, deviceBound: Bool = false) {
         self.kind = kind
         self.label = label
+        self.id = id
+        self.deviceBound = deviceBound
     }
 }
 
@@ -62,11 +74,13 @@ public enum EnrollmentStep: Sendable {
 public enum UnlockSecret: Sendable, CustomStringConvertible {
     case passkey(PendingAssertion, PasskeyAssertion)
     case recoveryKey(String)
+    case password(String)
 
     public var description: String {
         switch self {
         case .passkey(_, let assertion): return "passkey(\(assertion))"
         case .recoveryKey: return "recoveryKey(redacted)"
+        case .password: return "password(redacted)"
         }
     }
 }
@@ -110,15 +124,19 @@ public struct BackupSummary: Sendable, Equatable {
     }
 }
 
-/// What a restore installed, and the keyring the new device now keeps.
+/// What a restore installed, and the keyring the device keeps from now on: the backup's, or the
+/// device's own when it is the same keyring at the same or a newer generation
+/// (`keptDeviceKeyring`; an older backup's keyring may still hold slots revoked since).
 public struct RestoreResult: Sendable {
     public var messages: UInt64
     public var conversations: UInt64
     public var secrets: KeyringSecrets
-    public init(messages: UInt64, conversations: UInt64, secrets: KeyringSecrets) {
+    public var keptDeviceKeyring: Bool
+    public init(messages: UInt64, conversations: UInt64, secrets: KeyringSecrets, keptDeviceKeyring: Bool = false) {
         self.messages = messages
         self.conversations = conversations
         self.secrets = secrets
+        self.keptDeviceKeyring = keptDeviceKeyring
     }
 }
 
@@ -149,7 +167,14 @@ public struct ChatMessage: Sendable, Equatable, Identifiable {
 /// The failures Keepsake reports, one meaning each (the bindings' `KeepsakeError` cases).
 public enum Failure: CaseIterable, Sendable {
     case wrongKey, recoveryKeyTypo, prfUnsupported, badPrfOutput, noMatchingSlot, malformedWebAuthn
-    case corrupted, truncated, unsupportedVersion, cancelled, io, database, other
+    case corrupted, truncated, unsupportedVersion, cancelled, io, database
+    /// A password opens no password slot.
+    case wrongPassword
+    /// The keyring offered is older than the generation the device keeps: it may hold revoked slots.
+    case keyringRolledBack
+    /// The slot is the last one a new phone could restore with: add another first.
+    case lastSlot
+    case other
 }
 
 /// A Keepsake failure with its detail (never containing secrets).
@@ -175,11 +200,22 @@ public protocol BackupEngine: AnyObject {
                                  _ assertion: PasskeyAssertion) async throws -> KeyringSecrets
     /// Returns the keyring with the new slot and the key to show once.
     func addRecoveryKey(_ secrets: KeyringSecrets, label: String) async throws -> (KeyringSecrets, String)
+    /// Adds a password slot (at least 8 characters); returns the keyring with it.
+    func addPassword(_ secrets: KeyringSecrets, label: String, password: String) async throws -> KeyringSecrets
+    /// Revokes the slot `slotId`: removes it and rotates the root key (a new key and generation), so
+    /// its secret opens no backup made from now on; backups made before still open with it. Returns
+    /// the rotated keyring, to seal in place of `secrets`. Fails with `.lastSlot` when no other
+    /// slot could restore the backups on a new phone.
+    func removeSlot(_ secrets: KeyringSecrets, slotId: String) async throws -> KeyringSecrets
+    /// A keyring older than its sealed generation is refused with `.keyringRolledBack`.
     func backUp(_ secrets: KeyringSecrets, to path: String,
                 progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary
     func inspect(_ path: String) async throws -> BackupInfo
     func beginUnlock(_ path: String) async throws -> PendingAssertion
-    func restore(_ path: String, with secret: UnlockSecret,
+    /// Restores over the chat store. `device` is the keyring this device holds, if any: it is kept
+    /// when the backup carries the same keyring at an older or the same generation, so a restore
+    /// never brings back a revoked slot.
+    func restore(_ path: String, with secret: UnlockSecret, device: KeyringSecrets?,
                  progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult
     func conversations() async throws -> [ConversationSummary]
     func messages(in conversationId: String) async throws -> [ChatMessage]
@@ -187,7 +223,8 @@ public protocol BackupEngine: AnyObject {
     func sendText(_ text: String, to conversationId: String) async throws -> ChatMessage
 }
 
-/// Seals the device copy of the keyring (the Keychain in the app).
+/// Seals the device copy of the keyring (the Keychain in the app): root key and generation
+/// together, replacing what was there.
 public protocol RootKeyVault: AnyObject {
     func save(_ secrets: KeyringSecrets) throws
     func load() throws -> KeyringSecrets?

@@ -1,11 +1,15 @@
-// The Backup screen's logic: enable backups with a passkey, add a recovery key, back up now,
-// and show the last backup. Plain Swift over the ports; the SwiftUI view observes `state`.
+// The Backup screen's logic: enable backups with a passkey, add a recovery key or a password,
+// revoke a slot (which rotates the root key), back up now, and show the last backup. Plain Swift over the ports; the SwiftUI view observes `state`.
 import Foundation
 
 public struct BackupUiState: Sendable, Equatable {
     public enum Work: Sendable, Equatable {
         case enrollingPasskey
         case addingRecoveryKey
+        /// Creating the password slot (Argon2id: about a second).
+        case addingPassword
+        /// Revoking the slot with this id and rotating the root key.
+        case removingSlot(String)
         /// nil until the first progress report.
         case backingUp(OperationProgress?)
     }
@@ -25,6 +29,9 @@ public struct BackupUiState: Sendable, Equatable {
 
     public init() {}
 }
+
+/// The fewest characters Keepsake accepts in a new password.
+public let minPasswordChars = 8
 
 /// Backup screen logic. One operation at a time; `cancel()` stops the running one and leaves the
 /// stored keyring and the last backup as they were.
@@ -106,6 +113,36 @@ public final class BackupViewModel {
             let (updated, key) = try await engine.addRecoveryKey(secrets, label: label)
             try await saveAndShow(updated, .info("Write the recovery key down and keep it safe."))
             state.newRecoveryKey = key
+        }
+    }
+
+    /// Adds a password slot (creating the keyring the first time).
+    @discardableResult
+    public func addPassword(_ password: String, label: String = "Password") -> Task<Void, Never>? {
+        start(.addingPassword) { [self] in
+            // Keepsake's own rule (it refuses shorter ones), checked first to say it in the user's words.
+            guard password.unicodeScalars.count >= minPasswordChars else { return finish(.passwordTooShort(minPasswordChars)) }
+            let secrets = try await deviceKeyring()
+            defer { secrets.wipe() }
+            let updated = try await engine.addPassword(secrets, label: label, password: password)
+            try await saveAndShow(updated, .info("Backups can also be opened with your password."))
+        }
+    }
+
+    /// Revokes `slot`: Keepsake removes it and rotates the root key, and the rotated keyring (new
+    /// root key, generation and public bytes) replaces the sealed one. The slot's secret opens no
+    /// backup made from now on, but still opens the backups made before: the message says so. The
+    /// last slot a new phone could use is refused (`.lastSlot`) and nothing changes.
+    @discardableResult
+    public func removeSlot(_ slot: SlotInfo) -> Task<Void, Never>? {
+        start(.removingSlot(slot.id)) { [self] in
+            guard let secrets = try vault.load() else {
+                return finish(.error("Turn on backups first: add a passkey or a recovery key."))
+            }
+            defer { secrets.wipe() }
+            let rotated = try await engine.removeSlot(secrets, slotId: slot.id)
+            // Sealed right away: nothing between the rotation and the seal awaits a cancellable call.
+            try await saveAndShow(rotated, .revoked(slot))
         }
     }
 

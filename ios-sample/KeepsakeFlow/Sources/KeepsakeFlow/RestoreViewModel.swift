@@ -1,5 +1,6 @@
-// The Restore screen's logic: pick a backup file, unlock it with a passkey or the recovery key,
-// restore with progress, show the result. A wrong or mistyped key goes back to the unlock choice.
+// The Restore screen's logic: pick a backup file, unlock it with a passkey, the recovery key or a
+// password, restore with progress, show the result. A wrong or mistyped key goes back to the
+// unlock choice. The device's own keyring is kept when the backup's is not newer.
 import Foundation
 
 public enum RestoreUiState: Sendable, Equatable {
@@ -10,12 +11,15 @@ public enum RestoreUiState: Sendable, Equatable {
     case chooseUnlock(BackupInfo, UserMessage?)
     /// Waiting for the passkey sheet, or unlocking and restoring; nil before the first report.
     case restoring(BackupInfo, OperationProgress?)
-    case restored(messages: UInt64, conversations: UInt64)
+    /// The chats are back. `keptDeviceKeyring`: the backup's keys were not newer than this
+    /// device's, which keeps its own (slots revoked since the backup stay revoked).
+    case restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool = false)
 }
 
 extension BackupInfo {
     public var canUsePasskey: Bool { slots.contains { $0.kind == .passkey } }
     public var canUseRecoveryKey: Bool { slots.contains { $0.kind == .recoveryKey } }
+    public var canUsePassword: Bool { slots.contains { $0.kind == .password } }
 }
 
 /// Restore screen logic.
@@ -80,6 +84,12 @@ public final class RestoreViewModel {
         restore { _ in .recoveryKey(text) }
     }
 
+    /// Unlocks with a typed password and restores.
+    @discardableResult
+    public func unlockWithPassword(_ text: String) -> Task<Void, Never>? {
+        restore { _ in .password(text) }
+    }
+
     /// Stops the running restore; the chat store stays as it was.
     public func cancel() { current?.cancel() }
 
@@ -94,7 +104,11 @@ public final class RestoreViewModel {
         return run { [self] in
             do {
                 guard let secret = try await secretFor(info) else { return }
-                let result = try await engine.restore(info.path, with: secret) { progress in
+                // A keyring the vault cannot open (a Keychain error) does not block the restore: the
+                // backup's keyring replaces it.
+                let device = try? vault.load()
+                defer { device?.wipe() }
+                let result = try await engine.restore(info.path, with: secret, device: device) { progress in
                     Task { @MainActor [weak self] in
                         guard let self, case .restoring = self.state else { return }
                         self.state = .restoring(info, progress)
@@ -103,7 +117,8 @@ public final class RestoreViewModel {
                 // Installed: from here on the restore is done, whatever a late cancel says.
                 defer { result.secrets.wipe() }
                 try vault.save(result.secrets)
-                state = .restored(messages: result.messages, conversations: result.conversations)
+                state = .restored(messages: result.messages, conversations: result.conversations,
+                                  keptDeviceKeyring: result.keptDeviceKeyring)
             } catch {
                 state = .chooseUnlock(info, UserMessage.of(error: error))
             }

@@ -38,8 +38,32 @@ public struct UserMessage: Sendable, Equatable {
         case .cancelled: return .info("Cancelled.")
         case .io: return .error("The file could not be read or written.")
         case .database: return .error("The chat database could not be read or written.")
+        case .wrongPassword:
+            return .error("That password does not open this backup. Check it, or use a passkey or the recovery key.")
+        case .keyringRolledBack:
+            return .error("These backup keys are older than the ones this phone last used and may include keys you removed. "
+                          + "They were not used: restore from your latest backup, or set up backups again.")
+        case .lastSlot:
+            return .error("This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.")
         case .other: return .error("Something went wrong.")
         }
+    }
+
+    /// What to say for a new password Keepsake would refuse as too short.
+    public static func passwordTooShort(_ minChars: Int) -> UserMessage {
+        .error("Use a password of at least \(minChars) characters.")
+    }
+
+    /// What to say once `slot` was revoked: it opens nothing new, but old backups still open with it.
+    public static func revoked(_ slot: SlotInfo) -> UserMessage {
+        .info("\"\(slot.label)\" is revoked: it cannot open backups made from now on. Backups made before still open "
+              + "with it, so delete them if it may be in the wrong hands.")
+    }
+
+    /// What to say after a restore; `keptDeviceKeyring` when the backup's keys were older than this phone's.
+    public static func restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool) -> UserMessage {
+        .info("Restored \(messages) messages in \(conversations) conversations."
+              + (keptDeviceKeyring ? " This phone keeps its current backup keys: keys removed since that backup stay revoked." : ""))
     }
 
     /// What to say when a ceremony did not succeed; nil for success and for a plain cancel.

@@ -140,6 +140,20 @@ final class DailyBackupTests: XCTestCase {
         XCTAssertEqual(UserMessage.of(corrupted).text, "Daily backup failed: " + UserMessage.of(.corrupted).text)
     }
 
+    func testARolledBackKeyringFailsTheRunWithoutARetryAndWritesNothing() async throws {
+        try await enableBackups()
+        // The sealed generation is newer than the keyring the vault holds (older public bytes).
+        let stored = try XCTUnwrap(vault.inner.stored)
+        vault.inner.stored = (stored.0, stored.1, stored.2 + 1)
+        let result = await runner().run()
+        XCTAssertEqual(result, .failed(.keyringRolledBack, willRetry: false))
+        XCTAssertEqual(engine.backups, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backupFile), "a refused run left a file")
+        XCTAssertNil(history.last())
+        XCTAssertTrue(vault.wipedEverything)
+        XCTAssertEqual(UserMessage.of(result).text, "Daily backup failed: " + UserMessage.of(.keyringRolledBack).text)
+    }
+
     @MainActor
     func testTheBackupScreenShowsTheLastScheduledRun() async throws {
         try await enableBackups()

@@ -57,26 +57,54 @@ actor Gate {
     }
 }
 
+/// A slot as the fake engine keeps it: what the user sees, and the secret that opens it.
+struct FakeSlot {
+    var info: SlotInfo
+    var secret: String
+}
+
+/// One version of a keyring (a generation); its public bytes are "id@generation".
+final class FakeKeyring {
+    let id: String
+    let generation: Int64
+    var slots: [FakeSlot]
+    init(id: String, generation: Int64, slots: [FakeSlot]) {
+        self.id = id
+        self.generation = generation
+        self.slots = slots
+    }
+    var publicBytes: String { "\(id)@\(generation)" }
+}
+
+/// An engine over an in-memory model: keyrings with generations (removing a slot makes a new
+/// generation without it; the old one stays, as an old root key keeps opening old backups) and
+/// slots (passkeys by credential id, recovery keys and passwords by their text), backups as files
+/// holding the keyring version and the slots of the moment, a chat store as lists.
 final class FakeEngine: BackupEngine, @unchecked Sendable {
-    private var keyrings: [String: [(SlotInfo, String)]] = [:]
+    private var versions: [String: FakeKeyring] = [:]
     private var nextId = 1
+    private var nextSlot = 1
     var handedOut: [KeyringSecrets] = []
     var conversationList: [ConversationSummary] = []
     var messagesByConversation: [String: [ChatMessage]] = [:]
     var backups = 0
     var gate: Gate?
 
-    private func secrets(_ id: String) -> KeyringSecrets {
-        let s = KeyringSecrets(rootKey: [UInt8](repeating: 7, count: 32), publicKeyring: Data(id.utf8))
+    private func secrets(_ keyring: FakeKeyring) -> KeyringSecrets {
+        let s = KeyringSecrets(rootKey: [UInt8](repeating: 7, count: 32), publicKeyring: Data(keyring.publicBytes.utf8),
+                               generation: keyring.generation)
         handedOut.append(s)
         return s
     }
 
-    private func keyring(_ s: KeyringSecrets) throws -> String {
+    /// The keyring version of `s`; like Keyring.restoreChecked, older public bytes than the sealed generation are refused.
+    private func keyring(_ s: KeyringSecrets) throws -> FakeKeyring {
         precondition(s.rootKey().contains { $0 != 0 }, "engine got a wiped keyring")
-        let id = String(decoding: s.publicKeyring, as: UTF8.self)
-        guard keyrings[id] != nil else { throw KeepsakeFlowError(.corrupted, "unknown keyring") }
-        return id
+        guard let keyring = versions[String(decoding: s.publicKeyring, as: UTF8.self)] else {
+            throw KeepsakeFlowError(.corrupted, "unknown keyring")
+        }
+        guard keyring.generation >= s.generation else { throw KeepsakeFlowError(.keyringRolledBack, "older generation") }
+        return keyring
     }
 
     private func prfRequest() -> PasskeyAssertionRequest {
@@ -84,13 +112,13 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
     }
 
     func createKeyring() async throws -> KeyringSecrets {
-        let id = "keyring-\(nextId)"
+        let keyring = FakeKeyring(id: "keyring-\(nextId)", generation: 1, slots: [])
         nextId += 1
-        keyrings[id] = []
-        return secrets(id)
+        versions[keyring.publicBytes] = keyring
+        return secrets(keyring)
     }
 
-    func slots(_ s: KeyringSecrets) async throws -> [SlotInfo] { keyrings[try keyring(s)]!.map(\.0) }
+    func slots(_ s: KeyringSecrets) async throws -> [SlotInfo] { try keyring(s).slots.map(\.info) }
 
     func beginPasskeyRegistration(_ s: KeyringSecrets, userName: String, label: String) async throws -> PendingRegistration {
         _ = try keyring(s)
@@ -114,63 +142,96 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
     }
 
     private func add(_ s: KeyringSecrets, _ kind: SlotKind, _ label: String, _ secret: String) throws -> KeyringSecrets {
-        let id = try keyring(s)
-        keyrings[id]!.append((SlotInfo(kind: kind, label: label), secret))
-        return secrets(id)
+        let keyring = try keyring(s)
+        keyring.slots.append(FakeSlot(info: SlotInfo(kind: kind, label: label, id: "slot-\(nextSlot)"), secret: secret))
+        nextSlot += 1
+        return secrets(keyring)
     }
 
     func addRecoveryKey(_ s: KeyringSecrets, label: String) async throws -> (KeyringSecrets, String) {
-        let key = "ABCD-EFGH-\(try keyring(s))"
+        let key = "ABCD-EFGH-K\(nextSlot)"
         return (try add(s, .recoveryKey, label, key), key)
     }
 
+    func addPassword(_ s: KeyringSecrets, label: String, password: String) async throws -> KeyringSecrets {
+        guard password.count >= minPasswordChars else { throw KeepsakeFlowError(.other, "short password") }
+        return try add(s, .password, label, password)
+    }
+
+    func removeSlot(_ s: KeyringSecrets, slotId: String) async throws -> KeyringSecrets {
+        let keyring = try keyring(s)
+        let remaining = keyring.slots.filter { $0.info.id != slotId }
+        guard remaining.count < keyring.slots.count else { throw KeepsakeFlowError(.other, "no slot \(slotId)") }
+        guard !remaining.isEmpty else { throw KeepsakeFlowError(.lastSlot, "the last slot") }
+        let rotated = FakeKeyring(id: keyring.id, generation: keyring.generation + 1, slots: remaining)
+        versions[rotated.publicBytes] = rotated
+        return secrets(rotated)
+    }
+
     func backUp(_ s: KeyringSecrets, to path: String, progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary {
-        let id = try keyring(s)
+        let keyring = try keyring(s)
         let messages = UInt64(messagesByConversation.values.map(\.count).reduce(0, +))
         progress(OperationProgress(phase: .backup, done: 0, total: messages))
         await gate?.wait()
         try Task.checkCancellation()
         progress(OperationProgress(phase: .backup, done: messages, total: messages))
-        let body = Data("\(id)\n\(messages)\n".utf8)
+        // The header carries the keyring version and its slots as they are now.
+        let slots = keyring.slots.map { "\($0.info.kind.rawValue)|\($0.info.label)|\($0.info.id)|\($0.secret)\n" }.joined()
+        let body = Data("\(keyring.publicBytes)\n\(messages)\n\(slots)".utf8)
         try body.write(to: URL(fileURLWithPath: path))
         backups += 1
         return BackupSummary(path: path, bytes: UInt64(body.count), messages: messages)
     }
 
-    private func lines(_ path: String) throws -> [String] {
+    /// A backup file: its keyring version, message count and slots with their secrets.
+    private func read(_ path: String) throws -> (keyring: FakeKeyring, messages: UInt64?, slots: [FakeSlot]) {
         guard let data = FileManager.default.contents(atPath: path) else { throw KeepsakeFlowError(.io, "no file") }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard let first = lines.first, let keyring = versions[first] else { throw KeepsakeFlowError(.corrupted, "header") }
+        let slots = lines.dropFirst(2).compactMap { line -> FakeSlot? in
+            let parts = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4, let kind = SlotKind(rawValue: parts[0]) else { return nil }
+            return FakeSlot(info: SlotInfo(kind: kind, label: parts[1], id: parts[2]), secret: parts[3])
+        }
+        return (keyring, lines.count > 1 ? UInt64(lines[1]) : nil, slots)
     }
 
     func inspect(_ path: String) async throws -> BackupInfo {
-        let l = try lines(path)
-        guard let id = l.first, let slots = keyrings[id] else { throw KeepsakeFlowError(.corrupted, "header") }
-        return BackupInfo(path: path, createdAt: Date(timeIntervalSince1970: 1_700_000_000), slots: slots.map(\.0),
-                          messageCount: l.count > 1 ? UInt64(l[1]) : nil)
+        let backup = try read(path)
+        return BackupInfo(path: path, createdAt: Date(timeIntervalSince1970: 1_700_000_000), slots: backup.slots.map(\.info),
+                          messageCount: backup.messages)
     }
 
     func beginUnlock(_ path: String) async throws -> PendingAssertion { Assertion(request: prfRequest()) }
 
-    func restore(_ path: String, with secret: UnlockSecret, progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
-        let l = try lines(path)
-        let slots = keyrings[l[0]]!
+    func restore(_ path: String, with secret: UnlockSecret, device: KeyringSecrets?,
+                 progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
+        let backup = try read(path)
+        func slots(_ kind: SlotKind) -> [FakeSlot] { backup.slots.filter { $0.info.kind == kind } }
         switch secret {
         case .passkey(_, let assertion):
-            guard slots.contains(where: { $0.0.kind == .passkey && $0.1 == assertion.credentialId.base64EncodedString() }) else {
+            guard slots(.passkey).contains(where: { $0.secret == assertion.credentialId.base64EncodedString() }) else {
                 throw KeepsakeFlowError(.noMatchingSlot, "credential")
             }
         case .recoveryKey(let text):
             let typed = text.trimmingCharacters(in: .whitespaces).uppercased()
             guard typed.hasPrefix("ABCD-EFGH-") else { throw KeepsakeFlowError(.recoveryKeyTypo, "checksum") }
-            guard slots.contains(where: { $0.0.kind == .recoveryKey && $0.1.uppercased() == typed }) else {
+            guard slots(.recoveryKey).contains(where: { $0.secret.uppercased() == typed }) else {
                 throw KeepsakeFlowError(.wrongKey, "no slot opens")
             }
+        case .password(let text):
+            guard !slots(.password).isEmpty else { throw KeepsakeFlowError(.noMatchingSlot, "no password slot") }
+            guard slots(.password).contains(where: { $0.secret == text }) else { throw KeepsakeFlowError(.wrongPassword, "no slot opens") }
         }
+        // The device keeps its own keyring when the backup's is the same one and not newer.
+        let mine = device.flatMap { try? keyring($0) }
+        let keep = mine.map { $0.id == backup.keyring.id && backup.keyring.generation <= $0.generation } ?? false
         progress(OperationProgress(phase: .restore, done: 0, total: nil))
         await gate?.wait()
         try Task.checkCancellation()
         progress(OperationProgress(phase: .check, done: 1, total: 1))
-        return RestoreResult(messages: UInt64(l[1]) ?? 0, conversations: UInt64(conversationList.count), secrets: secrets(l[0]))
+        return RestoreResult(messages: backup.messages ?? 0, conversations: UInt64(conversationList.count),
+                             secrets: secrets(keep ? mine! : backup.keyring), keptDeviceKeyring: keep)
     }
 
     func conversations() async throws -> [ConversationSummary] { conversationList }
@@ -194,14 +255,15 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
     }
 }
 
+/// Keeps copies, as a Keychain would: root key, public bytes, generation.
 final class MemoryVault: RootKeyVault {
-    var stored: ([UInt8], Data)?
+    var stored: ([UInt8], Data, Int64)?
     var saves = 0
     func save(_ secrets: KeyringSecrets) throws {
-        stored = (secrets.rootKey(), secrets.publicKeyring)
+        stored = (secrets.rootKey(), secrets.publicKeyring, secrets.generation)
         saves += 1
     }
-    func load() throws -> KeyringSecrets? { stored.map { KeyringSecrets(rootKey: $0.0, publicKeyring: $0.1) } }
+    func load() throws -> KeyringSecrets? { stored.map { KeyringSecrets(rootKey: $0.0, publicKeyring: $0.1, generation: $0.2) } }
     func clear() throws { stored = nil }
 }
 

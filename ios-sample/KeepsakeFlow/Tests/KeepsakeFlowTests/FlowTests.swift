@@ -86,7 +86,7 @@ final class FlowTests: XCTestCase {
         await f.backup.enableWithPasskey(label: "Phone")!.value
         let state = f.backup.state
         try expect(state.work == nil, "still busy: \(String(describing: state.work))")
-        try expect(state.slots == [SlotInfo(kind: .passkey, label: "Phone")], "slots \(state.slots)")
+        try expect(state.slots.map(\.kind) == [.passkey] && state.slots.map(\.label) == ["Phone"], "slots \(state.slots)")
         try expect(try await f.vaultSlots() == state.slots, "vault differs")
         try expect(f.provider.registrations == 1 && f.provider.assertions == 0, "ceremonies")
         try expect(state.message?.isError == false && state.canBackUp, "state \(state)")
@@ -202,6 +202,68 @@ final class FlowTests: XCTestCase {
         try expect(fresh.state.loaded && fresh.state.slots.count == 1 && fresh.state.lastBackup == f.history.lastBackup, "state \(fresh.state)")
     }
 
+    func testAPasswordSlotIsAddedAndSealedATooShortOneIsRefusedBeforeKeepsakeSeesIt() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        await f.backup.addPassword("short")!.value
+        try expect(f.backup.state.message == UserMessage.passwordTooShort(minPasswordChars), "message \(String(describing: f.backup.state.message))")
+        try expect(f.vault.saves == 0 && f.backup.state.work == nil, "state \(f.backup.state)")
+        await f.backup.addRecoveryKey()!.value
+        await f.backup.addPassword("correct horse battery staple")!.value
+        try expect(try await f.vaultSlots().map(\.kind) == [.recoveryKey, .password], "vault")
+        try expect(try await f.backup.state.slots == f.vaultSlots() && f.backup.state.message?.isError == false, "state \(f.backup.state)")
+    }
+
+    func testRemovingASlotRevokesItTheRotatedKeyringIsSealedAndTheMessageSaysOldBackupsStillOpen() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        await f.backup.enableWithPasskey(label: "Phone")!.value
+        await f.backup.addRecoveryKey(label: "Paper")!.value
+        let generation = try unwrap(f.vault.stored).2
+        let paper = try unwrap(f.backup.state.slots.first { $0.kind == .recoveryKey })
+        await f.backup.removeSlot(paper)!.value
+        let state = f.backup.state
+        try expect(state.work == nil && state.message == UserMessage.revoked(paper), "state \(state)")
+        let text = try unwrap(state.message).text
+        try expect(text.contains("cannot open backups made from now on") && text.contains("still open"), "message \(text)")
+        try expect(try unwrap(f.vault.stored).2 == generation + 1, "sealed generation")
+        try expect(try await f.vaultSlots().map(\.kind) == [.passkey], "vault")
+        try expect(try await state.slots == f.vaultSlots(), "slots \(state.slots)")
+        // The next backup uses the rotated keyring.
+        await f.backup.backUpNow()!.value
+        try expect(try await f.engine.inspect(f.backupPath).slots.map(\.kind) == [.passkey], "backup slots")
+        try expect(f.engine.handedOut.allSatisfy { $0.rootKey().allSatisfy { $0 == 0 } }, "a root key copy was not wiped")
+    }
+
+    func testTheLastSlotIsNotRemovedTheUserIsToldToAddAnotherFirst() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        await f.backup.addRecoveryKey(label: "Paper")!.value
+        let sealed = try unwrap(f.vault.stored)
+        let only = try unwrap(f.backup.state.slots.first)
+        await f.backup.removeSlot(only)!.value
+        try expect(f.backup.state.message == UserMessage.of(.lastSlot) && f.backup.state.work == nil, "state \(f.backup.state)")
+        try expect(f.vault.saves == 1 && f.vault.stored?.1 == sealed.1 && f.vault.stored?.2 == sealed.2, "the vault changed")
+        try expect(f.backup.state.slots == [only], "slots \(f.backup.state.slots)")
+    }
+
+    func testARolledBackKeyringIsRefusedBackingUpSaysSoAndWritesNothing() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        await f.backup.enableWithPasskey()!.value
+        await f.backup.addRecoveryKey()!.value
+        let old = try unwrap(f.vault.stored)
+        await f.backup.removeSlot(try unwrap(f.backup.state.slots.last))!.value
+        // The sealed generation stays, the keyring bytes go back (older public bytes and root key).
+        f.vault.stored = (old.0, old.1, try unwrap(f.vault.stored).2)
+        await f.backup.backUpNow()!.value
+        try expect(f.backup.state.message == UserMessage.of(.keyringRolledBack), "message \(String(describing: f.backup.state.message))")
+        try expect(f.engine.backups == 0 && f.history.lastBackup == nil, "a backup was written")
+        let fresh = BackupViewModel(engine: f.engine, passkeys: f.provider, vault: f.vault, history: f.history, backupPath: { "unused" })
+        await fresh.load()
+        try expect(fresh.state.message == UserMessage.of(.keyringRolledBack), "load \(fresh.state)")
+    }
+
     // --- Restore screen --------------------------------------------------------------------------
     func testPickingADamagedFileStaysOnTheFileChoiceWithTheReason() async throws {
         let f = try Fixture()
@@ -292,6 +354,55 @@ final class FlowTests: XCTestCase {
         try expect(f.vault.stored == nil, "cancelled restore stored a keyring")
     }
 
+    func testAPasswordBackupOffersThePasswordAWrongOneSaysSoTheRightOneRestores() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        await f.chat.newConversation(title: "Ana")
+        await f.chat.send("hello")
+        await f.backup.addPassword("correct horse battery staple")!.value
+        await f.backup.backUpNow()!.value
+        try f.vault.clear()
+        await f.restore.pickFile(try unwrap(f.history.lastBackup?.path))!.value
+        guard case .chooseUnlock(let info, nil) = f.restore.state else { throw Expectation(description: "state \(f.restore.state)") }
+        try expect(info.canUsePassword && !info.canUseRecoveryKey && !info.canUsePasskey, "info \(info)")
+        await f.restore.unlockWithPassword("correct horse battery stapler")!.value
+        try expect(f.restore.state.unlockMessage == .some(UserMessage.of(.wrongPassword)), "state \(f.restore.state)")
+        try expect(f.vault.stored == nil, "a failed unlock stored a keyring")
+        await f.restore.unlockWithPassword("correct horse battery staple")!.value
+        try expect(f.restore.state == .restored(messages: 1, conversations: 1), "state \(f.restore.state)")
+        try expect(try await f.vaultSlots().map(\.kind) == [.password], "vault")
+    }
+
+    func testRestoringAnOlderBackupKeepsTheDeviceSNewerKeyringSoARevokedKeyStaysRevoked() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        let path = try await f.makeBackup()
+        let before = f.dir.appendingPathComponent("before.keepsake").path
+        try FileManager.default.copyItem(atPath: path, toPath: before)
+        let key = try unwrap(f.backup.state.newRecoveryKey)
+        await f.backup.removeSlot(try unwrap(f.backup.state.slots.first { $0.kind == .recoveryKey }))!.value
+        let sealed = try unwrap(f.vault.stored)
+        // The removed key still opens the older backup: the chats come back, the keys stay.
+        await f.restore.pickFile(before)!.value
+        await f.restore.unlockWithRecoveryKey(key)!.value
+        try expect(f.restore.state == .restored(messages: 1, conversations: 1, keptDeviceKeyring: true), "state \(f.restore.state)")
+        let message = UserMessage.restored(messages: 1, conversations: 1, keptDeviceKeyring: true)
+        try expect(message.text.contains("stay revoked"), "message \(message)")
+        try expect(f.vault.stored?.1 == sealed.1 && f.vault.stored?.2 == sealed.2, "the vault went back")
+        try expect(try await f.vaultSlots().map(\.kind) == [.passkey], "vault")
+    }
+
+    func testANewDeviceTakesTheBackupSKeyring() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        let path = try await f.makeBackup()
+        try f.vault.clear()
+        await f.restore.pickFile(path)!.value
+        await f.restore.unlockWithPasskey()!.value
+        try expect(f.restore.state == .restored(messages: 1, conversations: 1, keptDeviceKeyring: false), "state \(f.restore.state)")
+        try expect(try await f.vaultSlots().map(\.kind) == [.passkey, .recoveryKey], "vault")
+    }
+
     // --- Chat screen -----------------------------------------------------------------------------
     func testChatBlankInputIsIgnoredSentMessagesAppearInOrderTheListShowsTheLastOne() async throws {
         let f = try Fixture()
@@ -353,9 +464,10 @@ final class FlowTests: XCTestCase {
     }
 
     func testSecretsNeverPrint() async throws {
-        let secrets = KeyringSecrets(rootKey: [UInt8](repeating: 0x41, count: 32), publicKeyring: Data(count: 3))
+        let secrets = KeyringSecrets(rootKey: [UInt8](repeating: 0x41, count: 32), publicKeyring: Data(count: 3), generation: 2)
         try expect(!"\(secrets)".contains("65") && !"\(secrets)".contains("A"), "\(secrets)")
         try expect(!"\(UnlockSecret.recoveryKey("ABCD-SECRET"))".contains("SECRET"), "recovery key printed")
+        try expect(!"\(UnlockSecret.password("hunter2-SECRET"))".contains("SECRET"), "password printed")
         let assertion = PasskeyAssertion(credentialId: Data(count: 4), prfFirst: Data(repeating: 0x41, count: 32))
         try expect(!"\(assertion)".contains("65"), "prf printed")
     }

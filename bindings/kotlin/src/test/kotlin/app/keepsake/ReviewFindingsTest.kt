@@ -30,6 +30,9 @@ class ReviewFindingsTest {
         }
     }
 
+    /** [keyring] with a recovery key slot: a keyring without slots writes no backup. */
+    private fun withSlot(keyring: Keyring): Keyring = keyring.also { it.addRecoveryKey("Paper").recoveryKey.close() }
+
     @Test
     fun aNewRecoveryKeyIsNeverPrintedByToString() {
         Keyring.create().use { keyring ->
@@ -54,7 +57,7 @@ class ReviewFindingsTest {
             }
         }
         ChatStore.open(File(work, "listener.db").path).use { store ->
-            Keyring.create().use { keyring ->
+            withSlot(Keyring.create()).use { keyring ->
                 backupToPath(store, keyring, File(work, "one.keepsake").path, listener = throwing)
                 assertEquals(1, calls.get(), "a listener that threw was called again")
                 store.counts()
@@ -73,7 +76,7 @@ class ReviewFindingsTest {
     fun anotherKeyringsBackupOpenedWithTheDeviceKeyringIsWrongKey() {
         ChatStore.open(File(work, "wrong.db").path).use { store ->
             Keyring.create().use { mine ->
-                Keyring.create().use { theirs ->
+                withSlot(Keyring.create()).use { theirs ->
                     backupToPath(store, theirs, File(work, "theirs.keepsake").path)
                     val error = runCatching {
                         BackupSecret.deviceKeyring(mine).use { verifyBackup(File(work, "theirs.keepsake").path, it) }

@@ -1,6 +1,8 @@
-// The device copy of the keyring: the root key encrypted with an AES-256-GCM key that never
-// leaves Android Keystore, the public keyring bound in as associated data, in one file under
-// noBackupFilesDir written atomically. No user authentication on the key: the daily backup must
+// The device copy of the keyring: the root key and its generation encrypted together with an
+// AES-256-GCM key that never leaves Android Keystore, the public keyring bound in as associated
+// data, in one file under noBackupFilesDir written atomically. The generation is what
+// Keyring.restoreChecked and BackupOptions.knownGeneration compare against; after a slot removal
+// (a rotation) the whole file is replaced. No user authentication on the key: the daily backup must
 // run without a prompt (DESIGN.md section 3).
 package app.keepsake.sample
 
@@ -17,6 +19,7 @@ import java.io.DataInputStream
 import java.io.DataOutputStream
 import java.io.File
 import java.io.FileNotFoundException
+import java.nio.ByteBuffer
 import java.security.KeyStore
 import javax.crypto.Cipher
 import javax.crypto.KeyGenerator
@@ -34,7 +37,13 @@ class KeystoreRootKeyVault(context: Context) : RootKeyVault {
             val cipher = Cipher.getInstance(TRANSFORMATION)
             cipher.init(Cipher.ENCRYPT_MODE, key()) // Keystore picks the random 12-byte IV
             cipher.updateAAD(public)
-            val sealed = cipher.doFinal(root)
+            // Sealed plaintext: root key (32 bytes) || generation (8 bytes, big-endian).
+            val plain = ByteBuffer.allocate(root.size + Long.SIZE_BYTES).put(root).putLong(secrets.generation).array()
+            val sealed = try {
+                cipher.doFinal(plain)
+            } finally {
+                plain.fill(0)
+            }
             val bytes = ByteArrayOutputStream().also { buffer ->
                 DataOutputStream(buffer).use { out ->
                     out.writeByte(FORMAT_VERSION)
@@ -63,18 +72,27 @@ class KeystoreRootKeyVault(context: Context) : RootKeyVault {
             return@withContext null
         }
         DataInputStream(bytes.inputStream()).use { input ->
-            check(input.readByte().toInt() == FORMAT_VERSION) { "unknown sealed keyring version" }
+            val version = input.readByte().toInt()
+            check(version == FORMAT_VERSION || version == 1) { "unknown sealed keyring version $version" }
             val iv = input.readBlock()
             val sealed = input.readBlock()
             val public = input.readBlock()
             val cipher = Cipher.getInstance(TRANSFORMATION)
             cipher.init(Cipher.DECRYPT_MODE, key(), GCMParameterSpec(TAG_BITS, iv))
             cipher.updateAAD(public)
-            val root = cipher.doFinal(sealed) // AEADBadTagException if the file or key changed
+            val plain = cipher.doFinal(sealed) // AEADBadTagException if the file or key changed
             try {
-                KeyringSecrets(root, public)
+                // Version 1 sealed the root key alone: generation 0 (no check) until the next save.
+                check(plain.size == ROOT_KEY_BYTES + (if (version == 1) 0 else Long.SIZE_BYTES)) { "sealed keyring of ${plain.size} bytes" }
+                val generation = if (version == 1) 0L else ByteBuffer.wrap(plain, ROOT_KEY_BYTES, Long.SIZE_BYTES).long
+                val root = plain.copyOf(ROOT_KEY_BYTES)
+                try {
+                    KeyringSecrets(root, public, generation)
+                } finally {
+                    root.fill(0)
+                }
             } finally {
-                root.fill(0)
+                plain.fill(0)
             }
         }
     }
@@ -115,7 +133,9 @@ class KeystoreRootKeyVault(context: Context) : RootKeyVault {
         const val ALIAS = "keepsake-root-key-seal"
         const val TRANSFORMATION = "AES/GCM/NoPadding"
         const val TAG_BITS = 128
-        const val FORMAT_VERSION = 1
+        /** 2: the sealed plaintext holds the root key and its generation; 1: the root key alone. */
+        const val FORMAT_VERSION = 2
+        const val ROOT_KEY_BYTES = 32
         const val MAX_BLOCK = 1 shl 20
     }
 }

@@ -19,6 +19,7 @@ import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
 import androidx.compose.material3.LinearProgressIndicator
 import androidx.compose.material3.MaterialTheme
@@ -35,9 +36,11 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.platform.testTag
+import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.ViewModelProvider
@@ -48,9 +51,11 @@ import app.keepsake.sample.flow.BackupWork
 import app.keepsake.sample.flow.ChatRow
 import app.keepsake.sample.flow.ChatViewModel
 import app.keepsake.sample.flow.chatRows
+import app.keepsake.sample.flow.MIN_PASSWORD_CHARS
 import app.keepsake.sample.flow.Progress
 import app.keepsake.sample.flow.RestoreUiState
 import app.keepsake.sample.flow.RestoreViewModel
+import app.keepsake.sample.flow.SlotInfo
 import app.keepsake.sample.flow.UserMessage
 import app.keepsake.sample.flow.UserMessages
 import java.io.File
@@ -155,12 +160,52 @@ private fun ColumnScope.ChatScreen(chat: ChatViewModel) {
 @Composable
 private fun BackupScreen(backup: BackupViewModel) {
     val state by backup.state.collectAsStateWithLifecycle()
-    Text("Protected by: " + state.slots.joinToString { it.label }.ifEmpty { "nothing yet" })
+    var password by remember { mutableStateOf("") }
+    // The slot the user asked to remove, until they confirm that it revokes it.
+    var removing by remember { mutableStateOf<SlotInfo?>(null) }
+    if (state.slots.isEmpty()) Text("Protected by: nothing yet")
+    state.slots.forEach { slot ->
+        Row(verticalAlignment = Alignment.CenterVertically, horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+            Text(if (slot.deviceBound) "${slot.label} (this phone only)" else slot.label, modifier = Modifier.weight(1f))
+            TextButton(onClick = { removing = slot }, enabled = state.work == null, modifier = Modifier.testTag("remove-${slot.id}")) {
+                Text("Remove")
+            }
+        }
+    }
+    removing?.let { slot ->
+        // Removing a slot is a revocation (a root-key rotation), not a harmless clean-up: say so.
+        AlertDialog(
+            onDismissRequest = { removing = null },
+            title = { Text("Remove ${slot.label}?") },
+            text = {
+                Text("It will not open backups made from now on. Backups made before still open with it: delete them if it may be in the wrong hands.")
+            },
+            confirmButton = {
+                TextButton(onClick = { backup.removeSlot(slot); removing = null }, modifier = Modifier.testTag("confirm-remove")) {
+                    Text("Remove and revoke")
+                }
+            },
+            dismissButton = { TextButton(onClick = { removing = null }) { Text("Keep") } },
+        )
+    }
     Button(onClick = { backup.enableWithPasskey() }, enabled = state.work == null, modifier = Modifier.testTag("enable-passkey")) {
         Text("Enable backups with a passkey")
     }
     OutlinedButton(onClick = { backup.addRecoveryKey() }, enabled = state.work == null, modifier = Modifier.testTag("add-recovery-key")) {
         Text("Add a recovery key")
+    }
+    Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+        OutlinedTextField(
+            password, { password = it },
+            label = { Text("Password (at least $MIN_PASSWORD_CHARS characters)") },
+            visualTransformation = PasswordVisualTransformation(),
+            modifier = Modifier.weight(1f).testTag("password-input"),
+        )
+        OutlinedButton(
+            onClick = { backup.addPassword(password); password = "" },
+            enabled = state.work == null && password.isNotEmpty(),
+            modifier = Modifier.testTag("add-password"),
+        ) { Text("Add") }
     }
     Button(onClick = { backup.backUpNow() }, enabled = state.canBackUp, modifier = Modifier.testTag("back-up-now")) { Text("Back up now") }
     when (val work = state.work) {
@@ -201,6 +246,7 @@ private fun RestoreScreen(restore: RestoreViewModel, onRestored: () -> Unit) {
         }
     }
     var recoveryKey by remember { mutableStateOf("") }
+    var password by remember { mutableStateOf("") }
     when (val s = state) {
         is RestoreUiState.ChooseFile -> {
             Button(onClick = { picker.launch(arrayOf("*/*")) }, modifier = Modifier.testTag("pick-file")) { Text("Choose a backup file") }
@@ -218,6 +264,16 @@ private fun RestoreScreen(restore: RestoreViewModel, onRestored: () -> Unit) {
                     Text("Unlock with recovery key")
                 }
             }
+            if (s.canUsePassword) {
+                OutlinedTextField(
+                    password, { password = it }, label = { Text("Password") },
+                    visualTransformation = PasswordVisualTransformation(),
+                    modifier = Modifier.fillMaxWidth().testTag("password-unlock-input"),
+                )
+                OutlinedButton(onClick = { restore.unlockWithPassword(password) }, modifier = Modifier.testTag("unlock-password")) {
+                    Text("Unlock with password")
+                }
+            }
             s.message?.let { MessageText(it) }
         }
         is RestoreUiState.Restoring -> {
@@ -225,7 +281,7 @@ private fun RestoreScreen(restore: RestoreViewModel, onRestored: () -> Unit) {
             TextButton(onClick = restore::cancel) { Text("Cancel") }
         }
         is RestoreUiState.Restored -> {
-            Text("Restored ${s.messages} messages in ${s.conversations} conversations.", modifier = Modifier.testTag("restored"))
+            Text(s.message.text, modifier = Modifier.testTag("restored"))
             Button(onClick = { onRestored(); restore.reset() }) { Text("Done") }
         }
     }

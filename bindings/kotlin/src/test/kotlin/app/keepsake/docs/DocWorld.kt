@@ -47,12 +47,15 @@ class DocWorld {
     val backupPath: String = backupFile.path
     val uploadStream = java.io.ByteArrayOutputStream()
     private var sealed: ByteArray? = null
+    private var generationSealed: Long? = null
     private var stored: ByteArray? = null
     private var uploaded = 0
     private val progress = mutableListOf<Pair<Long, Long>>()
 
-    fun seal(rootKey: ByteArray) { sealed = rootKey.copyOf(); rootKey.fill(0) }
+    /** Seals the root key with its generation (one Keystore-sealed record), replacing the old. */
+    fun seal(rootKey: ByteArray, generation: Long) { sealed = rootKey.copyOf(); generationSealed = generation; rootKey.fill(0) }
     fun unseal(): ByteArray = checkNotNull(sealed) { "nothing sealed" }.copyOf()
+    fun sealedGeneration(): Long = checkNotNull(generationSealed) { "nothing sealed" }
     fun save(publicBytes: ByteArray) { stored = publicBytes }
     fun load(): ByteArray = checkNotNull(stored) { "nothing saved" }
     fun upload(file: File) { assertTrue(file.length() > 0); uploaded++ }

@@ -1,9 +1,11 @@
 // The sample's BackupEngine over the generated Keepsake bindings: keyrings travel between calls
-// as KeyringSecrets (root key + public keyring) so the app's vault can seal them, every call runs
-// off the main thread through keepsakeIo (coroutine cancel = Keepsake Cancellation), and every
-// KeepsakeException becomes a KeepsakeFlowException with the matching Failure.
+// as KeyringSecrets (root key, generation, public keyring) so the app's vault can seal them and
+// every keyring is rebuilt with Keyring.restoreChecked against the sealed generation; every call
+// runs off the main thread through keepsakeIo (coroutine cancel = Keepsake Cancellation), and
+// every KeepsakeException becomes a KeepsakeFlowException with the matching Failure.
 package app.keepsake.sample.engine
 
+import app.keepsake.BackupOptions
 import app.keepsake.BackupSecret
 import app.keepsake.ChatStore
 import app.keepsake.Conversation
@@ -130,10 +132,29 @@ class BindingsBackupEngine(
         }
     }
 
+    override suspend fun addPassword(secrets: KeyringSecrets, label: String, password: String): KeyringSecrets = call {
+        keyring(secrets).use { k ->
+            k.addPassword(label, password)
+            k.secrets()
+        }
+    }
+
+    override suspend fun removeSlot(secrets: KeyringSecrets, slotId: String): KeyringSecrets = call {
+        keyring(secrets).use { k ->
+            // Removal rotates the root key: the new key, generation and public bytes must all
+            // replace the sealed ones (this sample keeps no open Repository; an app that does calls
+            // repository.adoptKeyring(k) here so the repository starts a new key epoch too).
+            k.removeSlot(slotId.hexBytes())
+            k.secrets()
+        }
+    }
+
     override suspend fun backUp(secrets: KeyringSecrets, destinationPath: String, onProgress: (Progress) -> Unit): BackupSummary =
         io { cancellation ->
             keyring(secrets).use { k ->
-                val report = backupToPath(store(), k, destinationPath, null, listener(onProgress), cancellation)
+                // The sealed generation again: a keyring older than it never writes a backup.
+                val options = BackupOptions(knownGeneration = secrets.generation, extraMetadata = emptyMap())
+                val report = backupToPath(store(), k, destinationPath, options, listener(onProgress), cancellation)
                 BackupSummary(destinationPath, report.containerBytes.toLong(), report.counts?.messages?.toLong() ?: 0)
             }
         }
@@ -149,20 +170,43 @@ class BindingsBackupEngine(
         Unlock(unlock, unlock.requestJson())
     }
 
-    override suspend fun restore(path: String, secret: UnlockSecret, onProgress: (Progress) -> Unit): RestoreResult = io { cancellation ->
+    override suspend fun restore(
+        path: String,
+        secret: UnlockSecret,
+        device: KeyringSecrets?,
+        onProgress: (Progress) -> Unit,
+    ): RestoreResult = io { cancellation ->
         val backupSecret = when (secret) {
             is UnlockSecret.Passkey -> (secret.ceremony as Unlock).unlock.finishJson(secret.responseJson)
             is UnlockSecret.RecoveryKey -> BackupSecret.recoveryKey(secret.text)
+            is UnlockSecret.Password -> BackupSecret.password(secret.text)
         }
         backupSecret.use { s ->
             // Unlocking first rebuilds the keyring and checks the secret before the store is touched.
-            keyringFromBackup(path, s).use { keyring ->
+            keyringFromBackup(path, s).use { fromBackup ->
+                val kept = device?.takeIf { keepsDevice(it, fromBackup) }
                 closeStore()
                 val report = restoreFromPath(path, s, chatDatabase, true, listener(onProgress), cancellation)
                 val counts = report.counts
-                RestoreResult(counts?.messages?.toLong() ?: 0, counts?.conversations?.toLong() ?: 0, keyring.secrets())
+                val secrets = kept?.let { KeyringSecrets(it.rootKey(), it.publicKeyring(), it.generation) } ?: fromBackup.secrets()
+                RestoreResult(counts?.messages?.toLong() ?: 0, counts?.conversations?.toLong() ?: 0, secrets, kept != null)
             }
         }
+    }
+
+    /**
+     * Whether the device keeps its own keyring [device] rather than [fromBackup]'s: the same
+     * keyring, and the backup's is not newer (an older one may hold slots revoked since, and one
+     * of the same generation may lack slots added since). A device keyring that cannot be rebuilt
+     * (damaged, or itself rolled back) is replaced.
+     */
+    private fun keepsDevice(device: KeyringSecrets, fromBackup: Keyring): Boolean {
+        val mine = try {
+            keyring(device)
+        } catch (e: KeepsakeException) {
+            return false
+        }
+        return mine.use { it.id().contentEquals(fromBackup.id()) && fromBackup.generation() <= it.generation() }
     }
 
     override suspend fun conversations(): List<ConversationSummary> = call {
@@ -204,26 +248,43 @@ class BindingsBackupEngine(
         ChatMessage(message.id.toString(), SELF, text, message.sentAt)
     }
 
+    /** The keyring of [secrets]; public bytes older than the sealed generation are KEYRING_ROLLED_BACK. */
     private fun keyring(secrets: KeyringSecrets): Keyring {
         val root = secrets.rootKey()
         try {
-            return Keyring.restore(root, secrets.publicKeyring())
+            return Keyring.restoreChecked(root, secrets.publicKeyring(), secrets.generation)
         } finally {
             root.fill(0)
         }
     }
 
+    /** What the vault seals: the root key with its generation, and the public bytes. */
     private fun Keyring.secrets(): KeyringSecrets {
         val root = exportRootKey()
         try {
-            return KeyringSecrets(root, publicBytes())
+            return KeyringSecrets(root, publicBytes(), generation())
         } finally {
             root.fill(0)
         }
     }
 
-    private fun slotInfo(slot: FfiSlotInfo) =
-        SlotInfo(if (slot.kind == FfiSlotKind.PASSKEY) SlotKind.PASSKEY else SlotKind.RECOVERY_KEY, slot.label)
+    private fun slotInfo(slot: FfiSlotInfo) = SlotInfo(
+        kind = when (slot.kind) {
+            FfiSlotKind.PASSKEY -> SlotKind.PASSKEY
+            FfiSlotKind.RECOVERY_KEY -> SlotKind.RECOVERY_KEY
+            FfiSlotKind.PASSWORD -> SlotKind.PASSWORD
+        },
+        label = slot.label,
+        id = slot.id.toHex(),
+        deviceBound = slot.deviceBound,
+    )
+
+    private fun ByteArray.toHex(): String = joinToString("") { "%02x".format(it.toInt() and 0xff) }
+
+    private fun String.hexBytes(): ByteArray {
+        if (length % 2 != 0 || any { Character.digit(it, 16) < 0 }) throw KeepsakeFlowException(Failure.OTHER, "not a slot id")
+        return ByteArray(length / 2) { i -> substring(2 * i, 2 * i + 2).toInt(16).toByte() }
+    }
 
     private fun listener(onProgress: (Progress) -> Unit) = progressListener { report: ProgressReport ->
         onProgress(Progress(phase(report.phase), report.done.toLong(), report.total?.toLong()))
@@ -258,7 +319,7 @@ internal inline fun <T> mapped(block: () -> T): T = try {
     throw KeepsakeFlowException(failureOf(e), e.message.orEmpty())
 }
 
-/** One Failure per KeepsakeException variant. */
+/** One Failure per KeepsakeException variant: no `else`, so a new variant fails the build here. */
 internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.WrongKey -> Failure.WRONG_KEY
     is KeepsakeException.RecoveryKeyTypo -> Failure.RECOVERY_KEY_TYPO
@@ -272,5 +333,13 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.Cancelled -> Failure.CANCELLED
     is KeepsakeException.Io -> Failure.IO
     is KeepsakeException.Database -> Failure.DATABASE
-    else -> Failure.OTHER
+    is KeepsakeException.WrongPassword -> Failure.WRONG_PASSWORD
+    is KeepsakeException.KeyringRolledBack -> Failure.KEYRING_ROLLED_BACK
+    is KeepsakeException.LastSlot -> Failure.LAST_SLOT
+    // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
+    is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER
+    // The restore replaces the chat store on purpose (replace = true).
+    is KeepsakeException.TargetExists -> Failure.OTHER
+    // Repository failures: the sample keeps single-file backups only.
+    is KeepsakeException.ObjectMissing, is KeepsakeException.Storage, is KeepsakeException.RepositoryLocked -> Failure.OTHER
 }

@@ -5,6 +5,7 @@ package app.keepsake.sample.engine
 
 import app.keepsake.SoftAuthenticatorMode
 import app.keepsake.sample.flow.BackupViewModel
+import app.keepsake.sample.flow.BackupUiState
 import app.keepsake.sample.flow.ChatViewModel
 import app.keepsake.sample.flow.Failure
 import app.keepsake.sample.flow.MemoryHistory
@@ -13,6 +14,7 @@ import app.keepsake.sample.flow.RestoreUiState
 import app.keepsake.sample.flow.RestoreViewModel
 import app.keepsake.sample.flow.SlotKind
 import app.keepsake.sample.flow.SoftwareAuthenticatorProvider
+import app.keepsake.sample.flow.UserMessage
 import app.keepsake.sample.flow.UserMessages
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -55,6 +57,20 @@ private suspend fun backedUp(device: Device): String {
     expect(last.messages == 2L && device.backupFile.length() == last.bytes) { "last backup $last, file ${device.backupFile.length()}" }
     return key
 }
+
+/** A Backup screen of [device] with its keyring's slots loaded. */
+private suspend fun loadedBackup(device: Device): BackupViewModel =
+    device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator())).also { it.load().join() }
+
+/** Restores [path] on [device] with [key]; returns the final state. */
+private suspend fun restoreWithKey(device: Device, path: String, key: String): RestoreUiState {
+    val restore = device.restore(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
+    restore.pickFile(path)!!.join()
+    restore.unlockWithRecoveryKey(key)!!.join()
+    return restore.state.value
+}
+
+private fun BackupUiState.slot(kind: SlotKind) = slots.single { it.kind == kind }
 
 /** Each test gets a fresh folder and scope, and a minute. */
 class EngineFlowTest {
@@ -146,4 +162,96 @@ class EngineFlowTest {
         expect(fresh.vault.stored == null && fresh.engine.conversations().isEmpty()) { "a refused restore changed the device" }
     }
 
+    @Test
+    fun `removing the recovery key revokes it - later backups refuse it, earlier ones still open`() = flow { dir, scope ->
+        val device = Device(dir, "device", scope)
+        val key = backedUp(device)
+        val before = File(dir, "before.keepsake").apply { device.backupFile.copyTo(this) }
+        val generation = device.vault.stored!!.third
+        val backup = loadedBackup(device)
+        val paper = backup.state.value.slot(SlotKind.RECOVERY_KEY)
+        backup.removeSlot(paper)!!.join()
+        expect(backup.state.value.message == UserMessages.revoked(paper)) { "state ${backup.state.value}" }
+        expect(backup.state.value.slots.map { it.kind } == listOf(SlotKind.PASSKEY)) { "slots ${backup.state.value.slots}" }
+        expect(device.vault.stored!!.third == generation + 1) { "sealed generation ${device.vault.stored!!.third}" }
+        // The daily backup goes on without a prompt, with the rotated keyring.
+        backup.backUpNow()!!.join()
+        expect(backup.state.value.message == UserMessage("Backup complete.", isError = false)) { "backup ${backup.state.value}" }
+
+        val fresh = Device(dir, "new", scope)
+        var state = restoreWithKey(fresh, device.backupFile.path, key)
+        expect(state is RestoreUiState.ChooseUnlock && state.message == UserMessages.of(Failure.WRONG_KEY)) { "revoked key: $state" }
+        expect(fresh.vault.stored == null) { "a refused key stored a keyring" }
+        state = restoreWithKey(fresh, before.path, key)
+        expect(state == RestoreUiState.Restored(messages = 2, conversations = 1)) { "older backup: $state" }
+    }
+
+    @Test
+    fun `the last slot a new phone could use is kept, and nothing changes`() = flow { dir, scope ->
+        val device = Device(dir, "device", scope)
+        val backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
+        backup.addRecoveryKey()!!.join()
+        val sealed = device.vault.stored!!
+        backup.removeSlot(backup.state.value.slot(SlotKind.RECOVERY_KEY))!!.join()
+        expect(backup.state.value.message == UserMessages.of(Failure.LAST_SLOT)) { "state ${backup.state.value}" }
+        expect(device.vault.stored === sealed && backup.state.value.slots.size == 1) { "the keyring changed" }
+    }
+
+    @Test
+    fun `a password slot - a wrong password is told apart, the right one restores on a new phone`() = flow { dir, scope ->
+        val device = Device(dir, "device", scope)
+        device.chat.newConversation("Ana")!!.join()
+        device.chat.send("hello")!!.join()
+        val backup = device.backup(SoftwareAuthenticatorProvider(device.engine.demoAuthenticator()))
+        backup.addPassword("correct horse battery staple")!!.join()
+        expect(backup.state.value.slots.map { it.kind } == listOf(SlotKind.PASSWORD)) { "state ${backup.state.value}" }
+        backup.backUpNow()!!.join()
+        val fresh = Device(dir, "new", scope)
+        val restore = fresh.restore(SoftwareAuthenticatorProvider(fresh.engine.demoAuthenticator()))
+        restore.pickFile(device.backupFile.path)!!.join()
+        val chosen = restore.state.value as? RestoreUiState.ChooseUnlock ?: throw AssertionError("${restore.state.value}")
+        expect(chosen.canUsePassword && !chosen.canUseRecoveryKey && !chosen.canUsePasskey) { "info ${chosen.info}" }
+        restore.unlockWithPassword("Correct horse battery staple")!!.join()
+        val state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message == UserMessages.of(Failure.WRONG_PASSWORD)) { "wrong password: $state" }
+        restore.unlockWithPassword("correct horse battery staple")!!.join()
+        expect(restore.state.value == RestoreUiState.Restored(messages = 1, conversations = 1)) { "state ${restore.state.value}" }
+        val sealed = fresh.vault.load() ?: throw AssertionError("restored keyring not sealed")
+        expect(fresh.engine.slots(sealed).map { it.kind } == listOf(SlotKind.PASSWORD)) { "slots" }
+    }
+
+    @Test
+    fun `restoring an older backup on the same phone keeps its newer keyring, the revoked key stays revoked`() = flow { dir, scope ->
+        val device = Device(dir, "device", scope)
+        val key = backedUp(device)
+        val before = File(dir, "before.keepsake").apply { device.backupFile.copyTo(this) }
+        val backup = loadedBackup(device)
+        backup.removeSlot(backup.state.value.slot(SlotKind.RECOVERY_KEY))!!.join()
+        val sealed = device.vault.stored!!
+        val state = restoreWithKey(device, before.path, key)
+        expect(state == RestoreUiState.Restored(messages = 2, conversations = 1, keptDeviceKeyring = true)) { "state $state" }
+        expect(device.vault.stored!!.third == sealed.third && device.vault.stored!!.second.contentEquals(sealed.second)) { "the keyring went back" }
+        // The next backup still refuses the removed key.
+        val again = loadedBackup(device)
+        expect(again.state.value.slots.map { it.kind } == listOf(SlotKind.PASSKEY)) { "slots ${again.state.value.slots}" }
+        again.backUpNow()!!.join()
+        val refused = restoreWithKey(Device(dir, "new", scope), device.backupFile.path, key)
+        expect(refused is RestoreUiState.ChooseUnlock && refused.message == UserMessages.of(Failure.WRONG_KEY)) { "state $refused" }
+    }
+
+    @Test
+    fun `a rolled-back device keyring writes no backup and says why`() = flow { dir, scope ->
+        val device = Device(dir, "device", scope)
+        backedUp(device)
+        val old = device.vault.stored!!
+        val backup = loadedBackup(device)
+        backup.removeSlot(backup.state.value.slot(SlotKind.RECOVERY_KEY))!!.join()
+        val last = device.history.lastBackup
+        val bytes = device.backupFile.readBytes()
+        // The keyring's bytes go back to before the removal; the sealed generation does not.
+        device.vault.stored = Triple(old.first, old.second, device.vault.stored!!.third)
+        backup.backUpNow()!!.join()
+        expect(backup.state.value.message == UserMessages.of(Failure.KEYRING_ROLLED_BACK)) { "state ${backup.state.value}" }
+        expect(device.history.lastBackup == last && device.backupFile.readBytes().contentEquals(bytes)) { "a backup was written" }
+    }
 }

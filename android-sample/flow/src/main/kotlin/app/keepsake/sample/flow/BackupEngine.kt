@@ -4,11 +4,14 @@
 package app.keepsake.sample.flow
 
 /**
- * The device copy of a keyring: the root key (secret, sealed by a [RootKeyVault]) and the public
- * keyring (id, PRF input, slots; not secret, MACed by Keepsake). [wipe] overwrites the root key
- * once it has been sealed or is no longer needed.
+ * The device copy of a keyring: the root key (secret, sealed by a [RootKeyVault]) with its
+ * [generation], and the public keyring (id, PRF input, slots; not secret, MACed by Keepsake).
+ * The vault seals the root key and the generation together: the generation is what refuses an
+ * older keyring later (one that may still hold revoked slots). Every slot removal rotates the
+ * root key, so the vault must then seal the new secrets in place of the old ones. [wipe]
+ * overwrites the root key once it has been sealed or is no longer needed.
  */
-class KeyringSecrets(rootKey: ByteArray, publicKeyring: ByteArray) {
+class KeyringSecrets(rootKey: ByteArray, publicKeyring: ByteArray, val generation: Long) {
     private val root = rootKey.copyOf()
     private val public = publicKeyring.copyOf()
 
@@ -22,14 +25,17 @@ class KeyringSecrets(rootKey: ByteArray, publicKeyring: ByteArray) {
     fun wipe() = root.fill(0)
 
     /** Never prints the root key. */
-    override fun toString() = "KeyringSecrets(root key redacted, public ${public.size} bytes)"
+    override fun toString() = "KeyringSecrets(root key redacted, generation $generation, public ${public.size} bytes)"
 }
 
-/** A key slot as the user sees it. */
-data class SlotInfo(val kind: SlotKind, val label: String)
+/**
+ * A key slot as the user sees it. [id] names it for [BackupEngine.removeSlot]; [deviceBound] marks
+ * a passkey that cannot sync (it is lost with this phone: warn that another slot is needed).
+ */
+data class SlotInfo(val kind: SlotKind, val label: String, val id: String, val deviceBound: Boolean = false)
 
 /** Which secret a slot is unlocked with. */
-enum class SlotKind { PASSKEY, RECOVERY_KEY }
+enum class SlotKind { PASSKEY, RECOVERY_KEY, PASSWORD }
 
 /** A ceremony Keepsake has started and will finish with the provider's response. */
 interface PendingCeremony {
@@ -58,6 +64,11 @@ sealed interface UnlockSecret {
     class RecoveryKey(val text: String) : UnlockSecret {
         override fun toString() = "RecoveryKey(redacted)"
     }
+
+    /** A password as typed, for the backup's password slot. */
+    class Password(val text: String) : UnlockSecret {
+        override fun toString() = "Password(redacted)"
+    }
 }
 
 /** A progress report of a long operation. */
@@ -77,8 +88,17 @@ data class BackupInfo(
 /** What a finished backup wrote. */
 data class BackupSummary(val path: String, val bytes: Long, val messages: Long)
 
-/** What a finished restore installed, and the keyring the new device now keeps. */
-class RestoreResult(val messages: Long, val conversations: Long, val secrets: KeyringSecrets)
+/**
+ * What a finished restore installed, and the keyring the device keeps from now on: the backup's,
+ * or the device's own when it is the same keyring at the same or a newer generation
+ * ([keptDeviceKeyring]; an older backup's keyring may still hold slots revoked since).
+ */
+class RestoreResult(
+    val messages: Long,
+    val conversations: Long,
+    val secrets: KeyringSecrets,
+    val keptDeviceKeyring: Boolean = false,
+)
 
 /** One conversation in the chat list. */
 data class ConversationSummary(val id: String, val title: String, val lastMessage: String?)
@@ -114,7 +134,21 @@ interface BackupEngine {
     /** Adds a recovery key slot; returns the keyring and the key to show once. */
     suspend fun addRecoveryKey(secrets: KeyringSecrets, label: String): Pair<KeyringSecrets, String>
 
-    /** Backs the chat store up to [destinationPath] (written atomically). */
+    /** Adds a password slot (at least 8 characters); returns the keyring with it. */
+    suspend fun addPassword(secrets: KeyringSecrets, label: String, password: String): KeyringSecrets
+
+    /**
+     * Revokes the slot [slotId]: removes it and rotates the root key (a new key and generation),
+     * so its secret opens no backup made from now on; backups made before still open with it.
+     * Returns the rotated keyring, to seal in place of [secrets]. Fails with
+     * [Failure.LAST_SLOT] when no other slot could restore the backups on a new phone.
+     */
+    suspend fun removeSlot(secrets: KeyringSecrets, slotId: String): KeyringSecrets
+
+    /**
+     * Backs the chat store up to [destinationPath] (written atomically). A keyring older than
+     * its sealed generation is refused with [Failure.KEYRING_ROLLED_BACK].
+     */
     suspend fun backUp(
         secrets: KeyringSecrets,
         destinationPath: String,
@@ -127,8 +161,17 @@ interface BackupEngine {
     /** Starts the passkey assertion that unlocks the backup at [path]. */
     suspend fun beginUnlock(path: String): PendingCeremony
 
-    /** Unlocks [path] with [secret] and restores it over the chat store, atomically. */
-    suspend fun restore(path: String, secret: UnlockSecret, onProgress: (Progress) -> Unit): RestoreResult
+    /**
+     * Unlocks [path] with [secret] and restores it over the chat store, atomically. [device] is
+     * the keyring this device holds, if any: it is kept when the backup carries the same keyring
+     * at an older or the same generation, so a restore never brings back a revoked slot.
+     */
+    suspend fun restore(
+        path: String,
+        secret: UnlockSecret,
+        device: KeyringSecrets?,
+        onProgress: (Progress) -> Unit,
+    ): RestoreResult
 
     /** The chat store's conversations, newest activity first. */
     suspend fun conversations(): List<ConversationSummary>
@@ -157,6 +200,15 @@ enum class Failure {
     CANCELLED,
     IO,
     DATABASE,
+
+    /** A password opens no password slot. */
+    WRONG_PASSWORD,
+
+    /** The keyring offered is older than the generation the device keeps: it may hold revoked slots. */
+    KEYRING_ROLLED_BACK,
+
+    /** The slot is the last one a new phone could restore with: add another first. */
+    LAST_SLOT,
     OTHER,
 }
 
@@ -165,7 +217,7 @@ class KeepsakeFlowException(val failure: Failure, detail: String) : Exception(de
 
 /** Seals the device copy of the keyring: Android Keystore or the iOS Keychain in the apps. */
 interface RootKeyVault {
-    /** Seals and stores [secrets], replacing what was there. */
+    /** Seals and stores [secrets] (root key and generation together), replacing what was there. */
     suspend fun save(secrets: KeyringSecrets)
 
     /** The stored keyring, or null when this device has none yet. */

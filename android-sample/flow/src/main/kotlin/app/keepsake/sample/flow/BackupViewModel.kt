@@ -1,5 +1,6 @@
-// The Backup screen's logic: enable backups with a passkey, add a recovery key, back up now,
-// and show the last backup. Plain Kotlin over ports; the app wraps it in an androidx ViewModel.
+// The Backup screen's logic: enable backups with a passkey, add a recovery key or a password,
+// revoke a slot (which rotates the root key), back up now, and show the last backup. Plain Kotlin
+// over ports; the app wraps it in an androidx ViewModel.
 package app.keepsake.sample.flow
 
 import kotlinx.coroutines.CancellationException
@@ -36,6 +37,12 @@ sealed interface BackupWork {
 
     /** Creating the recovery key slot. */
     data object AddingRecoveryKey : BackupWork
+
+    /** Creating the password slot (Argon2id: about a second). */
+    data object AddingPassword : BackupWork
+
+    /** Revoking the slot [slotId] and rotating the root key. */
+    data class RemovingSlot(val slotId: String) : BackupWork
 
     /** Backing up; [progress] is null until the first report. */
     data class BackingUp(val progress: Progress?) : BackupWork
@@ -107,6 +114,40 @@ class BackupViewModel(
         }
     }
 
+    /** Adds a password slot (creating the keyring the first time). */
+    fun addPassword(password: String, label: String = "Password"): Job? = start(BackupWork.AddingPassword) {
+        // Keepsake's own rule (it refuses shorter ones), checked first to say it in the user's words.
+        if (password.codePointCount(0, password.length) < MIN_PASSWORD_CHARS) {
+            finishWith(UserMessages.passwordTooShort(MIN_PASSWORD_CHARS))
+            return@start
+        }
+        val secrets = vault.load() ?: engine.createKeyring()
+        withWipe(secrets) {
+            val updated = engine.addPassword(secrets, label, password)
+            saveAndShow(updated, UserMessage("Backups can also be opened with your password.", isError = false))
+        }
+    }
+
+    /**
+     * Revokes [slot]: Keepsake removes it and rotates the root key, and the rotated keyring (new
+     * root key, generation and public bytes) replaces the sealed one. The slot's secret opens no
+     * backup made from now on, but still opens the backups made before: the message says so.
+     * The last slot a new phone could use is refused ([Failure.LAST_SLOT]) and nothing changes.
+     */
+    fun removeSlot(slot: SlotInfo): Job? = start(BackupWork.RemovingSlot(slot.id)) {
+        val secrets = vault.load()
+        if (secrets == null) {
+            finishWith(UserMessage("Turn on backups first: add a passkey or a recovery key.", isError = true))
+            return@start
+        }
+        withWipe(secrets) {
+            val rotated = engine.removeSlot(secrets, slot.id)
+            // The old root key still opens the backups written before: sealing the new one in its
+            // place must not be skipped by a late cancel.
+            withContext(NonCancellable) { saveAndShow(rotated, UserMessages.revoked(slot)) }
+        }
+    }
+
     /** The user confirmed they wrote the recovery key down: stop showing it. */
     fun recoveryKeyNoted() = mutableState.update { it.copy(newRecoveryKey = null) }
 
@@ -168,6 +209,9 @@ class BackupViewModel(
 
     private fun finishWith(message: UserMessage?) = mutableState.update { it.copy(work = null, message = message) }
 }
+
+/** The fewest characters Keepsake accepts in a new password. */
+const val MIN_PASSWORD_CHARS = 8
 
 /** Runs [body] and wipes [secrets] afterwards, whatever happens. */
 internal inline fun <T> withWipe(secrets: KeyringSecrets, body: (KeyringSecrets) -> T): T =

@@ -1,5 +1,6 @@
-// The Restore screen's logic: pick a backup file, unlock it with a passkey or the recovery key,
-// restore with progress, show the result. A wrong or mistyped key goes back to the unlock choice.
+// The Restore screen's logic: pick a backup file, unlock it with a passkey, the recovery key or a
+// password, restore with progress, show the result. A wrong or mistyped key goes back to the
+// unlock choice. The device's own keyring is kept when the backup's is not newer.
 package app.keepsake.sample.flow
 
 import kotlinx.coroutines.CancellationException
@@ -27,13 +28,22 @@ sealed interface RestoreUiState {
 
         /** The backup has a recovery key slot. */
         val canUseRecoveryKey: Boolean get() = info.slots.any { it.kind == SlotKind.RECOVERY_KEY }
+
+        /** The backup has a password slot. */
+        val canUsePassword: Boolean get() = info.slots.any { it.kind == SlotKind.PASSWORD }
     }
 
     /** Waiting for the passkey sheet, or unlocking and restoring; [progress] null before the first report. */
     data class Restoring(val info: BackupInfo, val progress: Progress?) : RestoreUiState
 
-    /** The chats are back. */
-    data class Restored(val messages: Long, val conversations: Long) : RestoreUiState
+    /**
+     * The chats are back. [keptDeviceKeyring]: the backup's keys were not newer than this
+     * device's, which keeps its own (slots revoked since the backup stay revoked).
+     */
+    data class Restored(val messages: Long, val conversations: Long, val keptDeviceKeyring: Boolean = false) : RestoreUiState {
+        /** What the screen says. */
+        val message: UserMessage get() = UserMessages.restored(messages, conversations, keptDeviceKeyring)
+    }
 }
 
 /** Restore screen logic. */
@@ -78,6 +88,9 @@ class RestoreViewModel(
     /** Unlocks with a typed recovery key and restores. */
     fun unlockWithRecoveryKey(text: String): Job? = restoreWith { UnlockSecret.RecoveryKey(text) }
 
+    /** Unlocks with a typed password and restores. */
+    fun unlockWithPassword(text: String): Job? = restoreWith { UnlockSecret.Password(text) }
+
     /** Stops the running restore; the chat store stays as it was. */
     fun cancel() {
         job?.cancel()
@@ -95,14 +108,19 @@ class RestoreViewModel(
         return launch {
             try {
                 val secret = secretFor(info) ?: return@launch
-                val result = engine.restore(info.path, secret) { progress ->
-                    if (mutableState.value is RestoreUiState.Restoring) {
-                        mutableState.value = RestoreUiState.Restoring(info, progress)
+                val device = deviceKeyring()
+                val result = try {
+                    engine.restore(info.path, secret, device) { progress ->
+                        if (mutableState.value is RestoreUiState.Restoring) {
+                            mutableState.value = RestoreUiState.Restoring(info, progress)
+                        }
                     }
+                } finally {
+                    device?.wipe()
                 }
                 // Installed: from here on the restore is done, whatever a late cancel says.
                 withContext(NonCancellable) { withWipe(result.secrets) { vault.save(it) } }
-                mutableState.value = RestoreUiState.Restored(result.messages, result.conversations)
+                mutableState.value = RestoreUiState.Restored(result.messages, result.conversations, result.keptDeviceKeyring)
             } catch (e: CancellationException) {
                 mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(Failure.CANCELLED))
                 throw e
@@ -111,6 +129,18 @@ class RestoreViewModel(
                 mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(failureOf(e)))
             }
         }
+    }
+
+    /**
+     * The keyring this device holds, or null. One the vault cannot open (a platform error) does
+     * not block the restore: the backup's keyring replaces it.
+     */
+    private suspend fun deviceKeyring(): KeyringSecrets? = try {
+        vault.load()
+    } catch (e: CancellationException) {
+        throw e
+    } catch (e: Exception) {
+        null
     }
 
     private fun busy() = mutableState.value is RestoreUiState.Inspecting || mutableState.value is RestoreUiState.Restoring

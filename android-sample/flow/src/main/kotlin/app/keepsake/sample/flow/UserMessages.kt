@@ -33,8 +33,31 @@ object UserMessages {
         Failure.CANCELLED -> info("Cancelled.")
         Failure.IO -> error("The file could not be read or written.")
         Failure.DATABASE -> error("The chat database could not be read or written.")
+        Failure.WRONG_PASSWORD -> error("That password does not open this backup. Check it, or use a passkey or the recovery key.")
+        Failure.KEYRING_ROLLED_BACK -> error(
+            "These backup keys are older than the ones this phone last used and may include keys you removed. " +
+                "They were not used: restore from your latest backup, or set up backups again.",
+        )
+        Failure.LAST_SLOT -> error(
+            "This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.",
+        )
         Failure.OTHER -> error("Something went wrong.")
     }
+
+    /** What to say for a new password Keepsake would refuse as too short. */
+    fun passwordTooShort(minChars: Int): UserMessage = error("Use a password of at least $minChars characters.")
+
+    /** What to say once [slot] was revoked: it opens nothing new, but old backups still open with it. */
+    fun revoked(slot: SlotInfo): UserMessage = info(
+        "\"${slot.label}\" is revoked: it cannot open backups made from now on. Backups made before still open " +
+            "with it, so delete them if it may be in the wrong hands.",
+    )
+
+    /** What to say after a restore; [keptDeviceKeyring] when the backup's keys were older than this phone's. */
+    fun restored(messages: Long, conversations: Long, keptDeviceKeyring: Boolean): UserMessage = info(
+        "Restored $messages messages in $conversations conversations." +
+            if (keptDeviceKeyring) " This phone keeps its current backup keys: keys removed since that backup stay revoked." else "",
+    )
 
     /** What to say when a passkey ceremony did not succeed; null for a plain cancel. */
     fun of(result: PasskeyResult): UserMessage? = when (result) {

@@ -151,7 +151,7 @@ class DailyBackupTest {
         val damaged = DailyBackupRunner(
             engine,
             object : RootKeyVault by vault {
-                override suspend fun load() = KeyringSecrets(ByteArray(32) { 1 }, "unknown".toByteArray()).also { loaded += it }
+                override suspend fun load() = KeyringSecrets(ByteArray(32) { 1 }, "unknown".toByteArray(), 1).also { loaded += it }
             },
             history, log, { File(dir, "daily.keepsake").path }, policy, { clock },
         )
@@ -159,6 +159,30 @@ class DailyBackupTest {
         assertEquals(2, log.runs.size)
         assertNull(history.last())
         assertTrue(wipedEverything())
+    }
+
+    @Test
+    fun `a rolled-back keyring fails the run without a retry and writes nothing`() = runBlocking {
+        enableBackups()
+        // The sealed generation is newer than the keyring the vault hands back (older public bytes).
+        val rolledBack = DailyBackupRunner(
+            engine,
+            object : RootKeyVault by vault {
+                override suspend fun load() = vault.load()?.let { stored ->
+                    KeyringSecrets(stored.rootKey(), stored.publicKeyring(), stored.generation + 1).also {
+                        stored.wipe()
+                        loaded += it
+                    }
+                }
+            },
+            history, log, { File(dir, "daily.keepsake").path }, policy, { clock },
+        )
+        assertEquals(ScheduledRunResult.Failed(Failure.KEYRING_ROLLED_BACK, willRetry = false), rolledBack.run())
+        assertEquals(0, engine.backups)
+        assertFalse(File(dir, "daily.keepsake").exists(), "a refused run left a file")
+        assertNull(history.last())
+        assertTrue(wipedEverything())
+        assertTrue(UserMessages.of(log.last()!!.result).text.startsWith("Daily backup failed: These backup keys are older"))
     }
 
     @Test

@@ -61,7 +61,7 @@ class FlowTest {
         backup.enableWithPasskey("Phone")!!.join()
         val state = backup.state.value
         expect(state.work == null) { "still busy: ${state.work}" }
-        expect(state.slots == listOf(SlotInfo(SlotKind.PASSKEY, "Phone"))) { "slots ${state.slots}" }
+        expect(state.slots.map { it.kind to it.label } == listOf(SlotKind.PASSKEY to "Phone")) { "slots ${state.slots}" }
         expect(vaultSlots() == state.slots) { "vault holds ${vaultSlots()}" }
         expect(provider.registrations == 1 && provider.assertions == 0) { "ceremonies ${provider.registrations}/${provider.assertions}" }
         expect(state.message?.isError == false) { "message ${state.message}" }
@@ -192,6 +192,63 @@ class FlowTest {
         expect(fresh.state.value.lastBackup == history.lastBackup) { "last ${fresh.state.value.lastBackup}" }
     }
 
+    @Test
+    fun `a password slot is added and sealed, a too short one is refused before Keepsake sees it`() = flow {
+        backup.addPassword("short")!!.join()
+        expect(backup.state.value.message == UserMessages.passwordTooShort(MIN_PASSWORD_CHARS)) { "message ${backup.state.value.message}" }
+        expect(vault.saves == 0 && backup.state.value.work == null) { "state ${backup.state.value}" }
+        backup.addRecoveryKey()!!.join()
+        backup.addPassword("correct horse battery staple")!!.join()
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.RECOVERY_KEY, SlotKind.PASSWORD)) { "vault ${vaultSlots()}" }
+        expect(backup.state.value.slots == vaultSlots() && backup.state.value.message?.isError == false) { "state ${backup.state.value}" }
+    }
+
+    @Test
+    fun `removing a slot revokes it - the rotated keyring is sealed and the message says old backups still open`() = flow {
+        backup.enableWithPasskey("Phone")!!.join()
+        backup.addRecoveryKey("Paper")!!.join()
+        val generation = vault.stored!!.third
+        val paper = backup.state.value.slots.single { it.kind == SlotKind.RECOVERY_KEY }
+        backup.removeSlot(paper)!!.join()
+        val state = backup.state.value
+        expect(state.work == null && state.message == UserMessages.revoked(paper)) { "state $state" }
+        expect("cannot open backups made from now on" in state.message!!.text && "still open" in state.message!!.text) { "message ${state.message}" }
+        expect(vault.stored!!.third == generation + 1) { "sealed generation ${vault.stored!!.third}, was $generation" }
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSKEY) && state.slots == vaultSlots()) { "vault ${vaultSlots()}" }
+        // The next backup uses the rotated keyring.
+        backup.backUpNow()!!.join()
+        expect(engine.inspect(history.lastBackup!!.path).slots.map { it.kind } == listOf(SlotKind.PASSKEY)) { "backup slots" }
+        expect(engine.handedOutSecrets.all { s -> s.rootKey().all { it == 0.toByte() } }) { "a root key copy was left unwiped" }
+    }
+
+    @Test
+    fun `the last slot is not removed - the user is told to add another first`() = flow {
+        backup.addRecoveryKey("Paper")!!.join()
+        val sealed = vault.stored!!
+        val only = backup.state.value.slots.single()
+        backup.removeSlot(only)!!.join()
+        val state = backup.state.value
+        expect(state.message == UserMessages.of(Failure.LAST_SLOT) && state.work == null) { "state $state" }
+        expect(vault.stored === sealed && vault.saves == 1) { "the vault changed" }
+        expect(state.slots == listOf(only)) { "slots ${state.slots}" }
+    }
+
+    @Test
+    fun `a rolled-back keyring is refused - backing up says so and writes nothing`() = flow {
+        backup.enableWithPasskey()!!.join()
+        backup.addRecoveryKey()!!.join()
+        val old = vault.stored!!
+        backup.removeSlot(backup.state.value.slots.last())!!.join()
+        // The sealed generation stays, the keyring bytes go back (older public bytes and root key).
+        vault.stored = Triple(old.first, old.second, vault.stored!!.third)
+        backup.backUpNow()!!.join()
+        expect(backup.state.value.message == UserMessages.of(Failure.KEYRING_ROLLED_BACK)) { "message ${backup.state.value.message}" }
+        expect(engine.backups == 0 && history.lastBackup == null) { "a backup was written" }
+        val fresh = BackupViewModel(scope, engine, provider, vault, history, { "unused" })
+        fresh.load().join()
+        expect(fresh.state.value.message == UserMessages.of(Failure.KEYRING_ROLLED_BACK)) { "load ${fresh.state.value}" }
+    }
+
     // --- Restore screen --------------------------------------------------------------------------
     suspend fun Fixture.makeBackup(): String {
         chat.newConversation("Ana")!!.join()
@@ -291,6 +348,53 @@ class FlowTest {
         expect(vault.stored == null) { "cancelled restore stored a keyring" }
     }
 
+    @Test
+    fun `a password backup offers the password - a wrong one says so, the right one restores`() = flow {
+        chat.newConversation("Ana")!!.join()
+        chat.send("hello")!!.join()
+        backup.addPassword("correct horse battery staple")!!.join()
+        backup.backUpNow()!!.join()
+        vault.clear()
+        restore.pickFile(history.lastBackup!!.path)!!.join()
+        val chosen = restore.state.value as RestoreUiState.ChooseUnlock
+        expect(chosen.canUsePassword && !chosen.canUseRecoveryKey && !chosen.canUsePasskey) { "state $chosen" }
+        restore.unlockWithPassword("correct horse battery stapler")!!.join()
+        val state = restore.state.value
+        expect(state is RestoreUiState.ChooseUnlock && state.message == UserMessages.of(Failure.WRONG_PASSWORD)) { "state $state" }
+        expect(vault.stored == null) { "a failed unlock stored a keyring" }
+        restore.unlockWithPassword("correct horse battery staple")!!.join()
+        expect(restore.state.value == RestoreUiState.Restored(messages = 1, conversations = 1)) { "state ${restore.state.value}" }
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSWORD)) { "vault ${vaultSlots()}" }
+    }
+
+    @Test
+    fun `restoring an older backup keeps the device's newer keyring, so a revoked key stays revoked`() = flow {
+        val path = makeBackup()
+        val before = File(dir, "before.keepsake").apply { File(path).copyTo(this) }
+        val key = backup.state.value.newRecoveryKey!!
+        backup.removeSlot(backup.state.value.slots.single { it.kind == SlotKind.RECOVERY_KEY })!!.join()
+        val sealed = vault.stored!!
+        // The removed key still opens the older backup: the chats come back, the keys stay.
+        restore.pickFile(before.path)!!.join()
+        restore.unlockWithRecoveryKey(key)!!.join()
+        val state = restore.state.value
+        expect(state == RestoreUiState.Restored(messages = 1, conversations = 1, keptDeviceKeyring = true)) { "state $state" }
+        expect("stay revoked" in (state as RestoreUiState.Restored).message.text) { "message ${state.message}" }
+        expect(vault.stored!!.third == sealed.third && vault.stored!!.second.contentEquals(sealed.second)) { "the vault went back" }
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSKEY)) { "vault ${vaultSlots()}" }
+    }
+
+    @Test
+    fun `a new device takes the backup's keyring`() = flow {
+        val path = makeBackup()
+        vault.clear()
+        restore.pickFile(path)!!.join()
+        restore.unlockWithPasskey()!!.join()
+        val state = restore.state.value as RestoreUiState.Restored
+        expect(!state.keptDeviceKeyring && "stay revoked" !in state.message.text) { "state $state" }
+        expect(vaultSlots().map { it.kind } == listOf(SlotKind.PASSKEY, SlotKind.RECOVERY_KEY)) { "vault ${vaultSlots()}" }
+    }
+
     // --- Chat screen -----------------------------------------------------------------------------
     @Test
     fun `chat - blank input is ignored, sent messages appear in order, the list shows the last one`() = flow {
@@ -345,9 +449,10 @@ class FlowTest {
 
     @Test
     fun `secrets never print`() = flow {
-        val secrets = KeyringSecrets(ByteArray(32) { 0x41 }, ByteArray(3))
+        val secrets = KeyringSecrets(ByteArray(32) { 0x41 }, ByteArray(3), 2)
         expect(!secrets.toString().contains("AAAA") && !secrets.toString().contains("65")) { secrets.toString() }
         expect(!UnlockSecret.RecoveryKey("ABCD-SECRET").toString().contains("SECRET")) { "recovery key printed" }
+        expect(!UnlockSecret.Password("hunter2-SECRET").toString().contains("SECRET")) { "password printed" }
     }
 
 }

@@ -31,16 +31,24 @@ class ScriptedProvider(var credentialId: String = "cred-1") : PasskeyPrfProvider
     }
 }
 
-/** A keyring as the fake engine keeps it: the public part names the keyring. */
-private class FakeKeyring(val slots: MutableList<Pair<SlotInfo, String>>)
+/** A slot as the fake engine keeps it: what the user sees, and the secret that opens it. */
+private class FakeSlot(val info: SlotInfo, val secret: String)
+
+/** One version of a keyring (a generation); its public bytes are "id@generation". */
+private class FakeKeyring(val id: String, val generation: Long, val slots: MutableList<FakeSlot>) {
+    val public get() = "$id@$generation"
+}
 
 /**
- * An engine over an in-memory model: keyrings with passkey slots (by credential id) and recovery
- * key slots (by key), backups as files holding the keyring id, a chat store as lists.
+ * An engine over an in-memory model: keyrings with generations (removing a slot makes a new
+ * generation without it; the old one stays, as an old root key keeps opening old backups) and
+ * slots (passkeys by credential id, recovery keys and passwords by their text), backups as files
+ * holding the keyring version and the slots of the moment, a chat store as lists.
  */
 class FakeEngine : BackupEngine {
-    private val keyrings = mutableMapOf<String, FakeKeyring>()
+    private val versions = mutableMapOf<String, FakeKeyring>()
     private var nextId = 1
+    private var nextSlot = 1
     val handedOutSecrets = mutableListOf<KeyringSecrets>()
     val conversations = mutableListOf<ConversationSummary>()
     val messagesByConversation = mutableMapOf<String, MutableList<ChatMessage>>()
@@ -51,22 +59,29 @@ class FakeEngine : BackupEngine {
 
     private class Ceremony(override val requestJson: String) : PendingCeremony
 
-    private fun secretsFor(id: String) = KeyringSecrets(ByteArray(32) { 7 }, id.toByteArray()).also { handedOutSecrets += it }
-    private fun keyringOf(secrets: KeyringSecrets): Pair<String, FakeKeyring> {
+    private fun secretsFor(keyring: FakeKeyring) =
+        KeyringSecrets(ByteArray(32) { 7 }, keyring.public.toByteArray(), keyring.generation).also { handedOutSecrets += it }
+
+    /** The keyring version of [secrets]; like Keyring.restoreChecked, older public bytes than the sealed generation are refused. */
+    private fun keyringOf(secrets: KeyringSecrets): FakeKeyring {
         check(secrets.rootKey().any { it != 0.toByte() }) { "engine got a wiped keyring" }
-        val id = String(secrets.publicKeyring())
-        return id to (keyrings[id] ?: throw KeepsakeFlowException(Failure.CORRUPTED, "unknown keyring $id"))
+        val public = String(secrets.publicKeyring())
+        val keyring = versions[public] ?: throw KeepsakeFlowException(Failure.CORRUPTED, "unknown keyring $public")
+        if (keyring.generation < secrets.generation) {
+            throw KeepsakeFlowException(Failure.KEYRING_ROLLED_BACK, "generation ${keyring.generation} below ${secrets.generation}")
+        }
+        return keyring
     }
     private fun field(json: String, name: String) = Regex("\"$name\":\"([^\"]*)\"").find(json)?.groupValues?.get(1)
         ?: throw KeepsakeFlowException(Failure.MALFORMED_WEBAUTHN, "no $name")
 
     override suspend fun createKeyring(): KeyringSecrets {
-        val id = "keyring-${nextId++}"
-        keyrings[id] = FakeKeyring(mutableListOf())
-        return secretsFor(id)
+        val keyring = FakeKeyring("keyring-${nextId++}", 1, mutableListOf())
+        versions[keyring.public] = keyring
+        return secretsFor(keyring)
     }
 
-    override suspend fun slots(secrets: KeyringSecrets) = keyringOf(secrets).second.slots.map { it.first }
+    override suspend fun slots(secrets: KeyringSecrets) = keyringOf(secrets).slots.map { it.info }
 
     override suspend fun beginPasskeyRegistration(secrets: KeyringSecrets, userName: String, label: String): PendingCeremony {
         keyringOf(secrets)
@@ -78,7 +93,7 @@ class FakeEngine : BackupEngine {
         ceremony: PendingCeremony,
         responseJson: String,
     ): EnrollmentStep = when (field(responseJson, "prf")) {
-        "RESULTS" -> EnrollmentStep.Enrolled(addPasskey(secrets, field(responseJson, "credential"), field(ceremony.requestJson, "label")))
+        "RESULTS" -> EnrollmentStep.Enrolled(add(secrets, SlotKind.PASSKEY, field(ceremony.requestJson, "label"), field(responseJson, "credential")))
         "ENABLED_ONLY" -> EnrollmentStep.NeedsAssertion(
             Ceremony("""{"type":"get","allow":"${field(responseJson, "credential")}","label":"${field(ceremony.requestJson, "label")}"}"""),
         )
@@ -91,64 +106,97 @@ class FakeEngine : BackupEngine {
         responseJson: String,
     ): KeyringSecrets {
         check(field(responseJson, "prf") == "RESULTS")
-        return addPasskey(secrets, field(responseJson, "credential"), field(ceremony.requestJson, "label"))
+        return add(secrets, SlotKind.PASSKEY, field(ceremony.requestJson, "label"), field(responseJson, "credential"))
     }
 
-    private fun addPasskey(secrets: KeyringSecrets, credential: String, label: String): KeyringSecrets {
-        val (id, keyring) = keyringOf(secrets)
-        keyring.slots += SlotInfo(SlotKind.PASSKEY, label) to credential
-        return secretsFor(id)
+    private fun add(secrets: KeyringSecrets, kind: SlotKind, label: String, secret: String): KeyringSecrets {
+        val keyring = keyringOf(secrets)
+        keyring.slots += FakeSlot(SlotInfo(kind, label, "slot-${nextSlot++}"), secret)
+        return secretsFor(keyring)
     }
 
     override suspend fun addRecoveryKey(secrets: KeyringSecrets, label: String): Pair<KeyringSecrets, String> {
-        val (id, keyring) = keyringOf(secrets)
-        val key = "ABCD-EFGH-$id"
-        keyring.slots += SlotInfo(SlotKind.RECOVERY_KEY, label) to key
-        return secretsFor(id) to key
+        val key = "ABCD-EFGH-K$nextSlot"
+        return add(secrets, SlotKind.RECOVERY_KEY, label, key) to key
+    }
+
+    override suspend fun addPassword(secrets: KeyringSecrets, label: String, password: String): KeyringSecrets {
+        if (password.length < MIN_PASSWORD_CHARS) throw KeepsakeFlowException(Failure.OTHER, "short password")
+        return add(secrets, SlotKind.PASSWORD, label, password)
+    }
+
+    override suspend fun removeSlot(secrets: KeyringSecrets, slotId: String): KeyringSecrets {
+        val keyring = keyringOf(secrets)
+        val remaining = keyring.slots.filter { it.info.id != slotId }
+        if (remaining.size == keyring.slots.size) throw KeepsakeFlowException(Failure.OTHER, "no slot $slotId")
+        if (remaining.isEmpty()) throw KeepsakeFlowException(Failure.LAST_SLOT, "the last slot")
+        val rotated = FakeKeyring(keyring.id, keyring.generation + 1, remaining.toMutableList())
+        versions[rotated.public] = rotated
+        return secretsFor(rotated)
     }
 
     override suspend fun backUp(secrets: KeyringSecrets, destinationPath: String, onProgress: (Progress) -> Unit): BackupSummary {
-        val (id, _) = keyringOf(secrets)
+        val keyring = keyringOf(secrets)
         val messages = messagesByConversation.values.sumOf { it.size }.toLong()
         onProgress(Progress(Phase.BACKUP, 0, messages))
         gate?.await()
         onProgress(Progress(Phase.BACKUP, messages, messages))
         val file = java.io.File(destinationPath)
-        file.writeText("$id\n$messages\n")
+        // The header carries the keyring version and its slots as they are now.
+        val slots = keyring.slots.joinToString("") { "${it.info.kind}|${it.info.label}|${it.info.id}|${it.secret}\n" }
+        file.writeText("${keyring.public}\n$messages\n$slots")
         backups++
         return BackupSummary(destinationPath, file.length(), messages)
     }
 
-    override suspend fun inspect(path: String): BackupInfo {
-        val file = java.io.File(path).takeIf { it.isFile }
-            ?: throw KeepsakeFlowException(Failure.IO, "no file $path")
+    /** A backup file: its keyring version, message count and slots with their secrets. */
+    private class FakeBackup(val keyring: FakeKeyring, val messages: Long?, val slots: List<FakeSlot>)
+
+    private fun read(path: String): FakeBackup {
+        val file = java.io.File(path).takeIf { it.isFile } ?: throw KeepsakeFlowException(Failure.IO, "no file $path")
         val lines = file.readLines()
-        val keyring = lines.firstOrNull()?.let { keyrings[it] } ?: throw KeepsakeFlowException(Failure.CORRUPTED, "header")
-        return BackupInfo(file.path, 1_700_000_000, keyring.slots.map { it.first }, lines.getOrNull(1)?.toLongOrNull())
+        val keyring = lines.firstOrNull()?.let { versions[it] } ?: throw KeepsakeFlowException(Failure.CORRUPTED, "header")
+        val slots = lines.drop(2).filter { it.isNotEmpty() }.map { line ->
+            val (kind, label, id, secret) = line.split("|")
+            FakeSlot(SlotInfo(SlotKind.valueOf(kind), label, id), secret)
+        }
+        return FakeBackup(keyring, lines.getOrNull(1)?.toLongOrNull(), slots)
+    }
+
+    override suspend fun inspect(path: String): BackupInfo {
+        val backup = read(path)
+        return BackupInfo(path, 1_700_000_000, backup.slots.map { it.info }, backup.messages)
     }
 
     override suspend fun beginUnlock(path: String): PendingCeremony = Ceremony("""{"type":"get","path":"$path"}""")
 
-    override suspend fun restore(path: String, secret: UnlockSecret, onProgress: (Progress) -> Unit): RestoreResult {
-        val id = java.io.File(path).readLines().first()
-        val keyring = keyrings.getValue(id)
-        val opened = when (secret) {
+    override suspend fun restore(path: String, secret: UnlockSecret, device: KeyringSecrets?, onProgress: (Progress) -> Unit): RestoreResult {
+        val backup = read(path)
+        fun slotsOf(kind: SlotKind) = backup.slots.filter { it.info.kind == kind }
+        when (secret) {
             is UnlockSecret.Passkey -> {
                 val credential = field(secret.responseJson, "credential")
-                keyring.slots.any { it.first.kind == SlotKind.PASSKEY && it.second == credential } ||
+                if (slotsOf(SlotKind.PASSKEY).none { it.secret == credential }) {
                     throw KeepsakeFlowException(Failure.NO_MATCHING_SLOT, "credential $credential")
+                }
             }
             is UnlockSecret.RecoveryKey -> {
                 val typed = secret.text.trim().uppercase()
                 if (!typed.startsWith("ABCD-EFGH-")) throw KeepsakeFlowException(Failure.RECOVERY_KEY_TYPO, "checksum")
-                keyring.slots.any { it.first.kind == SlotKind.RECOVERY_KEY && it.second.uppercase() == typed }
+                if (slotsOf(SlotKind.RECOVERY_KEY).none { it.secret.uppercase() == typed }) throw KeepsakeFlowException(Failure.WRONG_KEY, "no slot opens")
+            }
+            is UnlockSecret.Password -> {
+                if (slotsOf(SlotKind.PASSWORD).isEmpty()) throw KeepsakeFlowException(Failure.NO_MATCHING_SLOT, "no password slot")
+                if (slotsOf(SlotKind.PASSWORD).none { it.secret == secret.text }) throw KeepsakeFlowException(Failure.WRONG_PASSWORD, "no slot opens")
             }
         }
-        if (!opened) throw KeepsakeFlowException(Failure.WRONG_KEY, "no slot opens")
+        // The device keeps its own keyring when the backup's is the same one and not newer.
+        val mine = device?.let { runCatching { keyringOf(it) }.getOrNull() }
+        val keep = mine != null && mine.id == backup.keyring.id && backup.keyring.generation <= mine.generation
         onProgress(Progress(Phase.RESTORE, 0, null))
         gate?.await()
         onProgress(Progress(Phase.CHECK, 1, 1))
-        return RestoreResult(java.io.File(path).readLines()[1].toLong(), conversations.size.toLong(), secretsFor(id))
+        return RestoreResult(backup.messages ?: 0, conversations.size.toLong(), secretsFor(if (keep) mine!! else backup.keyring), keep)
     }
 
     override suspend fun conversations() = conversations.sortedByDescending { c -> messagesByConversation[c.id]?.lastOrNull()?.sentAtEpochMillis ?: 0 }
@@ -172,15 +220,15 @@ class FakeEngine : BackupEngine {
     }
 }
 
-/** A vault in memory that, like the real ones, keeps its own copy. */
+/** A vault in memory that, like the real ones, keeps its own copy: root key, public bytes, generation. */
 class MemoryVault : RootKeyVault {
-    var stored: Pair<ByteArray, ByteArray>? = null
+    var stored: Triple<ByteArray, ByteArray, Long>? = null
     var saves = 0
     override suspend fun save(secrets: KeyringSecrets) {
-        stored = secrets.rootKey() to secrets.publicKeyring()
+        stored = Triple(secrets.rootKey(), secrets.publicKeyring(), secrets.generation)
         saves++
     }
-    override suspend fun load() = stored?.let { KeyringSecrets(it.first, it.second) }
+    override suspend fun load() = stored?.let { KeyringSecrets(it.first, it.second, it.third) }
     override suspend fun clear() {
         stored = null
     }
