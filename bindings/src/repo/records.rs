@@ -72,9 +72,10 @@ pub struct RepoBackupReport {
     pub counts: RecordCounts,
     /// Bytes of the archive stream (the whole chat history, before compression).
     pub bytes_read: i64,
-    /// Chunks in the stream.
+    /// Data chunks in the stream.
     pub chunks: i64,
-    /// Chunks the repository did not have yet.
+    /// Chunks the repository did not have yet and this backup uploaded: data chunks and the
+    /// snapshot's list chunks (so a first backup has more new chunks than `chunks`).
     pub new_chunks: i64,
     /// Bytes put into the blob store (packs, index, snapshot).
     pub bytes_uploaded: i64,
