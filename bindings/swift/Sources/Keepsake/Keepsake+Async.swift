@@ -201,7 +201,8 @@ extension KeepsakeError: LocalizedError {
              .Corrupted(let detail), .Truncated(let detail), .UnsupportedVersion(let detail),
              .Cancelled(let detail), .Io(let detail), .Database(let detail), .InvalidArgument(let detail),
              .TargetExists(let detail), .ObjectMissing(let detail), .Storage(let detail),
-             .RepositoryLocked(let detail), .Internal(let detail):
+             .RepositoryLocked(let detail), .WrongPassword(let detail), .KeyringRolledBack(let detail),
+             .LastSlot(let detail), .Internal(let detail):
             return detail
         }
     }
@@ -219,6 +220,9 @@ extension KeepsakeError: LocalizedError {
         case .TargetExists: return "Restore with replace, or choose another location."
         case .Storage: return "The cloud storage failed: the backup runs again later and resumes."
         case .RepositoryLocked: return "Another device is writing to this backup: try again later."
+        case .WrongPassword: return "Check the password, or use a passkey or the recovery key."
+        case .KeyringRolledBack: return "Keep the current keys: these are older and may include revoked ones."
+        case .LastSlot: return "Add another passkey or a recovery key before removing this one."
         default: return nil
         }
     }
