@@ -55,6 +55,7 @@ class ReviewFindingsTest {
         }
         ChatStore.open(File(work, "listener.db").path).use { store ->
             Keyring.create().use { keyring ->
+                keyring.addRecoveryKey("Paper") // a backup needs a slot a new phone can use
                 backupToPath(store, keyring, File(work, "one.keepsake").path, listener = throwing)
                 assertEquals(1, calls.get(), "a listener that threw was called again")
                 store.counts()
@@ -74,6 +75,7 @@ class ReviewFindingsTest {
         ChatStore.open(File(work, "wrong.db").path).use { store ->
             Keyring.create().use { mine ->
                 Keyring.create().use { theirs ->
+                    theirs.addRecoveryKey("Paper") // a backup needs a slot a new phone can use
                     backupToPath(store, theirs, File(work, "theirs.keepsake").path)
                     val error = runCatching {
                         BackupSecret.deviceKeyring(mine).use { verifyBackup(File(work, "theirs.keepsake").path, it) }
