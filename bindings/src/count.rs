@@ -30,10 +30,12 @@ mod tests {
 
     #[test]
     fn a_negative_value_from_the_app_is_invalid() {
-        assert_eq!(unsigned(7, "known generation").unwrap(), 7);
+        assert_eq!(unsigned(7, "the known generation").unwrap(), 7);
+        // The detail is a sentence naming the value.
         assert!(matches!(
-            unsigned(-1, "known generation"),
-            Err(KeepsakeError::InvalidArgument { detail }) if detail.contains("known generation")
+            unsigned(-1, "the known generation"),
+            Err(KeepsakeError::InvalidArgument { detail })
+                if detail == "The known generation cannot be negative, got -1."
         ));
     }
 }

@@ -18,32 +18,38 @@ use keepsake_core::{
     Error as CoreError, Result as CoreResult,
 };
 
-use crate::error::{guard, FfiResult};
+use crate::{
+    count::{long, unsigned},
+    error::{guard, FfiResult},
+};
 
-/// A byte range of an object: `len` bytes starting at `offset`.
+/// A byte range of an object: `len` bytes starting at `offset`. Both are `i64` (Kotlin `Long`,
+/// Swift `Int64`) and never negative when the repository asks; a built-in store refuses a
+/// negative one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct ByteRange {
     /// First byte.
-    pub offset: u64,
+    pub offset: i64,
     /// Number of bytes (fewer are returned only at the object's end).
-    pub len: u64,
+    pub len: i64,
 }
 
 impl From<core_repo::ByteRange> for ByteRange {
     fn from(range: core_repo::ByteRange) -> Self {
         ByteRange {
-            offset: range.offset,
-            len: range.len,
+            offset: long(range.offset),
+            len: long(range.len),
         }
     }
 }
 
-impl From<ByteRange> for core_repo::ByteRange {
-    fn from(range: ByteRange) -> Self {
-        core_repo::ByteRange {
-            offset: range.offset,
-            len: range.len,
-        }
+impl ByteRange {
+    /// The core's range; a negative offset or length is `InvalidArgument`.
+    fn to_core(self) -> FfiResult<core_repo::ByteRange> {
+        Ok(core_repo::ByteRange {
+            offset: unsigned(self.offset, "a byte range's offset")?,
+            len: unsigned(self.len, "a byte range's length")?,
+        })
     }
 }
 
@@ -93,7 +99,7 @@ pub trait BlobStore: Send + Sync {
     /// Deletes object `name`; deleting a missing object succeeds.
     fn delete(&self, name: String) -> Result<(), BlobStoreError>;
     /// The size of object `name` in bytes, or null when it does not exist.
-    fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError>;
+    fn stat(&self, name: String) -> Result<Option<i64>, BlobStoreError>;
 }
 
 /// The core's view of an app's [`BlobStore`].
@@ -160,9 +166,16 @@ impl core_repo::BlobStore for ForeignBlobStore {
     }
 
     fn stat(&self, name: &str) -> CoreResult<Option<u64>> {
-        self.0
+        let size = self
+            .0
             .stat(name.to_owned())
-            .map_err(|e| to_core("stat", name, e))
+            .map_err(|e| to_core("stat", name, e))?;
+        size.map(|n| {
+            u64::try_from(n).map_err(|_| {
+                storage_error("stat", name, format!("the store returned the size {n}"))
+            })
+        })
+        .transpose()
     }
 }
 
@@ -197,7 +210,14 @@ impl BlobStore for BuiltinBlobStore {
     }
 
     fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError> {
-        contained(|| self.0.get(&name, range.map(Into::into)))
+        let range =
+            range
+                .map(ByteRange::to_core)
+                .transpose()
+                .map_err(|e| BlobStoreError::Failed {
+                    detail: e.to_string(),
+                })?;
+        contained(|| self.0.get(&name, range))
     }
 
     fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
@@ -208,8 +228,8 @@ impl BlobStore for BuiltinBlobStore {
         contained(|| self.0.delete(&name))
     }
 
-    fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError> {
-        contained(|| self.0.stat(&name))
+    fn stat(&self, name: String) -> Result<Option<i64>, BlobStoreError> {
+        contained(|| self.0.stat(&name)).map(|size| size.map(long))
     }
 }
 
@@ -245,6 +265,8 @@ mod tests {
         objects: Mutex<BTreeMap<String, Vec<u8>>>,
         fail: Mutex<Option<String>>,
         oversize: Mutex<bool>,
+        /// The size `stat` answers instead of the real one.
+        size: Mutex<Option<i64>>,
     }
 
     impl MapStore {
@@ -275,8 +297,8 @@ mod tests {
                 None => data.clone(),
                 Some(ByteRange { offset, len }) => data
                     .iter()
-                    .skip(offset as usize)
-                    .take(len as usize)
+                    .skip(usize::try_from(offset).unwrap())
+                    .take(usize::try_from(len).unwrap())
                     .copied()
                     .collect(),
             })
@@ -295,14 +317,17 @@ mod tests {
             self.objects.lock().unwrap().remove(&name);
             Ok(())
         }
-        fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError> {
+        fn stat(&self, name: String) -> Result<Option<i64>, BlobStoreError> {
             self.failing()?;
+            if let Some(size) = *self.size.lock().unwrap() {
+                return Ok(Some(size));
+            }
             Ok(self
                 .objects
                 .lock()
                 .unwrap()
                 .get(&name)
-                .map(|d| d.len() as u64))
+                .map(|d| i64::try_from(d.len()).unwrap()))
         }
     }
 
@@ -374,6 +399,50 @@ mod tests {
         ));
         // A whole-object read has no length to exceed.
         assert_eq!(store.get("data/ab", None).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn a_negative_size_from_the_app_is_a_storage_error() {
+        let app = Arc::new(MapStore::default());
+        let store = ForeignBlobStore(app.clone());
+        store.put("data/ab", b"0123").unwrap();
+        *app.size.lock().unwrap() = Some(-4);
+        assert!(matches!(
+            store.stat("data/ab"),
+            Err(CoreError::Storage { message, .. }) if message.contains("-4")
+        ));
+        *app.size.lock().unwrap() = Some(i64::MAX);
+        assert_eq!(store.stat("data/ab").unwrap(), Some(i64::MAX as u64));
+    }
+
+    #[test]
+    fn ranges_cross_as_i64_and_a_built_in_store_refuses_a_negative_one() {
+        let core = core_repo::ByteRange {
+            offset: 1 << 40,
+            len: u64::MAX,
+        };
+        assert_eq!(
+            ByteRange::from(core),
+            ByteRange {
+                offset: 1 << 40,
+                len: i64::MAX
+            }
+        );
+        let store = memory_blob_store();
+        store.put("data/ab".into(), b"hello".to_vec()).unwrap();
+        for (offset, len) in [(-1, 2), (0, -2)] {
+            assert!(matches!(
+                store.get("data/ab".into(), Some(ByteRange { offset, len })),
+                Err(BlobStoreError::Failed { detail }) if detail.contains("negative")
+            ));
+        }
+        assert_eq!(
+            store
+                .get("data/ab".into(), Some(ByteRange { offset: 1, len: 3 }))
+                .unwrap(),
+            b"ell"
+        );
+        assert_eq!(store.stat("data/ab".into()).unwrap(), Some(5));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub use records::{
 
 use crate::{
     backup::{restore_report, BackupOptions, RestoreReport},
+    count::long,
     error::{guard, FfiResult, KeepsakeError},
     keyring::Keyring,
     lock::Guarded,
@@ -214,11 +215,12 @@ impl Repository {
         cancellation: Option<Arc<Cancellation>>,
     ) -> FfiResult<PruneReport> {
         guard(|| {
+            let policy = policy.to_core()?;
             let observers = Observers::new(listener, cancellation);
             observers.check()?;
             let report = self
                 .inner
-                .with_mut(|r| core_backup::prune_repo(r, &policy.into(), &control(&observers)))?;
+                .with_mut(|r| core_backup::prune_repo(r, &policy, &control(&observers)))?;
             Ok(report.into())
         })
     }
@@ -250,10 +252,10 @@ impl Repository {
 
     /// Removes every lock object, whoever holds it: only when the app knows no other device is
     /// writing (a lock left by a crashed device expires by itself). Returns how many.
-    pub fn break_locks(&self) -> FfiResult<u32> {
+    pub fn break_locks(&self) -> FfiResult<i64> {
         guard(|| {
             let removed = self.inner.with(|r| r.break_locks())?;
-            Ok(u32::try_from(removed).unwrap_or(u32::MAX))
+            Ok(long(u64::try_from(removed).unwrap_or(u64::MAX)))
         })
     }
 

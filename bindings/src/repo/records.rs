@@ -5,7 +5,11 @@ use keepsake_core::{
     repo::{self as core_repo, SnapshotId},
 };
 
-use crate::{error::FfiResult, store::RecordCounts};
+use crate::{
+    count::{long, unsigned},
+    error::FfiResult,
+    store::RecordCounts,
+};
 
 /// What `Repository.adoptKeyring` changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -28,32 +32,33 @@ impl From<core_repo::KeyringAdoption> for KeyringAdoption {
     }
 }
 
-/// One snapshot of a repository (readable once the repository is open).
+/// One snapshot of a repository (readable once the repository is open). Counts, sizes and
+/// times are `i64` (Kotlin `Long`, Swift `Int64`), as everywhere in the FFI.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SnapshotInfo {
     /// The snapshot id, 32 lowercase hex digits.
     pub id: String,
     /// When the backup began, seconds since the Unix epoch.
-    pub time: u64,
+    pub time: i64,
     /// Records per kind.
     pub counts: RecordCounts,
     /// The snapshot this one was made after, if any.
     pub parent: Option<String>,
     /// Bytes of the archive stream before compression.
-    pub bytes: u64,
+    pub bytes: i64,
     /// Data chunks the snapshot references.
-    pub chunks: u64,
+    pub chunks: i64,
 }
 
 impl From<core_repo::SnapshotInfo> for SnapshotInfo {
     fn from(info: core_repo::SnapshotInfo) -> Self {
         SnapshotInfo {
             id: info.id.to_string(),
-            time: info.time,
+            time: long(info.time),
             counts: info.counts.into(),
             parent: info.parent.map(|p| p.to_string()),
-            bytes: info.bytes,
-            chunks: info.chunks,
+            bytes: long(info.bytes),
+            chunks: long(info.chunks),
         }
     }
 }
@@ -66,17 +71,18 @@ pub struct RepoBackupReport {
     /// Records per kind.
     pub counts: RecordCounts,
     /// Bytes of the archive stream (the whole chat history, before compression).
-    pub bytes_read: u64,
-    /// Chunks in the stream.
-    pub chunks: u64,
-    /// Chunks the repository did not have yet.
-    pub new_chunks: u64,
+    pub bytes_read: i64,
+    /// Data chunks in the stream.
+    pub chunks: i64,
+    /// Chunks the repository did not have yet and this backup uploaded: data chunks and the
+    /// snapshot's list chunks (so a first backup has more new chunks than `chunks`).
+    pub new_chunks: i64,
     /// Bytes put into the blob store (packs, index, snapshot).
-    pub bytes_uploaded: u64,
+    pub bytes_uploaded: i64,
     /// Objects put into the blob store.
-    pub objects_written: u64,
+    pub objects_written: i64,
     /// Packs of an interrupted earlier backup that this one reused.
-    pub packs_adopted: u64,
+    pub packs_adopted: i64,
 }
 
 impl From<RepoBackupSummary> for RepoBackupReport {
@@ -84,37 +90,44 @@ impl From<RepoBackupSummary> for RepoBackupReport {
         RepoBackupReport {
             snapshot_id: s.snapshot.to_string(),
             counts: s.counts.into(),
-            bytes_read: s.bytes_read,
-            chunks: s.chunks,
-            new_chunks: s.new_chunks,
-            bytes_uploaded: s.bytes_uploaded,
-            objects_written: s.objects_written,
-            packs_adopted: s.packs_adopted,
+            bytes_read: long(s.bytes_read),
+            chunks: long(s.chunks),
+            new_chunks: long(s.new_chunks),
+            bytes_uploaded: long(s.bytes_uploaded),
+            objects_written: long(s.objects_written),
+            packs_adopted: long(s.packs_adopted),
         }
     }
 }
 
 /// Which snapshots a prune keeps; a snapshot kept by any rule stays. Set at least one rule.
+/// A negative count is `InvalidArgument`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
 pub struct RetentionPolicy {
     /// Keep the newest N snapshots.
     #[uniffi(default = None)]
-    pub keep_last: Option<u32>,
+    pub keep_last: Option<i64>,
     /// Keep the newest snapshot of each of the last N days (UTC) that have one.
     #[uniffi(default = None)]
-    pub keep_daily: Option<u32>,
+    pub keep_daily: Option<i64>,
     /// Keep the newest snapshot of each of the last N weeks (UTC) that have one.
     #[uniffi(default = None)]
-    pub keep_weekly: Option<u32>,
+    pub keep_weekly: Option<i64>,
 }
 
-impl From<RetentionPolicy> for core_repo::RetentionPolicy {
-    fn from(p: RetentionPolicy) -> Self {
-        core_repo::RetentionPolicy {
-            keep_last: p.keep_last,
-            keep_daily: p.keep_daily,
-            keep_weekly: p.keep_weekly,
-        }
+impl RetentionPolicy {
+    /// The core's policy; a count beyond `u32::MAX` keeps everything, as `u32::MAX` does.
+    pub(crate) fn to_core(self) -> FfiResult<core_repo::RetentionPolicy> {
+        let count = |value: Option<i64>, what: &str| -> FfiResult<Option<u32>> {
+            value
+                .map(|n| Ok(u32::try_from(unsigned(n, what)?).unwrap_or(u32::MAX)))
+                .transpose()
+        };
+        Ok(core_repo::RetentionPolicy {
+            keep_last: count(self.keep_last, "keep_last")?,
+            keep_daily: count(self.keep_daily, "keep_daily")?,
+            keep_weekly: count(self.keep_weekly, "keep_weekly")?,
+        })
     }
 }
 
@@ -122,28 +135,28 @@ impl From<RetentionPolicy> for core_repo::RetentionPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct PruneReport {
     /// Snapshots kept.
-    pub snapshots_kept: u64,
+    pub snapshots_kept: i64,
     /// Snapshots forgotten.
-    pub snapshots_removed: u64,
+    pub snapshots_removed: i64,
     /// Packs deleted (unused, repacked, or left by interrupted runs).
-    pub packs_deleted: u64,
+    pub packs_deleted: i64,
     /// Packs whose live chunks were copied into new packs.
-    pub packs_repacked: u64,
+    pub packs_repacked: i64,
     /// Bytes deleted from the store.
-    pub bytes_deleted: u64,
+    pub bytes_deleted: i64,
     /// Bytes written to the store (new packs and index).
-    pub bytes_written: u64,
+    pub bytes_written: i64,
 }
 
 impl From<core_repo::PruneReport> for PruneReport {
     fn from(r: core_repo::PruneReport) -> Self {
         PruneReport {
-            snapshots_kept: r.snapshots_kept,
-            snapshots_removed: r.snapshots_removed,
-            packs_deleted: r.packs_deleted,
-            packs_repacked: r.packs_repacked,
-            bytes_deleted: r.bytes_deleted,
-            bytes_written: r.bytes_written,
+            snapshots_kept: long(r.snapshots_kept),
+            snapshots_removed: long(r.snapshots_removed),
+            packs_deleted: long(r.packs_deleted),
+            packs_repacked: long(r.packs_repacked),
+            bytes_deleted: long(r.bytes_deleted),
+            bytes_written: long(r.bytes_written),
         }
     }
 }
@@ -152,28 +165,28 @@ impl From<core_repo::PruneReport> for PruneReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct CheckReport {
     /// Snapshots checked.
-    pub snapshots: u64,
+    pub snapshots: i64,
     /// Packs named by the index.
-    pub packs: u64,
+    pub packs: i64,
     /// Chunks named by the index.
-    pub chunks: u64,
+    pub chunks: i64,
     /// Packs read whole.
-    pub packs_read: u64,
+    pub packs_read: i64,
     /// Chunks decrypted and checked against their ids.
-    pub chunks_authenticated: u64,
+    pub chunks_authenticated: i64,
     /// Packs no index names (left by interrupted backups; the next prune removes them).
-    pub unindexed_packs: u64,
+    pub unindexed_packs: i64,
 }
 
 impl From<core_repo::CheckReport> for CheckReport {
     fn from(r: core_repo::CheckReport) -> Self {
         CheckReport {
-            snapshots: r.snapshots,
-            packs: r.packs,
-            chunks: r.chunks,
-            packs_read: r.packs_read,
-            chunks_authenticated: r.chunks_authenticated,
-            unindexed_packs: r.unindexed_packs,
+            snapshots: long(r.snapshots),
+            packs: long(r.packs),
+            chunks: long(r.chunks),
+            packs_read: long(r.packs_read),
+            chunks_authenticated: long(r.chunks_authenticated),
+            unindexed_packs: long(r.unindexed_packs),
         }
     }
 }

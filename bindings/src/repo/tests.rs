@@ -4,7 +4,7 @@
 use std::{
     collections::BTreeMap,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, Ordering},
         Mutex,
     },
 };
@@ -16,7 +16,7 @@ use crate::store::{Conversation, ConversationKind, DeliveryState, Message, Messa
 #[derive(Default)]
 struct AppStore {
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
-    uploaded: AtomicU64,
+    uploaded: AtomicI64,
     offline: AtomicBool,
 }
 
@@ -34,7 +34,8 @@ impl AppStore {
 impl BlobStore for AppStore {
     fn put(&self, name: String, data: Vec<u8>) -> Result<(), BlobStoreError> {
         self.online()?;
-        self.uploaded.fetch_add(data.len() as u64, Ordering::SeqCst);
+        self.uploaded
+            .fetch_add(i64::try_from(data.len()).unwrap(), Ordering::SeqCst);
         self.objects.lock().unwrap().insert(name, data);
         Ok(())
     }
@@ -48,8 +49,8 @@ impl BlobStore for AppStore {
             None => data.clone(),
             Some(r) => data
                 .iter()
-                .skip(r.offset as usize)
-                .take(r.len as usize)
+                .skip(usize::try_from(r.offset).unwrap())
+                .take(usize::try_from(r.len).unwrap())
                 .copied()
                 .collect(),
         })
@@ -68,10 +69,10 @@ impl BlobStore for AppStore {
         self.objects.lock().unwrap().remove(&name);
         Ok(())
     }
-    fn stat(&self, name: String) -> Result<Option<u64>, BlobStoreError> {
+    fn stat(&self, name: String) -> Result<Option<i64>, BlobStoreError> {
         self.online()?;
         let objects = self.objects.lock().unwrap();
-        Ok(objects.get(&name).map(|d| d.len() as u64))
+        Ok(objects.get(&name).map(|d| i64::try_from(d.len()).unwrap()))
     }
 }
 
@@ -128,7 +129,7 @@ fn the_journey_through_the_ffi_types() {
     let first = repo.backup(chats.clone(), None, None, None).unwrap();
     assert_eq!(first.counts.messages, 5_000);
     // What the app received is what the report says, plus the config (init) and lock objects.
-    let config = app.objects.lock().unwrap().get("config").unwrap().len() as u64;
+    let config = i64::try_from(app.objects.lock().unwrap().get("config").unwrap().len()).unwrap();
     let received = app.uploaded.load(Ordering::SeqCst) - config;
     assert!(
         received >= first.bytes_uploaded && received - first.bytes_uploaded < 1024,
@@ -160,6 +161,18 @@ fn the_journey_through_the_ffi_types() {
         [first.snapshot_id.clone(), second.snapshot_id.clone()]
     );
     assert_eq!(snapshots[1].parent.as_deref(), Some(&*first.snapshot_id));
+    // The snapshot list and the reports count alike, as i64.
+    assert_eq!(
+        snapshots
+            .iter()
+            .map(|s| (s.bytes, s.chunks))
+            .collect::<Vec<_>>(),
+        [
+            (first.bytes_read, first.chunks),
+            (second.bytes_read, second.chunks)
+        ]
+    );
+    assert!(snapshots[0].time > 1_700_000_000 && snapshots[0].time <= snapshots[1].time);
     let target = dir.path().join("restored.db").display().to_string();
     let restored = other
         .restore(target.clone(), None, false, None, None)
@@ -175,6 +188,25 @@ fn the_journey_through_the_ffi_types() {
         keyring.id().unwrap()
     );
 
+    // A negative count is refused before anything is forgotten.
+    for policy in [
+        RetentionPolicy {
+            keep_last: Some(-1),
+            ..RetentionPolicy::default()
+        },
+        RetentionPolicy {
+            keep_daily: Some(1),
+            keep_weekly: Some(i64::MIN),
+            ..RetentionPolicy::default()
+        },
+    ] {
+        assert!(matches!(
+            other.prune(policy, None, None),
+            Err(KeepsakeError::InvalidArgument { detail }) if detail.contains("negative")
+        ));
+    }
+    assert_eq!(other.snapshots().unwrap().len(), 2);
+    assert_eq!(other.break_locks().unwrap(), 0);
     let pruned = other
         .prune(
             RetentionPolicy {
