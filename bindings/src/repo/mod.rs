@@ -83,9 +83,11 @@ impl Repository {
     }
 
     /// Opens the repository in `store` with `secret`: a passkey (`PasskeyUnlock.forRepository`),
-    /// the recovery key, or the device's keyring. `WrongKey` when the secret opens no slot,
-    /// `ObjectMissing` when the store holds no repository, `Corrupted` when its config was
-    /// damaged, `Storage` when the store failed.
+    /// the recovery key, a password, or the device's keyring. `WrongKey` when the secret opens no
+    /// slot (or the device keyring is of another generation than the repository: see
+    /// `adopt_keyring`), `WrongPassword` for a wrong password, `ObjectMissing` when the store
+    /// holds no repository, `Corrupted` when its config was damaged, `Storage` when the store
+    /// failed.
     #[uniffi::constructor(default(cache_dir = None))]
     pub fn open(
         store: Arc<dyn BlobStore>,
