@@ -12,14 +12,13 @@
 use std::{
     path::Path,
     sync::Arc,
-    thread,
     time::{SystemTime, UNIX_EPOCH},
 };
 
 use super::{
     install::check_target,
-    pipe::{pick_error, pipe},
     read::{import_checked, RestoreReport},
+    write::export_through_pipe,
     BackupOptions, Control, RestoreOptions, Secret,
 };
 use crate::{
@@ -131,38 +130,15 @@ pub fn backup_store_to_repo(
         .check_not_rolled_back(options.known_generation)?;
     let time = now();
     let export = Export::begin(store)?;
-    let counts = *export.counts();
     let mut writer = repo.begin_snapshot(cache_dir)?;
     writer.set_compression_level(options.compression_level)?;
-    let mut reporter = Reporter::new(
-        control.progress,
-        control.cancel,
-        Phase::Backup,
-        Unit::Rows,
-        counts.total(),
-    );
-    let (mut records_in, mut records_out) = pipe();
-    let (exported, written) = thread::scope(|scope| {
-        let chunker = scope.spawn(move || {
-            let mut cancel_only =
-                Reporter::new(None, control.cancel, Phase::Backup, Unit::Bytes, 0);
-            let mut writer = writer;
-            writer
-                .write_stream(&mut records_out, &mut cancel_only)
-                .map(|()| writer)
-        });
-        let exported = (move || {
-            let summary = export.write_to(&mut records_in, &mut reporter)?;
-            records_in.finish()?;
-            reporter.finish_phase()?;
-            Ok(summary)
-        })();
-        let written = chunker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (exported, written)
-    });
-    let (summary, writer) = pick_error(exported, written)?;
+    let (summary, writer) = export_through_pipe(export, control, move |records_out| {
+        let mut cancel_only = Reporter::new(None, control.cancel, Phase::Backup, Unit::Bytes, 0);
+        let mut writer = writer;
+        writer
+            .write_stream(records_out, &mut cancel_only)
+            .map(|()| writer)
+    })?;
     if let Some(cancel) = control.cancel {
         cancel.check()?;
     }

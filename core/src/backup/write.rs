@@ -14,12 +14,12 @@ use std::{
 use super::{
     atomic::AtomicFile,
     metadata_with_counts,
-    pipe::{pick_error, pipe},
+    pipe::{pick_error, pipe, PipeReader},
     snapshot::write_snapshot,
     BackupOptions, Control,
 };
 use crate::{
-    archive::Export,
+    archive::{Export, ExportSummary},
     format::{ContainerWriter, PayloadKind, WriteOptions},
     keyring::Keyring,
     progress::{Phase, Reporter, Unit},
@@ -64,33 +64,12 @@ pub fn backup_store<W: Write + Send>(
         &metadata,
         &write_options(options),
     )?;
-    let mut reporter = Reporter::new(
-        control.progress,
-        control.cancel,
-        Phase::Backup,
-        Unit::Rows,
-        counts.total(),
-    );
-    let (mut records_in, mut records_out) = pipe();
-    let (exported, sealed) = thread::scope(|scope| {
-        let sealer = scope.spawn(move || -> Result<(CountingWriter<W>, u64)> {
+    let (summary, (counting, payload_bytes)) =
+        export_through_pipe(export, control, move |records_out| {
             let mut container = container;
             let payload_bytes = records_out.drain_into(&mut container)?;
             Ok((container.finish()?, payload_bytes))
-        });
-        // The pipe's writing end is moved in, so it is dropped (waking the sealer) on any error.
-        let exported = (move || {
-            let summary = export.write_to(&mut records_in, &mut reporter)?;
-            records_in.finish()?;
-            reporter.finish_phase()?;
-            Ok(summary)
-        })();
-        let sealed = sealer
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (exported, sealed)
-    });
-    let (summary, (counting, payload_bytes)) = pick_error(exported, sealed)?;
+        })?;
     let (sink, container_bytes) = counting.into_parts();
     Ok((
         sink,
@@ -102,6 +81,39 @@ pub fn backup_store<W: Write + Send>(
             container_bytes,
         },
     ))
+}
+
+/// Runs a chat backup's two halves: `consume` reads the record stream on a second thread while
+/// this one exports `export` into the bounded pipe, reporting rows on `control`. The pipe's
+/// writing end is moved into the export, so it is dropped (waking the consumer) on any error;
+/// the first real error of either side is returned.
+pub(super) fn export_through_pipe<T: Send>(
+    export: Export<'_>,
+    control: &Control<'_>,
+    consume: impl FnOnce(&mut PipeReader) -> Result<T> + Send,
+) -> Result<(ExportSummary, T)> {
+    let mut reporter = Reporter::new(
+        control.progress,
+        control.cancel,
+        Phase::Backup,
+        Unit::Rows,
+        export.counts().total(),
+    );
+    let (mut records_in, mut records_out) = pipe();
+    let (exported, consumed) = thread::scope(|scope| {
+        let consumer = scope.spawn(move || consume(&mut records_out));
+        let exported = (move || {
+            let summary = export.write_to(&mut records_in, &mut reporter)?;
+            records_in.finish()?;
+            reporter.finish_phase()?;
+            Ok(summary)
+        })();
+        let consumed = consumer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (exported, consumed)
+    });
+    pick_error(exported, consumed)
 }
 
 /// Backs up `store` to the file `path`: written to a temporary file beside it, fsynced and
