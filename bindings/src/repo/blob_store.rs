@@ -252,88 +252,13 @@ pub fn memory_blob_store() -> Arc<dyn BlobStore> {
 
 #[cfg(test)]
 mod tests {
-    use std::{collections::BTreeMap, sync::Mutex};
-
     use keepsake_core::repo::BlobStore as _;
 
-    use super::*;
-
-    /// An app-side store over a map, as a Kotlin or Swift app would write one, that can be told
-    /// to fail.
-    #[derive(Default)]
-    struct MapStore {
-        objects: Mutex<BTreeMap<String, Vec<u8>>>,
-        fail: Mutex<Option<String>>,
-        oversize: Mutex<bool>,
-        /// The size `stat` answers instead of the real one.
-        size: Mutex<Option<i64>>,
-    }
-
-    impl MapStore {
-        fn failing(&self) -> Result<(), BlobStoreError> {
-            match self.fail.lock().unwrap().clone() {
-                Some(detail) => Err(BlobStoreError::Failed { detail }),
-                None => Ok(()),
-            }
-        }
-    }
-
-    impl BlobStore for MapStore {
-        fn put(&self, name: String, data: Vec<u8>) -> Result<(), BlobStoreError> {
-            self.failing()?;
-            self.objects.lock().unwrap().insert(name, data);
-            Ok(())
-        }
-        fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError> {
-            self.failing()?;
-            let objects = self.objects.lock().unwrap();
-            let data = objects
-                .get(&name)
-                .ok_or(BlobStoreError::NotFound { name: name.clone() })?;
-            if *self.oversize.lock().unwrap() {
-                return Ok(data.clone());
-            }
-            Ok(match range {
-                None => data.clone(),
-                Some(ByteRange { offset, len }) => data
-                    .iter()
-                    .skip(usize::try_from(offset).unwrap())
-                    .take(usize::try_from(len).unwrap())
-                    .copied()
-                    .collect(),
-            })
-        }
-        fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
-            self.failing()?;
-            let objects = self.objects.lock().unwrap();
-            Ok(objects
-                .keys()
-                .filter(|k| k.starts_with(&prefix))
-                .cloned()
-                .collect())
-        }
-        fn delete(&self, name: String) -> Result<(), BlobStoreError> {
-            self.failing()?;
-            self.objects.lock().unwrap().remove(&name);
-            Ok(())
-        }
-        fn stat(&self, name: String) -> Result<Option<i64>, BlobStoreError> {
-            self.failing()?;
-            if let Some(size) = *self.size.lock().unwrap() {
-                return Ok(Some(size));
-            }
-            Ok(self
-                .objects
-                .lock()
-                .unwrap()
-                .get(&name)
-                .map(|d| i64::try_from(d.len()).unwrap()))
-        }
-    }
+    use super::{super::app_store::AppStore, *};
 
     #[test]
     fn the_adapter_gives_the_core_every_call_of_an_app_store() {
-        let app = Arc::new(MapStore::default());
+        let app = Arc::new(AppStore::default());
         let store = ForeignBlobStore(app.clone());
         store.put("data/ab", b"0123456789").unwrap();
         store.put("index/cd", b"x").unwrap();
@@ -349,7 +274,7 @@ mod tests {
 
     #[test]
     fn app_errors_become_the_cores_typed_errors() {
-        let app = Arc::new(MapStore::default());
+        let app = Arc::new(AppStore::default());
         let store = ForeignBlobStore(app.clone());
         assert!(matches!(
             store.get("snapshots/ff", None),
@@ -388,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_store_that_returns_more_than_the_range_is_refused() {
-        let app = Arc::new(MapStore::default());
+        let app = Arc::new(AppStore::default());
         let store = ForeignBlobStore(app.clone());
         store.put("data/ab", b"0123456789").unwrap();
         *app.oversize.lock().unwrap() = true;
@@ -403,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_negative_size_from_the_app_is_a_storage_error() {
-        let app = Arc::new(MapStore::default());
+        let app = Arc::new(AppStore::default());
         let store = ForeignBlobStore(app.clone());
         store.put("data/ab", b"0123").unwrap();
         *app.size.lock().unwrap() = Some(-4);

@@ -302,4 +302,6 @@ fn hex_id(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+mod app_store;
+#[cfg(test)]
 mod tests;

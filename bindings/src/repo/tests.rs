@@ -1,80 +1,10 @@
 //! The repository through the FFI types, with an app-side store written in Rust the way a
 //! Kotlin or Swift app writes one: the journey, and the app's failures reaching it typed.
 
-use std::{
-    collections::BTreeMap,
-    sync::{
-        atomic::{AtomicBool, AtomicI64, Ordering},
-        Mutex,
-    },
-};
+use std::sync::atomic::Ordering;
 
-use super::*;
+use super::{app_store::AppStore, *};
 use crate::store::{Conversation, ConversationKind, DeliveryState, Message, MessageKind};
-
-/// An app's store over a map, counting the bytes it receives; it can be switched offline.
-#[derive(Default)]
-struct AppStore {
-    objects: Mutex<BTreeMap<String, Vec<u8>>>,
-    uploaded: AtomicI64,
-    offline: AtomicBool,
-}
-
-impl AppStore {
-    fn online(&self) -> Result<(), BlobStoreError> {
-        if self.offline.load(Ordering::SeqCst) {
-            return Err(BlobStoreError::Failed {
-                detail: "no network".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl BlobStore for AppStore {
-    fn put(&self, name: String, data: Vec<u8>) -> Result<(), BlobStoreError> {
-        self.online()?;
-        self.uploaded
-            .fetch_add(i64::try_from(data.len()).unwrap(), Ordering::SeqCst);
-        self.objects.lock().unwrap().insert(name, data);
-        Ok(())
-    }
-    fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError> {
-        self.online()?;
-        let objects = self.objects.lock().unwrap();
-        let data = objects
-            .get(&name)
-            .ok_or(BlobStoreError::NotFound { name: name.clone() })?;
-        Ok(match range {
-            None => data.clone(),
-            Some(r) => data
-                .iter()
-                .skip(usize::try_from(r.offset).unwrap())
-                .take(usize::try_from(r.len).unwrap())
-                .copied()
-                .collect(),
-        })
-    }
-    fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
-        self.online()?;
-        let objects = self.objects.lock().unwrap();
-        Ok(objects
-            .keys()
-            .filter(|k| k.starts_with(&prefix))
-            .cloned()
-            .collect())
-    }
-    fn delete(&self, name: String) -> Result<(), BlobStoreError> {
-        self.online()?;
-        self.objects.lock().unwrap().remove(&name);
-        Ok(())
-    }
-    fn stat(&self, name: String) -> Result<Option<i64>, BlobStoreError> {
-        self.online()?;
-        let objects = self.objects.lock().unwrap();
-        Ok(objects.get(&name).map(|d| i64::try_from(d.len()).unwrap()))
-    }
-}
 
 fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
     (0..count)
