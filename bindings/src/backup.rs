@@ -5,7 +5,7 @@
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 use keepsake_core::{
-    backup::{self as core_backup, BackupOptions as CoreBackupOptions, Control, RestoreOptions},
+    backup::{self as core_backup, BackupOptions as CoreBackupOptions, RestoreOptions},
     format::PayloadKind as CorePayloadKind,
 };
 
@@ -150,13 +150,6 @@ pub struct RestoreReport {
     pub database_bytes: i64,
 }
 
-fn control(observers: &Observers) -> Control<'_> {
-    Control {
-        progress: observers.sink(),
-        cancel: observers.token(),
-    }
-}
-
 /// Backs up `store` to the file `path`: written to a temporary file and renamed when complete;
 /// on failure or cancel nothing is left and an older file at `path` is untouched.
 #[uniffi::export(default(options = None, listener = None, cancellation = None))]
@@ -179,7 +172,7 @@ pub fn backup_to_path(
                     k,
                     Path::new(&path),
                     &options,
-                    &control(&observers),
+                    &observers.control(),
                 )
             })
         })?;
@@ -210,7 +203,7 @@ pub fn backup_to_sink(
                     k,
                     SinkWriter::new(sink),
                     &options,
-                    &control(&observers),
+                    &observers.control(),
                 )
             })
         })?;
@@ -243,7 +236,7 @@ pub fn verify_backup(
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
         let report =
-            core_backup::verify_path(Path::new(&path), &secret.as_core(), &control(&observers))?;
+            core_backup::verify_path(Path::new(&path), &secret.as_core(), &observers.control())?;
         Ok(VerifyReport {
             payload_kind: report.kind.into(),
             counts: report.counts.map(Into::into),
@@ -283,7 +276,7 @@ pub fn restore_from_path(
             &secret.as_core(),
             Path::new(&target_path),
             &RestoreOptions { replace },
-            &control(&observers),
+            &observers.control(),
         )?;
         Ok(restore_report(report))
     })
@@ -308,7 +301,7 @@ pub fn restore_from_source(
             &secret.as_core(),
             Path::new(&target_path),
             &RestoreOptions { replace },
-            &control(&observers),
+            &observers.control(),
         )?;
         Ok(restore_report(report))
     })

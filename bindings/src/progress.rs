@@ -8,7 +8,10 @@ use std::{
     },
 };
 
-use keepsake_core::progress::{CancellationToken, Phase, Progress, ProgressSink, Unit};
+use keepsake_core::{
+    backup::Control,
+    progress::{CancellationToken, Phase, Progress, ProgressSink, Unit},
+};
 
 use crate::{
     count::long,
@@ -220,13 +223,16 @@ impl Observers {
         }
     }
 
-    /// The sink, as the core takes it.
-    pub(crate) fn sink(&self) -> Option<&dyn ProgressSink> {
-        self.sink.as_ref().map(|s| s as &dyn ProgressSink)
+    /// The listener and the cancellation flag as the core's operations take them.
+    pub(crate) fn control(&self) -> Control<'_> {
+        Control {
+            progress: self.sink.as_ref().map(|s| s as &dyn ProgressSink),
+            cancel: self.token(),
+        }
     }
 
     /// The token, as the core takes it.
-    pub(crate) fn token(&self) -> Option<&CancellationToken> {
+    fn token(&self) -> Option<&CancellationToken> {
         self.cancellation.as_deref().map(Cancellation::token)
     }
 

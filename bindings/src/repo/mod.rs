@@ -13,7 +13,7 @@ mod records;
 use std::{path::PathBuf, sync::Arc};
 
 use keepsake_core::{
-    backup::{self as core_backup, BackupOptions as CoreBackupOptions, Control, RestoreOptions},
+    backup::{self as core_backup, BackupOptions as CoreBackupOptions, RestoreOptions},
     passkey as core_passkey,
     repo::{self as core_repo, CheckOptions, RepoOptions},
 };
@@ -52,13 +52,6 @@ impl Repository {
             inner: Guarded::new(repo, "repository"),
             cache_dir: cache_dir.map(PathBuf::from),
         })
-    }
-}
-
-fn control(observers: &Observers) -> Control<'_> {
-    Control {
-        progress: observers.sink(),
-        cancel: observers.token(),
     }
 }
 
@@ -168,7 +161,7 @@ impl Repository {
                         r,
                         self.cache_dir.as_deref(),
                         &options,
-                        &control(&observers),
+                        &observers.control(),
                     )
                 })
             })?;
@@ -199,7 +192,7 @@ impl Repository {
                     id.as_ref(),
                     std::path::Path::new(&target_path),
                     &RestoreOptions { replace },
-                    &control(&observers),
+                    &observers.control(),
                 )
             })?;
             Ok(restore_report(report))
@@ -222,7 +215,7 @@ impl Repository {
             observers.check()?;
             let report = self
                 .inner
-                .with_mut(|r| core_backup::prune_repo(r, &policy, &control(&observers)))?;
+                .with_mut(|r| core_backup::prune_repo(r, &policy, &observers.control()))?;
             Ok(report.into())
         })
     }
@@ -247,7 +240,7 @@ impl Repository {
             let options = CheckOptions { read_data_fraction };
             let report = self
                 .inner
-                .with(|r| core_backup::check_repo(r, &options, &control(&observers)))?;
+                .with(|r| core_backup::check_repo(r, &options, &observers.control()))?;
             Ok(report.into())
         })
     }
