@@ -138,6 +138,16 @@ pub enum KeepsakeError {
         /// Which rule would be broken.
         detail: String,
     },
+    /// An attachment's bytes cannot be restored: the backup does not hold them (they were not
+    /// on the old phone, or the media options left them out), or they were lost to damage.
+    /// Show the attachment as unavailable; everything else restores.
+    #[error("{detail}")]
+    MediaUnavailable {
+        /// The attachment (`attachments.id`).
+        attachment_id: i64,
+        /// Why.
+        detail: String,
+    },
     /// A bug: a panic or broken invariant inside Keepsake. Please report it.
     #[error("{detail}")]
     Internal {
@@ -209,6 +219,10 @@ impl From<CoreError> for KeepsakeError {
             CoreError::ObjectMissing { .. } => KeepsakeError::ObjectMissing { detail },
             CoreError::Storage { .. } => KeepsakeError::Storage { detail },
             CoreError::RepositoryLocked { .. } => KeepsakeError::RepositoryLocked { detail },
+            CoreError::MediaUnavailable { attachment_id, .. } => KeepsakeError::MediaUnavailable {
+                attachment_id,
+                detail,
+            },
             CoreError::Randomness => KeepsakeError::Internal { detail },
             // The core's enum is non-exhaustive; a variant added there without a mapping here
             // still reaches the app, with its message.

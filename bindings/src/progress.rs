@@ -33,6 +33,8 @@ pub enum ProgressPhase {
     Index,
     /// Forgetting snapshots and reclaiming space in a repository.
     Prune,
+    /// Backing up or restoring media files, after the chats (bytes; files in `files_done`).
+    Media,
 }
 
 /// What `done` and `total` count.
@@ -73,6 +75,7 @@ fn phase(p: Phase) -> ProgressPhase {
         Phase::Check => ProgressPhase::Check,
         Phase::Index => ProgressPhase::Index,
         Phase::Prune => ProgressPhase::Prune,
+        Phase::Media => ProgressPhase::Media,
     }
 }
 
@@ -264,6 +267,8 @@ mod tests {
             done,
             total,
             unit,
+            files_done: 0,
+            files_total: 0,
         }
     }
 

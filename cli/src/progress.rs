@@ -101,6 +101,7 @@ fn phase_label(phase: Phase) -> &'static str {
         Phase::Check => "check",
         Phase::Index => "index",
         Phase::Prune => "prune",
+        Phase::Media => "media",
     }
 }
 

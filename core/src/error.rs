@@ -186,6 +186,16 @@ pub enum Error {
         /// Who holds it and since when, as far as the lock says.
         holder: String,
     },
+
+    /// An attachment's bytes cannot be restored: the backup does not hold them (absent from
+    /// the old device, or left out by the media options), or they were lost to damage.
+    #[error("attachment {attachment_id} cannot be restored: {reason}")]
+    MediaUnavailable {
+        /// `attachments.id`.
+        attachment_id: i64,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -16,11 +16,13 @@
 //! The crate knows nothing of FFI; `keepsake-ffi` wraps it.
 
 pub mod archive;
+mod atomic;
 pub mod backup;
 pub mod crypto;
 pub mod error;
 pub mod format;
 pub mod keyring;
+pub mod media;
 pub mod passkey;
 pub mod progress;
 pub mod repo;

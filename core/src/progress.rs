@@ -30,6 +30,9 @@ pub enum Phase {
     Index,
     /// Forgetting snapshots and reclaiming space in a repository.
     Prune,
+    /// Backing up or restoring media files (after the chats): `done`/`total` count bytes and
+    /// `files_done`/`files_total` count files.
+    Media,
 }
 
 /// The unit of [`Progress::done`] and [`Progress::total`].
@@ -52,6 +55,10 @@ pub struct Progress {
     pub total: u64,
     /// What `done` and `total` count.
     pub unit: Unit,
+    /// Files done so far ([`Phase::Media`] only; 0 otherwise).
+    pub files_done: u64,
+    /// Files of the phase ([`Phase::Media`] only; 0 otherwise).
+    pub files_total: u64,
 }
 
 /// Receives progress reports. Called on the thread doing the work; keep it quick.
@@ -124,6 +131,8 @@ impl<'a> Reporter<'a> {
                 done: 0,
                 total,
                 unit,
+                files_done: 0,
+                files_total: 0,
             },
             last_sent: None,
         }
@@ -141,6 +150,8 @@ impl<'a> Reporter<'a> {
             done: 0,
             total,
             unit,
+            files_done: 0,
+            files_total: 0,
         };
         self.last_sent = None;
         self.advance(0)
@@ -168,6 +179,19 @@ impl<'a> Reporter<'a> {
         }
         self.send();
         Ok(())
+    }
+
+    /// Starts a [`Phase::Media`] phase of `bytes` bytes in `files` files.
+    pub fn start_media(&mut self, bytes: u64, files: u64) -> Result<()> {
+        self.start_phase(Phase::Media, Unit::Bytes, bytes)?;
+        self.current.files_total = files;
+        Ok(())
+    }
+
+    /// One more file done (in a [`Phase::Media`] phase).
+    pub fn file_done(&mut self) -> Result<()> {
+        self.current.files_done += 1;
+        self.advance(0)
     }
 
     /// The work done so far in the current phase.

@@ -9,7 +9,7 @@ use std::{fs, io, path::Path};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::atomic::{remove_side_files, TempPath};
+use crate::atomic::{remove_side_files, TempPath};
 use crate::{Error, Result};
 
 /// Fails with [`Error::TargetExists`] when `target` holds data and `replace` is false.

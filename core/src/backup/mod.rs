@@ -6,25 +6,25 @@
 //! threads of a backup or restore and where each check happens are described in
 //! `docs/ARCHITECTURE.md` (section "Data flow").
 
-mod atomic;
 mod install;
 mod pipe;
 mod read;
 mod repository;
 pub mod snapshot;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod write;
 
 use std::{collections::BTreeMap, path::PathBuf};
 
-pub use atomic::AtomicFile;
+pub use crate::atomic::AtomicFile;
 pub use read::{
     inspect, inspect_path, restore, restore_path, unlock, verify, verify_path, BackupInfo,
     RestoreReport, VerifyReport,
 };
 pub use repository::{
-    backup_store_to_repo, check_repo, prune_repo, restore_from_repo, RepoBackupSummary,
+    backup_store_to_repo, backup_store_with_media, check_repo, prune_repo, restore_from_repo,
+    restore_media_from_repo, RepoBackupSummary,
 };
 pub use write::{
     backup_sqlite_file, backup_sqlite_file_to_path, backup_store, backup_store_to_path,

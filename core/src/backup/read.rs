@@ -15,13 +15,13 @@ use std::{
 };
 
 use super::{
-    atomic::{sweep_leftovers, TempPath},
     check_counts, counts_from_metadata,
     install::{check_target, install},
     pipe::{pick_error, pipe, PipeReader},
     snapshot::{read_sqlite_magic, restore_snapshot, SQLITE_MAGIC},
     Control, RestoreOptions, Secret,
 };
+use crate::atomic::{sweep_leftovers, TempPath};
 use crate::{
     archive::{self, ImportSummary},
     format::{self, Header, OpenedContainer, PayloadKind},

@@ -25,11 +25,15 @@ use crate::{
     archive::Export,
     crypto::RootKey,
     keyring::{unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key, KeyringId},
+    media::{
+        write::write_media, MediaBackup, MediaBackupStats, MediaFilter, MediaRestore,
+        MediaRestoreReport, MediaSink,
+    },
     progress::{Phase, Reporter, Unit},
     repo::{
         check::{self, CheckOptions, CheckReport},
         prune::{self, PruneReport, RetentionPolicy},
-        BlobStore, Repository, SnapshotId, SnapshotMeta,
+        BlobStore, Repository, SnapshotId, SnapshotMeta, SnapshotWriter,
     },
     store::{ChatStore, RecordCounts},
     Error, Result,
@@ -56,6 +60,8 @@ pub struct RepoBackupSummary {
     pub objects_written: u64,
     /// Packs of an interrupted earlier run that this run adopted.
     pub packs_adopted: u64,
+    /// What the media part did, when the backup had media.
+    pub media: Option<MediaBackupStats>,
 }
 
 impl Repository {
@@ -126,13 +132,30 @@ pub fn backup_store_to_repo(
     options: &BackupOptions,
     control: &Control<'_>,
 ) -> Result<RepoBackupSummary> {
+    backup_store_with_media(store, repo, cache_dir, options, None, control)
+}
+
+/// [`backup_store_to_repo`] with the attachments' bytes: after the chat archive, every
+/// attachment's file is read from `media.source` (new and changed files only; see
+/// `crate::media::write`) and its new chunks are uploaded in media packs. The snapshot, written
+/// last, holds both; a run killed during the media part leaves no snapshot, and the next run
+/// reuses every chunk already uploaded. Progress reports a [`Phase::Media`] phase in bytes and
+/// files after the archive.
+pub fn backup_store_with_media(
+    store: &ChatStore,
+    repo: &mut Repository,
+    cache_dir: Option<&Path>,
+    options: &BackupOptions,
+    media: Option<&MediaBackup<'_>>,
+    control: &Control<'_>,
+) -> Result<RepoBackupSummary> {
     repo.keyring()
         .check_not_rolled_back(options.known_generation)?;
     let time = now();
     let export = Export::begin(store)?;
     let mut writer = repo.begin_snapshot(cache_dir)?;
     writer.set_compression_level(options.compression_level)?;
-    let (summary, writer) = export_through_pipe(export, control, move |records_out| {
+    let (summary, mut writer) = export_through_pipe(export, control, move |records_out| {
         let mut cancel_only = Reporter::new(None, control.cancel, Phase::Backup, Unit::Bytes, 0);
         let mut writer = writer;
         writer
@@ -142,21 +165,46 @@ pub fn backup_store_to_repo(
     if let Some(cancel) = control.cancel {
         cancel.check()?;
     }
+    let media_stats = match media {
+        Some(media) => {
+            let mut reporter = Reporter::new(
+                control.progress,
+                control.cancel,
+                Phase::Media,
+                Unit::Bytes,
+                0,
+            );
+            Some(write_media(&mut writer, store, media, &mut reporter)?)
+        }
+        None => None,
+    };
+    commit(writer, time, summary.counts, summary.digest, media_stats)
+}
+
+fn commit(
+    writer: SnapshotWriter<'_>,
+    time: u64,
+    counts: RecordCounts,
+    digest: [u8; 32],
+    media: Option<MediaBackupStats>,
+) -> Result<RepoBackupSummary> {
     let (info, stats) = writer.commit(SnapshotMeta {
         time,
-        counts: summary.counts,
-        digest: summary.digest,
+        counts,
+        digest,
+        media: media.map(|m| m.summary),
     })?;
     Ok(RepoBackupSummary {
         snapshot: info.id,
-        counts: summary.counts,
-        digest: summary.digest,
+        counts,
+        digest,
         bytes_read: stats.stream_bytes,
         chunks: stats.chunks,
         new_chunks: stats.new_chunks,
         bytes_uploaded: stats.bytes_uploaded,
         objects_written: stats.objects_written,
         packs_adopted: stats.packs_adopted,
+        media,
     })
 }
 
@@ -193,6 +241,30 @@ pub fn restore_from_repo(
             }
         },
     )
+}
+
+/// Restores the media of snapshot `snapshot` (the latest when `None`) through `sink`, after
+/// the database restore: the attachments `filter` selects that earlier runs did not restore.
+/// Resumable: the state is kept in `state_dir` (see [`MediaRestore`]). Lost attachments are
+/// listed in the report; a store or sink failure, or a cancel, is an error and the next call
+/// resumes.
+pub fn restore_media_from_repo(
+    repo: &Repository,
+    snapshot: Option<&SnapshotId>,
+    state_dir: &Path,
+    filter: &MediaFilter,
+    sink: &dyn MediaSink,
+    control: &Control<'_>,
+) -> Result<MediaRestoreReport> {
+    let mut restore = MediaRestore::open(repo, snapshot, state_dir)?;
+    let mut reporter = Reporter::new(
+        control.progress,
+        control.cancel,
+        Phase::Media,
+        Unit::Bytes,
+        0,
+    );
+    restore.run(filter, sink, &mut reporter)
 }
 
 /// Forgets the snapshots `policy` does not keep and reclaims their space (see

@@ -15,10 +15,8 @@ use std::{
 
 use rusqlite::{backup::StepResult, Connection, OpenFlags};
 
-use super::{
-    atomic::{sweep_leftovers, TempPath},
-    install::{check_database, check_target, db_error, install},
-};
+use super::install::{check_database, check_target, db_error, install};
+use crate::atomic::{sweep_leftovers, TempPath};
 use crate::{
     progress::{Phase, Reporter, Unit},
     Error, Result,

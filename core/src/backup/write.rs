@@ -12,12 +12,12 @@ use std::{
 };
 
 use super::{
-    atomic::AtomicFile,
     metadata_with_counts,
     pipe::{pick_error, pipe, PipeReader},
     snapshot::write_snapshot,
     BackupOptions, Control,
 };
+use crate::atomic::AtomicFile;
 use crate::{
     archive::{Export, ExportSummary},
     format::{ContainerWriter, PayloadKind, WriteOptions},

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{
+    catalog,
     keys::ChunkId,
     pack,
     reader::{load_index, read_list},
@@ -58,7 +59,7 @@ pub fn check(
     }
     let store = repo.store().as_ref();
     let mut report = CheckReport::default();
-    let index = load_index(repo)?;
+    let index = std::sync::Arc::new(load_index(repo)?);
     report.packs = index.pack_count() as u64;
     report.chunks = index.chunk_count() as u64;
 
@@ -108,6 +109,15 @@ pub fn check(
                 ),
             });
         }
+        // The media catalog reads whole (its own byte and chunk counts are checked at its
+        // end) and names only indexed chunks.
+        catalog::media_chunks(repo, &index, &snap, &mut |id| {
+            if index.contains(id) {
+                reporter.advance(0)
+            } else {
+                Err(missing_chunk(&name, id))
+            }
+        })?;
         report.snapshots += 1;
     }
 

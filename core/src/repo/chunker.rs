@@ -37,6 +37,16 @@ impl Default for ChunkerParams {
 }
 
 impl ChunkerParams {
+    /// Sizes for media files: 256 KiB / 512 KiB / 1 MiB. Media is already compressed and is
+    /// rarely edited in place, so deduplication is mostly of whole files (a photo forwarded to
+    /// ten chats); large chunks keep the index and the catalog small (a 2 GB media set is about
+    /// 4,000 chunks) while the 1 MiB ceiling ([`MAX_CHUNK_LEN`]) bounds memory per chunk.
+    pub const MEDIA: ChunkerParams = ChunkerParams {
+        min: 256 * 1024,
+        avg: 512 * 1024,
+        max: 1024 * 1024,
+    };
+
     /// Checks `min < avg < max`, FastCDC's own bounds and [`MAX_CHUNK_LEN`].
     pub fn validate(&self) -> Result<()> {
         let ok = self.min >= v2020::MINIMUM_MIN
@@ -75,6 +85,54 @@ impl ChunkerParams {
     }
 }
 
+/// Content-defined chunking of a stream that arrives in pieces (the media catalog, written
+/// record by record): cuts exactly where [`ChunkerParams::chunks`] would cut the same bytes,
+/// since FastCDC's first cut depends only on the first `max` bytes.
+pub struct PushChunker {
+    params: ChunkerParams,
+    pending: Vec<u8>,
+}
+
+impl PushChunker {
+    /// A chunker with `params` (already validated).
+    pub fn new(params: ChunkerParams) -> PushChunker {
+        PushChunker {
+            params,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Appends `bytes`; every chunk that is now certain goes to `emit`.
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        emit: &mut dyn FnMut(Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        self.pending.extend_from_slice(bytes);
+        while self.pending.len() >= self.params.max as usize {
+            self.emit_first(emit)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream: the remaining bytes become the last chunks.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<()> {
+        while !self.pending.is_empty() {
+            self.emit_first(emit)?;
+        }
+        Ok(())
+    }
+
+    fn emit_first(&mut self, emit: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<()> {
+        let p = self.params;
+        let cut = v2020::FastCDC::new(&self.pending, p.min, p.avg, p.max)
+            .next()
+            .map_or(self.pending.len(), |chunk| chunk.length);
+        let rest = self.pending.split_off(cut);
+        emit(std::mem::replace(&mut self.pending, rest))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +166,26 @@ mod tests {
             unchanged + 3 >= chunks.len(),
             "an edit changes only nearby chunks"
         );
+    }
+
+    #[test]
+    fn pushed_pieces_are_cut_where_a_whole_stream_is() {
+        let params = ChunkerParams::default();
+        let data = pseudo_random(300_000, 7);
+        let whole: Vec<Vec<u8>> = params.chunks(&data[..]).map(|c| c.unwrap()).collect();
+        let mut pushed = Vec::new();
+        let mut chunker = PushChunker::new(params);
+        let mut emit = |chunk: Vec<u8>| -> Result<()> {
+            pushed.push(chunk);
+            Ok(())
+        };
+        for piece in data.chunks(777) {
+            chunker.push(piece, &mut emit).unwrap();
+        }
+        chunker.finish(&mut emit).unwrap();
+        assert_eq!(pushed, whole);
+        assert!(whole.len() > 10);
+        ChunkerParams::MEDIA.validate().unwrap();
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! device needs only the store and one secret. Byte layouts: `docs/REPOSITORY.md`.
 
 mod cache;
+pub mod catalog;
 pub mod check;
 pub mod chunker;
 mod codec;
@@ -21,7 +22,7 @@ mod object;
 pub mod pack;
 mod packer;
 pub mod prune;
-mod reader;
+pub mod reader;
 pub mod snapshot;
 mod store;
 mod store_dir;
@@ -144,6 +145,21 @@ pub struct SnapshotInfo {
     pub digest: [u8; 32],
     /// Number of data chunks in the stream.
     pub chunks: u64,
+    /// The media the snapshot holds, when the backup had a media source.
+    pub media: Option<MediaSummary>,
+}
+
+/// Attachments of a snapshot by what became of their bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaSummary {
+    /// Attachments whose bytes are in the repository.
+    pub files_stored: u64,
+    /// Attachments whose bytes were not on the device (never downloaded, deleted).
+    pub files_absent: u64,
+    /// Attachments left out by the backup's media options.
+    pub files_skipped: u64,
+    /// Bytes of the stored files (each attachment counted, duplicates included).
+    pub bytes_stored: u64,
 }
 
 impl SnapshotInfo {

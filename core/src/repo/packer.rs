@@ -22,11 +22,14 @@ use super::{
 };
 use crate::{Error, Result};
 
-/// Chunks queued at most between the chunker and the packer.
-const QUEUE: usize = 64;
+/// Chunks queued at most between the chunker and the archive packer (2 MiB at 32 KiB chunks).
+pub(crate) const ARCHIVE_QUEUE: usize = 64;
+/// Chunks queued at most for the media packer (8 MiB at the 1 MiB media chunk ceiling).
+pub(crate) const MEDIA_QUEUE: usize = 8;
 
 enum Job {
-    Chunk(ChunkId, Vec<u8>),
+    /// A chunk, and whether to try compressing it.
+    Chunk(ChunkId, Vec<u8>, bool),
     Finish,
 }
 
@@ -45,15 +48,17 @@ pub(crate) struct Packer {
 }
 
 impl Packer {
-    /// Starts the thread; chunks are sealed under `keys` and packs closed at `target` bytes.
+    /// Starts the thread; chunks are sealed under `keys` and packs closed at `target` bytes;
+    /// at most `queue` chunks wait.
     pub(crate) fn start(
         store: Arc<dyn BlobStore>,
         keys: EpochKeys,
         target: usize,
         level: i32,
+        queue: usize,
     ) -> Result<Packer> {
         let compressor = zstd::bulk::Compressor::new(level)?;
-        let (jobs, queue) = mpsc::sync_channel(QUEUE);
+        let (jobs, queue) = mpsc::sync_channel(queue);
         let thread = thread::Builder::new()
             .name("keepsake-packer".into())
             .spawn(move || run(queue, store.as_ref(), &keys, target, compressor))
@@ -67,12 +72,14 @@ impl Packer {
         })
     }
 
-    /// Queues a new chunk. If the packer has stopped (a failed upload), its error is returned.
-    pub(crate) fn add(&mut self, id: ChunkId, data: Vec<u8>) -> Result<()> {
+    /// Queues a new chunk, compressed when `compress` and that makes it smaller (media is
+    /// stored as it is: it is compressed already). If the packer has stopped (a failed
+    /// upload), its error is returned.
+    pub(crate) fn add(&mut self, id: ChunkId, data: Vec<u8>, compress: bool) -> Result<()> {
         let sent = self
             .jobs
             .as_ref()
-            .is_some_and(|jobs| jobs.send(Job::Chunk(id, data)).is_ok());
+            .is_some_and(|jobs| jobs.send(Job::Chunk(id, data, compress)).is_ok());
         if sent {
             Ok(())
         } else {
@@ -129,14 +136,18 @@ fn run(
     let mut pack: Option<PackBuilder> = None;
     loop {
         match queue.recv() {
-            Ok(Job::Chunk(id, data)) => {
+            Ok(Job::Chunk(id, data, compress)) => {
                 let raw_len = u32::try_from(data.len()).map_err(|_| Error::LimitExceeded {
                     what: "chunk length".into(),
                     found: data.len() as u64,
                     limit: super::chunker::MAX_CHUNK_LEN.into(),
                 })?;
-                let compressed = compressor.compress(&data)?;
-                let (codec, body) = if compressed.len() < data.len() {
+                let compressed = if compress {
+                    compressor.compress(&data)?
+                } else {
+                    Vec::new()
+                };
+                let (codec, body) = if compress && compressed.len() < data.len() {
                     (CODEC_ZSTD, compressed.as_slice())
                 } else {
                     (CODEC_STORED, data.as_slice())

@@ -15,6 +15,7 @@
 use std::collections::{hash_map::Entry, HashMap, HashSet};
 
 use super::{
+    catalog,
     index::{self, Index, PackEntries},
     keys::ChunkId,
     lock::Lock,
@@ -117,8 +118,9 @@ pub fn prune(
     snapshots.retain(|s| keep.contains(&s.info.id));
     report.snapshots_kept = snapshots.len() as u64;
 
-    // Live chunks: every kept snapshot's list chunks and the data chunks they name.
-    let index = load_index(repo)?;
+    // Live chunks: every kept snapshot's list chunks and the data chunks they name, and its
+    // media catalog's chunks and the media chunks it names.
+    let index = std::sync::Arc::new(load_index(repo)?);
     let mut live: HashSet<ChunkId> = HashSet::new();
     for snap in &snapshots {
         for list in &snap.lists {
@@ -126,6 +128,10 @@ pub fn prune(
             live.extend(read_list(repo, &index, list)?);
             reporter.advance(0)?;
         }
+        catalog::media_chunks(repo, &index, snap, &mut |id| {
+            live.insert(*id);
+            reporter.advance(0)
+        })?;
     }
 
     // Per pack: live and total sealed bytes.

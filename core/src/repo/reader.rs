@@ -7,13 +7,14 @@
 use std::{
     collections::VecDeque,
     io::{self, Read},
+    sync::Arc,
 };
 
 use super::{
     index::{Index, Location},
     keys::ChunkId,
     pack,
-    snapshot::{self, Snapshot},
+    snapshot::{self, ListedStream, Snapshot},
     ByteRange, Repository, SnapshotId, SnapshotInfo, SNAPSHOT_PREFIX,
 };
 use crate::{Error, Result};
@@ -116,12 +117,16 @@ pub fn read_list(repo: &Repository, index: &Index, id: &ChunkId) -> Result<Vec<C
     snapshot::decode_list(out.first().map(Vec::as_slice).unwrap_or_default(), id)
 }
 
-/// A snapshot's stream. `read` returns EOF only after the last chunk, once the byte and chunk
-/// counts match the manifest; a mismatch is [`Error::Corrupted`].
+/// A snapshot's stream (the archive, or the media catalog). `read` returns EOF only after the
+/// last chunk, once the byte and chunk counts match the manifest; a mismatch is
+/// [`Error::Corrupted`].
 pub struct SnapshotReader<'r> {
     repo: &'r Repository,
-    index: Index,
-    info: SnapshotInfo,
+    index: Arc<Index>,
+    /// Names the stream in errors ("snapshot <id>" or "media catalog of snapshot <id>").
+    label: String,
+    expected_bytes: u64,
+    expected_chunks: u64,
     lists: VecDeque<ChunkId>,
     ids: VecDeque<ChunkId>,
     ready: VecDeque<Vec<u8>>,
@@ -138,23 +143,33 @@ impl<'r> SnapshotReader<'r> {
         id: Option<&SnapshotId>,
     ) -> Result<(SnapshotInfo, SnapshotReader<'r>)> {
         let snapshot = find_snapshot(repo, id)?;
-        let index = load_index(repo)?;
-        let info = snapshot.info.clone();
-        Ok((
-            info.clone(),
-            SnapshotReader {
-                repo,
-                index,
-                info,
-                lists: snapshot.lists.into(),
-                ids: VecDeque::new(),
-                ready: VecDeque::new(),
-                position: 0,
-                bytes: 0,
-                chunks: 0,
-                ended: false,
-            },
-        ))
+        let index = Arc::new(load_index(repo)?);
+        let label = format!("snapshot {}", snapshot.info.id);
+        let reader = SnapshotReader::stream(repo, index, &snapshot.archive(), label);
+        Ok((snapshot.info, reader))
+    }
+
+    /// A reader of `stream`, one of a snapshot's streams, through an index already loaded.
+    pub fn stream(
+        repo: &'r Repository,
+        index: Arc<Index>,
+        stream: &ListedStream,
+        label: String,
+    ) -> SnapshotReader<'r> {
+        SnapshotReader {
+            repo,
+            index,
+            label,
+            expected_bytes: stream.bytes,
+            expected_chunks: stream.chunks,
+            lists: stream.lists.clone().into(),
+            ids: VecDeque::new(),
+            ready: VecDeque::new(),
+            position: 0,
+            bytes: 0,
+            chunks: 0,
+            ended: false,
+        }
     }
 
     /// Fetches the next batch of chunks; false at the end of the stream.
@@ -190,11 +205,11 @@ impl<'r> SnapshotReader<'r> {
     }
 
     fn check_end(&self) -> Result<()> {
-        if self.bytes != self.info.bytes || self.chunks != self.info.chunks {
+        if self.bytes != self.expected_bytes || self.chunks != self.expected_chunks {
             return Err(Error::Corrupted {
                 what: format!(
-                    "snapshot {}: stream has {} bytes in {} chunks, the manifest says {} in {}",
-                    self.info.id, self.bytes, self.chunks, self.info.bytes, self.info.chunks
+                    "{}: stream has {} bytes in {} chunks, the manifest says {} in {}",
+                    self.label, self.bytes, self.chunks, self.expected_bytes, self.expected_chunks
                 ),
             });
         }

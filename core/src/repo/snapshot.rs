@@ -15,7 +15,15 @@
 //! || u64 stream bytes || 32 archive digest
 //! || u8 has parent (0/1) || 16 parent id (zeros without parent)
 //! || u64 data chunk count || u32 list chunk count || count x list chunk id (32)
+//! kind 2 only (an archive with media), then the media part:
+//! || u64 catalog bytes || u64 catalog data chunk count
+//! || u32 catalog list chunk count || count x list chunk id (32)
+//! || u64 files stored || u64 files absent || u64 files skipped || u64 bytes stored
 //! ```
+//!
+//! The media catalog (`crate::media::catalog`) is a second stream, chunked and listed like the
+//! archive; its records name each attachment's media chunks. A snapshot without media is kind 1,
+//! byte for byte as before media existed.
 //!
 //! A list chunk's plaintext is its data-chunk ids, 32 bytes each (16..=1024 of them; the
 //! last list chunk of a snapshot may hold fewer than 16, and an empty stream has none).
@@ -23,7 +31,7 @@
 use super::{
     codec::Reader,
     keys::{ChunkId, CHUNK_ID_LEN},
-    object, Repository, SnapshotId, SnapshotInfo, SNAPSHOT_PREFIX,
+    object, MediaSummary, Repository, SnapshotId, SnapshotInfo, SNAPSHOT_PREFIX,
 };
 use crate::{store::RecordCounts, Error, Result};
 
@@ -31,6 +39,8 @@ use crate::{store::RecordCounts, Error, Result};
 pub const MAGIC: &[u8; 4] = b"KSSN";
 /// Payload kind: the chat archive stream.
 pub const KIND_CHAT_ARCHIVE: u8 = 1;
+/// Payload kind: the chat archive and a media catalog.
+pub const KIND_ARCHIVE_WITH_MEDIA: u8 = 2;
 /// Fewest ids in a list chunk before a content cut is allowed.
 pub const LIST_MIN_IDS: usize = 16;
 /// Most ids in a list chunk.
@@ -39,8 +49,9 @@ pub const LIST_MAX_IDS: usize = 1024;
 pub const MAX_LIST_CHUNKS: u64 = 1 << 22;
 /// Largest snapshot object accepted.
 pub const MAX_SNAPSHOT_LEN: usize =
-    object::MIN_LEN + FIXED_LEN + MAX_LIST_CHUNKS as usize * CHUNK_ID_LEN;
+    object::MIN_LEN + FIXED_LEN + MEDIA_FIXED_LEN + 2 * MAX_LIST_CHUNKS as usize * CHUNK_ID_LEN;
 const FIXED_LEN: usize = 8 + 8 + 1 + 5 * 8 + 8 + 32 + 1 + 16 + 8 + 4;
+const MEDIA_FIXED_LEN: usize = 8 + 8 + 4 + 4 * 8;
 
 /// A decoded snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +60,30 @@ pub struct Snapshot {
     pub info: SnapshotInfo,
     /// Its list chunks, in stream order.
     pub lists: Vec<ChunkId>,
+    /// The media catalog stream, when the backup had media.
+    pub catalog: Option<ListedStream>,
+}
+
+/// A stream stored as data chunks named by list chunks: where to find it and what to expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedStream {
+    /// Its list chunks, in stream order.
+    pub lists: Vec<ChunkId>,
+    /// Bytes of the stream (plaintext).
+    pub bytes: u64,
+    /// Number of data chunks.
+    pub chunks: u64,
+}
+
+impl Snapshot {
+    /// The archive stream.
+    pub fn archive(&self) -> ListedStream {
+        ListedStream {
+            lists: self.lists.clone(),
+            bytes: self.info.bytes,
+            chunks: self.info.chunks,
+        }
+    }
 }
 
 /// Whether a list chunk ends after `id` (having `len` ids with it).
@@ -62,7 +97,11 @@ pub fn encode_plain(snapshot: &Snapshot) -> Vec<u8> {
     let mut out = Vec::with_capacity(FIXED_LEN + snapshot.lists.len() * CHUNK_ID_LEN);
     out.extend_from_slice(&info.time.to_be_bytes());
     out.extend_from_slice(&info.sequence.to_be_bytes());
-    out.push(KIND_CHAT_ARCHIVE);
+    out.push(if snapshot.catalog.is_some() {
+        KIND_ARCHIVE_WITH_MEDIA
+    } else {
+        KIND_CHAT_ARCHIVE
+    });
     let c = &info.counts;
     for n in [
         c.conversations,
@@ -82,7 +121,43 @@ pub fn encode_plain(snapshot: &Snapshot) -> Vec<u8> {
     for id in &snapshot.lists {
         out.extend_from_slice(id);
     }
+    if let (Some(catalog), Some(media)) = (&snapshot.catalog, &info.media) {
+        out.extend_from_slice(&catalog.bytes.to_be_bytes());
+        out.extend_from_slice(&catalog.chunks.to_be_bytes());
+        out.extend_from_slice(&(catalog.lists.len() as u32).to_be_bytes());
+        for id in &catalog.lists {
+            out.extend_from_slice(id);
+        }
+        for n in [
+            media.files_stored,
+            media.files_absent,
+            media.files_skipped,
+            media.bytes_stored,
+        ] {
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+    }
     out
+}
+
+fn decode_lists(r: &mut Reader<'_>, what: &str) -> Result<Vec<ChunkId>> {
+    let n = r.u32(what)?;
+    let n = r.count(n.into(), CHUNK_ID_LEN, MAX_LIST_CHUNKS, what)?;
+    let mut lists = Vec::with_capacity(n);
+    for _ in 0..n {
+        lists.push(r.array("list chunk id")?);
+    }
+    Ok(lists)
+}
+
+fn check_list_count(id: SnapshotId, stream: &ListedStream, what: &str) -> Result<()> {
+    if stream.lists.len() as u64 > stream.chunks {
+        // More list chunks than data chunks cannot come from a writer.
+        return Err(Error::Corrupted {
+            what: format!("snapshot {id}: more {what} list chunks than chunks"),
+        });
+    }
+    Ok(())
 }
 
 /// Decodes a snapshot's plaintext; `id` comes from the object name.
@@ -91,11 +166,11 @@ pub fn decode_plain(id: SnapshotId, plain: &[u8]) -> Result<Snapshot> {
     let time = r.u64("time")?;
     let sequence = r.u64("sequence")?;
     let kind = r.u8("kind")?;
-    if kind != KIND_CHAT_ARCHIVE {
+    if kind != KIND_CHAT_ARCHIVE && kind != KIND_ARCHIVE_WITH_MEDIA {
         return Err(Error::UnsupportedVersion {
             what: "snapshot payload kind".into(),
             found: kind.into(),
-            supported: "1 (chat archive)".into(),
+            supported: "1 (chat archive), 2 (chat archive with media)".into(),
         });
     }
     let counts = RecordCounts {
@@ -119,20 +194,29 @@ pub fn decode_plain(id: SnapshotId, plain: &[u8]) -> Result<Snapshot> {
         }
     };
     let chunks = r.u64("chunk count")?;
-    let n = r.u32("list chunk count")?;
-    let n = r.count(n.into(), CHUNK_ID_LEN, MAX_LIST_CHUNKS, "list chunk count")?;
-    let mut lists = Vec::with_capacity(n);
-    for _ in 0..n {
-        lists.push(r.array("list chunk id")?);
-    }
+    let lists = decode_lists(&mut r, "list chunk count")?;
+    let (catalog, media) = if kind == KIND_ARCHIVE_WITH_MEDIA {
+        let bytes = r.u64("catalog bytes")?;
+        let chunks = r.u64("catalog chunk count")?;
+        let lists = decode_lists(&mut r, "catalog list chunk count")?;
+        let catalog = ListedStream {
+            lists,
+            bytes,
+            chunks,
+        };
+        check_list_count(id, &catalog, "catalog")?;
+        let media = MediaSummary {
+            files_stored: r.u64("files stored")?,
+            files_absent: r.u64("files absent")?,
+            files_skipped: r.u64("files skipped")?,
+            bytes_stored: r.u64("bytes stored")?,
+        };
+        (Some(catalog), Some(media))
+    } else {
+        (None, None)
+    };
     r.finish()?;
-    if lists.len() as u64 > chunks {
-        // More list chunks than data chunks cannot come from a writer.
-        return Err(Error::Corrupted {
-            what: format!("snapshot {id}: more list chunks than chunks"),
-        });
-    }
-    Ok(Snapshot {
+    let snapshot = Snapshot {
         info: SnapshotInfo {
             id,
             time,
@@ -142,9 +226,13 @@ pub fn decode_plain(id: SnapshotId, plain: &[u8]) -> Result<Snapshot> {
             bytes,
             digest,
             chunks,
+            media,
         },
         lists,
-    })
+        catalog,
+    };
+    check_list_count(id, &snapshot.archive(), "archive")?;
+    Ok(snapshot)
 }
 
 /// Decodes the ids of a list chunk.

@@ -149,8 +149,10 @@ fn generate() -> Result<Vec<(String, Vec<u8>)>> {
             bytes: data.iter().map(|d| d.len() as u64).sum(),
             digest: counting(0xe0),
             chunks: 2,
+            media: None,
         },
         lists: vec![list_id],
+        catalog: None,
     };
     let snapshot_bytes = object::seal_with_nonce(
         epoch,

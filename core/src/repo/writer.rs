@@ -6,17 +6,20 @@
 //! snapshot references; the next run adopts unindexed packs from their trailers and reuses
 //! every chunk already stored, so it uploads only what is still missing.
 
-use std::{collections::HashSet, io::Read, path::Path};
+use std::{collections::HashSet, io::Read, path::Path, sync::Arc};
 
 use super::{
     cache::Cache,
+    catalog::{self, CatalogReader},
+    chunker::PushChunker,
     index::{self, Index, PackEntries},
     keys::ChunkId,
     lock::Lock,
     pack,
-    packer::Packer,
-    snapshot::{self, Snapshot},
-    Repository, SnapshotId, SnapshotInfo, DATA_PREFIX, SNAPSHOT_PREFIX,
+    packer::{Packer, ARCHIVE_QUEUE, MEDIA_QUEUE},
+    reader::SnapshotReader,
+    snapshot::{self, ListedStream, Snapshot},
+    MediaSummary, Repository, SnapshotId, SnapshotInfo, DATA_PREFIX, SNAPSHOT_PREFIX,
 };
 use crate::{progress::Reporter, store::RecordCounts, Error, Result};
 
@@ -35,6 +38,9 @@ pub struct SnapshotMeta {
     pub counts: RecordCounts,
     /// The archive's digest.
     pub digest: [u8; 32],
+    /// What became of the attachments' bytes, when the backup had media (then the media
+    /// catalog written with [`SnapshotWriter::write_catalog`] is part of the snapshot).
+    pub media: Option<MediaSummary>,
 }
 
 /// What one snapshot write did.
@@ -52,22 +58,65 @@ pub struct WriteStats {
     pub objects_written: u64,
     /// Packs left by an interrupted run that this run adopted.
     pub packs_adopted: u64,
+    /// Media chunks that were new and were uploaded.
+    pub new_media_chunks: u64,
 }
 
+/// The ids of one stream's data chunks as they are added, cut into list chunks.
+#[derive(Default)]
+struct Listing {
+    pending: Vec<u8>,
+    lists: Vec<ChunkId>,
+    bytes: u64,
+    chunks: u64,
+}
+
+impl Listing {
+    /// Records a data chunk of `len` bytes; returns a list chunk that is now complete.
+    fn add(&mut self, id: &ChunkId, len: usize) -> Option<Vec<u8>> {
+        self.bytes += len as u64;
+        self.chunks += 1;
+        self.pending.extend_from_slice(id);
+        snapshot::is_list_cut(id, self.pending.len() / 32)
+            .then(|| std::mem::take(&mut self.pending))
+    }
+
+    /// The last, partial list chunk, if any.
+    fn rest(&mut self) -> Option<Vec<u8>> {
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    }
+
+    fn into_stream(self) -> ListedStream {
+        ListedStream {
+            lists: self.lists,
+            bytes: self.bytes,
+            chunks: self.chunks,
+        }
+    }
+}
+
+/// Which of a snapshot's two streams a chunk belongs to.
+#[derive(Clone, Copy)]
+enum Stream {
+    Archive,
+    Catalog,
+}
 /// A snapshot being written. Holds the repository's lock until committed or dropped; a dropped
 /// writer leaves uploaded packs for the next run to adopt, and no snapshot.
 pub struct SnapshotWriter<'r> {
     repo: &'r Repository,
     lock: Lock<'r>,
     cache: Option<Cache>,
-    index: Index,
+    index: Arc<Index>,
     index_sizes: Vec<(String, usize)>,
     packer: Option<Packer>,
+    media_packer: Option<Packer>,
     level: i32,
     pending: HashSet<ChunkId>,
     new_packs: Vec<PackEntries>,
-    list: Vec<u8>,
-    lists: Vec<ChunkId>,
+    archive: Listing,
+    catalog: Option<Listing>,
+    catalog_chunker: Option<PushChunker>,
     parent: Option<(SnapshotId, u64)>,
     stats: WriteStats,
 }
@@ -106,23 +155,26 @@ impl<'r> SnapshotWriter<'r> {
             index_sizes.push((name, size));
         }
         let parent = latest_snapshot(repo, cache.as_ref())?;
-        let mut writer = SnapshotWriter {
+        let mut new_packs = Vec::new();
+        let mut stats = WriteStats::default();
+        adopt_unindexed_packs(repo, present, &mut index, &mut new_packs, &mut stats)?;
+        Ok(SnapshotWriter {
             repo,
             lock,
             cache,
-            index,
+            index: Arc::new(index),
             index_sizes,
             packer: None,
+            media_packer: None,
             level: 3,
             pending: HashSet::new(),
-            new_packs: Vec::new(),
-            list: Vec::new(),
-            lists: Vec::new(),
+            new_packs,
+            archive: Listing::default(),
+            catalog: None,
+            catalog_chunker: None,
             parent,
-            stats: WriteStats::default(),
-        };
-        writer.adopt_unindexed_packs(present)?;
-        Ok(writer)
+            stats,
+        })
     }
 
     /// Sets the zstd level of new chunks (1..=19; default 3).
@@ -133,35 +185,21 @@ impl<'r> SnapshotWriter<'r> {
         Ok(())
     }
 
-    /// Packs in the store that no index names: left by a run killed before its index was
-    /// written. Those whose trailer authenticates under the current epoch are indexed by this
-    /// run; others are left for prune.
-    fn adopt_unindexed_packs(&mut self, present: HashSet<String>) -> Result<()> {
+    /// The media catalog of the snapshot this one follows, if it had media: the media backup
+    /// walks it beside the attachments to reuse unchanged files without reading them.
+    pub fn parent_catalog(&self) -> Result<Option<CatalogReader<SnapshotReader<'r>>>> {
+        let Some((id, _)) = self.parent else {
+            return Ok(None);
+        };
+        let name = id.object_name();
         let store = self.repo.store().as_ref();
-        let current = self.repo.keys().current().epoch();
-        let mut present: Vec<String> = present.into_iter().collect();
-        present.sort();
-        for name in present {
-            if self.index.has_pack(&name) || index::pack_id(&name).is_err() {
-                continue;
-            }
-            match pack::read_trailer(store, self.repo.keys(), &name) {
-                Ok((epoch, entries, _)) if epoch == current => {
-                    let adopted = PackEntries {
-                        pack: name,
-                        epoch,
-                        entries,
-                    };
-                    self.index.add_pack(&adopted);
-                    self.new_packs.push(adopted);
-                    self.stats.packs_adopted += 1;
-                }
-                Ok(_) => {}
-                Err(err @ Error::Storage { .. }) => return Err(err),
-                Err(err) => log::warn!("not adopting pack {name}: {err}"),
-            }
-        }
-        Ok(())
+        let (parent, _) = Cache::fetch(self.cache.as_ref(), store, &name, |bytes| {
+            snapshot::decode(self.repo, &name, bytes)
+        })?;
+        Ok(parent
+            .catalog
+            .is_some()
+            .then(|| catalog::entries(self.repo, self.index.clone(), &parent)))
     }
 
     /// Chunks `source` to its end and stores what is new; `reporter` gets the bytes read.
@@ -185,32 +223,98 @@ impl<'r> SnapshotWriter<'r> {
     }
 
     fn add_owned_chunk(&mut self, data: Vec<u8>) -> Result<()> {
+        self.add_stream_chunk(Stream::Archive, data)
+    }
+
+    /// Adds a data chunk of `stream` and stores the list chunk it completes.
+    fn add_stream_chunk(&mut self, stream: Stream, data: Vec<u8>) -> Result<()> {
         let id = self.repo.keys().current().chunk_id(&data);
-        self.stats.stream_bytes += data.len() as u64;
-        self.stats.chunks += 1;
+        let len = data.len();
         self.store_chunk(id, data)?;
-        self.list.extend_from_slice(&id);
-        if snapshot::is_list_cut(&id, self.list.len() / 32) {
-            self.flush_list()?;
+        if let Some(list) = self.listing(stream).add(&id, len) {
+            self.store_list(stream, list)?;
         }
         Ok(())
     }
 
-    fn flush_list(&mut self) -> Result<()> {
-        if self.list.is_empty() {
-            return Ok(());
+    fn listing(&mut self, stream: Stream) -> &mut Listing {
+        match stream {
+            Stream::Archive => &mut self.archive,
+            Stream::Catalog => self.catalog.get_or_insert_with(Listing::default),
         }
-        let list = std::mem::take(&mut self.list);
+    }
+
+    fn store_list(&mut self, stream: Stream, list: Vec<u8>) -> Result<()> {
         let id = self.repo.keys().current().chunk_id(&list);
         self.store_chunk(id, list)?;
-        self.lists.push(id);
+        self.listing(stream).lists.push(id);
         Ok(())
+    }
+
+    fn flush_list(&mut self, stream: Stream) -> Result<()> {
+        match self.listing(stream).rest() {
+            Some(list) => self.store_list(stream, list),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends bytes to the media catalog, the snapshot's second stream (chunked like the
+    /// archive, so a daily catalog shares most of its chunks with the day before).
+    pub fn write_catalog(&mut self, bytes: &[u8]) -> Result<()> {
+        let params = self.repo.options().chunker;
+        let mut chunker = self
+            .catalog_chunker
+            .take()
+            .unwrap_or_else(|| PushChunker::new(params));
+        self.listing(Stream::Catalog);
+        let pushed = chunker.push(bytes, &mut |chunk| {
+            self.add_stream_chunk(Stream::Catalog, chunk)
+        });
+        self.catalog_chunker = Some(chunker);
+        pushed
+    }
+
+    fn finish_catalog(&mut self) -> Result<()> {
+        if let Some(mut chunker) = self.catalog_chunker.take() {
+            chunker.finish(&mut |chunk| self.add_stream_chunk(Stream::Catalog, chunk))?;
+        }
+        self.flush_list(Stream::Catalog)
+    }
+
+    /// Stores one chunk of a media file in the media packs (apart from the archive's, so a
+    /// damaged media pack never costs the chats) and returns its id. Media is stored as it is
+    /// unless `compress` (documents), and a chunk the repository holds is not stored again.
+    pub fn add_media_chunk(&mut self, data: Vec<u8>, compress: bool) -> Result<ChunkId> {
+        let id = self.repo.keys().current().chunk_id(&data);
+        if self.has_chunk(&id) {
+            return Ok(id);
+        }
+        self.lock.refresh_if_due()?;
+        let packer = match self.media_packer.as_mut() {
+            Some(packer) => packer,
+            None => self.media_packer.insert(Packer::start(
+                self.repo.store().clone(),
+                self.repo.keys().current().duplicate(&self.repo.id())?,
+                self.repo.options().pack_target_bytes as usize,
+                self.level,
+                MEDIA_QUEUE,
+            )?),
+        };
+        packer.add(id, data, compress)?;
+        self.pending.insert(id);
+        self.stats.new_media_chunks += 1;
+        Ok(id)
+    }
+
+    /// Whether chunk `id` is in the repository (in a pack that is there) or queued by this run.
+    pub fn has_chunk(&self, id: &ChunkId) -> bool {
+        self.index.contains(id) || self.pending.contains(id)
     }
 
     /// Queues a chunk the repository lacks for the packer (which compresses, seals, packs and
     /// uploads it on its own thread).
     fn store_chunk(&mut self, id: ChunkId, data: Vec<u8>) -> Result<()> {
-        if self.index.contains(&id) || self.pending.contains(&id) {
+        if self.has_chunk(&id) {
             return Ok(());
         }
         self.lock.refresh_if_due()?;
@@ -221,9 +325,10 @@ impl<'r> SnapshotWriter<'r> {
                 self.repo.keys().current().duplicate(&self.repo.id())?,
                 self.repo.options().pack_target_bytes as usize,
                 self.level,
+                ARCHIVE_QUEUE,
             )?),
         };
-        packer.add(id, data)?;
+        packer.add(id, data, true)?;
         self.pending.insert(id);
         self.stats.new_chunks += 1;
         Ok(())
@@ -239,8 +344,16 @@ impl<'r> SnapshotWriter<'r> {
     /// Finishes the stream: last list chunk, last pack, the index delta, then the snapshot
     /// (the commit point), then merges small index objects. Releases the lock.
     pub fn commit(mut self, meta: SnapshotMeta) -> Result<(SnapshotInfo, WriteStats)> {
-        self.flush_list()?;
-        if let Some(packer) = self.packer.take() {
+        if meta.media.is_some() {
+            // A backup with media but no attachment still has an (empty) catalog.
+            self.listing(Stream::Catalog);
+        }
+        self.finish_catalog()?;
+        self.flush_list(Stream::Archive)?;
+        for packer in [self.media_packer.take(), self.packer.take()]
+            .into_iter()
+            .flatten()
+        {
             let packed = packer.finish()?;
             self.stats.bytes_uploaded += packed.bytes;
             self.stats.objects_written += packed.objects;
@@ -251,8 +364,8 @@ impl<'r> SnapshotWriter<'r> {
             } else {
                 self.new_packs.extend(packed.packs);
             }
-            self.pending = HashSet::new();
         }
+        self.pending = HashSet::new();
         let keys = self.repo.keys();
         if !self.new_packs.is_empty() {
             let name = index::new_index_name()?;
@@ -263,19 +376,28 @@ impl<'r> SnapshotWriter<'r> {
             }
             self.index_sizes.push((name, bytes.len()));
         }
+        let archive = std::mem::take(&mut self.archive).into_stream();
+        self.stats.stream_bytes = archive.bytes;
+        self.stats.chunks = archive.chunks;
+        let catalog = match (meta.media, self.catalog.take()) {
+            (Some(_), Some(listing)) => Some(listing.into_stream()),
+            _ => None,
+        };
         let info = SnapshotInfo {
             id: SnapshotId::generate()?,
             time: meta.time,
             sequence: self.parent.map_or(1, |(_, seq)| seq + 1),
             counts: meta.counts,
             parent: self.parent.map(|(id, _)| id),
-            bytes: self.stats.stream_bytes,
+            bytes: archive.bytes,
             digest: meta.digest,
-            chunks: self.stats.chunks,
+            chunks: archive.chunks,
+            media: meta.media,
         };
         let snapshot = Snapshot {
             info: info.clone(),
-            lists: std::mem::take(&mut self.lists),
+            lists: archive.lists,
+            catalog,
         };
         let bytes = snapshot::encode(self.repo, &snapshot)?;
         let name = info.id.object_name();
@@ -346,4 +468,41 @@ fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<(S
         }
     }
     Ok(latest.map(|(sequence, _, id)| (id, sequence)))
+}
+
+/// Packs in the store that no index names: left by a run killed before its index was
+/// written. Those whose trailer authenticates under the current epoch are indexed by this
+/// run; others are left for prune.
+fn adopt_unindexed_packs(
+    repo: &Repository,
+    present: HashSet<String>,
+    index: &mut Index,
+    new_packs: &mut Vec<PackEntries>,
+    stats: &mut WriteStats,
+) -> Result<()> {
+    let store = repo.store().as_ref();
+    let current = repo.keys().current().epoch();
+    let mut present: Vec<String> = present.into_iter().collect();
+    present.sort();
+    for name in present {
+        if index.has_pack(&name) || index::pack_id(&name).is_err() {
+            continue;
+        }
+        match pack::read_trailer(store, repo.keys(), &name) {
+            Ok((epoch, entries, _)) if epoch == current => {
+                let adopted = PackEntries {
+                    pack: name,
+                    epoch,
+                    entries,
+                };
+                index.add_pack(&adopted);
+                new_packs.push(adopted);
+                stats.packs_adopted += 1;
+            }
+            Ok(_) => {}
+            Err(err @ Error::Storage { .. }) => return Err(err),
+            Err(err) => log::warn!("not adopting pack {name}: {err}"),
+        }
+    }
+    Ok(())
 }

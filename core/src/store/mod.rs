@@ -21,8 +21,8 @@ use std::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use model::{
-    Attachment, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
-    Reaction, RecordCounts, Role, TimelineCursor, TimelinePage,
+    Attachment, AttachmentPlace, Conversation, ConversationKind, DeliveryState, Message,
+    MessageKind, Participant, Reaction, RecordCounts, Role, TimelineCursor, TimelinePage,
 };
 pub use schema::SCHEMA_VERSION;
 
@@ -373,6 +373,59 @@ impl ChatStore {
             let rows = stmt.query_map([message_id], attachment_from_row)?;
             rows.collect()
         })();
+        self.sql(result)
+    }
+
+    /// Up to `limit` attachments with ids above `after`, in id order, each with its message's
+    /// conversation and time: the media backup pages through them with flat memory.
+    pub fn attachments_after(&self, after: i64, limit: usize) -> Result<Vec<AttachmentPlace>> {
+        let result = (|| {
+            let columns = ATTACHMENT_COLUMNS
+                .split(", ")
+                .map(|c| format!("a.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT {columns}, m.conversation_id, m.sent_at FROM attachments a \
+                 JOIN messages m ON m.id = a.message_id WHERE a.id > ?1 ORDER BY a.id LIMIT ?2"
+            ))?;
+            let width = ATTACHMENT_COLUMNS.split(',').count();
+            let rows = stmt.query_map(params![after, limit as i64], |row| {
+                Ok(AttachmentPlace {
+                    attachment: attachment_from_row(row)?,
+                    conversation_id: row.get(width)?,
+                    sent_at: row.get(width + 1)?,
+                })
+            })?;
+            rows.collect()
+        })();
+        self.sql(result)
+    }
+
+    /// Sets attachments' `size` and `sha256` (id, size, digest) in one transaction: what the
+    /// app does once a file is downloaded (and the synthetic media generator does).
+    pub fn set_attachment_files(&mut self, files: &[(i64, u64, [u8; 32])]) -> Result<()> {
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            {
+                let mut stmt =
+                    tx.prepare("UPDATE attachments SET size = ?2, sha256 = ?3 WHERE id = ?1")?;
+                for (id, size, sha256) in files {
+                    stmt.execute(params![id, *size as i64, &sha256[..]])?;
+                }
+            }
+            tx.commit()
+        })();
+        self.sql(result)
+    }
+
+    /// How many attachments there are and the sum of their recorded sizes (for progress).
+    pub fn attachment_totals(&self) -> Result<(u64, u64)> {
+        let result = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(size), 0) FROM attachments",
+            [],
+            |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
+        );
         self.sql(result)
     }
 

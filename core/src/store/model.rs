@@ -194,6 +194,17 @@ pub struct Attachment {
     pub extra: Option<String>,
 }
 
+/// An attachment with where it sits: its message's conversation and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentPlace {
+    /// The attachment row.
+    pub attachment: Attachment,
+    /// The conversation of its message.
+    pub conversation_id: i64,
+    /// Its message's `sent_at`.
+    pub sent_at: i64,
+}
+
 /// Row counts per table (or records per kind in an archive).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct RecordCounts {

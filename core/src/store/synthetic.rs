@@ -216,10 +216,10 @@ const FIRST_NAMES: &[&str] = &[
 ];
 
 /// SplitMix64: tiny, fast and fully determined by its seed (not for secrets).
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -228,7 +228,7 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (`n` > 0; 0 gives 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
@@ -236,7 +236,7 @@ impl Rng {
     }
 
     /// Uniform in `lo..=hi`.
-    fn between(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn between(&mut self, lo: i64, hi: i64) -> i64 {
         let span = hi.saturating_sub(lo).max(0) as u64;
         lo.saturating_add(self.below(span.saturating_add(1)) as i64)
     }

@@ -1,0 +1,469 @@
+//! The media restore, after the chats: a resumable run over the attachments a filter selects,
+//! and one attachment on demand.
+//!
+//! Opening a [`MediaRestore`] copies the snapshot's media catalog into a small SQLite state
+//! file in the app's state directory (`media-<snapshot id>.sqlite`, one transaction, so a
+//! killed open leaves nothing half-built). Each restored or lost file is recorded there as it
+//! is committed, so a run killed at any moment resumes with the next file; the catalog is not
+//! read again and memory stays flat whatever the number of attachments.
+//!
+//! A file's chunks are fetched by byte range from their packs and streamed into the sink; the
+//! file is committed only when its size and SHA-256 match the catalog. A chunk that is
+//! missing or fails to authenticate costs that attachment only: it is recorded as lost with
+//! the reason, and the run goes on. A failing store (offline) or sink (disk full) stops the
+//! run with its error; the next run resumes.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::{MediaFilter, MediaItem, MediaKind, MediaSink, MediaWriter};
+use crate::{
+    progress::Reporter,
+    repo::{
+        catalog::{self, EntryState},
+        index::Index,
+        keys::{ChunkId, CHUNK_ID_LEN},
+        reader::{fetch_chunks, find_snapshot, load_index, BATCH_BYTES},
+        Repository, SnapshotId,
+    },
+    Error, Result,
+};
+
+/// Attachments read from the state file at a time.
+const PAGE: i64 = 256;
+
+/// State of an attachment in the state file.
+const PENDING: i64 = 0;
+const RESTORED: i64 = 1;
+const LOST: i64 = 2;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id              INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL,
+    sent_at         INTEGER NOT NULL,
+    state           INTEGER NOT NULL,
+    size            INTEGER NOT NULL,
+    sha256          BLOB NOT NULL,
+    mime            TEXT NOT NULL,
+    local_ref       TEXT NOT NULL,
+    chunks          BLOB NOT NULL,
+    status          INTEGER NOT NULL DEFAULT 0,
+    reason          TEXT
+);
+";
+
+/// An attachment that could not be restored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostMedia {
+    /// `attachments.id`.
+    pub attachment_id: i64,
+    /// What went wrong (a missing or damaged pack, a size or digest mismatch).
+    pub reason: String,
+}
+
+/// What a media restore run did and what is left.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaRestoreReport {
+    /// Files restored by this run.
+    pub files_restored: u64,
+    /// Bytes restored by this run.
+    pub bytes_restored: u64,
+    /// Files of the selection restored by earlier runs (or fetched on demand).
+    pub files_already_restored: u64,
+    /// Attachments of the selection whose bytes the backup does not hold: absent from the old
+    /// device, or left out by the backup's media options.
+    pub files_not_in_backup: u64,
+    /// Attachments of the selection lost to damage, with the reason (this run's and earlier).
+    pub lost: Vec<LostMedia>,
+}
+
+/// One attachment's row in the state file.
+struct Row {
+    item: MediaItem,
+    stored: bool,
+    chunks: Vec<ChunkId>,
+    status: i64,
+}
+
+/// A media restore of one snapshot, resumable through its state file.
+pub struct MediaRestore<'r> {
+    repo: &'r Repository,
+    index: Arc<Index>,
+    snapshot: SnapshotId,
+    state: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for MediaRestore<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaRestore")
+            .field("snapshot", &self.snapshot)
+            .field("state", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn db<T>(result: rusqlite::Result<T>, path: &Path) -> Result<T> {
+    result.map_err(|err| Error::Database {
+        message: err.to_string(),
+        path: Some(path.to_path_buf()),
+    })
+}
+
+impl<'r> MediaRestore<'r> {
+    /// Opens the media restore of snapshot `id` (the latest when `None`), with its state file
+    /// in `state_dir` (created when needed; keep it out of backups, like a cache). The first
+    /// open reads the media catalog; later ones resume from the state file.
+    pub fn open(
+        repo: &'r Repository,
+        id: Option<&SnapshotId>,
+        state_dir: &Path,
+    ) -> Result<MediaRestore<'r>> {
+        let snapshot = find_snapshot(repo, id)?;
+        let index = Arc::new(load_index(repo)?);
+        std::fs::create_dir_all(state_dir).map_err(|e| Error::io_at(state_dir, e))?;
+        let path = state_dir.join(format!("media-{}.sqlite", snapshot.info.id));
+        let mut state = db(Connection::open(&path), &path)?;
+        db(state.execute_batch(SCHEMA), &path)?;
+        let complete: Option<String> = db(
+            state
+                .query_row("SELECT value FROM meta WHERE key = 'complete'", [], |r| {
+                    r.get(0)
+                })
+                .optional(),
+            &path,
+        )?;
+        if complete.is_none() {
+            let tx = db(state.transaction(), &path)?;
+            db(tx.execute("DELETE FROM items", []), &path)?;
+            {
+                let mut insert = db(
+                    tx.prepare(
+                        "INSERT INTO items (id, conversation_id, sent_at, state, size, sha256, \
+                         mime, local_ref, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    ),
+                    &path,
+                )?;
+                for entry in catalog::entries(repo, index.clone(), &snapshot) {
+                    let entry = entry?;
+                    let chunks: Vec<u8> = entry.chunks.concat();
+                    db(
+                        insert.execute(params![
+                            entry.attachment_id,
+                            entry.conversation_id,
+                            entry.sent_at,
+                            i64::from(entry.state == EntryState::Stored),
+                            entry.size as i64,
+                            &entry.sha256[..],
+                            entry.mime,
+                            entry.local_ref,
+                            chunks,
+                        ]),
+                        &path,
+                    )?;
+                }
+            }
+            db(
+                tx.execute("INSERT INTO meta (key, value) VALUES ('complete', '1')", []),
+                &path,
+            )?;
+            db(tx.commit(), &path)?;
+        }
+        Ok(MediaRestore {
+            repo,
+            index,
+            snapshot: snapshot.info.id,
+            state,
+            path,
+        })
+    }
+
+    /// The snapshot being restored.
+    pub fn snapshot(&self) -> SnapshotId {
+        self.snapshot
+    }
+
+    /// Where the state file is (delete it, or the whole state directory, once done).
+    pub fn state_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Restores every selected attachment not restored yet, in id order, through `sink`.
+    /// `reporter` gets a [`crate::progress::Phase::Media`] phase in bytes and files; a cancel
+    /// stops after the file in progress is dropped, and the next run resumes.
+    pub fn run(
+        &mut self,
+        filter: &MediaFilter,
+        sink: &dyn MediaSink,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<MediaRestoreReport> {
+        let mut report = MediaRestoreReport::default();
+        let (mut files, mut bytes) = (0u64, 0u64);
+        self.each_selected(filter, &mut |row| {
+            match (row.stored, row.status) {
+                (false, _) => report.files_not_in_backup += 1,
+                (true, RESTORED) => report.files_already_restored += 1,
+                (true, PENDING) => {
+                    files += 1;
+                    bytes += row.item.size;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        reporter.start_media(bytes, files)?;
+        let mut after = i64::MIN;
+        loop {
+            let page = self.page(after, "status = 0 AND state = 1")?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = last.item.attachment_id;
+            for row in page.iter().filter(|r| selected(filter, &r.item)) {
+                if self.restore_row(row, sink, reporter)?.is_none() {
+                    report.files_restored += 1;
+                    report.bytes_restored += row.item.size;
+                }
+                reporter.file_done()?;
+            }
+        }
+        reporter.finish_phase()?;
+        self.each_selected(filter, &mut |row| {
+            if row.status == LOST {
+                report.lost.push(LostMedia {
+                    attachment_id: row.item.attachment_id,
+                    reason: String::new(),
+                });
+            }
+            Ok(())
+        })?;
+        for lost in &mut report.lost {
+            lost.reason = self.reason(lost.attachment_id)?;
+        }
+        Ok(report)
+    }
+
+    /// Restores attachment `attachment_id` now (the user opened a photo not restored yet),
+    /// reading only the byte ranges of the packs that hold it. Returns where it was recorded.
+    /// An attachment the backup does not hold, or whose chunks are lost, is
+    /// [`Error::MediaUnavailable`].
+    pub fn fetch(&self, attachment_id: i64, sink: &dyn MediaSink) -> Result<MediaItem> {
+        let row = self
+            .row(attachment_id)?
+            .ok_or_else(|| Error::MediaUnavailable {
+                attachment_id,
+                reason: format!("not in snapshot {}", self.snapshot),
+            })?;
+        if !row.stored {
+            return Err(Error::MediaUnavailable {
+                attachment_id,
+                reason: "the backup does not hold its bytes (absent from the device, or left \
+                         out by the media options)"
+                    .into(),
+            });
+        }
+        let mut quiet =
+            Reporter::silent(crate::progress::Phase::Media, crate::progress::Unit::Bytes);
+        match self.restore_row(&row, sink, &mut quiet)? {
+            None => Ok(row.item),
+            Some(reason) => Err(Error::MediaUnavailable {
+                attachment_id,
+                reason,
+            }),
+        }
+    }
+
+    /// Restores one row; `Some(reason)` when it is lost (recorded as such).
+    fn restore_row(
+        &self,
+        row: &Row,
+        sink: &dyn MediaSink,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<Option<String>> {
+        let mut writer = sink.begin(&row.item)?;
+        let streamed = self.stream(row, writer.as_mut(), reporter);
+        let lost = match streamed {
+            Ok((size, sha256)) if size == row.item.size && sha256 == row.item.sha256 => {
+                writer.commit()?;
+                self.set_status(row.item.attachment_id, RESTORED, None)?;
+                return Ok(None);
+            }
+            Ok((size, _)) if size != row.item.size => {
+                format!(
+                    "restored {size} bytes, the backup recorded {}",
+                    row.item.size
+                )
+            }
+            Ok(_) => "the restored bytes' SHA-256 differs from the backup's".to_string(),
+            Err(err) if is_damage(&err) => err.to_string(),
+            Err(err) => {
+                writer.abort();
+                return Err(err);
+            }
+        };
+        writer.abort();
+        log::warn!("attachment {} lost: {lost}", row.item.attachment_id);
+        self.set_status(row.item.attachment_id, LOST, Some(&lost))?;
+        Ok(Some(lost))
+    }
+
+    /// Fetches a row's chunks in batches and writes them to `writer`; returns size and digest.
+    fn stream(
+        &self,
+        row: &Row,
+        writer: &mut dyn MediaWriter,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<(u64, [u8; 32])> {
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut start = 0;
+        let mut out = Vec::new();
+        while start < row.chunks.len() {
+            let mut end = start;
+            let mut batch = 0u64;
+            while let Some(id) = row.chunks.get(end) {
+                let length = self.index.get(id).map_or(0, |l| u64::from(l.length));
+                if end > start && batch + length > BATCH_BYTES {
+                    break;
+                }
+                batch += length;
+                end += 1;
+            }
+            out.clear();
+            fetch_chunks(self.repo, &self.index, &row.chunks[start..end], &mut out)?;
+            for chunk in &out {
+                hasher.update(chunk);
+                size += chunk.len() as u64;
+                writer.write(chunk)?;
+                reporter.advance(chunk.len() as u64)?;
+            }
+            start = end;
+        }
+        Ok((size, hasher.finalize().into()))
+    }
+
+    fn set_status(&self, id: i64, status: i64, reason: Option<&str>) -> Result<()> {
+        db(
+            self.state.execute(
+                "UPDATE items SET status = ?2, reason = ?3 WHERE id = ?1",
+                params![id, status, reason],
+            ),
+            &self.path,
+        )?;
+        Ok(())
+    }
+
+    fn reason(&self, id: i64) -> Result<String> {
+        db(
+            self.state.query_row(
+                "SELECT coalesce(reason, '') FROM items WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            ),
+            &self.path,
+        )
+    }
+
+    fn row(&self, id: i64) -> Result<Option<Row>> {
+        let rows = self.query("id = ?2", params![i64::MIN, id])?;
+        Ok(rows.into_iter().next())
+    }
+
+    fn page(&self, after: i64, condition: &str) -> Result<Vec<Row>> {
+        self.query(condition, params![after])
+    }
+
+    /// Calls `each` for every row the filter selects, in id order.
+    fn each_selected(
+        &self,
+        filter: &MediaFilter,
+        each: &mut dyn FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        let mut after = i64::MIN;
+        loop {
+            let page = self.page(after, "1")?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.item.attachment_id;
+            for row in page.iter().filter(|r| selected(filter, &r.item)) {
+                each(row)?;
+            }
+        }
+    }
+
+    fn query(&self, condition: &str, params: impl rusqlite::Params) -> Result<Vec<Row>> {
+        let sql = format!(
+            "SELECT id, conversation_id, sent_at, state, size, sha256, mime, local_ref, chunks, \
+             status FROM items WHERE id > ?1 AND {condition} ORDER BY id LIMIT {PAGE}"
+        );
+        let mut stmt = db(self.state.prepare_cached(&sql), &self.path)?;
+        let rows = db(
+            stmt.query_map(params, |r| {
+                let sha: Vec<u8> = r.get(5)?;
+                let chunks: Vec<u8> = r.get(8)?;
+                Ok((
+                    MediaItem {
+                        attachment_id: r.get(0)?,
+                        conversation_id: r.get(1)?,
+                        sent_at: r.get(2)?,
+                        mime: r.get(6)?,
+                        local_ref: r.get(7)?,
+                        size: r.get::<_, i64>(4)? as u64,
+                        sha256: sha.try_into().unwrap_or([0; 32]),
+                    },
+                    r.get::<_, i64>(3)? == 1,
+                    chunks,
+                    r.get::<_, i64>(9)?,
+                ))
+            }),
+            &self.path,
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (item, stored, chunks, status) = db(row, &self.path)?;
+            out.push(Row {
+                item,
+                stored,
+                chunks: chunks
+                    .chunks_exact(CHUNK_ID_LEN)
+                    .map(|c| {
+                        let mut id = [0u8; CHUNK_ID_LEN];
+                        id.copy_from_slice(c);
+                        id
+                    })
+                    .collect(),
+                status,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn selected(filter: &MediaFilter, item: &MediaItem) -> bool {
+    filter.selects(
+        item.conversation_id,
+        item.sent_at,
+        MediaKind::of_mime(&item.mime),
+    )
+}
+
+/// Whether `err` means this attachment's data is gone or damaged (lose the attachment, go on)
+/// rather than that the store or the sink failed (stop; a later run resumes).
+fn is_damage(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::ObjectMissing { .. }
+            | Error::Corrupted { .. }
+            | Error::Truncated { .. }
+            | Error::LimitExceeded { .. }
+            | Error::UnsupportedVersion { .. }
+    )
+}

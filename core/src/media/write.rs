@@ -1,0 +1,316 @@
+//! The media part of a backup: every attachment of the database, in id order, becomes one
+//! record of the snapshot's media catalog (`crate::repo::catalog`), and the bytes of those
+//! stored go into media packs as content-defined chunks.
+//!
+//! A file is read only when it is new or changed: the previous snapshot's catalog is walked
+//! beside the attachments (both in id order, so memory stays flat), and an attachment whose
+//! reference, size and modification stamp are unchanged, and whose chunks are all still in
+//! the repository, keeps its chunk list without a read. A chunk the repository holds is never
+//! uploaded again, so a photo forwarded into ten chats is stored once.
+
+use std::io::Read;
+
+use sha2::{Digest, Sha256};
+
+use super::{source::FileStamp, MediaKind, MediaRef, MediaSource};
+use crate::{
+    progress::Reporter,
+    repo::{
+        catalog::{CatalogEntry, CatalogReader, EntryState},
+        keys::ChunkId,
+        ChunkerParams, MediaSummary, SnapshotReader, SnapshotWriter,
+    },
+    store::{AttachmentPlace, ChatStore},
+    Result,
+};
+
+/// Attachments read from the database at a time.
+const PAGE: usize = 256;
+
+/// What a media backup takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaOptions {
+    /// Back up videos (`video/*`); true by default.
+    pub include_videos: bool,
+    /// Leave out files larger than this many bytes (none by default).
+    pub max_file_bytes: Option<u64>,
+    /// Leave out the media of these conversations.
+    pub excluded_conversations: Vec<i64>,
+}
+
+impl Default for MediaOptions {
+    fn default() -> Self {
+        MediaOptions {
+            include_videos: true,
+            max_file_bytes: None,
+            excluded_conversations: Vec::new(),
+        }
+    }
+}
+
+impl MediaOptions {
+    /// Whether these options leave the attachment out, before its file is looked at.
+    fn skips(&self, place: &AttachmentPlace, kind: MediaKind) -> bool {
+        (kind == MediaKind::Video && !self.include_videos)
+            || self.excluded_conversations.contains(&place.conversation_id)
+    }
+}
+
+/// The media of a backup: where the files are and what to take.
+pub struct MediaBackup<'a> {
+    /// The app's files.
+    pub source: &'a dyn MediaSource,
+    /// What to take.
+    pub options: MediaOptions,
+}
+
+/// What the media part of a backup did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaBackupStats {
+    /// The snapshot's media counts.
+    pub summary: MediaSummary,
+    /// Files read (new or changed since the last backup).
+    pub files_read: u64,
+    /// Files kept from the last backup without reading them.
+    pub files_unchanged: u64,
+    /// Bytes read from files.
+    pub bytes_read: u64,
+    /// Files that could not be read (recorded as absent; see the log).
+    pub files_unreadable: u64,
+}
+
+/// The previous catalog, walked in step with the attachments. A damaged or unreadable previous
+/// catalog only costs speed: the files are read again.
+struct Previous<'r> {
+    reader: Option<CatalogReader<SnapshotReader<'r>>>,
+    next: Option<CatalogEntry>,
+}
+
+impl Previous<'_> {
+    /// The previous record of `attachment_id`, if there is one.
+    fn find(&mut self, attachment_id: i64) -> Option<CatalogEntry> {
+        loop {
+            if let Some(entry) = &self.next {
+                if entry.attachment_id > attachment_id {
+                    return None;
+                }
+                if entry.attachment_id == attachment_id {
+                    return self.next.take();
+                }
+            }
+            let reader = self.reader.as_mut()?;
+            match reader.next_entry() {
+                Ok(Some(entry)) => self.next = Some(entry),
+                Ok(None) => self.reader = None,
+                Err(err) => {
+                    log::warn!("previous media catalog unreadable, files are read again: {err}");
+                    self.reader = None;
+                }
+            }
+        }
+    }
+}
+
+/// Writes the media of `store`'s attachments into `writer`'s snapshot: stored files' chunks
+/// into media packs, and one catalog record per attachment. `reporter` gets bytes and files.
+pub fn write_media(
+    writer: &mut SnapshotWriter<'_>,
+    store: &ChatStore,
+    media: &MediaBackup<'_>,
+    reporter: &mut Reporter<'_>,
+) -> Result<MediaBackupStats> {
+    let (files, bytes) = store.attachment_totals()?;
+    reporter.start_media(bytes, files)?;
+    let mut previous = Previous {
+        reader: writer.parent_catalog().unwrap_or_else(|err| {
+            log::warn!("previous snapshot unreadable, media files are read again: {err}");
+            None
+        }),
+        next: None,
+    };
+    let mut stats = MediaBackupStats::default();
+    let mut record = Vec::new();
+    let mut after = i64::MIN;
+    loop {
+        let page = store.attachments_after(after, PAGE)?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.attachment.id;
+        for place in &page {
+            let entry = media_entry(writer, place, media, &mut previous, &mut stats, reporter)?;
+            match entry.state {
+                EntryState::Stored => {
+                    stats.summary.files_stored += 1;
+                    stats.summary.bytes_stored += entry.size;
+                }
+                EntryState::Absent => stats.summary.files_absent += 1,
+                EntryState::Skipped => stats.summary.files_skipped += 1,
+            }
+            record.clear();
+            entry.encode(&mut record);
+            writer.write_catalog(&record)?;
+            reporter.file_done()?;
+        }
+    }
+    reporter.finish_phase()?;
+    Ok(stats)
+}
+
+/// The catalog record of one attachment, storing its file's new chunks on the way.
+fn media_entry(
+    writer: &mut SnapshotWriter<'_>,
+    place: &AttachmentPlace,
+    media: &MediaBackup<'_>,
+    previous: &mut Previous<'_>,
+    stats: &mut MediaBackupStats,
+    reporter: &mut Reporter<'_>,
+) -> Result<CatalogEntry> {
+    let a = &place.attachment;
+    let kind = MediaKind::of_mime(&a.mime);
+    let local_ref = a.local_ref.clone().unwrap_or_default();
+    let mut entry = CatalogEntry {
+        attachment_id: a.id,
+        conversation_id: place.conversation_id,
+        sent_at: place.sent_at,
+        state: EntryState::Skipped,
+        size: 0,
+        sha256: [0; 32],
+        modified: 0,
+        mime: a.mime.clone(),
+        local_ref: local_ref.clone(),
+        chunks: Vec::new(),
+    };
+    let before = previous.find(a.id);
+    if media.options.skips(place, kind) {
+        return Ok(entry);
+    }
+    let reference = MediaRef {
+        attachment_id: a.id,
+        local_ref: &local_ref,
+        mime: &a.mime,
+    };
+    entry.state = EntryState::Absent;
+    let Some(stamp) = media.source.stat(&reference)? else {
+        return Ok(entry);
+    };
+    if media
+        .options
+        .max_file_bytes
+        .is_some_and(|max| stamp.size > max)
+    {
+        entry.state = EntryState::Skipped;
+        return Ok(entry);
+    }
+    if let Some(before) = before.filter(|b| unchanged(b, &local_ref, &stamp, writer)) {
+        stats.files_unchanged += 1;
+        reporter.advance(before.size)?;
+        return Ok(before_with_place(before, &entry));
+    }
+    let file = match media.source.open(&reference) {
+        Ok(Some(file)) => file,
+        Ok(None) => return Ok(entry),
+        Err(err @ crate::Error::Cancelled) => return Err(err),
+        Err(err) => {
+            log::warn!(
+                "attachment {}: not readable, recorded as absent: {err}",
+                a.id
+            );
+            stats.files_unreadable += 1;
+            return Ok(entry);
+        }
+    };
+    match store_file(writer, file, kind.compressible(), reporter)? {
+        Some((size, sha256, chunks)) => {
+            stats.files_read += 1;
+            stats.bytes_read += size;
+            entry.state = EntryState::Stored;
+            entry.size = size;
+            entry.sha256 = sha256;
+            entry.modified = stamp.modified;
+            entry.chunks = chunks;
+        }
+        None => stats.files_unreadable += 1,
+    }
+    Ok(entry)
+}
+
+/// Whether the previous record still describes the file, and all its chunks are still there.
+fn unchanged(
+    before: &CatalogEntry,
+    local_ref: &str,
+    stamp: &FileStamp,
+    writer: &SnapshotWriter<'_>,
+) -> bool {
+    before.state == EntryState::Stored
+        && stamp.modified != 0
+        && before.modified == stamp.modified
+        && before.size == stamp.size
+        && before.local_ref == local_ref
+        && before.chunks.iter().all(|id| writer.has_chunk(id))
+}
+
+/// The previous record's file with the attachment's current place (a message may have moved).
+fn before_with_place(before: CatalogEntry, now: &CatalogEntry) -> CatalogEntry {
+    CatalogEntry {
+        conversation_id: now.conversation_id,
+        sent_at: now.sent_at,
+        mime: now.mime.clone(),
+        ..before
+    }
+}
+
+/// A file's reader that keeps its own error, so a file that fails to read is told apart from
+/// a failing upload.
+struct Tracked {
+    inner: Box<dyn Read + Send>,
+    failed: Option<std::io::Error>,
+}
+
+impl Read for Tracked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|err| {
+            self.failed = Some(std::io::Error::new(err.kind(), err.to_string()));
+        })
+    }
+}
+
+/// Chunks, hashes and stores one file; returns its size, SHA-256 and chunk ids, or `None` when
+/// the file failed to read (it is then recorded as absent and the backup goes on; chunks
+/// already stored stay for the next run).
+fn store_file(
+    writer: &mut SnapshotWriter<'_>,
+    file: Box<dyn Read + Send>,
+    compress: bool,
+    reporter: &mut Reporter<'_>,
+) -> Result<Option<(u64, [u8; 32], Vec<ChunkId>)>> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut chunks = Vec::new();
+    let mut tracked = Tracked {
+        inner: file,
+        failed: None,
+    };
+    let mut chunk_error = None;
+    for chunk in ChunkerParams::MEDIA.chunks(&mut tracked) {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                chunk_error = Some(err);
+                break;
+            }
+        };
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        reporter.advance(chunk.len() as u64)?;
+        chunks.push(writer.add_media_chunk(chunk, compress)?);
+    }
+    if let Some(err) = tracked.failed {
+        log::warn!("a media file failed to read, recorded as absent: {err}");
+        return Ok(None);
+    }
+    match chunk_error {
+        Some(err) => Err(err),
+        None => Ok(Some((size, hasher.finalize().into(), chunks))),
+    }
+}
