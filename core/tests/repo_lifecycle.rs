@@ -313,6 +313,7 @@ fn daily_and_weekly_retention_pick_the_newest_of_each_period() {
         bytes: 0,
         digest: [0; 32],
         chunks: 0,
+        media: None,
     };
     let all = vec![
         snap(1, monday + 10),
