@@ -15,7 +15,7 @@ use keepsake_core::{
     keyring::{Keyring, RecoveryKey},
     media::{
         synthetic::{write_media_files, MediaSet, MediaSpec},
-        DirMediaSource, MediaBackup, MediaOptions,
+        DirMediaSink, DirMediaSource, MediaBackup, MediaFilter, MediaOptions, MediaRestoreReport,
     },
     progress::{Phase, Reporter, Unit},
     repo::{BlobStore, ChunkerParams, DirStore, RepoOptions, Repository},
@@ -31,7 +31,7 @@ pub struct World {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
     pub media: PathBuf,
-    pub store: Arc<DirStore>,
+    pub store: Arc<dyn BlobStore>,
     pub keyring: Keyring,
     pub recovery: RecoveryKey,
     pub set: MediaSet,
@@ -49,7 +49,7 @@ pub fn options() -> RepoOptions {
     }
 }
 
-/// Sizes divided by 200: photos of 0.5 to 20 KB, videos up to 1 MB (so larger than a pack).
+/// Sizes divided by 50: photos of 2 to 80 KB, one video of 1 to 4 MB (larger than a pack).
 pub fn small_spec() -> MediaSpec {
     MediaSpec {
         seed: 5,
@@ -57,7 +57,7 @@ pub fn small_spec() -> MediaSpec {
         long_videos: 1,
         absent_every: 9,
         forward_every: 7,
-        size_divisor: 200,
+        size_divisor: 50,
     }
 }
 
@@ -68,6 +68,17 @@ impl World {
     }
 
     pub fn with_spec(messages: u64, spec: &MediaSpec) -> World {
+        World::build(messages, spec, |dir| {
+            Arc::new(DirStore::open(&dir.join("repo")).unwrap())
+        })
+    }
+
+    /// A world whose repository lives in the store `make` returns (given the world's dir).
+    pub fn build(
+        messages: u64,
+        spec: &MediaSpec,
+        make: impl FnOnce(&Path) -> Arc<dyn BlobStore>,
+    ) -> World {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("chat.db");
         let media = dir.path().join("media");
@@ -85,7 +96,7 @@ impl World {
         chat.close().unwrap();
         let mut keyring = Keyring::create().unwrap();
         let (_, recovery) = keyring.add_recovery_key("paper").unwrap();
-        let store = Arc::new(DirStore::open(&dir.path().join("repo")).unwrap());
+        let store = make(dir.path());
         Repository::init(store.clone(), &keyring, &options()).unwrap();
         World {
             dir,
@@ -117,19 +128,47 @@ impl World {
         options: &MediaOptions,
         control: &Control<'_>,
     ) -> Result<RepoBackupSummary> {
-        let chat = ChatStore::open(&self.db).unwrap();
         let mut repo = self.repo();
+        self.backup_into(&mut repo, options, control)
+    }
+
+    /// A media backup into an already opened repository (whose store may be faulty). Without
+    /// a cache, so each run sees only the store.
+    pub fn backup_into(
+        &self,
+        repo: &mut Repository,
+        options: &MediaOptions,
+        control: &Control<'_>,
+    ) -> Result<RepoBackupSummary> {
+        let chat = ChatStore::open(&self.db).unwrap();
         let source = DirMediaSource::new(&self.media);
         backup::backup_store_with_media(
             &chat,
-            &mut repo,
-            Some(&self.dir.path().join("cache")),
+            repo,
+            None,
             &BackupOptions::default(),
             Some(&MediaBackup {
                 source: &source,
                 options: options.clone(),
             }),
             control,
+        )
+    }
+
+    /// Restores the media of the latest snapshot into `to` with state in `state`.
+    pub fn restore_media(
+        &self,
+        repo: &Repository,
+        state: &Path,
+        to: &Path,
+    ) -> Result<MediaRestoreReport> {
+        backup::restore_media_from_repo(
+            repo,
+            None,
+            state,
+            &MediaFilter::default(),
+            &DirMediaSink::new(to),
+            &quiet(),
         )
     }
 
