@@ -21,6 +21,11 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     Ok(bytes)
 }
 
+/// Fills `out` from the OS's randomness ([`Error::Randomness`] on failure).
+pub fn fill_random(out: &mut [u8]) -> Result<()> {
+    getrandom::fill(out).map_err(|_| Error::Randomness)
+}
+
 /// Implements redacted `Debug` for a secret type.
 macro_rules! redacted_debug {
     ($name:ident) => {

@@ -12,5 +12,6 @@ pub mod stream;
 pub mod wrap;
 
 pub use keys::{
-    random_bytes, HeaderMacKey, Kek, KeyringMacKey, PayloadKey, PrfOutput, RootKey, KEY_LEN,
+    fill_random, random_bytes, HeaderMacKey, Kek, KeyringMacKey, PayloadKey, PrfOutput, RootKey,
+    KEY_LEN,
 };

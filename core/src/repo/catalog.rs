@@ -273,26 +273,26 @@ pub fn entries<'r>(
     CatalogReader::new(SnapshotReader::stream(repo, index, &stream, label))
 }
 
-/// Every chunk `snapshot` keeps alive in the media part: the catalog's list chunks, its data
-/// chunks and every stored file's chunks (for prune and check).
+/// Every chunk `snapshot` keeps alive in the media part, for prune and check: the catalog's
+/// list and data chunks (`each(id, false)`), then every stored file's chunks (`each(id, true)`).
 pub fn media_chunks(
     repo: &Repository,
     index: &Arc<Index>,
     snapshot: &Snapshot,
-    each: &mut dyn FnMut(&ChunkId) -> Result<()>,
+    each: &mut dyn FnMut(&ChunkId, bool) -> Result<()>,
 ) -> Result<()> {
     let Some(catalog) = &snapshot.catalog else {
         return Ok(());
     };
     for list in &catalog.lists {
-        each(list)?;
+        each(list, false)?;
         for id in super::reader::read_list(repo, index, list)? {
-            each(&id)?;
+            each(&id, false)?;
         }
     }
     for entry in entries(repo, index.clone(), snapshot) {
         for id in &entry?.chunks {
-            each(id)?;
+            each(id, true)?;
         }
     }
     Ok(())

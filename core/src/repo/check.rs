@@ -111,7 +111,7 @@ pub fn check(
         }
         // The media catalog reads whole (its own byte and chunk counts are checked at its
         // end) and names only indexed chunks.
-        catalog::media_chunks(repo, &index, &snap, &mut |id| {
+        catalog::media_chunks(repo, &index, &snap, &mut |id, _| {
             if index.contains(id) {
                 reporter.advance(0)
             } else {

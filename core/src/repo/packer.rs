@@ -49,19 +49,22 @@ pub(crate) struct Packer {
 
 impl Packer {
     /// Starts the thread; chunks are sealed under `keys` and packs closed at `target` bytes;
-    /// at most `queue` chunks wait.
+    /// at most `queue` chunks wait. With `pad_last`, the last pack is padded
+    /// ([`PackBuilder::finish_padded`]): full packs all look alike, the last one would show
+    /// how much was new.
     pub(crate) fn start(
         store: Arc<dyn BlobStore>,
         keys: EpochKeys,
         target: usize,
         level: i32,
         queue: usize,
+        pad_last: bool,
     ) -> Result<Packer> {
         let compressor = zstd::bulk::Compressor::new(level)?;
         let (jobs, queue) = mpsc::sync_channel(queue);
         let thread = thread::Builder::new()
             .name("keepsake-packer".into())
-            .spawn(move || run(queue, store.as_ref(), &keys, target, compressor))
+            .spawn(move || run(queue, store.as_ref(), &keys, target, compressor, pad_last))
             .map_err(|e| Error::Io {
                 path: None,
                 source: e,
@@ -130,6 +133,7 @@ fn run(
     keys: &EpochKeys,
     target: usize,
     mut compressor: zstd::bulk::Compressor<'static>,
+    pad_last: bool,
 ) -> Result<Packed> {
     let mut packed = Packed::default();
     let capacity = target + super::chunker::MAX_CHUNK_LEN as usize + 64 * 1024;
@@ -159,13 +163,13 @@ fn run(
                 current.push(keys, id, raw_len, codec, body)?;
                 if current.len() >= target {
                     if let Some(full) = pack.take() {
-                        upload(store, keys, full, &mut packed)?;
+                        upload(store, keys, full, &mut packed, false)?;
                     }
                 }
             }
             Ok(Job::Finish) => {
                 if let Some(last) = pack.take() {
-                    upload(store, keys, last, &mut packed)?;
+                    upload(store, keys, last, &mut packed, pad_last)?;
                 }
                 return Ok(packed);
             }
@@ -185,11 +189,16 @@ fn upload(
     keys: &EpochKeys,
     pack: PackBuilder,
     packed: &mut Packed,
+    pad: bool,
 ) -> Result<()> {
     if pack.is_empty() {
         return Ok(());
     }
-    let (name, bytes, entries) = pack.finish(keys)?;
+    let (name, bytes, entries) = if pad {
+        pack.finish_padded(keys)?
+    } else {
+        pack.finish(keys)?
+    };
     store.put(&name, &bytes)?;
     packed.bytes += bytes.len() as u64;
     packed.objects += 1;

@@ -122,14 +122,20 @@ pub fn prune(
     // media catalog's chunks and the media chunks it names.
     let index = std::sync::Arc::new(load_index(repo)?);
     let mut live: HashSet<ChunkId> = HashSet::new();
+    // Media file chunks are repacked apart from chat chunks, as the writer packs them, so a
+    // damaged pack never costs both.
+    let mut media: HashSet<ChunkId> = HashSet::new();
     for snap in &snapshots {
         for list in &snap.lists {
             live.insert(*list);
             live.extend(read_list(repo, &index, list)?);
             reporter.advance(0)?;
         }
-        catalog::media_chunks(repo, &index, snap, &mut |id| {
+        catalog::media_chunks(repo, &index, snap, &mut |id, file_chunk| {
             live.insert(*id);
+            if file_chunk {
+                media.insert(*id);
+            }
             reporter.advance(0)
         })?;
     }
@@ -158,7 +164,7 @@ pub fn prune(
 
     // 2. Repack: live chunks copied verbatim (still sealed, same epoch) into new packs.
     let target = repo.options().pack_target_bytes as usize;
-    let mut builders: HashMap<u32, PackBuilder> = HashMap::new();
+    let mut builders: HashMap<(u32, bool), PackBuilder> = HashMap::new();
     for number in &to_repack {
         let (name, epoch) = index.pack_name(*number);
         let bytes = store.get(name, None)?;
@@ -169,13 +175,14 @@ pub fn prune(
             if !live_here {
                 continue;
             }
-            let builder = match builders.entry(epoch) {
+            let key = (epoch, media.contains(&entry.id));
+            let builder = match builders.entry(key) {
                 Entry::Occupied(existing) => existing.into_mut(),
                 Entry::Vacant(slot) => slot.insert(PackBuilder::new(epoch, target + 1024 * 1024)?),
             };
             builder.push_sealed(entry.id, entry.raw_len, sealed)?;
             if builder.len() >= target {
-                if let Some(full) = builders.remove(&epoch) {
+                if let Some(full) = builders.remove(&key) {
                     write_pack(repo, full, epoch, &mut new_index, &mut report)?;
                 }
             }
@@ -184,9 +191,9 @@ pub fn prune(
         report.packs_repacked += 1;
         reporter.advance(0)?;
     }
-    let mut rest: Vec<(u32, PackBuilder)> = builders.into_iter().collect();
-    rest.sort_by_key(|(epoch, _)| *epoch);
-    for (epoch, builder) in rest {
+    let mut rest: Vec<((u32, bool), PackBuilder)> = builders.into_iter().collect();
+    rest.sort_by_key(|(key, _)| *key);
+    for ((epoch, _), builder) in rest {
         write_pack(repo, builder, epoch, &mut new_index, &mut report)?;
     }
 

@@ -298,6 +298,7 @@ impl<'r> SnapshotWriter<'r> {
                 self.repo.options().pack_target_bytes as usize,
                 self.level,
                 MEDIA_QUEUE,
+                true,
             )?),
         };
         packer.add(id, data, compress)?;
@@ -326,6 +327,7 @@ impl<'r> SnapshotWriter<'r> {
                 self.repo.options().pack_target_bytes as usize,
                 self.level,
                 ARCHIVE_QUEUE,
+                false,
             )?),
         };
         packer.add(id, data, true)?;
