@@ -11,14 +11,15 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::{
+    catalog::{CatalogEntry, CatalogReader, EntryState},
     chunker::ChunkerParams,
     config::{Config, SealedConfig},
     index::{self, PackEntries},
     keys::{EpochKeys, KeySet},
     lock, object,
     pack::{self, PackBuilder, CODEC_STORED, CODEC_ZSTD},
-    snapshot::{self, Snapshot},
-    RepoOptions, SnapshotId, SnapshotInfo,
+    snapshot::{self, ListedStream, Snapshot},
+    MediaSummary, RepoOptions, SnapshotId, SnapshotInfo,
 };
 use crate::{
     crypto::RootKey,
@@ -43,6 +44,7 @@ const PACK_NAME: &str = "data/a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
 const INDEX_NAME: &str = "index/b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
 const SNAPSHOT_NAME: &str = "snapshots/c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
 const LOCK_NAME: &str = "locks/d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4";
+const MEDIA_SNAPSHOT_NAME: &str = "snapshots/c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5";
 
 fn keyring(root: u8, recovery: u8) -> Result<(Keyring, RecoveryKey)> {
     let mut keyring = Keyring::from_unlocked(
@@ -161,6 +163,41 @@ fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         &snapshot::encode_plain(&snap),
         counting(0xd0),
     )?;
+    // A snapshot with media: the same archive, and a catalog stream of one list chunk.
+    let catalog = catalog_plain();
+    let catalog_id = epoch.chunk_id(&catalog);
+    let media_snap = Snapshot {
+        info: SnapshotInfo {
+            id: snapshot::id_of_name(MEDIA_SNAPSHOT_NAME)?,
+            sequence: 2,
+            parent: Some(snap.info.id),
+            media: Some(MediaSummary {
+                files_stored: 1,
+                files_absent: 1,
+                files_skipped: 0,
+                bytes_stored: 1_000_000,
+            }),
+            ..snap.info.clone()
+        },
+        lists: snap.lists.clone(),
+        catalog: Some(ListedStream {
+            lists: vec![catalog_id],
+            bytes: catalog.len() as u64,
+            chunks: 1,
+        }),
+    };
+    let media_snapshot_bytes = object::seal_with_nonce(
+        epoch,
+        snapshot::MAGIC,
+        MEDIA_SNAPSHOT_NAME,
+        &snapshot::encode_plain(&media_snap),
+        counting(0xd8),
+    )?;
+    let mut catalog_swapped = Vec::new();
+    for entry in catalog_entries().iter().rev() {
+        entry.encode(&mut catalog_swapped);
+    }
+
     let lock_plain = lock::LockBody {
         holder: counting(0xe5),
         pid: 4242,
@@ -203,6 +240,17 @@ fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         ("index.bin".into(), index_bytes.clone()),
         ("snapshot.bin".into(), snapshot_bytes.clone()),
         ("lock.bin".into(), lock_bytes.clone()),
+        ("snapshot_media.bin".into(), media_snapshot_bytes.clone()),
+        ("catalog.bin".into(), catalog.clone()),
+        ("negative_catalog_out_of_order.bin".into(), catalog_swapped),
+        (
+            "negative_catalog_truncated.bin".into(),
+            catalog[..catalog.len() - 1].to_vec(),
+        ),
+        (
+            "negative_snapshot_media_flipped.bin".into(),
+            flip(&media_snapshot_bytes, media_snapshot_bytes.len() - 20),
+        ),
         (
             "negative_config_flipped_mac.bin".into(),
             flip(&config_bytes, config_bytes.len() - 1),
@@ -255,6 +303,45 @@ fn generate() -> Result<Vec<(String, Vec<u8>)>> {
             flip(&lock_bytes, lock_bytes.len() - 1),
         ),
     ])
+}
+
+/// Two catalog records: a stored photo in two chunks, and a voice note not on the device.
+fn catalog_entries() -> Vec<CatalogEntry> {
+    vec![
+        CatalogEntry {
+            attachment_id: 7,
+            conversation_id: 3,
+            sent_at: 1_700_000_000_123,
+            state: EntryState::Stored,
+            size: 1_000_000,
+            sha256: counting(0x11),
+            modified: 1_699_999_999_000_000_000,
+            mime: "image/jpeg".into(),
+            local_ref: "media/7.jpg".into(),
+            chunks: vec![counting(0x21), counting(0x41)],
+        },
+        CatalogEntry {
+            attachment_id: 9,
+            conversation_id: 3,
+            sent_at: 1_700_000_100_000,
+            state: EntryState::Absent,
+            size: 0,
+            sha256: [0; 32],
+            modified: 0,
+            mime: "audio/ogg".into(),
+            local_ref: "media/9.ogg".into(),
+            chunks: Vec::new(),
+        },
+    ]
+}
+
+/// The catalog stream of [`catalog_entries`].
+fn catalog_plain() -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in catalog_entries() {
+        entry.encode(&mut out);
+    }
+    out
 }
 
 fn entries_of(index_plain: &[u8]) -> Result<Vec<index::IndexEntry>> {
@@ -321,11 +408,30 @@ fn decode(kind: &str, name: &str, bytes: &[u8], inputs: &Value) -> Result<Value>
                 "snapshot",
             )?;
             let snap = snapshot::decode_plain(snapshot::id_of_name(name)?, &plain)?;
-            Ok(
-                json!({"time": snap.info.time, "messages": snap.info.counts.messages,
+            let mut out = json!({"time": snap.info.time, "messages": snap.info.counts.messages,
                 "bytes": snap.info.bytes, "chunks": snap.info.chunks,
-                "lists": snap.lists.iter().map(hex::encode).collect::<Vec<_>>()}),
-            )
+                "lists": snap.lists.iter().map(hex::encode).collect::<Vec<_>>()});
+            if let (Some(catalog), Some(media)) = (&snap.catalog, &snap.info.media) {
+                out["catalog"] = json!({"bytes": catalog.bytes, "chunks": catalog.chunks,
+                    "lists": catalog.lists.iter().map(hex::encode).collect::<Vec<_>>()});
+                out["media"] = json!({"stored": media.files_stored, "absent": media.files_absent,
+                    "skipped": media.files_skipped, "bytes": media.bytes_stored});
+            }
+            Ok(out)
+        }
+        "catalog" => {
+            let mut out = Vec::new();
+            for entry in CatalogReader::new(bytes) {
+                let e = entry?;
+                out.push(
+                    json!({"attachment": e.attachment_id, "conversation": e.conversation_id,
+                    "sent_at": e.sent_at, "state": format!("{:?}", e.state), "size": e.size,
+                    "sha256": hex::encode(e.sha256), "modified": e.modified, "mime": e.mime,
+                    "local_ref": e.local_ref,
+                    "chunks": e.chunks.iter().map(hex::encode).collect::<Vec<_>>()}),
+                );
+            }
+            Ok(json!(out))
         }
         "lock" => {
             let (_, plain) = object::open(&keys, lock::MAGIC, name, bytes, 1024, "lock")?;
@@ -370,6 +476,11 @@ fn manifest() -> Value {
             {"file": "index.bin", "kind": "index", "name": INDEX_NAME},
             {"file": "snapshot.bin", "kind": "snapshot", "name": SNAPSHOT_NAME},
             {"file": "lock.bin", "kind": "lock", "name": LOCK_NAME},
+            {"file": "snapshot_media.bin", "kind": "snapshot", "name": MEDIA_SNAPSHOT_NAME},
+            {"file": "catalog.bin", "kind": "catalog", "name": "(plaintext of a catalog stream)"},
+            {"file": "negative_catalog_out_of_order.bin", "kind": "catalog", "name": "(plaintext of a catalog stream)", "error": "Corrupted"},
+            {"file": "negative_catalog_truncated.bin", "kind": "catalog", "name": "(plaintext of a catalog stream)", "error": "Truncated"},
+            {"file": "negative_snapshot_media_flipped.bin", "kind": "snapshot", "name": MEDIA_SNAPSHOT_NAME, "error": "Corrupted"},
             {"file": "negative_config_flipped_mac.bin", "kind": "config", "name": "config", "error": "Corrupted"},
             {"file": "negative_config_flipped_repo_id.bin", "kind": "config", "name": "config", "error": "Corrupted"},
             {"file": "negative_config_version_2.bin", "kind": "config", "name": "config", "error": "UnsupportedVersion"},
