@@ -8,7 +8,14 @@
 //! the repository, keeps its chunk list without a read. A chunk the repository holds is never
 //! uploaded again, so a photo forwarded into ten chats is stored once.
 
-use std::io::Read;
+use std::{
+    io::Read,
+    sync::{
+        mpsc::{self, Receiver, SyncSender},
+        Arc,
+    },
+    thread::JoinHandle,
+};
 
 use sha2::{Digest, Sha256};
 
@@ -21,7 +28,7 @@ use crate::{
         ChunkerParams, MediaSummary, SnapshotReader, SnapshotWriter,
     },
     store::{AttachmentPlace, ChatStore},
-    Result,
+    Error, Result,
 };
 
 /// Attachments read from the database at a time.
@@ -111,6 +118,112 @@ impl Previous<'_> {
     }
 }
 
+/// Work for the digest thread, in attachment order.
+enum DigestJob {
+    /// The next chunk of the file being read.
+    Chunk(Arc<Vec<u8>>),
+    /// The file read so far was abandoned (it failed to read): forget its digest.
+    Abandon,
+    /// The file is complete: its record gets the size and SHA-256 of the chunks since the last
+    /// record.
+    FileEnd(Box<CatalogEntry>),
+    /// A record with nothing to hash (absent, skipped, unchanged).
+    Ready(Box<CatalogEntry>),
+}
+
+/// The SHA-256 of each file, on its own thread: the calling thread reads, cuts and ids the
+/// chunks, this thread hashes them in order, the packer seals the new ones, so the three
+/// costliest steps run side by side. Records pass through it in attachment order and come
+/// back complete; the job queue is bounded, so memory stays flat.
+struct Digester {
+    jobs: Option<SyncSender<DigestJob>>,
+    done: Receiver<CatalogEntry>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Jobs queued at most for the digest thread (8 MiB of 1 MiB chunks).
+const DIGEST_QUEUE: usize = 8;
+
+impl Digester {
+    fn start() -> Result<Digester> {
+        let (jobs, queue) = mpsc::sync_channel(DIGEST_QUEUE);
+        let (done_tx, done) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("keepsake-digest".into())
+            .spawn(move || digest_files(queue, done_tx))
+            .map_err(|e| Error::Io {
+                path: None,
+                source: e,
+            })?;
+        Ok(Digester {
+            jobs: Some(jobs),
+            done,
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&self, job: DigestJob) -> Result<()> {
+        self.jobs
+            .as_ref()
+            .and_then(|jobs| jobs.send(job).ok())
+            .ok_or_else(|| Error::Io {
+                path: None,
+                source: std::io::Error::other("the digest thread stopped"),
+            })
+    }
+
+    /// Records completed so far.
+    fn completed(&self) -> impl Iterator<Item = CatalogEntry> + '_ {
+        self.done.try_iter()
+    }
+
+    /// Every record still in flight, once the thread has hashed everything.
+    fn finish(mut self) -> Vec<CatalogEntry> {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.done.try_iter().collect()
+    }
+}
+
+impl Drop for Digester {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn digest_files(queue: Receiver<DigestJob>, done: mpsc::Sender<CatalogEntry>) {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    for job in queue {
+        let entry = match job {
+            DigestJob::Chunk(chunk) => {
+                hasher.update(chunk.as_slice());
+                size += chunk.len() as u64;
+                continue;
+            }
+            DigestJob::Abandon => {
+                hasher = Sha256::new();
+                size = 0;
+                continue;
+            }
+            DigestJob::FileEnd(mut entry) => {
+                entry.sha256 = std::mem::take(&mut hasher).finalize().into();
+                entry.size = std::mem::take(&mut size);
+                entry
+            }
+            DigestJob::Ready(entry) => entry,
+        };
+        if done.send(*entry).is_err() {
+            return;
+        }
+    }
+}
+
 /// Writes the media of `store`'s attachments into `writer`'s snapshot: stored files' chunks
 /// into media packs, and one catalog record per attachment. `reporter` gets bytes and files.
 pub fn write_media(
@@ -129,7 +242,22 @@ pub fn write_media(
         next: None,
     };
     let mut stats = MediaBackupStats::default();
+    let digester = Digester::start()?;
     let mut record = Vec::new();
+    let mut write_record = |writer: &mut SnapshotWriter<'_>, entry: CatalogEntry| {
+        match entry.state {
+            EntryState::Stored => {
+                stats.summary.files_stored += 1;
+                stats.summary.bytes_stored += entry.size;
+            }
+            EntryState::Absent => stats.summary.files_absent += 1,
+            EntryState::Skipped => stats.summary.files_skipped += 1,
+        }
+        record.clear();
+        entry.encode(&mut record);
+        writer.write_catalog(&record)
+    };
+    let mut read = ReadStats::default();
     let mut after = i64::MIN;
     loop {
         let page = store.attachments_after(after, PAGE)?;
@@ -138,38 +266,57 @@ pub fn write_media(
         };
         after = last.attachment.id;
         for place in &page {
-            let entry = media_entry(writer, place, media, &mut previous, &mut stats, reporter)?;
-            match entry.state {
-                EntryState::Stored => {
-                    stats.summary.files_stored += 1;
-                    stats.summary.bytes_stored += entry.size;
-                }
-                EntryState::Absent => stats.summary.files_absent += 1,
-                EntryState::Skipped => stats.summary.files_skipped += 1,
+            let job = media_entry(
+                writer,
+                place,
+                media,
+                &mut previous,
+                &digester,
+                &mut read,
+                reporter,
+            )?;
+            digester.send(job)?;
+            for entry in digester.completed() {
+                write_record(writer, entry)?;
             }
-            record.clear();
-            entry.encode(&mut record);
-            writer.write_catalog(&record)?;
             reporter.file_done()?;
         }
     }
+    for entry in digester.finish() {
+        write_record(writer, entry)?;
+    }
     reporter.finish_phase()?;
+    stats.files_read = read.files_read;
+    stats.files_unchanged = read.files_unchanged;
+    stats.bytes_read = read.bytes_read;
+    stats.files_unreadable = read.files_unreadable;
     Ok(stats)
 }
 
-/// The catalog record of one attachment, storing its file's new chunks on the way.
+/// What reading the files did (the record counts come back from the digest thread).
+#[derive(Default)]
+struct ReadStats {
+    files_read: u64,
+    files_unchanged: u64,
+    bytes_read: u64,
+    files_unreadable: u64,
+}
+
+/// The digest job that completes one attachment's record; its new chunks are on their way to
+/// the packer and its bytes to the digest thread.
 fn media_entry(
     writer: &mut SnapshotWriter<'_>,
     place: &AttachmentPlace,
     media: &MediaBackup<'_>,
     previous: &mut Previous<'_>,
-    stats: &mut MediaBackupStats,
+    digester: &Digester,
+    stats: &mut ReadStats,
     reporter: &mut Reporter<'_>,
-) -> Result<CatalogEntry> {
+) -> Result<DigestJob> {
     let a = &place.attachment;
     let kind = MediaKind::of_mime(&a.mime);
     let local_ref = a.local_ref.clone().unwrap_or_default();
-    let mut entry = CatalogEntry {
+    let mut entry = Box::new(CatalogEntry {
         attachment_id: a.id,
         conversation_id: place.conversation_id,
         sent_at: place.sent_at,
@@ -180,10 +327,10 @@ fn media_entry(
         mime: a.mime.clone(),
         local_ref: local_ref.clone(),
         chunks: Vec::new(),
-    };
+    });
     let before = previous.find(a.id);
     if media.options.skips(place, kind) {
-        return Ok(entry);
+        return Ok(DigestJob::Ready(entry));
     }
     let reference = MediaRef {
         attachment_id: a.id,
@@ -192,7 +339,7 @@ fn media_entry(
     };
     entry.state = EntryState::Absent;
     let Some(stamp) = media.source.stat(&reference)? else {
-        return Ok(entry);
+        return Ok(DigestJob::Ready(entry));
     };
     if media
         .options
@@ -200,39 +347,43 @@ fn media_entry(
         .is_some_and(|max| stamp.size > max)
     {
         entry.state = EntryState::Skipped;
-        return Ok(entry);
+        return Ok(DigestJob::Ready(entry));
     }
     if let Some(before) = before.filter(|b| unchanged(b, &local_ref, &stamp, writer)) {
         stats.files_unchanged += 1;
         reporter.advance(before.size)?;
-        return Ok(before_with_place(before, &entry));
+        return Ok(DigestJob::Ready(Box::new(before_with_place(
+            before, &entry,
+        ))));
     }
     let file = match media.source.open(&reference) {
         Ok(Some(file)) => file,
-        Ok(None) => return Ok(entry),
-        Err(err @ crate::Error::Cancelled) => return Err(err),
+        Ok(None) => return Ok(DigestJob::Ready(entry)),
+        Err(err @ Error::Cancelled) => return Err(err),
         Err(err) => {
             log::warn!(
                 "attachment {}: not readable, recorded as absent: {err}",
                 a.id
             );
             stats.files_unreadable += 1;
-            return Ok(entry);
+            return Ok(DigestJob::Ready(entry));
         }
     };
-    match store_file(writer, file, kind.compressible(), reporter)? {
-        Some((size, sha256, chunks)) => {
+    match store_file(writer, file, kind.compressible(), digester, reporter)? {
+        Some((size, chunks)) => {
             stats.files_read += 1;
             stats.bytes_read += size;
             entry.state = EntryState::Stored;
-            entry.size = size;
-            entry.sha256 = sha256;
             entry.modified = stamp.modified;
             entry.chunks = chunks;
+            Ok(DigestJob::FileEnd(entry))
         }
-        None => stats.files_unreadable += 1,
+        None => {
+            stats.files_unreadable += 1;
+            digester.send(DigestJob::Abandon)?;
+            Ok(DigestJob::Ready(entry))
+        }
     }
-    Ok(entry)
 }
 
 /// Whether the previous record still describes the file, and all its chunks are still there.
@@ -275,16 +426,16 @@ impl Read for Tracked {
     }
 }
 
-/// Chunks, hashes and stores one file; returns its size, SHA-256 and chunk ids, or `None` when
-/// the file failed to read (it is then recorded as absent and the backup goes on; chunks
-/// already stored stay for the next run).
+/// Chunks one file, ids its chunks, stores the new ones and passes every chunk to the digest
+/// thread; returns its size and chunk ids, or `None` when the file failed to read (it is then
+/// recorded as absent and the backup goes on; chunks already stored stay for the next run).
 fn store_file(
     writer: &mut SnapshotWriter<'_>,
     file: Box<dyn Read + Send>,
     compress: bool,
+    digester: &Digester,
     reporter: &mut Reporter<'_>,
-) -> Result<Option<(u64, [u8; 32], Vec<ChunkId>)>> {
-    let mut hasher = Sha256::new();
+) -> Result<Option<(u64, Vec<ChunkId>)>> {
     let mut size = 0u64;
     let mut chunks = Vec::new();
     let mut tracked = Tracked {
@@ -294,16 +445,18 @@ fn store_file(
     let mut chunk_error = None;
     for chunk in ChunkerParams::MEDIA.chunks(&mut tracked) {
         let chunk = match chunk {
-            Ok(chunk) => chunk,
+            Ok(chunk) => Arc::new(chunk),
             Err(err) => {
                 chunk_error = Some(err);
                 break;
             }
         };
-        hasher.update(&chunk);
         size += chunk.len() as u64;
         reporter.advance(chunk.len() as u64)?;
-        chunks.push(writer.add_media_chunk(chunk, compress)?);
+        let id = writer.chunk_id(&chunk);
+        writer.add_media_chunk(id, chunk.clone(), compress)?;
+        digester.send(DigestJob::Chunk(chunk))?;
+        chunks.push(id);
     }
     if let Some(err) = tracked.failed {
         log::warn!("a media file failed to read, recorded as absent: {err}");
@@ -311,6 +464,6 @@ fn store_file(
     }
     match chunk_error {
         Some(err) => Err(err),
-        None => Ok(Some((size, hasher.finalize().into(), chunks))),
+        None => Ok(Some((size, chunks))),
     }
 }

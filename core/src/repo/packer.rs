@@ -15,7 +15,7 @@ use std::{
 };
 
 use super::{
-    index::PackEntries,
+    index::{IndexEntry, PackEntries},
     keys::{ChunkId, EpochKeys},
     pack::{PackBuilder, CODEC_STORED, CODEC_ZSTD},
     BlobStore,
@@ -28,8 +28,8 @@ pub(crate) const ARCHIVE_QUEUE: usize = 64;
 pub(crate) const MEDIA_QUEUE: usize = 8;
 
 enum Job {
-    /// A chunk, and whether to try compressing it.
-    Chunk(ChunkId, Vec<u8>, bool),
+    /// A chunk, and whether to try compressing it. Shared: the media backup also hashes it.
+    Chunk(ChunkId, Arc<Vec<u8>>, bool),
     Finish,
 }
 
@@ -51,7 +51,8 @@ impl Packer {
     /// Starts the thread; chunks are sealed under `keys` and packs closed at `target` bytes;
     /// at most `queue` chunks wait. With `pad_last`, the last pack is padded
     /// ([`PackBuilder::finish_padded`]): full packs all look alike, the last one would show
-    /// how much was new.
+    /// how much was new. With `overlap`, a finished pack uploads on a thread of its own while
+    /// the next one is sealed (one more pack in memory).
     pub(crate) fn start(
         store: Arc<dyn BlobStore>,
         keys: EpochKeys,
@@ -59,12 +60,23 @@ impl Packer {
         level: i32,
         queue: usize,
         pad_last: bool,
+        overlap: bool,
     ) -> Result<Packer> {
         let compressor = zstd::bulk::Compressor::new(level)?;
         let (jobs, queue) = mpsc::sync_channel(queue);
         let thread = thread::Builder::new()
             .name("keepsake-packer".into())
-            .spawn(move || run(queue, store.as_ref(), &keys, target, compressor, pad_last))
+            .spawn(move || {
+                run(
+                    queue,
+                    store.as_ref(),
+                    &keys,
+                    target,
+                    compressor,
+                    pad_last,
+                    overlap,
+                )
+            })
             .map_err(|e| Error::Io {
                 path: None,
                 source: e,
@@ -78,7 +90,7 @@ impl Packer {
     /// Queues a new chunk, compressed when `compress` and that makes it smaller (media is
     /// stored as it is: it is compressed already). If the packer has stopped (a failed
     /// upload), its error is returned.
-    pub(crate) fn add(&mut self, id: ChunkId, data: Vec<u8>, compress: bool) -> Result<()> {
+    pub(crate) fn add(&mut self, id: ChunkId, data: Arc<Vec<u8>>, compress: bool) -> Result<()> {
         let sent = self
             .jobs
             .as_ref()
@@ -127,15 +139,59 @@ impl Drop for Packer {
     }
 }
 
+/// A sealed pack ready to upload: name, bytes, entries.
+type Finished = (String, Vec<u8>, Vec<IndexEntry>);
+
 fn run(
     queue: Receiver<Job>,
     store: &dyn BlobStore,
     keys: &EpochKeys,
     target: usize,
-    mut compressor: zstd::bulk::Compressor<'static>,
+    compressor: zstd::bulk::Compressor<'static>,
     pad_last: bool,
+    overlap: bool,
 ) -> Result<Packed> {
     let mut packed = Packed::default();
+    if !overlap {
+        pack_chunks(queue, keys, target, compressor, pad_last, &mut |finished| {
+            put(store, keys, finished, &mut packed)
+        })?;
+        return Ok(packed);
+    }
+    // Sealing the next pack while the previous one uploads: one more pack in memory.
+    thread::scope(|scope| {
+        let (to_upload, uploads) = mpsc::sync_channel::<Finished>(0);
+        let uploader = scope.spawn(move || -> Result<Packed> {
+            for finished in uploads {
+                put(store, keys, finished, &mut packed)?;
+            }
+            Ok(packed)
+        });
+        let packing = pack_chunks(queue, keys, target, compressor, pad_last, &mut |finished| {
+            to_upload.send(finished).map_err(|_| Error::Io {
+                path: None,
+                source: std::io::Error::other("the uploader stopped"),
+            })
+        });
+        drop(to_upload);
+        let uploaded = uploader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // A failed upload is the cause of a failed send: report it first.
+        let uploaded = uploaded?;
+        packing.map(|()| uploaded)
+    })
+}
+
+/// Seals queued chunks into packs and hands each finished pack to `ship`.
+fn pack_chunks(
+    queue: Receiver<Job>,
+    keys: &EpochKeys,
+    target: usize,
+    mut compressor: zstd::bulk::Compressor<'static>,
+    pad_last: bool,
+    ship: &mut dyn FnMut(Finished) -> Result<()>,
+) -> Result<()> {
     let capacity = target + super::chunker::MAX_CHUNK_LEN as usize + 64 * 1024;
     let mut pack: Option<PackBuilder> = None;
     loop {
@@ -163,15 +219,19 @@ fn run(
                 current.push(keys, id, raw_len, codec, body)?;
                 if current.len() >= target {
                     if let Some(full) = pack.take() {
-                        upload(store, keys, full, &mut packed, false)?;
+                        ship(full.finish(keys)?)?;
                     }
                 }
             }
             Ok(Job::Finish) => {
-                if let Some(last) = pack.take() {
-                    upload(store, keys, last, &mut packed, pad_last)?;
+                if let Some(last) = pack.take().filter(|p| !p.is_empty()) {
+                    ship(if pad_last {
+                        last.finish_padded(keys)?
+                    } else {
+                        last.finish(keys)?
+                    })?;
                 }
-                return Ok(packed);
+                return Ok(());
             }
             // The writer went away without finishing: no partial pack is uploaded.
             Err(_) => {
@@ -184,21 +244,13 @@ fn run(
     }
 }
 
-fn upload(
+fn put(
     store: &dyn BlobStore,
     keys: &EpochKeys,
-    pack: PackBuilder,
+    finished: Finished,
     packed: &mut Packed,
-    pad: bool,
 ) -> Result<()> {
-    if pack.is_empty() {
-        return Ok(());
-    }
-    let (name, bytes, entries) = if pad {
-        pack.finish_padded(keys)?
-    } else {
-        pack.finish(keys)?
-    };
+    let (name, bytes, entries) = finished;
     store.put(&name, &bytes)?;
     packed.bytes += bytes.len() as u64;
     packed.objects += 1;

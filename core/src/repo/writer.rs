@@ -281,13 +281,23 @@ impl<'r> SnapshotWriter<'r> {
         self.flush_list(Stream::Catalog)
     }
 
-    /// Stores one chunk of a media file in the media packs (apart from the archive's, so a
-    /// damaged media pack never costs the chats) and returns its id. Media is stored as it is
-    /// unless `compress` (documents), and a chunk the repository holds is not stored again.
-    pub fn add_media_chunk(&mut self, data: Vec<u8>, compress: bool) -> Result<ChunkId> {
-        let id = self.repo.keys().current().chunk_id(&data);
+    /// The id a chunk with these bytes gets (keyed BLAKE3 under the current epoch).
+    pub fn chunk_id(&self, data: &[u8]) -> ChunkId {
+        self.repo.keys().current().chunk_id(data)
+    }
+
+    /// Stores chunk `id` (of [`chunk_id`](Self::chunk_id)`(data)`) of a media file in the
+    /// media packs, apart from the archive's so a damaged media pack never costs the chats.
+    /// Media is stored as it is unless `compress` (documents). A chunk the repository holds is
+    /// not stored again; returns whether this one was new.
+    pub fn add_media_chunk(
+        &mut self,
+        id: ChunkId,
+        data: Arc<Vec<u8>>,
+        compress: bool,
+    ) -> Result<bool> {
         if self.has_chunk(&id) {
-            return Ok(id);
+            return Ok(false);
         }
         self.lock.refresh_if_due()?;
         let packer = match self.media_packer.as_mut() {
@@ -299,12 +309,13 @@ impl<'r> SnapshotWriter<'r> {
                 self.level,
                 MEDIA_QUEUE,
                 true,
+                true,
             )?),
         };
         packer.add(id, data, compress)?;
         self.pending.insert(id);
         self.stats.new_media_chunks += 1;
-        Ok(id)
+        Ok(true)
     }
 
     /// Whether chunk `id` is in the repository (in a pack that is there) or queued by this run.
@@ -328,9 +339,10 @@ impl<'r> SnapshotWriter<'r> {
                 self.level,
                 ARCHIVE_QUEUE,
                 false,
+                false,
             )?),
         };
-        packer.add(id, data, true)?;
+        packer.add(id, Arc::new(data), true)?;
         self.pending.insert(id);
         self.stats.new_chunks += 1;
         Ok(())
