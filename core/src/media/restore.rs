@@ -131,6 +131,12 @@ impl<'r> MediaRestore<'r> {
         std::fs::create_dir_all(state_dir).map_err(|e| Error::io_at(state_dir, e))?;
         let path = state_dir.join(format!("media-{}.sqlite", snapshot.info.id));
         let mut state = db(Connection::open(&path), &path)?;
+        // WAL without a sync per commit: a kill loses no committed row, a power cut at most
+        // the last few, whose files are then restored once more (the sink replaces them).
+        db(
+            state.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"),
+            &path,
+        )?;
         db(state.execute_batch(SCHEMA), &path)?;
         let complete: Option<String> = db(
             state
