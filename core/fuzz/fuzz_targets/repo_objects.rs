@@ -1,10 +1,14 @@
 //! Arbitrary bytes as repository objects: every strict decoder (config, index, snapshot, pack
-//! trailer, list chunk, a whole pack under fixed keys) must return a typed error or a value,
+//! trailer, list chunk, a whole pack under fixed keys, a media catalog stream) must return a
+//! typed error or a value,
 //! never panic, and never allocate beyond its limits.
 #![no_main]
 
 use keepsake_core::{
-    repo::{config::SealedConfig, index, keys::{EpochKeys, KeySet}, pack, snapshot, SnapshotId},
+    repo::{
+        catalog::CatalogReader, config::SealedConfig, index, keys::{EpochKeys, KeySet}, pack,
+        snapshot, SnapshotId,
+    },
     Error,
 };
 use libfuzzer_sys::fuzz_target;
@@ -28,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
     typed(snapshot::decode_plain(SnapshotId([1; 16]), data).map(|_| ()));
     typed(pack::decode_trailer(data, u64::MAX, "data/00").map(|_| ()));
     typed(snapshot::decode_list(data, &[0; 32]).map(|_| ()));
+    typed(CatalogReader::new(data).try_for_each(|entry| entry.map(|_| ())));
     let keys = KeySet::new(vec![EpochKeys::derive(&[1; 16], 0, [2; 32]).unwrap()]).unwrap();
     typed(pack::split_pack(&keys, "data/00", data).map(|_| ()));
     typed(index::decode(&keys, "index/00", data).map(|_| ()));
