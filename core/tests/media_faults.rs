@@ -536,3 +536,48 @@ fn empty_large_and_duplicate_files_round_trip_and_prune_keeps_media() {
     assert_eq!(restored[&with_files[0].local_ref], b"");
     assert_eq!(restored[&with_files[1].local_ref], large);
 }
+
+#[test]
+fn a_file_whose_digest_or_size_differs_from_the_record_is_never_committed() {
+    let world = World::new(300);
+    world.backup(&MediaOptions::default()).unwrap();
+    let repo = world.open_with_recovery_key();
+    let state = world.dir.path().join("state");
+    let stored: Vec<AttachmentAt> = world
+        .attachments()
+        .into_iter()
+        .filter(|a| std::fs::metadata(world.media.join(&a.local_ref)).is_ok_and(|m| m.len() > 0))
+        .collect();
+    let (wrong_digest, wrong_size) = (&stored[0], &stored[1]);
+    // The state file is the catalog's copy: change two records there.
+    let path = keepsake_core::media::MediaRestore::open(&repo, None, &state)
+        .unwrap()
+        .state_path()
+        .to_path_buf();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "UPDATE items SET sha256 = zeroblob(32) WHERE id = ?1",
+        [wrong_digest.id],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE items SET size = size + 1 WHERE id = ?1",
+        [wrong_size.id],
+    )
+    .unwrap();
+    drop(db);
+    let to = world.dir.path().join("restored");
+    let report = world.restore_media(&repo, &state, &to).unwrap();
+    let lost: BTreeMap<i64, String> = report
+        .lost
+        .iter()
+        .map(|l| (l.attachment_id, l.reason.clone()))
+        .collect();
+    assert_eq!(lost.len(), 2, "{lost:?}");
+    assert!(lost[&wrong_digest.id].contains("SHA-256"), "{lost:?}");
+    assert!(lost[&wrong_size.id].contains("bytes"), "{lost:?}");
+    let restored = files_under(&to);
+    assert!(!restored.contains_key(&wrong_digest.local_ref));
+    assert!(!restored.contains_key(&wrong_size.local_ref));
+    assert_eq!(restored.len() as u64, report.files_restored);
+}
