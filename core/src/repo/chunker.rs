@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use fastcdc::v2020::{self, StreamCDC};
+use fastcdc::v2020;
 
 use crate::{Error, Result};
 
@@ -73,15 +73,103 @@ impl ChunkerParams {
 
     /// An iterator over the chunks of `source`.
     pub fn chunks<R: Read>(&self, source: R) -> impl Iterator<Item = Result<Vec<u8>>> {
-        StreamCDC::new(source, self.min, self.avg, self.max).map(|chunk| {
-            chunk.map(|c| c.data).map_err(|err| match err {
-                fastcdc::v2020::Error::IoError(io) => Error::from(io),
-                other => Error::Io {
-                    path: None,
-                    source: std::io::Error::other(other.to_string()),
-                },
-            })
-        })
+        ReadChunks {
+            cutter: Cutter::new(*self),
+            source,
+            buffer: vec![0; 2 * self.max as usize],
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+}
+
+/// FastCDC 2020's cut point with normalization level 1 (the `fastcdc` crate's default), with
+/// its masks computed once.
+#[derive(Debug, Clone, Copy)]
+struct Cutter {
+    params: ChunkerParams,
+    mask_s: u64,
+    mask_l: u64,
+}
+
+impl Cutter {
+    fn new(params: ChunkerParams) -> Cutter {
+        let bits = v2020::logarithm2(params.avg) as usize;
+        let level = v2020::Normalization::Level1.bits() as usize;
+        let mask = |i: usize| v2020::MASKS.get(i).copied().unwrap_or(u64::MAX);
+        Cutter {
+            params,
+            mask_s: mask(bits + level),
+            mask_l: mask(bits.saturating_sub(level)),
+        }
+    }
+
+    /// The length of the first chunk of `data`; it depends only on the first `max` bytes, and
+    /// is all of `data` when that is shorter than `min`.
+    fn first_cut(&self, data: &[u8]) -> usize {
+        let p = self.params;
+        let window = data.get(..data.len().min(p.max as usize)).unwrap_or(data);
+        let (_, count) = v2020::cut(
+            window,
+            p.min as usize,
+            p.avg as usize,
+            p.max as usize,
+            self.mask_s,
+            self.mask_l,
+            self.mask_s << 1,
+            self.mask_l << 1,
+        );
+        count.max(1).min(data.len())
+    }
+}
+
+/// Chunks of a `Read`, cut where the `fastcdc` crate's `StreamCDC` cuts, with one copy per
+/// byte besides the read (`StreamCDC` shifts its whole buffer after every chunk).
+struct ReadChunks<R> {
+    cutter: Cutter,
+    source: R,
+    /// Holds up to two maximum chunks: the bytes `start..end` are not cut yet.
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read> ReadChunks<R> {
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        let max = self.cutter.params.max as usize;
+        if self.end - self.start < max && !self.eof {
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            while self.end < max && !self.eof {
+                match self.source.read(&mut self.buffer[self.end..]) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => self.end += n,
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(err) => return Err(Error::from(err)),
+                }
+            }
+        }
+        let pending = &self.buffer[self.start..self.end];
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let cut = self.cutter.first_cut(pending);
+        let chunk = pending[..cut].to_vec();
+        self.start += cut;
+        Ok(Some(chunk))
+    }
+}
+
+impl<R: Read> Iterator for ReadChunks<R> {
+    type Item = Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk().transpose()
     }
 }
 
@@ -90,6 +178,7 @@ impl ChunkerParams {
 /// since FastCDC's first cut depends only on the first `max` bytes.
 pub struct PushChunker {
     params: ChunkerParams,
+    cutter: Cutter,
     pending: Vec<u8>,
 }
 
@@ -98,6 +187,7 @@ impl PushChunker {
     pub fn new(params: ChunkerParams) -> PushChunker {
         PushChunker {
             params,
+            cutter: Cutter::new(params),
             pending: Vec::new(),
         }
     }
@@ -124,10 +214,7 @@ impl PushChunker {
     }
 
     fn emit_first(&mut self, emit: &mut dyn FnMut(Vec<u8>) -> Result<()>) -> Result<()> {
-        let p = self.params;
-        let cut = v2020::FastCDC::new(&self.pending, p.min, p.avg, p.max)
-            .next()
-            .map_or(self.pending.len(), |chunk| chunk.length);
+        let cut = self.cutter.first_cut(&self.pending);
         let rest = self.pending.split_off(cut);
         emit(std::mem::replace(&mut self.pending, rest))
     }
@@ -166,6 +253,42 @@ mod tests {
             unchanged + 3 >= chunks.len(),
             "an edit changes only nearby chunks"
         );
+    }
+
+    /// A reader that returns at most `step` bytes per call.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn cuts_are_the_fastcdc_crates_for_every_read_size_and_chunker() {
+        // The cut points are the repository's format: existing repositories deduplicate only
+        // if they never move. The crate's own stream chunker is the reference.
+        let data = pseudo_random(3 << 20, 9);
+        for params in [ChunkerParams::default(), ChunkerParams::MEDIA] {
+            let reference: Vec<Vec<u8>> =
+                v2020::StreamCDC::new(&data[..], params.min, params.avg, params.max)
+                    .map(|c| c.unwrap().data)
+                    .collect();
+            for step in [1 << 20, 4096, 777] {
+                let ours: Vec<Vec<u8>> = params
+                    .chunks(Trickle { data: &data, step })
+                    .map(|c| c.unwrap())
+                    .collect();
+                assert_eq!(ours, reference, "read size {step}");
+            }
+        }
+        assert_eq!(ChunkerParams::default().chunks(&[][..]).count(), 0);
     }
 
     #[test]
