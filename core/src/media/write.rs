@@ -191,8 +191,19 @@ fn media_entry(
         mime: &a.mime,
     };
     entry.state = EntryState::Absent;
-    let Some(stamp) = media.source.stat(&reference)? else {
-        return Ok(entry);
+    let stamp = match media.source.stat(&reference) {
+        Ok(Some(stamp)) => stamp,
+        Ok(None) => return Ok(entry),
+        Err(err @ crate::Error::Cancelled) => return Err(err),
+        // Like a file that fails to open: one unreadable file must not stop every backup.
+        Err(err) => {
+            log::warn!(
+                "attachment {}: not readable, recorded as absent: {err}",
+                a.id
+            );
+            stats.files_unreadable += 1;
+            return Ok(entry);
+        }
     };
     if media
         .options
@@ -270,10 +281,20 @@ struct Tracked {
 impl Read for Tracked {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.inner.read(buf).inspect_err(|err| {
-            self.failed = Some(std::io::Error::new(err.kind(), err.to_string()));
+            // A cancel from the source (the app's stream) stops the backup, as from `open`.
+            let cancelled = err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<crate::Error>())
+                .is_some_and(|e| matches!(e, crate::Error::Cancelled));
+            if !cancelled {
+                self.failed = Some(std::io::Error::new(err.kind(), err.to_string()));
+            }
         })
     }
 }
+
+/// A stored file's size, SHA-256 and chunk ids.
+type StoredFile = (u64, [u8; 32], Vec<ChunkId>);
 
 /// Chunks, hashes and stores one file; returns its size, SHA-256 and chunk ids, or `None` when
 /// the file failed to read (it is then recorded as absent and the backup goes on; chunks
@@ -283,7 +304,7 @@ fn store_file(
     file: Box<dyn Read + Send>,
     compress: bool,
     reporter: &mut Reporter<'_>,
-) -> Result<Option<(u64, [u8; 32], Vec<ChunkId>)>> {
+) -> Result<Option<StoredFile>> {
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut chunks = Vec::new();
