@@ -30,11 +30,11 @@ use crate::{
 /// What kind of media an attachment is, from its MIME type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum MediaKind {
-    /// `image/*`.
+    /// Images (`image/...`; never a slash-star in these comments: Kotlin nests comments).
     Image,
-    /// `video/*`.
+    /// Videos (`video/...`).
     Video,
-    /// `audio/*` (voice notes).
+    /// Audio, voice notes (`audio/...`).
     Audio,
     /// Anything else (documents).
     Document,
@@ -309,8 +309,9 @@ pub trait MediaSource: Send + Sync {
 pub trait MediaStream: Send + Sync {
     /// Up to `max_len` next bytes; an empty array means the end of the file.
     fn read(&self, max_len: i64) -> Result<Vec<u8>, KeepsakeError>;
-    /// The backup is done with the stream (at the end, or after an error or a cancel).
-    fn close(&self) -> Result<(), KeepsakeError>;
+    /// The backup is done with the stream (at the end, or after an error or a cancel). Named
+    /// apart from the generated `close()`, which releases the object itself.
+    fn close_stream(&self) -> Result<(), KeepsakeError>;
 }
 
 /// Receives restored files: implemented by the app (or take `directoryMediaSink`).
@@ -403,7 +404,7 @@ impl Read for StreamReader {
 
 impl Drop for StreamReader {
     fn drop(&mut self) {
-        if let Err(err) = self.stream.close() {
+        if let Err(err) = self.stream.close_stream() {
             log::warn!("the app's media stream failed to close: {err}");
         }
     }
@@ -470,7 +471,7 @@ fn core_ref(attachment: &MediaRef) -> core_media::MediaRef<'_> {
     }
 }
 
-/// A file of a built-in source as a [`MediaStream`]; `close` drops it.
+/// A file of a built-in source as a [`MediaStream`]; `close_stream` drops it.
 struct ReadStream(Mutex<Option<Box<dyn Read + Send>>>);
 
 impl MediaStream for ReadStream {
@@ -493,7 +494,7 @@ impl MediaStream for ReadStream {
         })
     }
 
-    fn close(&self) -> FfiResult<()> {
+    fn close_stream(&self) -> FfiResult<()> {
         guard(|| {
             self.0
                 .lock()

@@ -259,7 +259,7 @@ impl MediaStream for AppStream {
         Ok(buffer)
     }
 
-    fn close(&self) -> Result<(), KeepsakeError> {
+    fn close_stream(&self) -> Result<(), KeepsakeError> {
         self.closed.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
