@@ -300,8 +300,12 @@ pub trait MediaSource: Send + Sync {
     /// The file's size and stamp, or null when its bytes are not on the device (never
     /// downloaded, deleted): the backup records the attachment as absent.
     fn stat(&self, attachment: MediaRef) -> Result<Option<FileStamp>, KeepsakeError>;
-    /// The file's bytes as a stream, or null when they are not on the device.
-    fn open(&self, attachment: MediaRef) -> Result<Option<Arc<dyn MediaStream>>, KeepsakeError>;
+    /// The file's bytes as a stream, or null when they are not on the device. (Not named
+    /// `open`: UniFFI 0.32 writes Swift's escaped keyword into the C header.)
+    fn open_stream(
+        &self,
+        attachment: MediaRef,
+    ) -> Result<Option<Arc<dyn MediaStream>>, KeepsakeError>;
 }
 
 /// One file being read by a backup.
@@ -367,7 +371,7 @@ impl core_media::MediaSource for ForeignMediaSource {
     }
 
     fn open(&self, media: &core_media::MediaRef<'_>) -> CoreResult<Option<Box<dyn Read + Send>>> {
-        let stream = self.0.open(media_ref(media)).map_err(to_core)?;
+        let stream = self.0.open_stream(media_ref(media)).map_err(to_core)?;
         Ok(stream.map(|stream| Box::new(StreamReader::new(stream)) as Box<dyn Read + Send>))
     }
 }
@@ -455,7 +459,7 @@ impl MediaSource for BuiltinMediaSource {
         })
     }
 
-    fn open(&self, attachment: MediaRef) -> FfiResult<Option<Arc<dyn MediaStream>>> {
+    fn open_stream(&self, attachment: MediaRef) -> FfiResult<Option<Arc<dyn MediaStream>>> {
         guard(|| {
             let file = core_media::MediaSource::open(&self.0, &core_ref(&attachment))?;
             Ok(file.map(|f| Arc::new(ReadStream(Mutex::new(Some(f)))) as Arc<dyn MediaStream>))

@@ -209,7 +209,10 @@ impl MediaSource for AppSource {
             }))
     }
 
-    fn open(&self, attachment: MediaRef) -> Result<Option<Arc<dyn MediaStream>>, KeepsakeError> {
+    fn open_stream(
+        &self,
+        attachment: MediaRef,
+    ) -> Result<Option<Arc<dyn MediaStream>>, KeepsakeError> {
         if self.fail_open.contains(&attachment.attachment_id) {
             return Err(io_error("the file is locked"));
         }

@@ -32,7 +32,7 @@ class InputStreamMediaStream(private val input: InputStream) : MediaStream {
 fun mediaSource(stat: (MediaRef) -> FileStamp?, open: (MediaRef) -> InputStream?): MediaSource =
     object : MediaSource {
         override fun stat(attachment: MediaRef): FileStamp? = stat(attachment)
-        override fun open(attachment: MediaRef): MediaStream? = open(attachment)?.let(::InputStreamMediaStream)
+        override fun openStream(attachment: MediaRef): MediaStream? = open(attachment)?.let(::InputStreamMediaStream)
     }
 
 /**
