@@ -29,6 +29,7 @@ BEGIN {
               "            (world.userHandle, world.passkeys, world.backupPath, world.databasePath, world.newPhoneDatabasePath)\n" \
               "        let (seal, save, show) = (world.seal, world.save, world.show)\n" \
               "        let (cloud, cachesPath) = (CloudDrive(), world.cachesPath)\n" \
+              "        let (mediaFolder, applicationSupport) = (try world.mediaFolder(), world.applicationSupport)\n" \
               "        let keyring = try await world.enabledKeyring()\n"
 }
 FNR == 1 { inside = 0 }

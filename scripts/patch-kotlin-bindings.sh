@@ -32,5 +32,10 @@ sed -i 's/return value\.uniffiCloneHandle()$/return value.callWithHandle { it }/
 variants=$(count 'get() = "detail=${ `detail` }"')
 [[ "$variants" -ge 1 ]] || patch_failed "no KeepsakeException message getters found"
 sed -i 's/get() = "detail=\${ `detail` }"$/get() = `detail`/' "$kotlin_file"
+#    MediaUnavailable carries the attachment id too; its message is the detail all the same.
+with_id=$(count 'get() = "attachmentId=${ `attachmentId` }, detail=${ `detail` }"')
+[[ "$with_id" == "1" ]] || patch_failed "$with_id MediaUnavailable message getters, expected 1"
+sed -i 's/get() = "attachmentId=\${ `attachmentId` }, detail=\${ `detail` }"$/get() = `detail`/' "$kotlin_file"
+variants=$((variants + with_id))
 [[ "$(count 'detail=')" == "0" ]] || patch_failed "a message still reads detail=..."
 echo "patch-kotlin-bindings.sh: patched $kotlin_file: $objects object lower() bodies, $variants exception messages" >&2

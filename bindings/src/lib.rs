@@ -15,6 +15,7 @@ mod error;
 mod keyring;
 mod lock;
 mod logging;
+mod media;
 mod passkey;
 mod progress;
 mod repo;
@@ -32,6 +33,11 @@ pub use backup::{
 pub use error::KeepsakeError;
 pub use keyring::{normalize_recovery_key, Keyring, NewRecoveryKey, SlotInfo, SlotKind};
 pub use logging::{install_logger, LogLevel, Logger};
+pub use media::{
+    directory_media_sink, directory_media_source, FileStamp, LostMedia, MediaBackupReport,
+    MediaFileWriter, MediaFilter, MediaItem, MediaKind, MediaOptions, MediaRef, MediaRestoreReport,
+    MediaSink, MediaSource, MediaStream, MediaSummary,
+};
 pub use passkey::{
     AssertionRequestInfo, EnrollmentOutcome, PasskeyAssertion, PasskeyEnrollment,
     PasskeyRegistration, PasskeyUnlock, RegistrationRequestInfo,
@@ -45,8 +51,8 @@ pub use secret::{BackupSecret, RecoveryKeyText};
 #[cfg(feature = "soft-authenticator")]
 pub use soft::{SoftAuthenticator, SoftAuthenticatorMode};
 pub use store::{
-    ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind, Participant,
-    ParticipantRole, RecordCounts, TimelineCursor, TimelinePage,
+    Attachment, ChatStore, Conversation, ConversationKind, DeliveryState, Message, MessageKind,
+    Participant, ParticipantRole, RecordCounts, TimelineCursor, TimelinePage,
 };
 pub use streams::{ByteSink, ByteSource};
 

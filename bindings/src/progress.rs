@@ -65,6 +65,10 @@ pub struct ProgressReport {
     pub phase_total: i64,
     /// Unit of the counts.
     pub unit: ProgressUnit,
+    /// Files done in the current phase (the `Media` phase; 0 in others).
+    pub files_done: i64,
+    /// Files of the current phase (the `Media` phase; 0 in others).
+    pub files_total: i64,
 }
 
 fn phase(p: Phase) -> ProgressPhase {
@@ -158,6 +162,8 @@ impl ListenerSink {
             phase_done: long(position.phase_done),
             phase_total: long(progress.total),
             unit: unit(progress.unit),
+            files_done: long(progress.files_done),
+            files_total: long(progress.files_total),
         }
     }
 }

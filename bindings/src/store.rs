@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc};
 use keepsake_core::store::{self as core_store};
 
 use crate::{
-    count::long,
+    count::{long, unsigned},
     error::{guard, FfiResult, KeepsakeError},
     lock::Guarded,
 };
@@ -130,6 +130,44 @@ pub struct Message {
     pub deleted_at: Option<i64>,
     /// Delivery state.
     pub delivery: DeliveryState,
+    /// App-specific JSON.
+    #[uniffi(default = None)]
+    pub extra: Option<String>,
+}
+
+/// An attachment of a message: the row, not the file (the repository backs files up with
+/// `Repository.backupWithMedia`). Sizes and dimensions are `i64`; a negative one, or a
+/// `sha256` that is not 32 bytes, is `InvalidArgument`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Attachment {
+    /// Stable id chosen by the app.
+    pub id: i64,
+    /// The message it belongs to.
+    pub message_id: i64,
+    /// MIME type, e.g. `image/jpeg` (decides the media kind).
+    pub mime: String,
+    /// Original file name.
+    #[uniffi(default = None)]
+    pub file_name: Option<String>,
+    /// Size in bytes, as the app knows it (media progress totals use it).
+    #[uniffi(default = 0)]
+    pub size: i64,
+    /// SHA-256 of the file, 32 bytes.
+    #[uniffi(default = None)]
+    pub sha256: Option<Vec<u8>>,
+    /// Width in pixels (images, videos).
+    #[uniffi(default = None)]
+    pub width: Option<i64>,
+    /// Height in pixels (images, videos).
+    #[uniffi(default = None)]
+    pub height: Option<i64>,
+    /// Duration in milliseconds (voice notes, videos).
+    #[uniffi(default = None)]
+    pub duration_ms: Option<i64>,
+    /// Where the app keeps the file (a relative path or a key of its media store): what a
+    /// `MediaSource` is asked for, and where a directory sink restores it.
+    #[uniffi(default = None)]
+    pub local_ref: Option<String>,
     /// App-specific JSON.
     #[uniffi(default = None)]
     pub extra: Option<String>,
@@ -282,6 +320,69 @@ impl From<core_store::Message> for Message {
     }
 }
 
+impl Attachment {
+    /// The core's row; refuses negative numbers and a digest that is not 32 bytes.
+    fn into_core(self) -> FfiResult<core_store::Attachment> {
+        let what = |field: &str| format!("attachment {}: {field}", self.id);
+        let pixels = |value: Option<i64>, field: &str| -> FfiResult<Option<u32>> {
+            value
+                .map(|v| {
+                    u32::try_from(v).map_err(|_| {
+                        KeepsakeError::invalid(format!("{} {v} is out of range", what(field)))
+                    })
+                })
+                .transpose()
+        };
+        let sha256 = self
+            .sha256
+            .as_deref()
+            .map(|d| {
+                <[u8; 32]>::try_from(d).map_err(|_| {
+                    KeepsakeError::invalid(format!(
+                        "{} has {} bytes, not 32",
+                        what("sha256"),
+                        d.len()
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(core_store::Attachment {
+            id: self.id,
+            message_id: self.message_id,
+            size: unsigned(self.size, &what("size"))?,
+            sha256,
+            width: pixels(self.width, "width")?,
+            height: pixels(self.height, "height")?,
+            duration_ms: self
+                .duration_ms
+                .map(|d| unsigned(d, &what("duration_ms")))
+                .transpose()?,
+            mime: self.mime,
+            file_name: self.file_name,
+            local_ref: self.local_ref,
+            extra: self.extra,
+        })
+    }
+}
+
+impl From<core_store::Attachment> for Attachment {
+    fn from(a: core_store::Attachment) -> Self {
+        Attachment {
+            id: a.id,
+            message_id: a.message_id,
+            mime: a.mime,
+            file_name: a.file_name,
+            size: long(a.size),
+            sha256: a.sha256.map(|d| d.to_vec()),
+            width: a.width.map(i64::from),
+            height: a.height.map(i64::from),
+            duration_ms: a.duration_ms.map(long),
+            local_ref: a.local_ref,
+            extra: a.extra,
+        }
+    }
+}
+
 impl From<core_store::RecordCounts> for RecordCounts {
     fn from(c: core_store::RecordCounts) -> Self {
         RecordCounts {
@@ -343,6 +444,25 @@ impl ChatStore {
         guard(|| {
             let batch: Vec<core_store::Message> = messages.into_iter().map(Into::into).collect();
             self.inner.with_mut(|s| s.insert_messages(&batch))
+        })
+    }
+
+    /// Inserts attachments (of messages already stored) in one transaction: all or none.
+    pub fn insert_attachments(&self, attachments: Vec<Attachment>) -> FfiResult<()> {
+        guard(|| {
+            let batch = attachments
+                .into_iter()
+                .map(Attachment::into_core)
+                .collect::<FfiResult<Vec<_>>>()?;
+            self.inner.with_mut(|s| s.insert_attachments(&batch))
+        })
+    }
+
+    /// The attachments of a message, by id.
+    pub fn attachments(&self, message_id: i64) -> FfiResult<Vec<Attachment>> {
+        guard(|| {
+            let rows = self.inner.with(|s| s.attachments(message_id))?;
+            Ok(rows.into_iter().map(Into::into).collect())
         })
     }
 

@@ -32,7 +32,7 @@ pub trait ByteSource: Send + Sync {
 }
 
 /// An error thrown by foreign code, carried through `io::Error` so the core can propagate it.
-fn foreign_to_io(err: KeepsakeError) -> io::Error {
+pub(crate) fn foreign_to_io(err: KeepsakeError) -> io::Error {
     match err {
         // An app-side cancellation (the user stopped the upload) stays a cancellation.
         KeepsakeError::Cancelled { .. } => CoreError::Cancelled.into_io(),

@@ -183,9 +183,17 @@ impl<'a> Reporter<'a> {
 
     /// Starts a [`Phase::Media`] phase of `bytes` bytes in `files` files.
     pub fn start_media(&mut self, bytes: u64, files: u64) -> Result<()> {
-        self.start_phase(Phase::Media, Unit::Bytes, bytes)?;
-        self.current.files_total = files;
-        Ok(())
+        self.current = Progress {
+            phase: Phase::Media,
+            done: 0,
+            total: bytes,
+            unit: Unit::Bytes,
+            files_done: 0,
+            // Set before the phase's first report, which would otherwise say "of 0 files".
+            files_total: files,
+        };
+        self.last_sent = None;
+        self.advance(0)
     }
 
     /// One more file done (in a [`Phase::Media`] phase).

@@ -8,12 +8,14 @@
 //! fail with `KeepsakeError.RepositoryLocked`.
 
 mod blob_store;
+mod media;
 mod records;
 
 use std::{path::PathBuf, sync::Arc};
 
 use keepsake_core::{
     backup::{self as core_backup, BackupOptions as CoreBackupOptions, RestoreOptions},
+    media::MediaBackup,
     passkey as core_passkey,
     repo::{self as core_repo, CheckOptions, RepoOptions},
 };
@@ -140,7 +142,7 @@ impl Repository {
 
     /// Backs `store` up as a new snapshot, uploading only the chunks the repository lacks. A
     /// failure, a cancel or a killed process leaves no snapshot; the next backup reuses what
-    /// was uploaded and completes.
+    /// was uploaded and completes. `backup_with_media` takes the attachments' files too.
     #[uniffi::method(default(options = None, listener = None, cancellation = None))]
     pub fn backup(
         &self,
@@ -149,24 +151,7 @@ impl Repository {
         listener: Option<Arc<dyn ProgressListener>>,
         cancellation: Option<Arc<Cancellation>>,
     ) -> FfiResult<RepoBackupReport> {
-        guard(|| {
-            let observers = Observers::new(listener, cancellation);
-            observers.check()?;
-            let options =
-                options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
-            let summary = store.with_store(|s| {
-                self.inner.with_mut(|r| {
-                    core_backup::backup_store_to_repo(
-                        s,
-                        r,
-                        self.cache_dir.as_deref(),
-                        &options,
-                        &observers.control(),
-                    )
-                })
-            })?;
-            Ok(summary.into())
-        })
+        guard(|| self.run_backup(&store, options, None, listener, cancellation))
     }
 
     /// Restores snapshot `snapshot_id` (the latest when null) into the database file
@@ -287,6 +272,35 @@ impl PasskeyUnlock {
             )?;
             Ok(PasskeyUnlock::from_flow(flow))
         })
+    }
+}
+
+impl Repository {
+    /// A backup, with media or without.
+    fn run_backup(
+        &self,
+        store: &ChatStore,
+        options: Option<BackupOptions>,
+        media: Option<&MediaBackup<'_>>,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> FfiResult<RepoBackupReport> {
+        let observers = Observers::new(listener, cancellation);
+        observers.check()?;
+        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
+        let summary = store.with_store(|s| {
+            self.inner.with_mut(|r| {
+                core_backup::backup_store_with_media(
+                    s,
+                    r,
+                    self.cache_dir.as_deref(),
+                    &options,
+                    media,
+                    &observers.control(),
+                )
+            })
+        })?;
+        Ok(summary.into())
     }
 }
 

@@ -8,6 +8,7 @@ use keepsake_core::{
 use crate::{
     count::{long, unsigned},
     error::FfiResult,
+    media::{MediaBackupReport, MediaSummary},
     store::RecordCounts,
 };
 
@@ -48,6 +49,8 @@ pub struct SnapshotInfo {
     pub bytes: i64,
     /// Data chunks the snapshot references.
     pub chunks: i64,
+    /// The attachments' media, when the backup had media (`Repository.backupWithMedia`).
+    pub media: Option<MediaSummary>,
 }
 
 impl From<core_repo::SnapshotInfo> for SnapshotInfo {
@@ -59,6 +62,7 @@ impl From<core_repo::SnapshotInfo> for SnapshotInfo {
             parent: info.parent.map(|p| p.to_string()),
             bytes: long(info.bytes),
             chunks: long(info.chunks),
+            media: info.media.map(Into::into),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct RepoBackupReport {
     pub objects_written: i64,
     /// Packs of an interrupted earlier backup that this one reused.
     pub packs_adopted: i64,
+    /// What the media part did, when the backup had media (`Repository.backupWithMedia`).
+    pub media: Option<MediaBackupReport>,
 }
 
 impl From<RepoBackupSummary> for RepoBackupReport {
@@ -96,6 +102,7 @@ impl From<RepoBackupSummary> for RepoBackupReport {
             bytes_uploaded: long(s.bytes_uploaded),
             objects_written: long(s.objects_written),
             packs_adopted: long(s.packs_adopted),
+            media: s.media.map(Into::into),
         }
     }
 }

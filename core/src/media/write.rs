@@ -338,8 +338,16 @@ fn media_entry(
         mime: &a.mime,
     };
     entry.state = EntryState::Absent;
-    let Some(stamp) = media.source.stat(&reference)? else {
-        return Ok(DigestJob::Ready(entry));
+    let stamp = match media.source.stat(&reference) {
+        Ok(Some(stamp)) => stamp,
+        Ok(None) => return Ok(DigestJob::Ready(entry)),
+        Err(err @ Error::Cancelled) => return Err(err),
+        // Like a file that fails to open: one unreadable file must not stop every backup.
+        Err(err) => {
+            log::warn!("attachment {}: not readable, recorded as absent: {err}", a.id);
+            stats.files_unreadable += 1;
+            return Ok(DigestJob::Ready(entry));
+        }
     };
     if media
         .options
@@ -421,7 +429,14 @@ struct Tracked {
 impl Read for Tracked {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.inner.read(buf).inspect_err(|err| {
-            self.failed = Some(std::io::Error::new(err.kind(), err.to_string()));
+            // A cancel from the source (the app's stream) stops the backup, as from `open`.
+            let cancelled = err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<Error>())
+                .is_some_and(|e| matches!(e, Error::Cancelled));
+            if !cancelled {
+                self.failed = Some(std::io::Error::new(err.kind(), err.to_string()));
+            }
         })
     }
 }

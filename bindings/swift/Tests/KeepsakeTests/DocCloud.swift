@@ -2,7 +2,9 @@
 // SDK (`cloud`, the app's own iCloud Drive / CloudKit / server wrapper, faked over a dictionary),
 // its Caches folder (`cachesPath`) and the device keyring it enabled backups with (a passkey
 // enrolled through the world's `passkeys`, so a new phone can open the repository with it, and a
-// recovery key). scripts/doc-snippets.sh puts them in every snippet's prelude.
+// recovery key), its Application Support folder and its media folder (`mediaFolder`, whose
+// attachment rows are in the world's database). scripts/doc-snippets.sh puts them in every
+// snippet's prelude.
 import Foundation
 import Keepsake
 
@@ -38,6 +40,34 @@ final class CloudDrive: @unchecked Sendable {
 extension DocWorld {
     /// The app's Caches folder.
     var cachesPath: String { dir.appendingPathComponent("Caches").path }
+
+    /// The app's Application Support folder.
+    var applicationSupport: URL { dir.appendingPathComponent("Application Support") }
+
+    /// The app's media folder, with the attachment rows in the world's database: a photo
+    /// (attachment 1), a voice note (2), and a photo never downloaded to this phone (3).
+    func mediaFolder() throws -> URL {
+        let folder = dir.appendingPathComponent("Media")
+        let store = try ChatStore.open(path: databasePath)
+        defer { try? store.closeDatabase() }
+        let files: [(String, String, Data?)] = [
+            ("image/jpeg", "Photos/beach.jpg", Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) })),
+            ("audio/ogg", "Voice/note.ogg", Data((0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 104_729) })),
+            ("image/jpeg", "Photos/old.jpg", nil),
+        ]
+        for (i, (mime, path, bytes)) in files.enumerated() {
+            let id = Int64(i + 1)
+            try store.insertMessages(messages: [Message(id: 9_000 + id, conversationId: 1, sender: "alice", kind: .media, body: nil,
+                                                        sentAt: 1_700_100_000_000 + id, delivery: .read)])
+            try store.insertAttachments(attachments: [Attachment(id: id, messageId: 9_000 + id, mime: mime, localRef: path)])
+            if let bytes {
+                let url = folder.appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try bytes.write(to: url)
+            }
+        }
+        return folder
+    }
 
     /// The device keyring of an app that enabled backups: a passkey and a recovery key.
     func enabledKeyring() async throws -> Keyring {

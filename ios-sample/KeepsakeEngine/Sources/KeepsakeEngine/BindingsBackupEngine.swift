@@ -346,6 +346,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             case .restore: phase = .restore
             case .index: phase = .index
             case .check: phase = .check
+            case .media: phase = .media
             // Repository housekeeping: the sample keeps single-file backups only, so this never comes.
             case .prune: phase = .check
             }
@@ -394,6 +395,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         case .WrongPassword: return .wrongPassword
         case .KeyringRolledBack: return .keyringRolledBack
         case .LastSlot: return .lastSlot
+        case .MediaUnavailable: return .mediaUnavailable
         // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
         case .InvalidArgument, .Internal: return .other
         // The restore replaces the chat store on purpose (replace: true).

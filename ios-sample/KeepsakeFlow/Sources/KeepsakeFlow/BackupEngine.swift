@@ -85,7 +85,9 @@ public enum UnlockSecret: Sendable, CustomStringConvertible {
     }
 }
 
-public enum Phase: Sendable, Equatable { case backup, verify, restore, index, check }
+/// `media` (attachments' files, after the chats) comes from repository backups with media only;
+/// this sample's single-file backups hold no files.
+public enum Phase: Sendable, Equatable { case backup, verify, restore, index, check, media }
 
 /// A progress report of a long operation.
 public struct OperationProgress: Sendable, Equatable {
@@ -174,6 +176,8 @@ public enum Failure: CaseIterable, Sendable {
     case keyringRolledBack
     /// The slot is the last one a new phone could restore with: add another first.
     case lastSlot
+    /// An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable.
+    case mediaUnavailable
     case other
 }
 

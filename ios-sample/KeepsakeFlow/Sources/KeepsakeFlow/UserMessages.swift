@@ -45,6 +45,7 @@ public struct UserMessage: Sendable, Equatable {
                           + "They were not used: restore from your latest backup, or set up backups again.")
         case .lastSlot:
             return .error("This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.")
+        case .mediaUnavailable: return .info("This photo or file was not in the backup.")
         case .other: return .error("Something went wrong.")
         }
     }

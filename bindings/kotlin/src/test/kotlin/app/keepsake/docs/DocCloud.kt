@@ -41,9 +41,44 @@ private val docCacheDir: File by lazy { tempDir("keepsake-docs-cache") }
 /** `android.content.Context.getCacheDir()`. */
 val Context.cacheDir: File get() = docCacheDir
 
+private val docFilesDir: File by lazy { tempDir("keepsake-docs-files") }
+
+/** `android.content.Context.getFilesDir()`. */
+val Context.filesDir: File get() = docFilesDir
+
+private val docNoBackupDir: File by lazy { tempDir("keepsake-docs-no-backup") }
+
+/** `android.content.Context.getNoBackupFilesDir()`. */
+val Context.noBackupFilesDir: File get() = docNoBackupDir
+
 /** The repository snippets' app state, next to [world]'s. */
 class DocCloud(private val world: DocWorld) {
     val drive = Drive()
+
+    /**
+     * The app's media folder, with the attachment rows in the world's database: a photo
+     * (attachment 1), a voice note (2), and a photo never downloaded to this phone (3).
+     */
+    val mediaDir: File by lazy {
+        val dir = tempDir("keepsake-docs-media")
+        val files = listOf(
+            Triple("image/jpeg", "Photos/beach.jpg", kotlin.random.Random(1).nextBytes(300_000)),
+            Triple("audio/ogg", "Voice/note.ogg", kotlin.random.Random(2).nextBytes(20_000)),
+            Triple("image/jpeg", "Photos/old.jpg", null),
+        )
+        ChatStore.open(world.dbPath).use { store ->
+            files.forEachIndexed { i, (mime, path, bytes) ->
+                val id = i + 1L
+                store.insertMessages(listOf(Message(
+                    id = 9_000 + id, conversationId = 1, sender = "alice", kind = MessageKind.MEDIA, body = null,
+                    sentAt = 1_700_100_000_000 + id, delivery = DeliveryState.READ,
+                )))
+                store.insertAttachments(listOf(Attachment(id = id, messageId = 9_000 + id, mime = mime, localRef = path)))
+                bytes?.let { File(dir, path).apply { parentFile.mkdirs() }.writeBytes(it) }
+            }
+        }
+        dir
+    }
 
     /** The device keyring of an app that enabled backups: a passkey and a recovery key. */
     val keyring: Keyring by lazy {

@@ -296,6 +296,7 @@ class BindingsBackupEngine(
         ProgressPhase.RESTORE -> Phase.RESTORE
         ProgressPhase.INDEX -> Phase.INDEX
         ProgressPhase.CHECK -> Phase.CHECK
+        ProgressPhase.MEDIA -> Phase.MEDIA
         // Repository housekeeping: the sample keeps single-file backups only, so this never comes.
         ProgressPhase.PRUNE -> Phase.CHECK
     }
@@ -336,6 +337,7 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.WrongPassword -> Failure.WRONG_PASSWORD
     is KeepsakeException.KeyringRolledBack -> Failure.KEYRING_ROLLED_BACK
     is KeepsakeException.LastSlot -> Failure.LAST_SLOT
+    is KeepsakeException.MediaUnavailable -> Failure.MEDIA_UNAVAILABLE
     // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
     is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER
     // The restore replaces the chat store on purpose (replace = true).

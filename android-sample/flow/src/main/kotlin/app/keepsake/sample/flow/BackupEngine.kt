@@ -74,8 +74,11 @@ sealed interface UnlockSecret {
 /** A progress report of a long operation. */
 data class Progress(val phase: Phase, val done: Long, val total: Long?)
 
-/** The phases Keepsake reports. */
-enum class Phase { BACKUP, VERIFY, RESTORE, INDEX, CHECK }
+/**
+ * The phases Keepsake reports. [MEDIA] (attachments' files, after the chats) comes from
+ * repository backups with media only; this sample's single-file backups hold no files.
+ */
+enum class Phase { BACKUP, VERIFY, RESTORE, INDEX, CHECK, MEDIA }
 
 /** The public header of a backup file, readable before unlocking (nothing in it is trusted). */
 data class BackupInfo(
@@ -209,6 +212,9 @@ enum class Failure {
 
     /** The slot is the last one a new phone could restore with: add another first. */
     LAST_SLOT,
+
+    /** An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable. */
+    MEDIA_UNAVAILABLE,
     OTHER,
 }
 

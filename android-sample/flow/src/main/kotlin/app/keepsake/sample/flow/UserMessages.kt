@@ -41,6 +41,7 @@ object UserMessages {
         Failure.LAST_SLOT -> error(
             "This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.",
         )
+        Failure.MEDIA_UNAVAILABLE -> info("This photo or file was not in the backup.")
         Failure.OTHER -> error("Something went wrong.")
     }
 
