@@ -714,3 +714,70 @@ fn cancels_leave_no_snapshot_and_a_cancelled_media_restore_resumes() {
     }
     assert_eq!(files.len(), 6);
 }
+
+/// A sink whose first file waits until the test lets it go: a media restore held mid-way.
+struct HeldSink {
+    inner: AppSink,
+    started: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    release: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl MediaSink for HeldSink {
+    fn begin(&self, item: MediaItem) -> Result<Arc<dyn MediaFileWriter>, KeepsakeError> {
+        if let Some(started) = self.started.lock().unwrap().take() {
+            started.send(()).unwrap();
+            self.release.lock().unwrap().recv().unwrap();
+        }
+        self.inner.begin(item)
+    }
+}
+
+#[test]
+fn one_attachment_is_fetched_while_a_media_restore_is_running() {
+    let device = Device::new();
+    let (_, _, _, repo) = new_repo();
+    repo.backup_with_media(
+        device.store.clone(),
+        Arc::new(AppSource::new(&device.media)),
+        None,
+        None,
+        None,
+        None,
+    )
+    .unwrap();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (release_tx, release) = std::sync::mpsc::channel();
+    let held = Arc::new(HeldSink {
+        inner: AppSink::default(),
+        started: Mutex::new(Some(started_tx)),
+        release: Mutex::new(release),
+    });
+    let state = device.path("state");
+    let running = {
+        let (repo, held, state) = (repo.clone(), held.clone(), state.clone());
+        std::thread::spawn(move || repo.restore_media(state, held, None, None, None, None))
+    };
+    started.recv().unwrap();
+    // The restore holds its first file; the user opens the voice note.
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let fetching = {
+        let repo = repo.clone();
+        let sink = Arc::new(AppSink::default());
+        let files = sink.files.clone();
+        std::thread::spawn(move || {
+            let item = repo.fetch_media(state, 3, sink, None);
+            done_tx.send(()).unwrap();
+            (item, files)
+        })
+    };
+    let fetched_in_time = done
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .is_ok();
+    release_tx.send(()).unwrap();
+    assert!(fetched_in_time, "the fetch waited for the whole restore");
+    let (item, files) = fetching.join().unwrap();
+    assert_eq!(item.unwrap().attachment_id, 3);
+    assert_eq!(files.lock().unwrap()[&3].as_slice(), device.bytes_of(3));
+    let report = running.join().unwrap().unwrap();
+    assert!(report.lost.is_empty());
+}

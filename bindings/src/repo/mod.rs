@@ -3,8 +3,9 @@
 //!
 //! Long calls block their thread like the single-file backup functions: run them off the UI
 //! thread (the Kotlin and Swift layers do), observe them with a `ProgressListener`, stop them
-//! with a `Cancellation`. One call at a time per `Repository` object: a second call waits for
-//! the first. Across devices the repository's lock lets one writer in at a time; the others
+//! with a `Cancellation`. Calls that only read (restore, media restore, fetching one
+//! attachment, snapshots, check) run side by side on one `Repository` object; a backup, prune or
+//! keyring change waits for them and runs alone. Across devices the repository's lock lets one writer in at a time; the others
 //! fail with `KeepsakeError.RepositoryLocked`.
 
 mod blob_store;
@@ -33,7 +34,7 @@ use crate::{
     count::long,
     error::{guard, FfiResult, KeepsakeError},
     keyring::Keyring,
-    lock::Guarded,
+    lock::SharedGuarded,
     passkey::PasskeyUnlock,
     progress::{Cancellation, Observers, ProgressListener},
     secret::BackupSecret,
@@ -43,7 +44,7 @@ use crate::{
 /// A backup repository in a blob store, opened with its keys.
 #[derive(uniffi::Object)]
 pub struct Repository {
-    inner: Guarded<core_repo::Repository>,
+    inner: SharedGuarded<core_repo::Repository>,
     /// The local cache that makes daily backups cheap (rebuilt from the store when lost).
     cache_dir: Option<PathBuf>,
 }
@@ -51,7 +52,7 @@ pub struct Repository {
 impl Repository {
     fn wrap(repo: core_repo::Repository, cache_dir: Option<String>) -> Arc<Self> {
         Arc::new(Repository {
-            inner: Guarded::new(repo, "repository"),
+            inner: SharedGuarded::new(repo, "repository"),
             cache_dir: cache_dir.map(PathBuf::from),
         })
     }

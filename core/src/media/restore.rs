@@ -138,50 +138,56 @@ impl<'r> MediaRestore<'r> {
             &path,
         )?;
         db(state.execute_batch(SCHEMA), &path)?;
+        // A fetch on demand may open the same state while a run is going on.
+        db(
+            state.busy_timeout(std::time::Duration::from_secs(30)),
+            &path,
+        )?;
+        let tx = db(
+            state.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+            &path,
+        )?;
         let complete: Option<String> = db(
-            state
-                .query_row("SELECT value FROM meta WHERE key = 'complete'", [], |r| {
-                    r.get(0)
-                })
-                .optional(),
+            tx.query_row("SELECT value FROM meta WHERE key = 'complete'", [], |r| {
+                r.get(0)
+            })
+            .optional(),
             &path,
         )?;
         if complete.is_none() {
-            let tx = db(state.transaction(), &path)?;
             db(tx.execute("DELETE FROM items", []), &path)?;
-            {
-                let mut insert = db(
-                    tx.prepare(
-                        "INSERT INTO items (id, conversation_id, sent_at, state, size, sha256, \
-                         mime, local_ref, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    ),
+            let mut insert = db(
+                tx.prepare(
+                    "INSERT INTO items (id, conversation_id, sent_at, state, size, sha256, \
+                     mime, local_ref, chunks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                ),
+                &path,
+            )?;
+            for entry in catalog::entries(repo, index.clone(), &snapshot) {
+                let entry = entry?;
+                let chunks: Vec<u8> = entry.chunks.concat();
+                db(
+                    insert.execute(params![
+                        entry.attachment_id,
+                        entry.conversation_id,
+                        entry.sent_at,
+                        i64::from(entry.state == EntryState::Stored),
+                        entry.size as i64,
+                        &entry.sha256[..],
+                        entry.mime,
+                        entry.local_ref,
+                        chunks,
+                    ]),
                     &path,
                 )?;
-                for entry in catalog::entries(repo, index.clone(), &snapshot) {
-                    let entry = entry?;
-                    let chunks: Vec<u8> = entry.chunks.concat();
-                    db(
-                        insert.execute(params![
-                            entry.attachment_id,
-                            entry.conversation_id,
-                            entry.sent_at,
-                            i64::from(entry.state == EntryState::Stored),
-                            entry.size as i64,
-                            &entry.sha256[..],
-                            entry.mime,
-                            entry.local_ref,
-                            chunks,
-                        ]),
-                        &path,
-                    )?;
-                }
             }
+            drop(insert);
             db(
                 tx.execute("INSERT INTO meta (key, value) VALUES ('complete', '1')", []),
                 &path,
             )?;
-            db(tx.commit(), &path)?;
         }
+        db(tx.commit(), &path)?;
         Ok(MediaRestore {
             repo,
             index,

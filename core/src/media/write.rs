@@ -344,7 +344,10 @@ fn media_entry(
         Err(err @ Error::Cancelled) => return Err(err),
         // Like a file that fails to open: one unreadable file must not stop every backup.
         Err(err) => {
-            log::warn!("attachment {}: not readable, recorded as absent: {err}", a.id);
+            log::warn!(
+                "attachment {}: not readable, recorded as absent: {err}",
+                a.id
+            );
             stats.files_unreadable += 1;
             return Ok(DigestJob::Ready(entry));
         }
