@@ -167,7 +167,8 @@ pub struct Reaction {
 }
 
 /// Metadata of a media file attached to a message (table `attachments`). The file itself stays
-/// where `local_ref` points; it is not part of a chat backup.
+/// where `local_ref` points: the archive holds only this row, and a repository backup with
+/// media reads the bytes through a `media::MediaSource`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     /// Stable id chosen by the app.
