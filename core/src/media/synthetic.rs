@@ -66,7 +66,7 @@ pub struct MediaSet {
 
 /// Writes the files of `store`'s attachments under `dir` as `spec` says.
 pub fn write_media_files(store: &mut ChatStore, dir: &Path, spec: &MediaSpec) -> Result<MediaSet> {
-    let mut rng = Rng(spec.seed ^ 0x6d65_6469_61);
+    let mut rng = Rng(spec.seed ^ 0x006d_6564_6961);
     let mut set = MediaSet::default();
     let mut long_videos = 0;
     let mut last: Option<PathBuf> = None;
@@ -85,7 +85,7 @@ pub fn write_media_files(store: &mut ChatStore, dir: &Path, spec: &MediaSpec) ->
             };
             let n = a.id as u64;
             if set.bytes >= spec.total_bytes
-                || (spec.absent_every > 0 && n % spec.absent_every == 0)
+                || (spec.absent_every > 0 && n.is_multiple_of(spec.absent_every))
             {
                 set.absent += 1;
                 continue;
@@ -93,7 +93,7 @@ pub fn write_media_files(store: &mut ChatStore, dir: &Path, spec: &MediaSpec) ->
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io_at(parent, e))?;
             }
-            let forward = spec.forward_every > 0 && n % spec.forward_every == 0;
+            let forward = spec.forward_every > 0 && n.is_multiple_of(spec.forward_every);
             let (size, sha256) = match last.as_ref().filter(|_| forward) {
                 Some(earlier) => {
                     std::fs::copy(earlier, &path).map_err(|e| Error::io_at(&path, e))?;

@@ -275,6 +275,9 @@ impl Read for Tracked {
     }
 }
 
+/// A stored file's size, SHA-256 and chunk ids.
+type StoredFile = (u64, [u8; 32], Vec<ChunkId>);
+
 /// Chunks, hashes and stores one file; returns its size, SHA-256 and chunk ids, or `None` when
 /// the file failed to read (it is then recorded as absent and the backup goes on; chunks
 /// already stored stay for the next run).
@@ -283,7 +286,7 @@ fn store_file(
     file: Box<dyn Read + Send>,
     compress: bool,
     reporter: &mut Reporter<'_>,
-) -> Result<Option<(u64, [u8; 32], Vec<ChunkId>)>> {
+) -> Result<Option<StoredFile>> {
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut chunks = Vec::new();
