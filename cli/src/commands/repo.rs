@@ -580,13 +580,14 @@ impl Report for RepoRestoreReport {
                 self.unlocked_with.replace('_', " ")
             )?;
         } else {
+            let media_seconds = self.media.as_ref().map_or(0.0, |m| m.seconds);
             writeln!(
                 out,
                 "Restored snapshot {} into {}: {} in {:.2} s, unlocked with the {}.",
                 self.snapshot,
                 self.target,
                 human_bytes(self.database_bytes),
-                self.seconds,
+                self.seconds - media_seconds,
                 self.unlocked_with.replace('_', " ")
             )?;
         }
