@@ -13,11 +13,34 @@
 # Figures are printed as name=value lines (stdout); the story goes to stderr. Wall times are
 # medians of BENCH_RUNS runs; "bytes added" is the growth of each repository directory.
 #
+# Media (issue 11), one run: a synthetic media set of BENCH_MEDIA_BYTES (default 2 GB,
+# core/src/media/synthetic.rs `MediaSpec::realistic`: incompressible photos of 0.1-4 MB, voice
+# notes, documents, short clips, two videos of 50-200 MB, 1 in 10 a forward) beside a copy of the
+# database, which is first backed up without media (so the media processes do media only):
+#   media_backup_ratio_vs_raw_aead  first media backup throughput / AES-256-GCM sealing of the
+#                                   same files' bytes in the same process (1 MiB, one thread);
+#                                   goal >= 0.6
+#   media_backup_ratio_vs_restic    wall time of the first media backup / restic backing up the
+#                                   media directory alone; goal <= 0.5. Keepsake's time is its
+#                                   media phase (first media progress report to the committed
+#                                   snapshot), restic's the whole command
+#   media_incremental_added_ratio   after 1% new photo files (the database unchanged): bytes
+#                                   added to the repository / bytes of the new files; goal <= 1.05
+#   media_fetch_one_ms_median       one ~2 MB photo on demand with an open MediaRestore (median
+#                                   of BENCH_MEDIA_FETCHES different photos); goal <= 50 ms; and
+#   media_fetch_one_cold_ms_median  the same with a fresh state and MediaRestore::open each time
+#   media_backup_peak_rss_mib, media_restore_peak_rss_mib (and *_half for a set of half the
+#                                   size): peak RSS of a process doing the media backup / the
+#                                   whole media restore; goal <= 64 MiB, flat in the set's size
+# The media files, repositories and restored copies are deleted as soon as they are measured
+# (peak disk use about 4 x BENCH_MEDIA_BYTES).
+#
 # Environment: CARGO_TARGET_DIR is honoured; BENCH_DIR (work directory, default target/bench, shared with scripts/bench.sh so
 # the generated databases are reused), BENCH_RUNS (default 3), BENCH_SKIP_4M=1 (skip the peak RSS
 # run at 4,000,000 messages), BENCH_SMOKE=1 (2,000 messages, one run, 3 extra days, no 4M run,
-# debug build: checks in under a minute that every figure is still produced; scripts/test.sh runs
-# it so this script cannot rot). Not part of scripts/test.sh otherwise (it takes minutes).
+# debug build, media of about 1 MB: checks in under a minute that every figure is still produced;
+# scripts/test.sh runs it so this script cannot rot), BENCH_MEDIA_BYTES, BENCH_MEDIA_FETCHES
+# (default 21). Not part of scripts/test.sh otherwise (it takes minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +50,10 @@ if [ "${BENCH_SMOKE:-0}" = 1 ]; then
     EXTRA_DAYS=3
     SKIP_4M=1
     WORK="${BENCH_DIR:-target/bench-repo-smoke}"
+    # Realistic sizes divided by 1,000: photos of 0.1-4 KB, long videos of 50-200 KB.
+    MEDIA_BYTES=4000000
+    MEDIA_DIVISOR=1000
+    FETCHES=5
     # The features `cargo test --workspace --all-features` built with, so its examples are reused.
     BUILD_FLAGS=(--all-features)
     PROFILE_DIR=debug
@@ -36,6 +63,9 @@ else
     EXTRA_DAYS=9
     SKIP_4M="${BENCH_SKIP_4M:-0}"
     WORK="${BENCH_DIR:-target/bench}"
+    MEDIA_BYTES="${BENCH_MEDIA_BYTES:-2000000000}"
+    MEDIA_DIVISOR=1
+    FETCHES="${BENCH_MEDIA_FETCHES:-21}"
     BUILD_FLAGS=(--release)
     PROFILE_DIR=release
 fi
@@ -72,15 +102,20 @@ mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1048576 }'; }
 # Bytes and files under a directory (a repository).
 dir_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 dir_files() { find "$1" -type f | wc -l; }
-# Runs a command; sets LAST_SECONDS (wall) and LAST_RSS_MIB (peak RSS; GNU time reports KiB).
+# Runs a command; sets LAST_SECONDS (wall), LAST_RSS_MIB (peak RSS; GNU time reports KiB) and
+# LAST_OUT (its stdout, also copied to stderr).
 measure() {
     local out="$RUN_DIR/time.out" t0 t1
     t0=$(now)
-    /usr/bin/time -f '%M' -o "$out" "$@" >&2
+    /usr/bin/time -f '%M' -o "$out" "$@" >"$RUN_DIR/stdout.out"
     t1=$(now)
     LAST_SECONDS=$(elapsed "$t0" "$t1")
     LAST_RSS_MIB=$(awk '{ v = $1 } END { printf "%.1f", v / 1024 }' "$out")
+    LAST_OUT=$(cat "$RUN_DIR/stdout.out")
+    cat "$RUN_DIR/stdout.out" >&2
 }
+# The value of NAME in name=value lines on stdin.
+val() { sed -n "s/^$1=//p" | tail -1; }
 
 # --- data and keys (the databases are shared with scripts/bench.sh and created once)
 db_for() {
@@ -205,6 +240,76 @@ emit repo_objects_budget "$budget"
 emit repo_backup_peak_rss_mib "$(max_of "${ks_backup_rss[@]}")"
 emit repo_restore_peak_rss_mib "$(max_of "${ks_restore_rss[@]}")"
 
+# --- media (issue 11): first backup against raw AES-256-GCM and restic, 1% new files, restore,
+# fetch on demand, peak RSS at the full and at half the set's size
+MEDIA="$RUN_DIR/media" MDB="$RUN_DIR/media-chat.db"
+# A copy of the database with MEDIA_BYTES of media for its attachments, backed up without media
+# into a new repository: $1 bytes, $2 the repository, $3 its cache. Sets MEDIA_FILES.
+media_world() {
+    local bytes="$1" repo="$2" cache="$3" out
+    rm -rf "$MEDIA" "$MDB" "$repo" "$cache"
+    cp "$BASE_DB" "$MDB"
+    out=$("$BIN" media-gen "$MDB" "$MEDIA" "$bytes" 11 "$MEDIA_DIVISOR")
+    MEDIA_FILES=$(val files <<<"$out")
+    echo "media set: $MEDIA_FILES files, $(mib "$(val bytes <<<"$out")") MiB in $MEDIA" >&2
+    "$BIN" init "$repo" "$KEYRING" >&2
+    "$BIN" backup "$MDB" "$repo" "$KEYRING" "$cache" >&2
+}
+KM="$RUN_DIR/keepsake-media" CM="$RUN_DIR/cache-media" RM="$RUN_DIR/restic-media"
+media_world "$MEDIA_BYTES" "$KM" "$CM"
+measure "$BIN" media-backup "$MDB" "$KM" "$KEYRING" "$CM" "$MEDIA" aead
+media_seconds=$(val media_seconds <<<"$LAST_OUT")
+aead_seconds=$(val aead_seconds <<<"$LAST_OUT")
+media_backup_rss=$LAST_RSS_MIB
+if [ "$(val media_bytes_read <<<"$LAST_OUT")" != "$(val aead_bytes <<<"$LAST_OUT")" ]; then
+    echo "the media backup and the AEAD pass read different bytes" >&2
+    exit 1
+fi
+restic_ -r "$RM" init --repository-version 2 >&2
+t0=$(now)
+restic_ -r "$RM" backup "$MEDIA" >&2
+t1=$(now)
+restic_media=$(elapsed "$t0" "$t1")
+rm -rf "$RM"
+echo "first media backup: keepsake ${media_seconds} s (AES-GCM alone ${aead_seconds} s, $media_backup_rss MiB), restic $restic_media s" >&2
+
+new_media=$(val new_bytes <<<"$("$BIN" media-grow "$MDB" "$MEDIA" 0.01 12 "$MEDIA_DIVISOR")")
+ks_before=$(dir_bytes "$KM")
+"$BIN" media-backup "$MDB" "$KM" "$KEYRING" "$CM" "$MEDIA" >&2
+media_added=$(added "$KM" "$ks_before")
+echo "1% new media: $new_media bytes of files, keepsake added $media_added" >&2
+
+RESTORED="$RUN_DIR/media-restored"
+measure "$BIN" media-restore "$KM" "$KEYRING" "$RUN_DIR/media-state" "$RESTORED"
+media_restore_rss=$LAST_RSS_MIB
+diff -r "$MEDIA" "$RESTORED" >&2 || { echo "the restored media differ" >&2; exit 1; }
+rm -rf "$RESTORED" "$RUN_DIR/media-state"
+echo "media restore: $LAST_SECONDS s, $media_restore_rss MiB" >&2
+
+out=$("$BIN" media-fetch "$MDB" "$KM" "$KEYRING" "$RUN_DIR/fetch-state" "$RUN_DIR/fetched" "$MEDIA" "$FETCHES")
+fetch_ms=$(val fetch_ms_median <<<"$out")
+fetch_cold_ms=$(val fetch_cold_ms_median <<<"$out")
+rm -rf "$KM" "$CM" "$RUN_DIR/fetch-state" "$RUN_DIR/fetched"
+
+KH="$RUN_DIR/keepsake-media-half" CH="$RUN_DIR/cache-media-half"
+media_world "$((MEDIA_BYTES / 2))" "$KH" "$CH"
+measure "$BIN" media-backup "$MDB" "$KH" "$KEYRING" "$CH" "$MEDIA"
+media_backup_rss_half=$LAST_RSS_MIB
+measure "$BIN" media-restore "$KH" "$KEYRING" "$RUN_DIR/media-state" "$RESTORED"
+media_restore_rss_half=$LAST_RSS_MIB
+diff -r "$MEDIA" "$RESTORED" >&2 || { echo "the restored half media differ" >&2; exit 1; }
+rm -rf "$KH" "$CH" "$MEDIA" "$MDB" "$RESTORED" "$RUN_DIR/media-state"
+
+emit media_backup_ratio_vs_raw_aead "$(ratio "$aead_seconds" "$media_seconds")"
+emit media_backup_ratio_vs_restic "$(ratio "$media_seconds" "$restic_media")"
+emit media_incremental_added_ratio "$(ratio "$media_added" "$new_media")"
+emit media_fetch_one_ms_median "$fetch_ms"
+emit media_fetch_one_cold_ms_median "$fetch_cold_ms"
+emit media_backup_peak_rss_mib "$media_backup_rss"
+emit media_restore_peak_rss_mib "$media_restore_rss"
+emit media_backup_peak_rss_mib_half "$media_backup_rss_half"
+emit media_restore_peak_rss_mib_half "$media_restore_rss_half"
+
 # --- peak RSS at 4,000,000 messages (full backup into a fresh repository, then its restore)
 if [ "$SKIP_4M" != 1 ]; then
     DB="$(db_for 4000000)"
@@ -219,7 +324,7 @@ fi
 
 # The smoke run proves every figure is still a number.
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
-    [ "${#figures[@]}" -eq 9 ] || { echo "smoke: ${#figures[@]} figures, expected 9" >&2; exit 1; }
+    [ "${#figures[@]}" -eq 18 ] || { echo "smoke: ${#figures[@]} figures, expected 18" >&2; exit 1; }
     rm -rf "$RUN_DIR"
     echo "bench-repo smoke: ok" >&2
 fi

@@ -31,7 +31,7 @@ pub struct Cli {
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
 12 corrupted, 13 truncated, 14 unsupported version, 15 I/O, 16 passkey (no slot, no PRF), \
 17 cancelled, 18 target exists, 19 repository object missing, 20 blob store failed, \
-21 repository locked.";
+21 repository locked, 22 media unavailable (an attachment could not be restored).";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -95,6 +95,22 @@ pub struct SeedArgs {
     /// (changes among recent messages) or `stress` (edits spread over the whole history).
     #[arg(long, value_enum, conflicts_with = "messages")]
     pub day: Option<DayArg>,
+
+    /// Also write synthetic media files for the database's attachments into this new directory
+    /// (photos, voice notes, videos, documents of realistic sizes, incompressible like real
+    /// media; some forwarded, some absent), at each attachment's `local_ref`.
+    #[arg(long, value_name = "DIR", conflicts_with = "day")]
+    pub media: Option<PathBuf>,
+
+    /// Stop making media files once this many bytes are written (later attachments have no
+    /// file, like old media a phone no longer holds).
+    #[arg(long, value_name = "N", default_value_t = 256 * 1024 * 1024, requires = "media")]
+    pub media_bytes: u64,
+
+    /// Divide every media file's size by N (for tests: 1000 makes photos of 0.1 to 4 KB).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "media",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub media_size_divisor: u64,
 }
 
 /// `keepsake seed --day`.
@@ -294,6 +310,9 @@ pub enum RepoCommand {
     /// Open the repository with a passkey, the recovery key or a password and bring it up to
     /// the keys directory's keyring (after a rotation it did not take part in).
     AdoptKeys(RepoAdoptKeysArgs),
+    /// Restore one attachment's file now (the user opened a photo the media restore has not
+    /// reached yet), reading only the packs that hold it.
+    FetchMedia(RepoFetchMediaArgs),
 }
 
 /// `keepsake repo adopt-keys`.
@@ -343,6 +362,23 @@ pub struct RepoBackupArgs {
     /// nothing from the repository (rebuilt when lost).
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+
+    /// Also back up the attachments' files, found at each attachment's `local_ref` under DIR.
+    /// Only new and changed files are read; chunks the repository holds are not stored again.
+    #[arg(long, value_name = "DIR")]
+    pub media: Option<PathBuf>,
+
+    /// Leave videos out of the media backup.
+    #[arg(long, requires = "media")]
+    pub no_videos: bool,
+
+    /// Leave out media files larger than this many bytes.
+    #[arg(long, value_name = "BYTES", requires = "media")]
+    pub max_file_size: Option<u64>,
+
+    /// Leave out the media of this conversation (repeatable).
+    #[arg(long = "exclude-conversation", value_name = "ID", requires = "media")]
+    pub exclude_conversations: Vec<i64>,
 }
 
 /// A repository and the secret that opens it.
@@ -372,6 +408,76 @@ pub struct RepoRestoreArgs {
     /// Replace --to if it exists (only after the whole snapshot has been checked).
     #[arg(long)]
     pub overwrite: bool,
+
+    #[command(flatten)]
+    pub media: MediaRestoreArgs,
+}
+
+/// The media part of `keepsake repo restore`.
+#[derive(Debug, Args)]
+pub struct MediaRestoreArgs {
+    /// After the database, restore the attachments' files into DIR (at their `local_ref`).
+    /// Resumable: running the same command again continues where it stopped.
+    #[arg(long, value_name = "DIR")]
+    pub media_to: Option<PathBuf>,
+
+    /// Where the media restore keeps its progress (default: DIR.keepsake-state beside the
+    /// --media-to directory). Delete it once the restore is complete.
+    #[arg(long, value_name = "DIR", requires = "media_to")]
+    pub media_state: Option<PathBuf>,
+
+    /// Only the media of this conversation (repeatable).
+    #[arg(long = "conversation", value_name = "ID", requires = "media_to")]
+    pub conversations: Vec<i64>,
+
+    /// Only media of messages sent at or after this time (unix milliseconds).
+    #[arg(long, value_name = "UNIX_MS", requires = "media_to")]
+    pub since: Option<i64>,
+
+    /// Only media of messages sent before this time (unix milliseconds).
+    #[arg(long, value_name = "UNIX_MS", requires = "media_to")]
+    pub until: Option<i64>,
+
+    /// Only media of this kind (repeatable).
+    #[arg(long = "kind", value_enum, value_name = "KIND", requires = "media_to")]
+    pub kinds: Vec<MediaKindArg>,
+}
+
+/// A kind of media, for `--kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MediaKindArg {
+    /// Photos and other images.
+    Image,
+    /// Videos.
+    Video,
+    /// Voice notes and other audio.
+    Audio,
+    /// Everything else (documents).
+    Document,
+}
+
+/// `keepsake repo fetch-media`.
+#[derive(Debug, Args)]
+pub struct RepoFetchMediaArgs {
+    #[command(flatten)]
+    pub open: RepoOpenArgs,
+
+    /// The attachment (`attachments.id`).
+    #[arg(long, value_name = "ID")]
+    pub attachment: i64,
+
+    /// The media directory to restore the file into (at its `local_ref`).
+    #[arg(long, value_name = "DIR")]
+    pub media_to: PathBuf,
+
+    /// The snapshot to take it from; the latest by default.
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+
+    /// The media restore's state directory (default: DIR.keepsake-state beside --media-to),
+    /// shared with `repo restore --media-to`, which then skips the fetched file.
+    #[arg(long, value_name = "DIR")]
+    pub media_state: Option<PathBuf>,
 }
 
 /// `keepsake repo prune`.

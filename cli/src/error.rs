@@ -25,6 +25,10 @@ pub enum CliError {
     /// The demo's own row-by-row comparison found a difference.
     #[error("the restored database differs from the original: {0}")]
     Mismatch(String),
+    /// A media restore finished, but these attachments could not be restored (damaged or
+    /// missing packs). The command's report, already printed, lists them with the reasons.
+    #[error("{0} attachment(s) could not be restored; the report lists them with the reasons")]
+    MediaLost(usize),
 }
 
 impl CliError {
@@ -71,6 +75,8 @@ pub enum ExitStatus {
     Storage,
     /// 21: another writer holds the repository's lock.
     Locked,
+    /// 22: an attachment's file could not be restored (not in the backup, or its data is lost).
+    MediaUnavailable,
 }
 
 impl ExitStatus {
@@ -92,6 +98,7 @@ impl ExitStatus {
             ExitStatus::ObjectMissing => 19,
             ExitStatus::Storage => 20,
             ExitStatus::Locked => 21,
+            ExitStatus::MediaUnavailable => 22,
         }
     }
 
@@ -113,6 +120,7 @@ impl ExitStatus {
             ExitStatus::ObjectMissing => "object_missing",
             ExitStatus::Storage => "storage",
             ExitStatus::Locked => "locked",
+            ExitStatus::MediaUnavailable => "media_unavailable",
         }
     }
 }
@@ -123,6 +131,7 @@ pub fn classify(err: &CliError) -> ExitStatus {
         CliError::Usage(_) => ExitStatus::Usage,
         CliError::TargetExists(_) => ExitStatus::TargetExists,
         CliError::Mismatch(_) | CliError::Internal(_) => ExitStatus::Other,
+        CliError::MediaLost(_) => ExitStatus::MediaUnavailable,
         CliError::Core(core) => match core {
             CoreError::WrongKey | CoreError::WrongPassword | CoreError::OtherGeneration { .. } => {
                 ExitStatus::WrongKey
@@ -147,6 +156,7 @@ pub fn classify(err: &CliError) -> ExitStatus {
             CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
             CoreError::Storage { .. } => ExitStatus::Storage,
             CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
+            CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
             // Database failures, randomness failures and any variant added later.
             _ => ExitStatus::Other,
         },
@@ -214,6 +224,14 @@ mod tests {
                 }),
                 21,
             ),
+            (
+                status_of(CoreError::MediaUnavailable {
+                    attachment_id: 7,
+                    reason: "pack missing".into(),
+                }),
+                22,
+            ),
+            (classify(&CliError::MediaLost(2)), 22),
         ];
         for (status, code) in cases {
             assert_eq!(status.code(), code, "{status:?}");
@@ -244,6 +262,7 @@ mod tests {
             ExitStatus::ObjectMissing,
             ExitStatus::Storage,
             ExitStatus::Locked,
+            ExitStatus::MediaUnavailable,
         ];
         let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| s.kind()).collect();
         let codes: std::collections::BTreeSet<_> = all.iter().map(|s| s.code()).collect();

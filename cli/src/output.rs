@@ -47,10 +47,12 @@ impl Output {
         out.flush()
     }
 
-    /// Print a failure: a line on stderr, and with `--json` also a JSON document on stdout.
+    /// Print a failure: a line on stderr, and with `--json` also a JSON document on stdout,
+    /// unless the command already printed its report (which then says what failed), so that
+    /// stdout always holds exactly one document.
     pub fn error(&self, err: &CliError, status: ExitStatus) {
         eprintln!("keepsake: error: {err}");
-        if self.json {
+        if self.json && !matches!(err, CliError::MediaLost(_)) {
             println!("{}", error_document(status, &err.to_string()));
         }
     }

@@ -83,6 +83,9 @@ impl ProgressSink for Bar {
             self.restyle(&progress);
             *shown = Some(now);
         }
+        if progress.phase == Phase::Media {
+            self.bar.set_message(media_label(&progress));
+        }
         self.bar.set_position(progress.done);
     }
 }
@@ -105,6 +108,18 @@ fn phase_label(phase: Phase) -> &'static str {
     }
 }
 
+/// The label of a media phase, which counts files beside the bytes of its bar.
+fn media_label(progress: &Progress) -> String {
+    if progress.files_total > 0 {
+        format!(
+            "media {}/{} files",
+            progress.files_done, progress.files_total
+        )
+    } else {
+        format!("media {} files", progress.files_done)
+    }
+}
+
 /// Whether bars should be drawn: only for a person watching a terminal.
 pub fn bars_visible(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal()
@@ -123,5 +138,25 @@ pub fn cancel_on_ctrl_c(token: &CancellationToken) {
     });
     if let Err(err) = installed {
         eprintln!("keepsake: warning: Ctrl-C will not cancel cleanly: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_media_label_counts_files() {
+        let mut progress = Progress {
+            phase: Phase::Media,
+            done: 10,
+            total: 100,
+            unit: Unit::Bytes,
+            files_done: 3,
+            files_total: 0,
+        };
+        assert_eq!(media_label(&progress), "media 3 files");
+        progress.files_total = 12;
+        assert_eq!(media_label(&progress), "media 3/12 files");
     }
 }

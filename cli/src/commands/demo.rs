@@ -152,7 +152,7 @@ pub fn run(args: &DemoArgs, context: &Context) -> CliResult<()> {
     let dir = workspace.path();
     let file = |name: &str| dir.join(name);
 
-    let seeded = seed(&file("chats.db"), args.messages, 1, None, context)?;
+    let seeded = seed(&file("chats.db"), args.messages, 1, None, None, context)?;
     context.cancel.check()?;
 
     let keys = KeysDir::at(&file("keys"));

@@ -4,7 +4,7 @@
 
 use std::{
     io::{self, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::Arc,
     time::Instant,
 };
@@ -12,9 +12,14 @@ use std::{
 use keepsake_core::{
     backup::{self, BackupOptions, Control, RestoreOptions, Secret},
     keyring::Keyring,
+    media::{
+        DirMediaSink, DirMediaSource, MediaBackup, MediaBackupStats, MediaFilter, MediaKind,
+        MediaOptions, MediaRestore, MediaRestoreReport,
+    },
+    progress::{Phase, Reporter, Unit},
     repo::{
-        config::SealedConfig, BlobStore, CheckOptions, DirStore, KeyringAdoption, RepoOptions,
-        Repository, RetentionPolicy, SnapshotId, CONFIG_NAME,
+        config::SealedConfig, BlobStore, CheckOptions, DirStore, KeyringAdoption, MediaSummary,
+        RepoOptions, Repository, RetentionPolicy, SnapshotId, SnapshotInfo, CONFIG_NAME,
     },
     store::ChatStore,
 };
@@ -27,8 +32,9 @@ use super::{
 };
 use crate::{
     cli::{
-        RepoAdoptKeysArgs, RepoBackupArgs, RepoCheckArgs, RepoCommand, RepoDirArg, RepoInitArgs,
-        RepoOpenArgs, RepoPruneArgs, RepoRestoreArgs,
+        MediaKindArg, MediaRestoreArgs, RepoAdoptKeysArgs, RepoBackupArgs, RepoCheckArgs,
+        RepoCommand, RepoDirArg, RepoFetchMediaArgs, RepoInitArgs, RepoOpenArgs, RepoPruneArgs,
+        RepoRestoreArgs,
     },
     error::{CliError, CliResult},
     keys_dir::KeysDir,
@@ -42,10 +48,19 @@ pub fn run(command: RepoCommand, context: &Context) -> CliResult<()> {
         RepoCommand::Init(args) => context.output.report(&init(&args)?),
         RepoCommand::Backup(args) => context.output.report(&backup(&args, context)?),
         RepoCommand::Snapshots(args) => context.output.report(&snapshots(&args)?),
-        RepoCommand::Restore(args) => context.output.report(&restore(&args, context)?),
+        RepoCommand::Restore(args) => {
+            let report = restore(&args, context)?;
+            context.output.report(&report)?;
+            // After the report, which lists them: lost attachments are a failure for scripts.
+            match report.media.as_ref().map_or(0, |m| m.lost.len()) {
+                0 => Ok(()),
+                lost => Err(CliError::MediaLost(lost)),
+            }
+        }
         RepoCommand::Prune(args) => context.output.report(&prune(&args, context)?),
         RepoCommand::Check(args) => context.output.report(&check(&args, context)?),
         RepoCommand::AdoptKeys(args) => context.output.report(&adopt_keys(&args)?),
+        RepoCommand::FetchMedia(args) => context.output.report(&fetch_media(&args)?),
     }
 }
 
@@ -225,10 +240,48 @@ pub struct RepoBackupReport {
     pub objects_written: u64,
     /// Packs of an interrupted earlier backup reused by this one.
     pub packs_adopted: u64,
+    /// What the media part did (with `--media`).
+    pub media: Option<MediaBackupView>,
     /// Wall time.
     pub seconds: f64,
     /// Archive bytes per second.
     pub throughput_mib_s: f64,
+}
+
+/// What the media part of `repo backup` did.
+#[derive(Serialize)]
+pub struct MediaBackupView {
+    /// Attachments whose files are in the snapshot.
+    pub files_stored: u64,
+    /// Attachments whose files were not in the media directory.
+    pub files_absent: u64,
+    /// Attachments left out by --no-videos, --max-file-size or --exclude-conversation.
+    pub files_skipped: u64,
+    /// Bytes of the stored files (duplicates included).
+    pub bytes_stored: u64,
+    /// Files read (new or changed since the last backup).
+    pub files_read: u64,
+    /// Files kept from the last backup without reading them.
+    pub files_unchanged: u64,
+    /// Bytes read from files.
+    pub bytes_read: u64,
+    /// Files that failed to read (recorded as absent).
+    pub files_unreadable: u64,
+}
+
+impl From<&MediaBackupStats> for MediaBackupView {
+    fn from(stats: &MediaBackupStats) -> Self {
+        MediaBackupView {
+            files_stored: stats.summary.files_stored,
+            files_absent: stats.summary.files_absent,
+            files_skipped: stats.summary.files_skipped,
+            bytes_stored: stats.summary.bytes_stored,
+            files_read: stats.files_read,
+            files_unchanged: stats.files_unchanged,
+            bytes_read: stats.bytes_read,
+            files_unreadable: stats.files_unreadable,
+        }
+    }
 }
 
 impl Report for RepoBackupReport {
@@ -245,7 +298,42 @@ impl Report for RepoBackupReport {
             self.objects_written,
             self.seconds
         )?;
-        self.counts.write_line(out)
+        self.counts.write_line(out)?;
+        if let Some(m) = &self.media {
+            writeln!(
+                out,
+                "Media: {} file(s) stored ({}), {} absent, {} skipped; read {} file(s) ({}), {} \
+                 unchanged.",
+                grouped(m.files_stored),
+                human_bytes(m.bytes_stored),
+                grouped(m.files_absent),
+                grouped(m.files_skipped),
+                grouped(m.files_read),
+                human_bytes(m.bytes_read),
+                grouped(m.files_unchanged)
+            )?;
+            if m.files_unreadable > 0 {
+                writeln!(
+                    out,
+                    "{} media file(s) could not be read and were recorded as absent.",
+                    m.files_unreadable
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The media source of `repo backup --media DIR`: a missing directory is an error rather than
+/// a backup that records every attachment as absent.
+fn media_source(dir: &Path) -> CliResult<DirMediaSource> {
+    if dir.is_dir() {
+        Ok(DirMediaSource::new(dir))
+    } else {
+        Err(CliError::io(
+            dir,
+            io::Error::new(io::ErrorKind::NotFound, "no media directory"),
+        ))
     }
 }
 
@@ -253,14 +341,24 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
     let keyring = KeysDir::at(&args.keys.dir).load()?;
     super::backup::ensure_chat_store(&args.database)?;
     let chats = ChatStore::open(&args.database)?;
+    let source = args.media.as_deref().map(media_source).transpose()?;
+    let media = source.as_ref().map(|source| MediaBackup {
+        source,
+        options: MediaOptions {
+            include_videos: !args.no_videos,
+            max_file_bytes: args.max_file_size,
+            excluded_conversations: args.exclude_conversations.clone(),
+        },
+    });
     let mut repo = Repository::open(existing_store(&args.repo)?, &Secret::Keyring(&keyring))?;
     let bar = context.bar();
     let started = Instant::now();
-    let summary = backup::backup_store_to_repo(
+    let summary = backup::backup_store_with_media(
         &chats,
         &mut repo,
         args.cache.as_deref(),
         &BackupOptions::default(),
+        media.as_ref(),
         &control(&bar, context),
     )?;
     let elapsed = started.elapsed();
@@ -274,6 +372,7 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
         bytes_uploaded: summary.bytes_uploaded,
         objects_written: summary.objects_written,
         packs_adopted: summary.packs_adopted,
+        media: summary.media.as_ref().map(MediaBackupView::from),
         seconds: seconds(elapsed),
         throughput_mib_s: mib_per_second(summary.bytes_read, elapsed),
     })
@@ -294,6 +393,32 @@ pub struct SnapshotView {
     pub bytes: u64,
     /// Chunks it references.
     pub chunks: u64,
+    /// Its media (`null` when the backup had none).
+    pub media: Option<MediaSummaryView>,
+}
+
+/// A snapshot's media counts.
+#[derive(Serialize)]
+pub struct MediaSummaryView {
+    /// Attachments whose files are in the snapshot.
+    pub files_stored: u64,
+    /// Attachments whose files were not on the device.
+    pub files_absent: u64,
+    /// Attachments left out by the backup's media options.
+    pub files_skipped: u64,
+    /// Bytes of the stored files.
+    pub bytes_stored: u64,
+}
+
+impl From<&MediaSummary> for MediaSummaryView {
+    fn from(summary: &MediaSummary) -> Self {
+        MediaSummaryView {
+            files_stored: summary.files_stored,
+            files_absent: summary.files_absent,
+            files_skipped: summary.files_skipped,
+            bytes_stored: summary.bytes_stored,
+        }
+    }
 }
 
 /// What `repo snapshots` found.
@@ -316,7 +441,7 @@ impl Report for SnapshotsReport {
             self.snapshots.len()
         )?;
         for s in &self.snapshots {
-            writeln!(
+            write!(
                 out,
                 "  {}  {}  {} messages  {}",
                 s.id,
@@ -324,6 +449,17 @@ impl Report for SnapshotsReport {
                 grouped(s.counts.messages),
                 human_bytes(s.bytes)
             )?;
+            match &s.media {
+                Some(m) => writeln!(
+                    out,
+                    "  {} media files ({}), {} absent, {} skipped",
+                    grouped(m.files_stored),
+                    human_bytes(m.bytes_stored),
+                    grouped(m.files_absent),
+                    grouped(m.files_skipped)
+                )?,
+                None => writeln!(out)?,
+            }
         }
         Ok(())
     }
@@ -341,6 +477,7 @@ fn snapshots(args: &RepoOpenArgs) -> CliResult<SnapshotsReport> {
             counts: CountsView::from(&s.counts),
             bytes: s.bytes,
             chunks: s.chunks,
+            media: s.media.as_ref().map(MediaSummaryView::from),
         })
         .collect();
     Ok(SnapshotsReport {
@@ -363,58 +500,325 @@ pub struct RepoRestoreReport {
     pub counts: Option<CountsView>,
     /// Size of the restored database.
     pub database_bytes: u64,
+    /// True when an earlier, interrupted run of this restore had put the database in place
+    /// and this run only continued the media (`counts` is then `null`).
+    pub database_kept: bool,
+    /// The media restore (with `--media-to`).
+    pub media: Option<MediaRestoreView>,
     /// Wall time.
     pub seconds: f64,
 }
 
+/// What the media part of `repo restore` did.
+#[derive(Serialize)]
+pub struct MediaRestoreView {
+    /// The snapshot whose media was restored.
+    pub snapshot: String,
+    /// The media directory.
+    pub to: String,
+    /// The state directory (resume information; delete it once done).
+    pub state: String,
+    /// Files restored by this run.
+    pub files_restored: u64,
+    /// Bytes restored by this run.
+    pub bytes_restored: u64,
+    /// Selected files restored by earlier runs or by `fetch-media`.
+    pub files_already_restored: u64,
+    /// Selected attachments whose files the backup does not hold (absent or left out).
+    pub files_not_in_backup: u64,
+    /// Selected attachments that could not be restored, with the reason.
+    pub lost: Vec<LostView>,
+    /// Wall time of the media part.
+    pub seconds: f64,
+}
+
+/// An attachment a media restore lost.
+#[derive(Serialize)]
+pub struct LostView {
+    /// `attachments.id`.
+    pub attachment_id: i64,
+    /// Why.
+    pub reason: String,
+}
+
+impl MediaRestoreView {
+    fn new(
+        snapshot: SnapshotId,
+        to: &Path,
+        state: &Path,
+        report: MediaRestoreReport,
+        seconds: f64,
+    ) -> Self {
+        MediaRestoreView {
+            snapshot: snapshot.to_string(),
+            to: to.display().to_string(),
+            state: state.display().to_string(),
+            files_restored: report.files_restored,
+            bytes_restored: report.bytes_restored,
+            files_already_restored: report.files_already_restored,
+            files_not_in_backup: report.files_not_in_backup,
+            lost: report
+                .lost
+                .into_iter()
+                .map(|lost| LostView {
+                    attachment_id: lost.attachment_id,
+                    reason: lost.reason,
+                })
+                .collect(),
+            seconds,
+        }
+    }
+}
+
 impl Report for RepoRestoreReport {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "Restored snapshot {} into {}: {} in {:.2} s, unlocked with the {}.",
-            self.snapshot,
-            self.target,
-            human_bytes(self.database_bytes),
-            self.seconds,
-            self.unlocked_with.replace('_', " ")
-        )?;
+        if self.database_kept {
+            writeln!(
+                out,
+                "Kept {}, restored by an earlier run; unlocked with the {}.",
+                self.target,
+                self.unlocked_with.replace('_', " ")
+            )?;
+        } else {
+            let media_seconds = self.media.as_ref().map_or(0.0, |m| m.seconds);
+            writeln!(
+                out,
+                "Restored snapshot {} into {}: {} in {:.2} s, unlocked with the {}.",
+                self.snapshot,
+                self.target,
+                human_bytes(self.database_bytes),
+                self.seconds - media_seconds,
+                self.unlocked_with.replace('_', " ")
+            )?;
+        }
         if let Some(counts) = &self.counts {
             counts.write_line(out)?;
+        }
+        if let Some(m) = &self.media {
+            writeln!(
+                out,
+                "Media into {}: restored {} file(s) ({}) in {:.2} s; {} restored before, {} not \
+                 in the backup, {} lost.",
+                m.to,
+                grouped(m.files_restored),
+                human_bytes(m.bytes_restored),
+                m.seconds,
+                grouped(m.files_already_restored),
+                grouped(m.files_not_in_backup),
+                m.lost.len()
+            )?;
+            for lost in &m.lost {
+                writeln!(
+                    out,
+                    "  lost attachment {}: {}",
+                    lost.attachment_id, lost.reason
+                )?;
+            }
         }
         Ok(())
     }
 }
 
+/// The media restore's state directory: `--media-state`, or `DIR.keepsake-state` beside the
+/// media directory (kept out of the restored files, and found again by a rerun).
+fn media_state_dir(media_to: &Path, chosen: Option<&Path>) -> PathBuf {
+    if let Some(dir) = chosen {
+        return dir.to_path_buf();
+    }
+    let absolute = std::path::absolute(media_to).unwrap_or_else(|_| media_to.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => {
+            let mut state = name.to_owned();
+            state.push(".keepsake-state");
+            parent.join(state)
+        }
+        _ => absolute.join(".keepsake-state"),
+    }
+}
+
+/// The latest snapshot's id: a media restore names it, so the database and the media come
+/// from the same snapshot even if a backup lands in between.
+fn latest_snapshot(repo: &Repository) -> CliResult<SnapshotId> {
+    repo.snapshots()?
+        .iter()
+        .max_by_key(|s| s.order_key())
+        .map(|s: &SnapshotInfo| s.id)
+        .ok_or_else(|| {
+            CliError::Core(keepsake_core::Error::ObjectMissing {
+                name: "snapshots/ (the repository holds no snapshot)".into(),
+            })
+        })
+}
+
+fn media_filter(args: &MediaRestoreArgs) -> MediaFilter {
+    MediaFilter {
+        conversations: (!args.conversations.is_empty()).then(|| args.conversations.clone()),
+        sent_from: args.since,
+        sent_until: args.until,
+        kinds: (!args.kinds.is_empty()).then(|| {
+            args.kinds
+                .iter()
+                .map(|kind| match kind {
+                    MediaKindArg::Image => MediaKind::Image,
+                    MediaKindArg::Video => MediaKind::Video,
+                    MediaKindArg::Audio => MediaKind::Audio,
+                    MediaKindArg::Document => MediaKind::Document,
+                })
+                .collect()
+        }),
+    }
+}
+
+/// Restores the database, then (with `--media-to`) the media. The media state is opened
+/// before the database is restored, so a database found in place together with this
+/// snapshot's media state was put there by an interrupted run of this restore: the rerun
+/// keeps it and continues the media.
 fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreReport> {
-    if !args.overwrite && args.to.exists() {
+    let id = args
+        .snapshot
+        .as_deref()
+        .map(str::parse::<SnapshotId>)
+        .transpose()?;
+    let state = args
+        .media
+        .media_to
+        .as_deref()
+        .map(|to| media_state_dir(to, args.media.media_state.as_deref()));
+    let exists = args.to.exists();
+    if exists && !args.overwrite && state.is_none() {
         return Err(CliError::TargetExists(args.to.clone()));
     }
+    let (repo, unlocked_with) = open(&args.open)?;
+    let (id, media) = match (&args.media.media_to, &state) {
+        (Some(to), Some(state)) => {
+            let snapshot = match id {
+                Some(id) => id,
+                None => latest_snapshot(&repo)?,
+            };
+            let resumable = state.join(format!("media-{snapshot}.sqlite")).is_file();
+            if exists && !args.overwrite && !resumable {
+                return Err(CliError::TargetExists(args.to.clone()));
+            }
+            let media = MediaRestore::open(&repo, Some(&snapshot), state)?;
+            (Some(snapshot), Some((to, state, media)))
+        }
+        _ => (id, None),
+    };
+    let keep_database = exists && !args.overwrite;
+    let bar = context.bar();
+    let started = Instant::now();
+    let (counts, database_bytes) = if keep_database {
+        let bytes = std::fs::metadata(&args.to)
+            .map_err(|e| CliError::io(&args.to, e))?
+            .len();
+        (None, bytes)
+    } else {
+        let restored = backup::restore_from_repo(
+            &repo,
+            id.as_ref(),
+            &args.to,
+            &RestoreOptions {
+                replace: args.overwrite,
+            },
+            &control(&bar, context),
+        )?;
+        (
+            CountsView::of(restored.counts.as_ref()),
+            restored.database_bytes,
+        )
+    };
+    let media = match media {
+        Some((to, state, mut restore)) => {
+            let media_started = Instant::now();
+            let mut reporter = Reporter::new(
+                Some(&bar),
+                Some(&context.cancel),
+                Phase::Media,
+                Unit::Bytes,
+                0,
+            );
+            let report = restore.run(
+                &media_filter(&args.media),
+                &DirMediaSink::new(to),
+                &mut reporter,
+            )?;
+            Some(MediaRestoreView::new(
+                restore.snapshot(),
+                to,
+                state,
+                report,
+                seconds(media_started.elapsed()),
+            ))
+        }
+        None => None,
+    };
+    let elapsed = started.elapsed();
+    bar.clear();
+    Ok(RepoRestoreReport {
+        snapshot: args.snapshot.clone().unwrap_or_else(|| "latest".to_owned()),
+        target: args.to.display().to_string(),
+        unlocked_with,
+        counts,
+        database_bytes,
+        database_kept: keep_database,
+        media,
+        seconds: seconds(elapsed),
+    })
+}
+
+/// What `repo fetch-media` restored.
+#[derive(Serialize)]
+pub struct FetchMediaReport {
+    /// The snapshot it came from.
+    pub snapshot: String,
+    /// `attachments.id`.
+    pub attachment_id: i64,
+    /// Where the file is now.
+    pub path: String,
+    /// Its MIME type.
+    pub mime: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Which secret opened the repository.
+    pub unlocked_with: &'static str,
+    /// Wall time (opening the media state included).
+    pub seconds: f64,
+}
+
+impl Report for FetchMediaReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "Restored attachment {} ({}, {}) to {} in {:.2} s.",
+            self.attachment_id,
+            self.mime,
+            human_bytes(self.bytes),
+            self.path,
+            self.seconds
+        )
+    }
+}
+
+fn fetch_media(args: &RepoFetchMediaArgs) -> CliResult<FetchMediaReport> {
     let id = args
         .snapshot
         .as_deref()
         .map(str::parse::<SnapshotId>)
         .transpose()?;
     let (repo, unlocked_with) = open(&args.open)?;
-    let bar = context.bar();
     let started = Instant::now();
-    let restored = backup::restore_from_repo(
-        &repo,
-        id.as_ref(),
-        &args.to,
-        &RestoreOptions {
-            replace: args.overwrite,
-        },
-        &control(&bar, context),
-    )?;
-    let elapsed = started.elapsed();
-    bar.clear();
-    Ok(RepoRestoreReport {
-        snapshot: id.map_or_else(|| "latest".to_owned(), |id| id.to_string()),
-        target: args.to.display().to_string(),
+    let state = media_state_dir(&args.media_to, args.media_state.as_deref());
+    let restore = MediaRestore::open(&repo, id.as_ref(), &state)?;
+    let sink = DirMediaSink::new(&args.media_to);
+    let item = restore.fetch(args.attachment, &sink)?;
+    Ok(FetchMediaReport {
+        snapshot: restore.snapshot().to_string(),
+        attachment_id: item.attachment_id,
+        path: sink.path_for(&item).display().to_string(),
+        mime: item.mime.clone(),
+        bytes: item.size,
         unlocked_with,
-        counts: CountsView::of(restored.counts.as_ref()),
-        database_bytes: restored.database_bytes,
-        seconds: seconds(elapsed),
+        seconds: seconds(started.elapsed()),
     })
 }
 

@@ -11,6 +11,7 @@ use std::{
 };
 
 use keepsake_core::{
+    media::synthetic::{write_media_files, MediaSet, MediaSpec},
     progress::CancellationToken,
     store::{
         synthetic::{self, DayKind, DayOfChange, DayReport, SyntheticSpec},
@@ -38,8 +39,25 @@ pub struct SeedReport {
     pub counts: CountsView,
     /// Database file size.
     pub bytes: u64,
+    /// The synthetic media files, when asked for.
+    pub media: Option<MediaView>,
     /// Wall time.
     pub seconds: f64,
+}
+
+/// The media files `seed --media` made.
+#[derive(Serialize)]
+pub struct MediaView {
+    /// The media directory.
+    pub dir: String,
+    /// Files written.
+    pub files: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Attachments left without a file.
+    pub absent: u64,
+    /// Files that repeat an earlier file's bytes (forwards).
+    pub forwards: u64,
 }
 
 impl Report for SeedReport {
@@ -51,8 +69,31 @@ impl Report for SeedReport {
             human_bytes(self.bytes),
             self.seconds
         )?;
-        self.counts.write_line(out)
+        self.counts.write_line(out)?;
+        if let Some(media) = &self.media {
+            writeln!(
+                out,
+                "Media in {}: {} files ({}, {} forwards), {} attachments without a file",
+                media.dir,
+                media.files,
+                human_bytes(media.bytes),
+                media.forwards,
+                media.absent
+            )?;
+        }
+        Ok(())
     }
+}
+
+/// What `seed --media` asks for.
+#[derive(Debug, Clone)]
+pub struct MediaRequest {
+    /// The media directory to create.
+    pub dir: PathBuf,
+    /// Byte budget.
+    pub bytes: u64,
+    /// Sizes are divided by this.
+    pub size_divisor: u64,
 }
 
 /// Conversations for `messages` messages when not given: a few hundred messages each.
@@ -60,40 +101,63 @@ fn default_conversations(messages: u64) -> u32 {
     u32::try_from((messages / 400).clamp(1, 5_000)).unwrap_or(5_000)
 }
 
-/// Create the database `path` with synthetic content. It is generated under a temporary name
-/// beside `path` and renamed when complete, so Ctrl-C or a failure leaves no database behind.
+/// Create the database `path` with synthetic content, and media files when `media` asks. Both
+/// are generated under temporary names beside their targets and renamed when complete, so
+/// Ctrl-C or a failure leaves neither behind.
 pub fn seed(
     path: &Path,
     messages: u64,
     seed: u64,
     conversations: Option<u32>,
+    media: Option<&MediaRequest>,
     context: &Context,
 ) -> CliResult<SeedReport> {
     if path.exists() {
         return Err(CliError::TargetExists(path.to_path_buf()));
+    }
+    if let Some(media) = media.filter(|m| m.dir.exists()) {
+        return Err(CliError::TargetExists(media.dir.clone()));
     }
     let spec = SyntheticSpec {
         seed,
         conversations: conversations.unwrap_or_else(|| default_conversations(messages)),
         messages,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = parent_or_here(path);
     let temp = tempfile::Builder::new()
         .prefix(".keepsake-seed-")
         .suffix(".db")
         .tempfile_in(dir)
         .map_err(|e| CliError::io(dir, e))?
         .into_temp_path();
+    let media_temp = media
+        .map(|m| -> CliResult<(tempfile::TempDir, MediaSpec)> {
+            let parent = parent_or_here(&m.dir);
+            let dir = tempfile::Builder::new()
+                .prefix(".keepsake-media-")
+                .tempdir_in(parent)
+                .map_err(|e| CliError::io(parent, e))?;
+            let spec = MediaSpec {
+                size_divisor: m.size_divisor,
+                ..MediaSpec::realistic(seed, m.bytes)
+            };
+            Ok((dir, spec))
+        })
+        .transpose()?;
     let started = Instant::now();
     let bar = context.bar();
     bar.spin("seed");
-    let generated = generate_cancellably(temp.to_path_buf(), spec, &context.cancel);
+    let job = Job {
+        database: temp.to_path_buf(),
+        spec,
+        media: media_temp
+            .as_ref()
+            .map(|(dir, spec)| (dir.path().to_path_buf(), *spec)),
+    };
+    let generated = generate_cancellably(job, &context.cancel);
     bar.clear();
-    let counts = match generated {
-        Ok(counts) => counts,
+    let (counts, media_set) = match generated {
+        Ok(generated) => generated,
         Err(err) => {
             remove_side_files(&temp);
             return Err(err);
@@ -107,29 +171,64 @@ pub fn seed(
             CliError::io(path, err.error)
         }
     })?;
+    let media_view = match (media, media_temp, media_set) {
+        (Some(request), Some((dir, _)), Some(set)) => {
+            let made = dir.keep();
+            fs::rename(&made, &request.dir).map_err(|e| CliError::io(&request.dir, e))?;
+            Some(MediaView {
+                dir: request.dir.display().to_string(),
+                files: set.files,
+                bytes: set.bytes,
+                absent: set.absent,
+                forwards: set.forwards,
+            })
+        }
+        _ => None,
+    };
     let bytes = fs::metadata(path).map_err(|e| CliError::io(path, e))?.len();
     Ok(SeedReport {
         database: path.display().to_string(),
         seed,
         counts: CountsView::from(&counts),
         bytes,
+        media: media_view,
         seconds: seconds(elapsed),
     })
+}
+
+/// The directory `path` is in (`.` for a bare name).
+fn parent_or_here(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// What the generator thread makes: the database, then media files for its attachments (which
+/// records the files' sizes and digests in the database).
+struct Job {
+    database: PathBuf,
+    spec: SyntheticSpec,
+    media: Option<(PathBuf, MediaSpec)>,
 }
 
 /// The generator cannot be interrupted, so it runs on a worker thread while this one watches
 /// for Ctrl-C; on cancel the caller removes the temporary files and the process exits.
 fn generate_cancellably(
-    temp: PathBuf,
-    spec: SyntheticSpec,
+    job: Job,
     cancel: &CancellationToken,
-) -> CliResult<RecordCounts> {
-    let worker = thread::spawn(move || -> keepsake_core::Result<RecordCounts> {
-        let mut store = ChatStore::open(&temp)?;
-        let counts = synthetic::generate(&mut store, &spec)?;
-        store.close()?;
-        Ok(counts)
-    });
+) -> CliResult<(RecordCounts, Option<MediaSet>)> {
+    let worker = thread::spawn(
+        move || -> keepsake_core::Result<(RecordCounts, Option<MediaSet>)> {
+            let mut store = ChatStore::open(&job.database)?;
+            let counts = synthetic::generate(&mut store, &job.spec)?;
+            let media = job
+                .media
+                .map(|(dir, spec)| write_media_files(&mut store, &dir, &spec))
+                .transpose()?;
+            store.close()?;
+            Ok((counts, media))
+        },
+    );
     while !worker.is_finished() {
         if cancel.is_cancelled() {
             return Err(keepsake_core::Error::Cancelled.into());
@@ -237,11 +336,17 @@ pub fn run(args: &SeedArgs, context: &Context) -> CliResult<()> {
         let report = apply_day(&args.database, day, args.seed)?;
         return context.output.report(&report);
     }
+    let media = args.media.as_ref().map(|dir| MediaRequest {
+        dir: dir.clone(),
+        bytes: args.media_bytes,
+        size_divisor: args.media_size_divisor,
+    });
     let report = seed(
         &args.database,
         args.messages,
         args.seed,
         args.conversations,
+        media.as_ref(),
         context,
     )?;
     context.output.report(&report)
