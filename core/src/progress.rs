@@ -160,6 +160,11 @@ impl<'a> Reporter<'a> {
     /// Add `amount` to the work done; reports if the interval has passed; fails if cancelled.
     pub fn advance(&mut self, amount: u64) -> Result<()> {
         self.current.done = self.current.done.saturating_add(amount);
+        // A total known in advance is an estimate (a file grew since it was listed): never
+        // report more done than total.
+        if self.current.total != 0 && self.current.done > self.current.total {
+            self.current.total = self.current.done;
+        }
         if let Some(token) = self.cancel {
             token.check()?;
         }

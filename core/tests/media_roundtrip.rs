@@ -198,4 +198,7 @@ fn progress_counts_files_and_bytes_in_the_media_phase() {
     assert_eq!(last.unit, Unit::Bytes);
     assert_eq!(last.files_done, last.files_total);
     assert!(last.files_total > 0 && last.done > 0);
+    // Bytes end at their total, though some attachments have no file.
+    assert_eq!(last.done, last.total);
+    assert!(media.windows(2).all(|w| w[0].done <= w[1].done));
 }

@@ -266,6 +266,7 @@ pub fn write_media(
         };
         after = last.attachment.id;
         for place in &page {
+            let done_before = reporter.done();
             let job = media_entry(
                 writer,
                 place,
@@ -279,6 +280,10 @@ pub fn write_media(
             for entry in digester.completed() {
                 write_record(writer, entry)?;
             }
+            // The total is the rows' sizes: an attachment not read (absent, skipped,
+            // unchanged) or smaller than its row says still counts its row's size.
+            let counted = reporter.done() - done_before;
+            reporter.advance(place.attachment.size.saturating_sub(counted))?;
             reporter.file_done()?;
         }
     }
