@@ -138,6 +138,9 @@ fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
     })
 }
 
+/// Temporary files older than this belong to no live writer (a writer syncs within seconds).
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The directory store at `--repo`, created if missing (for `init`).
 fn store(repo: &RepoDirArg) -> CliResult<Arc<dyn BlobStore>> {
     Ok(Arc::new(DirStore::open(&repo.repo_dir)?))
@@ -350,7 +353,10 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
             excluded_conversations: args.exclude_conversations.clone(),
         },
     });
-    let mut repo = Repository::open(existing_store(&args.repo)?, &Secret::Keyring(&keyring))?;
+    let store = existing_store(&args.repo)?;
+    // Temporary files of a killed backup (packs written but never synced) are dropped.
+    DirStore::open(&args.repo.repo_dir)?.sweep_temporaries(STALE_TEMPORARY)?;
+    let mut repo = Repository::open(store, &Secret::Keyring(&keyring))?;
     let bar = context.bar();
     let started = Instant::now();
     let summary = backup::backup_store_with_media(

@@ -153,18 +153,25 @@ fn run(
 ) -> Result<Packed> {
     let mut packed = Packed::default();
     if !overlap {
-        pack_chunks(queue, keys, target, compressor, pad_last, &mut |finished| {
+        let packing = pack_chunks(queue, keys, target, compressor, pad_last, &mut |finished| {
             put(store, keys, finished, &mut packed)
-        })?;
+        });
+        // Even a run that stops makes what it stored durable, for the next run to adopt.
+        let synced = store.sync();
+        packing?;
+        synced?;
         return Ok(packed);
     }
     // Sealing the next pack while the previous one uploads: one more pack in memory.
     thread::scope(|scope| {
         let (to_upload, uploads) = mpsc::sync_channel::<Finished>(0);
         let uploader = scope.spawn(move || -> Result<Packed> {
-            for finished in uploads {
-                put(store, keys, finished, &mut packed)?;
-            }
+            let uploaded = uploads
+                .into_iter()
+                .try_for_each(|finished| put(store, keys, finished, &mut packed));
+            let synced = store.sync();
+            uploaded?;
+            synced?;
             Ok(packed)
         });
         let packing = pack_chunks(queue, keys, target, compressor, pad_last, &mut |finished| {
@@ -244,6 +251,10 @@ fn pack_chunks(
     }
 }
 
+/// Packs put between two syncs of the store: a killed run leaves at most this many packs that
+/// the next run cannot adopt.
+const SYNC_EVERY: u64 = 4;
+
 fn put(
     store: &dyn BlobStore,
     keys: &EpochKeys,
@@ -251,9 +262,12 @@ fn put(
     packed: &mut Packed,
 ) -> Result<()> {
     let (name, bytes, entries) = finished;
-    store.put(&name, &bytes)?;
+    store.put_batched(&name, &bytes)?;
     packed.bytes += bytes.len() as u64;
     packed.objects += 1;
+    if packed.objects.is_multiple_of(SYNC_EVERY) {
+        store.sync()?;
+    }
     packed.packs.push(PackEntries {
         pack: name,
         epoch: keys.epoch(),

@@ -36,6 +36,20 @@ pub trait BlobStore: Send + Sync {
     fn delete(&self, name: &str) -> Result<()>;
     /// The object's size in bytes, or None when it does not exist.
     fn stat(&self, name: &str) -> Result<Option<u64>>;
+
+    /// Stores `data` as object `name` like [`put`](Self::put), except that the object need
+    /// only become visible (and durable) by the next [`sync`](Self::sync): a store that pays
+    /// for durability per object (a local disk's fsync) may batch it. Packs are written this
+    /// way; nothing refers to them until an index is written after a `sync`.
+    fn put_batched(&self, name: &str, data: &[u8]) -> Result<()> {
+        self.put(name, data)
+    }
+
+    /// Makes every object of earlier [`put_batched`](Self::put_batched) calls visible and
+    /// durable.
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A failed store call as [`Error::Storage`].
