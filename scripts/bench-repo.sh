@@ -254,6 +254,8 @@ media_world() {
     echo "media set: $MEDIA_FILES files, $(mib "$(val bytes <<<"$out")") MiB in $MEDIA" >&2
     "$BIN" init "$repo" "$KEYRING" >&2
     "$BIN" backup "$MDB" "$repo" "$KEYRING" "$cache" >&2
+    # The new files' writeback would otherwise compete with whichever tool runs first.
+    sync
 }
 KM="$RUN_DIR/keepsake-media" CM="$RUN_DIR/cache-media" RM="$RUN_DIR/restic-media"
 media_world "$MEDIA_BYTES" "$KM" "$CM"
@@ -266,6 +268,7 @@ if [ "$(val media_bytes_read <<<"$LAST_OUT")" != "$(val aead_bytes <<<"$LAST_OUT
     exit 1
 fi
 restic_ -r "$RM" init --repository-version 2 >&2
+sync
 t0=$(now)
 restic_ -r "$RM" backup "$MEDIA" >&2
 t1=$(now)
