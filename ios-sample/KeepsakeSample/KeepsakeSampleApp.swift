@@ -53,6 +53,8 @@ struct RootView: View {
         .task {
             await chat.model.refresh()
             await backup.model.load()
+            // A media restore the app was killed in goes on with the next file.
+            restore.model.resumeMedia()
         }
     }
 }
@@ -74,6 +76,8 @@ struct ProgressLine: View {
         } else {
             ProgressView()
         }
+        // The chats, then "Photos and files: 3 of 10 files, 1.5 MB of 4.0 MB".
+        Text(ProgressText.of(progress)).font(.caption).accessibilityIdentifier("progress")
     }
 }
 
@@ -140,8 +144,10 @@ struct BackupView: View {
                     .disabled(state.work != nil || password.isEmpty).accessibilityIdentifier("add-password")
                 Button("Back up now") { store.model.backUpNow() }
                     .disabled(!state.canBackUp).accessibilityIdentifier("back-up-now")
+                Button("Back up with photos and files") { store.model.backUpWithMedia() }
+                    .disabled(!state.canBackUp).accessibilityIdentifier("back-up-with-media")
                 switch state.work {
-                case .backingUp(let progress):
+                case .backingUp(let progress), .backingUpWithMedia(let progress):
                     ProgressLine(progress: progress)
                     Button("Cancel", role: .cancel) { store.model.cancel() }
                 case .some: ProgressView()
@@ -153,8 +159,10 @@ struct BackupView: View {
                         .accessibilityIdentifier("recovery-key")
                     Button("I wrote it down") { store.model.recoveryKeyNoted() }
                 }
-                Text(state.lastBackup.map { "Last backup: \($0.finishedAt.formatted()), \($0.messages) messages, \($0.bytes) bytes" }
-                     ?? "No backup yet").accessibilityIdentifier("last-backup")
+                Text(state.lastBackup.map {
+                    "Last backup: \($0.finishedAt.formatted()), \($0.messages) messages, \(ProgressText.bytes($0.bytes))"
+                        + ($0.media.map { "; \(UserMessage.mediaCounts($0))" } ?? "")
+                } ?? "No backup yet").accessibilityIdentifier("last-backup")
                 if let run = state.lastScheduledRun {
                     Text("\(run.finishedAt.formatted()): \(UserMessage.of(run.result).text)")
                         .accessibilityIdentifier("last-scheduled-run")
@@ -174,6 +182,24 @@ struct BackupView: View {
     }
 }
 
+/// The background media restore: progress in files and bytes, the result and the lost attachments.
+struct MediaRestoreSection: View {
+    let store: RestoreStore
+    var body: some View {
+        let media = store.media
+        if media.running {
+            ProgressLine(progress: media.progress)
+            Button("Pause photos and files", role: .cancel) { store.model.cancelMedia() }.accessibilityIdentifier("cancel-media")
+        } else if media.result == nil, media.message != nil {
+            // Stopped (cancelled, offline): it continues where it stopped.
+            Button("Continue") { store.model.resumeMedia() }.accessibilityIdentifier("resume-media")
+        }
+        if let message = media.message { MessageText(message: message) }
+        ForEach(media.lostLines, id: \.self) { Text($0).font(.caption) }
+        if let opened = media.opened { Text("Opened \(opened.mime): \(opened.path)").font(.caption) }
+    }
+}
+
 struct RestoreView: View {
     let store: RestoreStore
     let onRestored: () -> Void
@@ -187,11 +213,13 @@ struct RestoreView: View {
                 switch store.state {
                 case .chooseFile(let message):
                     Button("Choose a backup file") { picking = true }.accessibilityIdentifier("pick-file")
+                    Button("Restore from backup storage (with photos and files)") { store.model.pickRepository() }
+                        .accessibilityIdentifier("pick-repository")
                     if let message { MessageText(message: message) }
                 case .inspecting:
                     ProgressView()
                 case .chooseUnlock(let info, let message):
-                    Text("Backup of \(info.createdAt.formatted())")
+                    Text(info.fromRepository ? "Backup in \(info.path)" : "Backup of \(info.createdAt.formatted())")
                     if info.canUsePasskey {
                         Button("Unlock with passkey") { store.model.unlockWithPasskey() }.accessibilityIdentifier("unlock-passkey")
                     }
@@ -213,8 +241,10 @@ struct RestoreView: View {
                 case .restored(let messages, let conversations, let keptDeviceKeyring):
                     Text(UserMessage.restored(messages: messages, conversations: conversations, keptDeviceKeyring: keptDeviceKeyring).text)
                         .accessibilityIdentifier("restored")
-                    Button("Done") { onRestored(); store.model.reset() }
+                    // The chats are ready: the photos and files go on in the background (below).
+                    Button("Show my chats") { onRestored(); store.model.reset() }
                 }
+                MediaRestoreSection(store: store)
             }
             .navigationTitle("Restore")
             .fileImporter(isPresented: $picking, allowedContentTypes: [.data]) { result in

@@ -3,6 +3,7 @@
 // with the launch argument `-keepsakeDemo YES`).
 #if canImport(UIKit)
 import Foundation
+import Keepsake
 import KeepsakeEngine
 import KeepsakeFlow
 import UIKit
@@ -27,8 +28,25 @@ final class SampleServices {
     init() {
         let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         try? FileManager.default.createDirectory(at: support, withIntermediateDirectories: true)
+        // Backups with media go into a repository in Application Support; the marked closure is where a
+        // real app returns its cloud BlobStore (docs/SWIFT.md, "Daily incremental backups").
+        var state = support.appendingPathComponent("keepsake-media-state")
+        // The media restore's state stays on this device: excluded from iCloud backup.
+        try? FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        var excluded = URLResourceValues()
+        excluded.isExcludedFromBackup = true
+        try? state.setResourceValues(excluded)
+        let repository = support.appendingPathComponent("keepsake-repository")
         engine = BindingsBackupEngine(chatDatabase: support.appendingPathComponent("chats.sqlite").path,
-                                      relyingPartyId: Self.relyingPartyId)
+                                      relyingPartyId: Self.relyingPartyId,
+                                      mediaFolder: support.appendingPathComponent("Media"),
+                                      mediaStateFolder: state,
+                                      cacheDir: FileManager.default.urls(for: .cachesDirectory, in: .userDomainMask)[0]
+                                          .appendingPathComponent("keepsake").path,
+                                      blobStore: {
+                                          // A real app: its cloud BlobStore here (iCloud Drive, CloudKit, its own server).
+                                          try directoryBlobStore(path: repository.path)
+                                      })
         if demo {
             // The software authenticator lives in memory: its passkeys last for the process.
             passkeys = SoftwareAuthenticatorProvider(engine.demoAuthenticator())

@@ -19,10 +19,14 @@ final class BackupStore {
 final class RestoreStore {
     let model: RestoreViewModel
     private(set) var state: RestoreUiState
+    /// The background media restore.
+    private(set) var media: MediaRestoreUiState
     init(_ model: RestoreViewModel) {
         self.model = model
         state = model.state
+        media = model.media
         model.onChange = { [weak self] in self?.state = $0 }
+        model.onMediaChange = { [weak self] in self?.media = $0 }
     }
 }
 

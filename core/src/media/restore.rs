@@ -131,6 +131,13 @@ impl<'r> MediaRestore<'r> {
         std::fs::create_dir_all(state_dir).map_err(|e| Error::io_at(state_dir, e))?;
         let path = state_dir.join(format!("media-{}.sqlite", snapshot.info.id));
         let mut state = db(Connection::open(&path), &path)?;
+        // A fetch on demand may open the same state while a run is going on: wait for its
+        // writer from the first statement on (the journal mode and the schema too, or they
+        // fail at once with "database is locked").
+        db(
+            state.busy_timeout(std::time::Duration::from_secs(30)),
+            &path,
+        )?;
         // WAL without a sync per commit: a kill loses no committed row, a power cut at most
         // the last few, whose files are then restored once more (the sink replaces them).
         db(
@@ -138,11 +145,6 @@ impl<'r> MediaRestore<'r> {
             &path,
         )?;
         db(state.execute_batch(SCHEMA), &path)?;
-        // A fetch on demand may open the same state while a run is going on.
-        db(
-            state.busy_timeout(std::time::Duration::from_secs(30)),
-            &path,
-        )?;
         let tx = db(
             state.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
             &path,

@@ -2,16 +2,38 @@
 // path): keyrings travel between calls as KeyringSecrets (root key, generation, public keyring)
 // so the Keychain vault can seal them and every keyring is rebuilt with Keyring.restoreChecked
 // against the sealed generation; blocking calls run off the main actor, and every KeepsakeError
-// becomes a KeepsakeFlowError.
+// becomes a KeepsakeFlowError. Backups with media go into a backup Repository (a BlobStore: a
+// folder of the app here, the app's cloud in a real app) with the files of the app's media folder;
+// the restore brings the chats back first, then the files, resumable through a state folder that
+// outlives the process.
 import Foundation
 import Keepsake
 import KeepsakeFlow
 
+/// Backups with media: `mediaFolder` is the app's media folder (each attachment's file at its
+/// `localRef`; restored files are written there too), `mediaStateFolder` the media restore's state
+/// (app-private, excluded from iCloud backup: under Application Support), `cacheDir` the
+/// repository's local cache, `mediaOptions` what to leave out. `blobStore` is where the backup
+/// repository lives: **a real app returns its cloud `BlobStore` here** (iCloud Drive, CloudKit,
+/// its own server: docs/SWIFT.md); the sample keeps the repository in a folder of the app.
 public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked Sendable {
     private let chatDatabase: String
     private let relyingPartyId: String
     private let lock = NSLock()
     private var openStore: ChatStore?
+    private let mediaFolder: URL
+    private let mediaStateFolder: URL
+    private let cacheDir: String?
+    private let mediaOptions: MediaOptions?
+    private let repositoryName: String
+    private let makeBlobStore: () throws -> BlobStore
+    private var openBlobStore: BlobStore?
+    /// The repository opened by this process (reads, such as a fetch during a media restore, run side by side).
+    private var openRepository: Repository?
+    /// The snapshot whose chats were restored: its files are restored from it (kept across a kill).
+    private let restoredSnapshotFile: URL
+    /// Present while the media restore of that snapshot has not finished.
+    private let mediaPendingFile: URL
     /// Demo mode's passkey store. Two engines given the same one model a passkey synced between
     /// devices by the password manager.
     public let soft: SoftAuthenticator
@@ -20,10 +42,24 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
     private var unlocks: [Data: PasskeyUnlock] = [:]
 
     public init(chatDatabase: String, relyingPartyId: String,
-                softAuthenticator: SoftAuthenticator = SoftAuthenticator(mode: .prfAtRegistration)) {
+                softAuthenticator: SoftAuthenticator = SoftAuthenticator(mode: .prfAtRegistration),
+                mediaFolder: URL? = nil, mediaStateFolder: URL? = nil, cacheDir: String? = nil,
+                mediaOptions: MediaOptions? = nil, repositoryName: String = "Backup storage",
+                blobStore: (() throws -> BlobStore)? = nil) {
         self.chatDatabase = chatDatabase
         self.relyingPartyId = relyingPartyId
         soft = softAuthenticator
+        let folder = URL(fileURLWithPath: chatDatabase).deletingLastPathComponent()
+        self.mediaFolder = mediaFolder ?? folder.appendingPathComponent("Media")
+        let state = mediaStateFolder ?? folder.appendingPathComponent("keepsake-media-state")
+        self.mediaStateFolder = state
+        restoredSnapshotFile = state.deletingLastPathComponent().appendingPathComponent(state.lastPathComponent + ".snapshot")
+        mediaPendingFile = state.deletingLastPathComponent().appendingPathComponent(state.lastPathComponent + ".pending")
+        self.cacheDir = cacheDir
+        self.mediaOptions = mediaOptions
+        self.repositoryName = repositoryName
+        // The cloud goes here: the sample's repository is a folder beside the chat database.
+        makeBlobStore = blobStore ?? { try directoryBlobStore(path: folder.appendingPathComponent("keepsake-repository").path) }
     }
 
     private struct Registration: PendingRegistration {
@@ -76,6 +112,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
                                                      prfFirst: registration.prfFirst, aaguid: nil)
             switch try pending.enrollment.finishRegistrationTyped(registration: typed) {
             case .enrolled:
+                adoptIfPossible(pending.keyring)
                 return .enrolled(try Self.secrets(of: pending.keyring))
             case .needsAssertion(_, let info):
                 remember(pending.enrollment, for: info.challenge)
@@ -87,38 +124,44 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
 
     public func finishPasskeyEnrollment(_ secrets: KeyringSecrets, _ pending: PendingAssertion,
                                         _ assertion: KeepsakeFlow.PasskeyAssertion) async throws -> KeyringSecrets {
-        try await call {
+        try await call { [self] in
             guard let pending = pending as? EnrollmentAssertion else { throw KeepsakeFlowError(.other, "not an enrollment assertion") }
             _ = try pending.enrollment.finishAssertionTyped(assertion: Keepsake.PasskeyAssertion(
                 credentialId: assertion.credentialId, prfFirst: assertion.prfFirst))
+            adoptIfPossible(pending.keyring)
             return try Self.secrets(of: pending.keyring)
         }
     }
 
     public func addRecoveryKey(_ secrets: KeyringSecrets, label: String) async throws -> (KeyringSecrets, String) {
-        try await call {
+        try await call { [self] in
             let keyring = try Self.keyring(secrets)
             let added = try keyring.addRecoveryKey(label: label)
+            adoptIfPossible(keyring)
             return (try Self.secrets(of: keyring), added.recoveryKey.reveal())
         }
     }
 
     public func addPassword(_ secrets: KeyringSecrets, label: String, password: String) async throws -> KeyringSecrets {
-        try await call {
+        try await call { [self] in
             let keyring = try Self.keyring(secrets)
             _ = try keyring.addPassword(label: label, password: password)
+            adoptIfPossible(keyring)
             return try Self.secrets(of: keyring)
         }
     }
 
     public func removeSlot(_ secrets: KeyringSecrets, slotId: String) async throws -> KeyringSecrets {
-        try await call {
+        try await call { [self] in
             let keyring = try Self.keyring(secrets)
             guard let id = Data(hex: slotId) else { throw KeepsakeFlowError(.other, "not a slot id") }
             // Removal rotates the root key: the new key, generation and public bytes must all replace
-            // the sealed ones (this sample keeps no open Repository; an app that does calls
-            // repository.adoptKeyring(keyring:) here so the repository starts a new key epoch too).
+            // the sealed ones, and the backup repository must start a new key epoch (adoptKeyring) on
+            // a repository opened before the rotation: after it the device keyring no longer opens
+            // it. A repository that cannot be opened now (offline) stops the removal, to try again.
+            let repository = try repositoryExists() ? try repository(for: keyring, adopt: false) : nil
             _ = try keyring.removeSlot(slotId: id)
+            _ = try repository?.adoptKeyring(keyring: keyring)
             return try Self.secrets(of: keyring)
         }
     }
@@ -134,6 +177,126 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
                                           options: options, listener: Listener(progress), cancellation: cancellation)
             return BackupSummary(path: path, bytes: UInt64(report.containerBytes), messages: UInt64(report.counts?.messages ?? 0))
         }
+    }
+
+    public func backUpWithMedia(_ secrets: KeyringSecrets,
+                                progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary {
+        try await cancellable { [self] cancellation in
+            let keyring = try Self.keyring(secrets)
+            // Created with the keyring's slots the first time; later its new slots are adopted.
+            let repository = try repository(for: keyring, adopt: true)
+            let options = BackupOptions(compressionLevel: 3, extraMetadata: [:], knownGeneration: secrets.generation)
+            let report = try repository.backupWithMedia(store: try store(), source: FileMediaSource(root: mediaFolder),
+                                                        mediaOptions: mediaOptions, options: options,
+                                                        listener: Listener(progress), cancellation: cancellation)
+            return BackupSummary(path: repositoryName, bytes: UInt64(report.bytesUploaded), messages: UInt64(report.counts.messages),
+                                 media: report.media.map(Self.mediaCounts))
+        }
+    }
+
+    public func inspectRepository() async throws -> KeepsakeFlow.BackupInfo? {
+        try await call { [self] in
+            guard try repositoryExists() else { return nil }
+            return KeepsakeFlow.BackupInfo(path: repositoryName, createdAt: Date(timeIntervalSince1970: 0), slots: [],
+                                           messageCount: nil, fromRepository: true)
+        }
+    }
+
+    public func beginRepositoryUnlock() async throws -> PendingAssertion {
+        try await call { [self] in
+            let unlock = try PasskeyUnlock.forRepository(store: try blobs(), rpId: relyingPartyId, discoverable: true)
+            let info = unlock.request()
+            lock.withLock { unlocks[info.challenge] = unlock }
+            return Unlock(unlock: unlock, request: Self.assertionRequest(info))
+        }
+    }
+
+    public func restoreFromRepository(with secret: UnlockSecret, device: KeyringSecrets?,
+                                      progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
+        try await cancellable { [self] cancellation in
+            let backupSecret = try Self.backupSecret(secret)
+            // Opening checks the secret before the chat store is touched.
+            let repository = try Repository.open(store: try blobs(), secret: backupSecret, cacheDir: cacheDir)
+            let fromBackup = try repository.keyring()
+            let kept = device.flatMap { Self.keepsDevice($0, over: fromBackup) ? $0 : nil }
+            guard let latest = try repository.snapshots().last else {
+                throw KeepsakeFlowError(.other, "the repository holds no backup yet")
+            }
+            closeStore()
+            let report = try repository.restore(targetPath: chatDatabase, snapshotId: latest.id, replace: true,
+                                                listener: Listener(progress), cancellation: cancellation)
+            // From here the files of this snapshot are due, also after the app was killed.
+            try Data(latest.id.utf8).write(to: restoredSnapshotFile, options: .atomic)
+            try Data(latest.id.utf8).write(to: mediaPendingFile, options: .atomic)
+            lock.withLock { openRepository = repository }
+            let secrets = try kept.map { KeyringSecrets(rootKey: $0.rootKey(), publicKeyring: $0.publicKeyring, generation: $0.generation) }
+                ?? Self.secrets(of: fromBackup)
+            return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
+                                 secrets: secrets, keptDeviceKeyring: kept != nil)
+        }
+    }
+
+    public func mediaRestorePending() async throws -> Bool {
+        try await call { [self] in FileManager.default.fileExists(atPath: mediaPendingFile.path) }
+    }
+
+    public func restoreMedia(_ secrets: KeyringSecrets,
+                             progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> MediaRestoreSummary {
+        try await cancellable { [self] cancellation in
+            let snapshot = try restoredSnapshot()
+            let repository = try repository(for: try Self.keyring(secrets), adopt: false)
+            try FileManager.default.createDirectory(at: mediaStateFolder, withIntermediateDirectories: true)
+            let report = try repository.restoreMedia(stateDir: mediaStateFolder.path, sink: FileMediaSink(fileFor: mediaFile(of:)),
+                                                     snapshotId: snapshot, filter: nil, listener: Listener(progress),
+                                                     cancellation: cancellation)
+            // Done: a file lost to damage stays lost, another run would not bring it back.
+            try? FileManager.default.removeItem(at: mediaPendingFile)
+            return MediaRestoreSummary(filesRestored: UInt64(report.filesRestored), bytesRestored: UInt64(report.bytesRestored),
+                                       filesAlreadyRestored: UInt64(report.filesAlreadyRestored),
+                                       filesNotInBackup: UInt64(report.filesNotInBackup),
+                                       lost: report.lost.map { LostAttachment(attachmentId: $0.attachmentId, reason: $0.reason) })
+        }
+    }
+
+    public func loadMedia(_ secrets: KeyringSecrets, attachmentId: Int64) async throws -> MediaFile {
+        try await call { [self] in
+            let snapshot = try restoredSnapshot()
+            let repository = try repository(for: try Self.keyring(secrets), adopt: false)
+            try FileManager.default.createDirectory(at: mediaStateFolder, withIntermediateDirectories: true)
+            let item = try repository.fetchMedia(stateDir: mediaStateFolder.path, attachmentId: attachmentId,
+                                                 sink: FileMediaSink(fileFor: mediaFile(of:)), snapshotId: snapshot)
+            return MediaFile(attachmentId: item.attachmentId, path: mediaFile(of: item).path, mime: item.mime, bytes: UInt64(item.size))
+        }
+    }
+
+    /// Sample chat: a media message in `conversationId` whose attachment's file is `localRef` in the
+    /// media folder (`size` bytes; the caller puts the file there, or not: a photo never downloaded).
+    /// Returns the attachment id. Tests and demos use it; the sample's chat screen sends text only.
+    public func sendAttachment(to conversationId: String, localRef: String, mime: String, size: Int64) async throws -> Int64 {
+        try await call { [self] in
+            let store = try store()
+            guard let conversation = Int64(conversationId), try store.conversation(id: conversation) != nil else {
+                throw KeepsakeFlowError(.database, "no conversation \(conversationId)")
+            }
+            let id = Int64(try store.counts().messages) + 1
+            try store.insertMessages(messages: [Message(id: id, conversationId: conversation, sender: "me", kind: .media, body: nil,
+                                                         sentAt: Self.now(), receivedAt: nil, replyTo: nil, editedAt: nil, deletedAt: nil,
+                                                         delivery: .sent, extra: nil)])
+            try store.insertAttachments(attachments: [Attachment(id: id, messageId: id, mime: mime,
+                                                                 fileName: (localRef as NSString).lastPathComponent,
+                                                                 size: size, localRef: localRef)])
+            return id
+        }
+    }
+
+    /// Where the media folder keeps `item`'s file: at its `localRef` when that is a plain relative
+    /// path, else `attachments/<id>`.
+    public func mediaFile(of item: MediaItem) -> URL {
+        let parts = item.localRef.split(separator: "/", omittingEmptySubsequences: false)
+        if !item.localRef.isEmpty, !item.localRef.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0.isEmpty }) {
+            return mediaFolder.appendingPathComponent(item.localRef)
+        }
+        return mediaFolder.appendingPathComponent("attachments/\(item.attachmentId)")
     }
 
     public func inspect(_ path: String) async throws -> KeepsakeFlow.BackupInfo {
@@ -157,17 +320,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
     public func restore(_ path: String, with secret: UnlockSecret, device: KeyringSecrets?,
                         progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
         try await cancellable { [self] cancellation in
-            let backupSecret: BackupSecret
-            switch secret {
-            case .passkey(let pending, let assertion):
-                guard let pending = pending as? Unlock else { throw KeepsakeFlowError(.other, "not an unlock of this engine") }
-                backupSecret = try pending.unlock.finishTyped(assertion: Keepsake.PasskeyAssertion(
-                    credentialId: assertion.credentialId, prfFirst: assertion.prfFirst))
-            case .recoveryKey(let text):
-                backupSecret = try BackupSecret.recoveryKey(text: text)
-            case .password(let text):
-                backupSecret = BackupSecret.password(password: text)
-            }
+            let backupSecret = try Self.backupSecret(secret)
             // Unlocking first checks the secret before the chat store is touched.
             let keyring = try keyringFromBackup(path: path, secret: backupSecret)
             let kept = device.flatMap { Self.keepsDevice($0, over: keyring) ? $0 : nil }
@@ -179,6 +332,79 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
                                  secrets: secrets, keptDeviceKeyring: kept != nil)
         }
+    }
+
+    private static func backupSecret(_ secret: UnlockSecret) throws -> BackupSecret {
+        switch secret {
+        case .passkey(let pending, let assertion):
+            guard let pending = pending as? Unlock else { throw KeepsakeFlowError(.other, "not an unlock of this engine") }
+            return try pending.unlock.finishTyped(assertion: Keepsake.PasskeyAssertion(
+                credentialId: assertion.credentialId, prfFirst: assertion.prfFirst))
+        case .recoveryKey(let text):
+            return try BackupSecret.recoveryKey(text: text)
+        case .password(let text):
+            return BackupSecret.password(password: text)
+        }
+    }
+
+    // MARK: the backup repository
+
+    private func blobs() throws -> BlobStore {
+        try lock.withLock {
+            if let openBlobStore { return openBlobStore }
+            let made = try makeBlobStore()
+            openBlobStore = made
+            return made
+        }
+    }
+
+    /// Whether the blob store holds a repository (its config object).
+    private func repositoryExists() throws -> Bool {
+        do {
+            return try blobs().stat(name: "config") != nil
+        } catch let error as BlobStoreError {
+            throw KeepsakeFlowError(.io, "the backup storage cannot be read: \(error)")
+        }
+    }
+
+    /// The repository, opened once per process with the device keyring `keyring` (or created with
+    /// its slots in an empty store); `adopt` brings it up to the keyring's slots first.
+    private func repository(for keyring: Keyring, adopt: Bool) throws -> Repository {
+        if let open = lock.withLock({ openRepository }) {
+            if adopt { _ = try open.adoptKeyring(keyring: keyring) }
+            return open
+        }
+        let repository: Repository
+        if try repositoryExists() {
+            repository = try Repository.open(store: try blobs(), secret: try BackupSecret.deviceKeyring(keyring: keyring), cacheDir: cacheDir)
+            if adopt { _ = try repository.adoptKeyring(keyring: keyring) }
+        } else {
+            repository = try Repository.create(store: try blobs(), keyring: keyring, cacheDir: cacheDir)
+        }
+        lock.withLock { openRepository = repository }
+        return repository
+    }
+
+    /// After a slot was added: the repository's config takes it now, so a new phone can already open
+    /// the repository with it. The storage being unreachable does not stop the slot: the next backup
+    /// adopts it.
+    private func adoptIfPossible(_ keyring: Keyring) {
+        if (try? repositoryExists()) == true { _ = try? repository(for: keyring, adopt: true) }
+    }
+
+    /// The snapshot whose chats were restored here; its files are the ones to restore.
+    private func restoredSnapshot() throws -> String {
+        guard let data = FileManager.default.contents(atPath: restoredSnapshotFile.path),
+              case let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty else {
+            throw KeepsakeFlowError(.other, "no chats were restored from the backup repository")
+        }
+        return id
+    }
+
+    private static func mediaCounts(_ media: MediaBackupReport) -> MediaBackupCounts {
+        MediaBackupCounts(filesStored: UInt64(media.summary.filesStored), filesNotOnDevice: UInt64(media.summary.filesAbsent),
+                          filesSkipped: UInt64(media.summary.filesSkipped), bytesStored: UInt64(media.summary.bytesStored),
+                          filesRead: UInt64(media.filesRead), filesUnreadable: UInt64(media.filesUnreadable))
     }
 
     /// Whether the device keeps its own keyring `device` rather than `fromBackup`: the same keyring,
@@ -346,8 +572,13 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             case .restore: phase = .restore
             case .index: phase = .index
             case .check: phase = .check
-            case .media: phase = .media
-            // Repository housekeeping: the sample keeps single-file backups only, so this never comes.
+            case .media:
+                // The Media phase in its own bytes and files; the others as the whole operation.
+                forward(OperationProgress(phase: .media, done: UInt64(report.phaseDone),
+                                          total: report.phaseTotal > 0 ? UInt64(report.phaseTotal) : nil,
+                                          filesDone: UInt64(report.filesDone), filesTotal: UInt64(report.filesTotal)))
+                return
+            // Repository housekeeping: the sample never prunes, so this never comes.
             case .prune: phase = .check
             }
             forward(OperationProgress(phase: phase, done: UInt64(report.done), total: UInt64(report.total)))
@@ -400,8 +631,10 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         case .InvalidArgument, .Internal: return .other
         // The restore replaces the chat store on purpose (replace: true).
         case .TargetExists: return .other
-        // Repository failures: the sample keeps single-file backups only.
-        case .ObjectMissing, .Storage, .RepositoryLocked: return .other
+        // The backup storage failed or is busy (another device backing up): try again later.
+        case .Storage, .RepositoryLocked: return .io
+        // A repository object is missing: damage, like a corrupted file.
+        case .ObjectMissing: return .corrupted
         }
     }
 }

@@ -85,44 +85,125 @@ public enum UnlockSecret: Sendable, CustomStringConvertible {
     }
 }
 
-/// `media` (attachments' files, after the chats) comes from repository backups with media only;
-/// this sample's single-file backups hold no files.
+/// `media` (attachments' files, after the chats) comes from backups into the repository with
+/// media (`BackupEngine.backUpWithMedia`) and from the media restore; single-file backups hold no
+/// files.
 public enum Phase: Sendable, Equatable { case backup, verify, restore, index, check, media }
 
-/// A progress report of a long operation.
+/// A progress report of a long operation. In the `.media` phase `done` and `total` count the bytes
+/// of the attachments' files and `filesDone`/`filesTotal` the files; in the other phases the files
+/// are nil.
 public struct OperationProgress: Sendable, Equatable {
     public var phase: Phase
     public var done: UInt64
     public var total: UInt64?
-    public init(phase: Phase, done: UInt64, total: UInt64?) {
+    public var filesDone: UInt64?
+    public var filesTotal: UInt64?
+    public init(phase: Phase, done: UInt64, total: UInt64?, filesDone: UInt64? = nil, filesTotal: UInt64? = nil) {
         self.phase = phase
         self.done = done
         self.total = total
+        self.filesDone = filesDone
+        self.filesTotal = filesTotal
     }
 }
 
-/// A backup's public header, readable before unlocking (nothing in it is trusted).
+/// The attachments' files in a backup with media: `filesStored` (their bytes are in the backup,
+/// `bytesStored` in all), `filesNotOnDevice` (the file was not on the phone, or could not be read:
+/// `filesUnreadable` of them), `filesSkipped` (left out by the media options, e.g. too large), and
+/// `filesRead`, the new or changed files this backup read (the others were unchanged).
+public struct MediaBackupCounts: Sendable, Equatable, Codable {
+    public var filesStored: UInt64
+    public var filesNotOnDevice: UInt64
+    public var filesSkipped: UInt64
+    public var bytesStored: UInt64
+    public var filesRead: UInt64
+    public var filesUnreadable: UInt64
+    public init(filesStored: UInt64, filesNotOnDevice: UInt64, filesSkipped: UInt64, bytesStored: UInt64,
+                filesRead: UInt64 = 0, filesUnreadable: UInt64 = 0) {
+        self.filesStored = filesStored
+        self.filesNotOnDevice = filesNotOnDevice
+        self.filesSkipped = filesSkipped
+        self.bytesStored = bytesStored
+        self.filesRead = filesRead
+        self.filesUnreadable = filesUnreadable
+    }
+}
+
+/// An attachment the media restore could not bring back (its data in the backup is damaged).
+public struct LostAttachment: Sendable, Equatable {
+    public var attachmentId: Int64
+    public var reason: String
+    public init(attachmentId: Int64, reason: String) {
+        self.attachmentId = attachmentId
+        self.reason = reason
+    }
+}
+
+/// What a media restore run did: files and bytes restored now, files restored before (an earlier,
+/// interrupted run, or opened on demand), attachments whose file is not in the backup (shown as
+/// unavailable), and the ones `lost` to damage with the reason.
+public struct MediaRestoreSummary: Sendable, Equatable {
+    public var filesRestored: UInt64
+    public var bytesRestored: UInt64
+    public var filesAlreadyRestored: UInt64
+    public var filesNotInBackup: UInt64
+    public var lost: [LostAttachment]
+    public init(filesRestored: UInt64, bytesRestored: UInt64, filesAlreadyRestored: UInt64, filesNotInBackup: UInt64,
+                lost: [LostAttachment]) {
+        self.filesRestored = filesRestored
+        self.bytesRestored = bytesRestored
+        self.filesAlreadyRestored = filesAlreadyRestored
+        self.filesNotInBackup = filesNotInBackup
+        self.lost = lost
+    }
+}
+
+/// An attachment's file restored on the device, ready to show.
+public struct MediaFile: Sendable, Equatable {
+    public var attachmentId: Int64
+    public var path: String
+    public var mime: String
+    public var bytes: UInt64
+    public init(attachmentId: Int64, path: String, mime: String, bytes: UInt64) {
+        self.attachmentId = attachmentId
+        self.path = path
+        self.mime = mime
+        self.bytes = bytes
+    }
+}
+
+/// A backup's public header, readable before unlocking (nothing in it is trusted). For the backup
+/// repository (`fromRepository`, `BackupEngine.inspectRepository`) `path` names where it is, and
+/// the time, slots and counts are sealed in it: known only once it is open, so every unlock
+/// method is offered.
 public struct BackupInfo: Sendable, Equatable {
     public var path: String
     public var createdAt: Date
     public var slots: [SlotInfo]
     public var messageCount: UInt64?
-    public init(path: String, createdAt: Date, slots: [SlotInfo], messageCount: UInt64?) {
+    public var fromRepository: Bool
+    public init(path: String, createdAt: Date, slots: [SlotInfo], messageCount: UInt64?, fromRepository: Bool = false) {
         self.path = path
         self.createdAt = createdAt
         self.slots = slots
         self.messageCount = messageCount
+        self.fromRepository = fromRepository
     }
 }
 
+/// What a finished backup wrote: a file's size, or what a repository backup uploaded; `media` for a
+/// backup with media (nil for a single file).
 public struct BackupSummary: Sendable, Equatable {
     public var path: String
     public var bytes: UInt64
     public var messages: UInt64
-    public init(path: String, bytes: UInt64, messages: UInt64) {
+    public var media: MediaBackupCounts?
+    public init(path: String, bytes: UInt64, messages: UInt64, media: MediaBackupCounts? = nil) {
         self.path = path
         self.bytes = bytes
         self.messages = messages
+        self.media = media
     }
 }
 
@@ -214,7 +295,35 @@ public protocol BackupEngine: AnyObject {
     /// A keyring older than its sealed generation is refused with `.keyringRolledBack`.
     func backUp(_ secrets: KeyringSecrets, to path: String,
                 progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary
+    /// Backs the chat store and its attachments' files up into the backup repository (created with
+    /// `secrets`' slots the first time): the chats first (`.backup`), then the files (`.media`, in
+    /// bytes and files; only new and changed files are read). A keyring older than its sealed
+    /// generation is refused with `.keyringRolledBack`. A failed or cancelled run leaves no new
+    /// snapshot; the next one reuses what was uploaded.
+    func backUpWithMedia(_ secrets: KeyringSecrets,
+                         progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary
     func inspect(_ path: String) async throws -> BackupInfo
+    /// The backup repository, if its store holds one (`fromRepository`), else nil.
+    func inspectRepository() async throws -> BackupInfo?
+    /// Starts the passkey assertion that unlocks the backup repository.
+    func beginRepositoryUnlock() async throws -> PendingAssertion
+    /// Opens the backup repository with `secret` and restores the chats of its latest snapshot over
+    /// the chat store, atomically; `device` as for `restore`. The attachments' files follow with
+    /// `restoreMedia`: until that run finishes `mediaRestorePending()` is true, even after the app
+    /// was killed.
+    func restoreFromRepository(with secret: UnlockSecret, device: KeyringSecrets?,
+                               progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult
+    /// Whether a media restore started by `restoreFromRepository` has not finished yet.
+    func mediaRestorePending() async throws -> Bool
+    /// Restores the attachments' files of the snapshot `restoreFromRepository` restored, those not
+    /// restored yet, into the app's media folder (`.media` progress). Its state stays on the device:
+    /// a cancelled, failed or killed run goes on with the next file when called again. `secrets`
+    /// (the device keyring) opens the repository when this process has not opened it yet.
+    func restoreMedia(_ secrets: KeyringSecrets,
+                      progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> MediaRestoreSummary
+    /// Restores attachment `attachmentId` now (the user opened it before the media restore got to
+    /// it), also while `restoreMedia` runs; `.mediaUnavailable` when the backup does not hold its file.
+    func loadMedia(_ secrets: KeyringSecrets, attachmentId: Int64) async throws -> MediaFile
     func beginUnlock(_ path: String) async throws -> PendingAssertion
     /// Restores over the chat store. `device` is the keyring this device holds, if any: it is kept
     /// when the backup carries the same keyring at an older or the same generation, so a restore
@@ -235,17 +344,20 @@ public protocol RootKeyVault: AnyObject {
     func clear() throws
 }
 
-/// A successful backup as the Backup screen shows it.
+/// A successful backup as the Backup screen shows it; `media` for a backup with media (absent in
+/// records of older versions, which decode as nil).
 public struct LastBackup: Sendable, Equatable, Codable {
     public var path: String
     public var finishedAt: Date
     public var bytes: UInt64
     public var messages: UInt64
-    public init(path: String, finishedAt: Date, bytes: UInt64, messages: UInt64) {
+    public var media: MediaBackupCounts?
+    public init(path: String, finishedAt: Date, bytes: UInt64, messages: UInt64, media: MediaBackupCounts? = nil) {
         self.path = path
         self.finishedAt = finishedAt
         self.bytes = bytes
         self.messages = messages
+        self.media = media
     }
 }
 

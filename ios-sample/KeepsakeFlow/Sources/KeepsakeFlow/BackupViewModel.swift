@@ -1,5 +1,7 @@
 // The Backup screen's logic: enable backups with a passkey, add a recovery key or a password,
-// revoke a slot (which rotates the root key), back up now, and show the last backup. Plain Swift over the ports; the SwiftUI view observes `state`.
+// revoke a slot (which rotates the root key), back up now (a single file, or the chats and their
+// photos and files into the backup repository), and show the last backup. Plain Swift over the
+// ports; the SwiftUI view observes `state`.
 import Foundation
 
 public struct BackupUiState: Sendable, Equatable {
@@ -12,6 +14,9 @@ public struct BackupUiState: Sendable, Equatable {
         case removingSlot(String)
         /// nil until the first progress report.
         case backingUp(OperationProgress?)
+        /// Backing up into the repository: the chats (`.backup`), then the files (`.media`:
+        /// `ProgressText.of` says "files x of y"); nil until the first report.
+        case backingUpWithMedia(OperationProgress?)
     }
 
     public var loaded = false
@@ -149,25 +154,41 @@ public final class BackupViewModel {
     /// The user confirmed they wrote the recovery key down.
     public func recoveryKeyNoted() { state.newRecoveryKey = nil }
 
-    /// Backs up now with the device's keyring; needs no prompt.
+    /// Backs up now with the device's keyring to the backup file; needs no prompt.
     @discardableResult
-    public func backUpNow() -> Task<Void, Never>? {
-        start(.backingUp(nil)) { [self] in
+    public func backUpNow() -> Task<Void, Never>? { backUp(withMedia: false) }
+
+    /// Backs the chats and their photos, voice notes, videos and documents up into the backup
+    /// repository with the device's keyring; needs no prompt. Progress shows the chats, then the
+    /// files; the last backup then shows the media counts (stored, not on this phone, skipped).
+    @discardableResult
+    public func backUpWithMedia() -> Task<Void, Never>? { backUp(withMedia: true) }
+
+    private func backUp(withMedia: Bool) -> Task<Void, Never>? {
+        start(withMedia ? .backingUpWithMedia(nil) : .backingUp(nil)) { [self] in
             guard let secrets = try vault.load() else {
                 return finish(.error("Turn on backups first: add a passkey or a recovery key."))
             }
             defer { secrets.wipe() }
-            let summary = try await engine.backUp(secrets, to: backupPath()) { progress in
+            let onProgress: @Sendable (OperationProgress) -> Void = { progress in
                 Task { @MainActor [weak self] in
-                    guard let self, case .backingUp = self.state.work else { return }
-                    self.state.work = .backingUp(progress)
+                    guard let self else { return }
+                    switch self.state.work {
+                    case .backingUp: self.state.work = .backingUp(progress)
+                    case .backingUpWithMedia: self.state.work = .backingUpWithMedia(progress)
+                    default: break
+                    }
                 }
             }
-            // Written and renamed into place: a late cancel does not undo a finished backup.
-            let last = LastBackup(path: summary.path, finishedAt: now(), bytes: summary.bytes, messages: summary.messages)
+            let summary = withMedia
+                ? try await engine.backUpWithMedia(secrets, progress: onProgress)
+                : try await engine.backUp(secrets, to: backupPath(), progress: onProgress)
+            // Written (a file renamed into place, or a snapshot): a late cancel does not undo it.
+            let last = LastBackup(path: summary.path, finishedAt: now(), bytes: summary.bytes, messages: summary.messages,
+                                  media: summary.media)
             history.record(last)
             state.lastBackup = last
-            finish(.info("Backup complete."))
+            finish(.backedUp(summary))
         }
     }
 

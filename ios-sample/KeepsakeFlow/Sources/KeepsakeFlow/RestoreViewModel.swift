@@ -1,6 +1,9 @@
-// The Restore screen's logic: pick a backup file, unlock it with a passkey, the recovery key or a
-// password, restore with progress, show the result. A wrong or mistyped key goes back to the
-// unlock choice. The device's own keyring is kept when the backup's is not newer.
+// The Restore screen's logic: pick a backup file or the backup repository, unlock it with a
+// passkey, the recovery key or a password, restore with progress, show the result. A wrong or
+// mistyped key goes back to the unlock choice. The device's own keyring is kept when the backup's
+// is not newer. From the repository the chats come first (the app can show them), then the
+// photos and files in the background (resumable after the app was killed), and one attachment
+// can be opened on demand meanwhile.
 import Foundation
 
 public enum RestoreUiState: Sendable, Equatable {
@@ -17,9 +20,29 @@ public enum RestoreUiState: Sendable, Equatable {
 }
 
 extension BackupInfo {
-    public var canUsePasskey: Bool { slots.contains { $0.kind == .passkey } }
-    public var canUseRecoveryKey: Bool { slots.contains { $0.kind == .recoveryKey } }
-    public var canUsePassword: Bool { slots.contains { $0.kind == .password } }
+    /// A repository's slots are sealed in it: every method is offered.
+    public var canUsePasskey: Bool { fromRepository || slots.contains { $0.kind == .passkey } }
+    public var canUseRecoveryKey: Bool { fromRepository || slots.contains { $0.kind == .recoveryKey } }
+    public var canUsePassword: Bool { fromRepository || slots.contains { $0.kind == .password } }
+}
+
+/// The photos and files restored after the chats, in the background: `running` with `progress`
+/// (`.media`: bytes, files; `ProgressText.of`), then `result` (counts, and the attachments lost to
+/// damage with the reason: `lostLines`); `message` says how it ended or why it stopped (it
+/// continues with `RestoreViewModel.resumeMedia()`), or why an attachment could not be opened.
+/// `opened` is the last attachment opened on demand, `opening` the one being fetched.
+public struct MediaRestoreUiState: Sendable, Equatable {
+    public var running = false
+    public var progress: OperationProgress?
+    public var result: MediaRestoreSummary?
+    public var message: UserMessage?
+    public var opened: MediaFile?
+    public var opening: Int64?
+
+    /// One line per attachment lost to damage.
+    public var lostLines: [String] { (result?.lost ?? []).map(UserMessage.lost) }
+
+    public init() {}
 }
 
 /// Restore screen logic.
@@ -31,6 +54,15 @@ public final class RestoreViewModel {
 
     /// Called on the main actor after every state change.
     public var onChange: ((RestoreUiState) -> Void)?
+
+    /// The background media restore and the attachments opened on demand.
+    public private(set) var media = MediaRestoreUiState() {
+        didSet { onMediaChange?(media) }
+    }
+
+    /// Called on the main actor after every change of `media`.
+    public var onMediaChange: ((MediaRestoreUiState) -> Void)?
+    private var mediaTask: Task<Void, Never>?
 
     private let engine: BackupEngine
     private let passkeys: PasskeyPrfProvider
@@ -64,11 +96,29 @@ public final class RestoreViewModel {
         }
     }
 
+    /// Looks for the backup repository (backups with media) in the backup storage.
+    @discardableResult
+    public func pickRepository() -> Task<Void, Never>? {
+        guard !busy else { return nil }
+        state = .inspecting
+        return run { [self] in
+            do {
+                if let info = try await engine.inspectRepository() {
+                    state = .chooseUnlock(info, nil)
+                } else {
+                    state = .chooseFile(.noRepository)
+                }
+            } catch {
+                state = .chooseFile(UserMessage.of(error: error))
+            }
+        }
+    }
+
     /// Unlocks with a passkey assertion and restores.
     @discardableResult
     public func unlockWithPasskey() -> Task<Void, Never>? {
         restore { [self] info in
-            let pending = try await engine.beginUnlock(info.path)
+            let pending = info.fromRepository ? try await engine.beginRepositoryUnlock() : try await engine.beginUnlock(info.path)
             let outcome = await passkeys.authenticate(pending.request)
             guard case .success(let assertion) = outcome else {
                 state = .chooseUnlock(info, UserMessage.of(outcome))
@@ -108,21 +158,99 @@ public final class RestoreViewModel {
                 // backup's keyring replaces it.
                 let device = try? vault.load()
                 defer { device?.wipe() }
-                let result = try await engine.restore(info.path, with: secret, device: device) { progress in
+                let onProgress: @Sendable (OperationProgress) -> Void = { progress in
                     Task { @MainActor [weak self] in
                         guard let self, case .restoring = self.state else { return }
                         self.state = .restoring(info, progress)
                     }
                 }
+                let result = info.fromRepository
+                    ? try await engine.restoreFromRepository(with: secret, device: device, progress: onProgress)
+                    : try await engine.restore(info.path, with: secret, device: device, progress: onProgress)
                 // Installed: from here on the restore is done, whatever a late cancel says.
                 defer { result.secrets.wipe() }
                 try vault.save(result.secrets)
+                // The chats are ready first: the app can show them while the files follow.
                 state = .restored(messages: result.messages, conversations: result.conversations,
                                   keptDeviceKeyring: result.keptDeviceKeyring)
+                if info.fromRepository { startMedia(.mediaFollows) }
             } catch {
                 state = .chooseUnlock(info, UserMessage.of(error: error))
             }
         }
+    }
+
+    /// Continues a media restore that did not finish (the app was killed, it was cancelled or
+    /// failed): call it when the app starts. Does nothing when none is pending or one is running.
+    @discardableResult
+    public func resumeMedia() -> Task<Void, Never> {
+        Task { @MainActor [self] in
+            do {
+                guard try await engine.mediaRestorePending() else { return }
+            } catch {
+                media.message = .mediaInterrupted((error as? KeepsakeFlowError)?.failure ?? .other)
+                return
+            }
+            await startMedia(nil)?.value
+        }
+    }
+
+    /// Stops the media restore; what was restored stays, and `resumeMedia()` continues it.
+    public func cancelMedia() { mediaTask?.cancel() }
+
+    /// The user opened attachment `attachmentId` (a photo not restored yet): fetches it now, also
+    /// while the background restore runs. `media.opened` then names its file; one the backup does
+    /// not hold gives a message saying so.
+    @discardableResult
+    public func openAttachment(_ attachmentId: Int64) -> Task<Void, Never> {
+        media.opening = attachmentId
+        media.message = nil
+        return Task { @MainActor [self] in
+            do {
+                guard let secrets = try vault.load() else { throw KeepsakeFlowError(.wrongKey, "no keyring on this device") }
+                defer { secrets.wipe() }
+                let file = try await engine.loadMedia(secrets, attachmentId: attachmentId)
+                media.opening = nil
+                media.opened = file
+            } catch {
+                media.opening = nil
+                media.message = UserMessage.of(error: error)
+            }
+        }
+    }
+
+    /// The user read the media message.
+    public func mediaMessageShown() { media.message = nil }
+
+    /// Starts the background media restore unless one runs; `message` is shown while it runs.
+    @discardableResult
+    private func startMedia(_ message: UserMessage?) -> Task<Void, Never>? {
+        guard !media.running else { return nil }
+        media.running = true
+        media.progress = nil
+        media.result = nil
+        media.message = message
+        let task = Task { @MainActor [self] in
+            do {
+                guard let secrets = try vault.load() else { throw KeepsakeFlowError(.wrongKey, "no keyring on this device") }
+                defer { secrets.wipe() }
+                let summary = try await engine.restoreMedia(secrets) { progress in
+                    Task { @MainActor [weak self] in
+                        guard let self, self.media.running else { return }
+                        self.media.progress = progress
+                    }
+                }
+                media.running = false
+                media.result = summary
+                media.message = .mediaRestored(summary)
+            } catch {
+                media.running = false
+                let failure = (error as? KeepsakeFlowError)?.failure ?? (error is CancellationError ? .cancelled : .other)
+                media.message = .mediaInterrupted(failure)
+            }
+        }
+        mediaTask = task
+        return task
     }
 
     private func run(_ body: @escaping @MainActor () async -> Void) -> Task<Void, Never> {

@@ -67,6 +67,48 @@ public struct UserMessage: Sendable, Equatable {
               + (keptDeviceKeyring ? " This phone keeps its current backup keys: keys removed since that backup stay revoked." : ""))
     }
 
+    /// What to say after a backup; with media, what became of the photos and files.
+    public static func backedUp(_ summary: BackupSummary) -> UserMessage {
+        guard let media = summary.media else { return .info("Backup complete.") }
+        return .info("Backup complete: \(mediaCounts(media)).")
+    }
+
+    /// The media counts of a backup, as the Backup screen shows them.
+    public static func mediaCounts(_ media: MediaBackupCounts) -> String {
+        "\(files(media.filesStored)) in the backup (\(ProgressText.bytes(media.bytesStored))), "
+            + "\(media.filesNotOnDevice) not on this phone, \(media.filesSkipped) skipped"
+    }
+
+    /// No backup repository in the backup storage (nothing backed up with media yet).
+    public static let noRepository = UserMessage.error("No backup was found in the backup storage.")
+
+    /// The chats are back; the photos and files follow in the background.
+    public static let mediaFollows = UserMessage.info("Your chats are ready. Photos and files are being restored in the background.")
+
+    /// What to say when the media restore finished.
+    public static func mediaRestored(_ summary: MediaRestoreSummary) -> UserMessage {
+        var text = "Restored \(files(summary.filesRestored + summary.filesAlreadyRestored)) (\(ProgressText.bytes(summary.bytesRestored)) now)."
+        if summary.filesNotInBackup > 0 {
+            text += " \(files(summary.filesNotInBackup)) \(summary.filesNotInBackup == 1 ? "was" : "were") not in the backup."
+        }
+        if !summary.lost.isEmpty { text += " \(files(UInt64(summary.lost.count))) could not be restored." }
+        return UserMessage(text, isError: !summary.lost.isEmpty)
+    }
+
+    /// One line per attachment lost to damage, with Keepsake's reason.
+    public static func lost(_ attachment: LostAttachment) -> String {
+        "Attachment \(attachment.attachmentId) could not be restored: \(attachment.reason)"
+    }
+
+    /// The media restore stopped (cancelled, offline, killed): it goes on where it stopped.
+    public static func mediaInterrupted(_ failure: Failure) -> UserMessage {
+        var message = of(failure)
+        message.text = "Restoring photos and files stopped: \(message.text) It continues where it stopped."
+        return message
+    }
+
+    private static func files(_ n: UInt64) -> String { n == 1 ? "1 photo or file" : "\(n) photos and files" }
+
     /// What to say when a ceremony did not succeed; nil for success and for a plain cancel.
     public static func of<Value>(_ outcome: PasskeyOutcome<Value>) -> UserMessage? {
         switch outcome {
@@ -92,5 +134,46 @@ public struct UserMessage: Sendable, Equatable {
         if let flow = error as? KeepsakeFlowError { return of(flow.failure) }
         if error is CancellationError { return of(.cancelled) }
         return of(.other)
+    }
+}
+
+/// The progress line of the Backup and Restore screens.
+public enum ProgressText {
+    /// "Photos and files: 3 of 10 files, 1.5 MB of 4.0 MB" in the media phase, else the phase and a percentage.
+    public static func of(_ progress: OperationProgress?) -> String {
+        guard let progress else { return "Starting…" }
+        if progress.phase == .media {
+            let files = "\(progress.filesDone ?? 0) of \(progress.filesTotal ?? 0) files"
+            let size = progress.total.map { "\(bytes(progress.done)) of \(bytes($0))" } ?? bytes(progress.done)
+            return "\(phase(progress.phase)): \(files), \(size)"
+        }
+        guard let total = progress.total, total > 0 else { return phase(progress.phase) }
+        return "\(phase(progress.phase)): \(min(progress.done, total) * 100 / total)%"
+    }
+
+    /// What each phase is called on screen.
+    public static func phase(_ phase: Phase) -> String {
+        switch phase {
+        case .backup: return "Backing up chats"
+        case .restore: return "Restoring chats"
+        case .verify, .check: return "Checking"
+        case .index: return "Indexing"
+        case .media: return "Photos and files"
+        }
+    }
+
+    /// Bytes for people: "512 B", "1.5 KB", "3.0 MB", "1.2 GB" (1 KB = 1024 bytes).
+    public static func bytes(_ n: UInt64) -> String {
+        if n < 1024 { return "\(n) B" }
+        let units = ["KB", "MB", "GB", "TB"]
+        var value = Double(n) / 1024
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        // One decimal, rounded half away from zero like Kotlin's "%.1f", without locale.
+        let tenths = (value * 10).rounded(.toNearestOrAwayFromZero)
+        return "\(Int(tenths) / 10).\(Int(tenths) % 10) \(units[unit])"
     }
 }

@@ -57,6 +57,16 @@ actor Gate {
     }
 }
 
+/// A snapshot of the fake repository: the keyring and slots of the moment, the chats, the
+/// attachments and the files stored (id to size).
+private struct FakeSnapshot {
+    let keyring: FakeKeyring
+    let slots: [FakeSlot]
+    let messages: UInt64
+    let attachments: [(id: Int64, mime: String)]
+    let stored: [Int64: UInt64]
+}
+
 /// A slot as the fake engine keeps it: what the user sees, and the secret that opens it.
 struct FakeSlot {
     var info: SlotInfo
@@ -89,6 +99,31 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
     var messagesByConversation: [String: [ChatMessage]] = [:]
     var backups = 0
     var gate: Gate?
+
+    // Media: the chat store's attachments and the repository's latest snapshot of them. The media
+    // restore's state (`restoredMedia`, `restoring`) outlives the view-models, like the real state
+    // folder: a new view-model models a restarted app.
+    /// The chat store's attachments: id, MIME type, the file's size on the phone (nil: not on it).
+    var attachments: [(id: Int64, mime: String, bytes: UInt64?)] = []
+    /// Files larger than this are left out of backups (the media options).
+    var maxMediaBytes = UInt64.max
+    /// Attachments whose file cannot be read (recorded as not on the phone).
+    var unreadable: Set<Int64> = []
+    /// Attachments whose stored data is damaged, with the reason the restore reports.
+    var damaged: [Int64: String] = [:]
+    private var snapshot: FakeSnapshot?
+    private var restoring: FakeSnapshot?
+    private var lastRestored: FakeSnapshot?
+    /// Attachments restored on this phone, with their sizes.
+    var restoredMedia: [Int64: UInt64] = [:]
+    /// When set, a media backup or restore waits for it after its first media report.
+    var mediaGate: Gate?
+    /// When set, a media restore fails with `.io` after restoring this many files (offline, killed).
+    var mediaFailsAfter: Int?
+    /// Called when a media restore starts, before its first report.
+    var onMediaRestoreStart: (@MainActor () -> Void)?
+    /// What was called, in order: "backup", "restore", "media", "load <id>".
+    var calls: [String] = []
 
     private func secrets(_ keyring: FakeKeyring) -> KeyringSecrets {
         let s = KeyringSecrets(rootKey: [UInt8](repeating: 7, count: 32), publicKeyring: Data(keyring.publicBytes.utf8),
@@ -183,6 +218,116 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
         return BackupSummary(path: path, bytes: UInt64(body.count), messages: messages)
     }
 
+    func backUpWithMedia(_ s: KeyringSecrets, progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary {
+        let keyring = try keyring(s)
+        calls.append("backup")
+        let messages = UInt64(messagesByConversation.values.map(\.count).reduce(0, +))
+        progress(OperationProgress(phase: .backup, done: 0, total: messages))
+        await gate?.wait()
+        try Task.checkCancellation()
+        progress(OperationProgress(phase: .backup, done: messages, total: messages))
+        let readable = attachments.filter { $0.bytes != nil && !unreadable.contains($0.id) }
+        let kept = readable.filter { $0.bytes! <= maxMediaBytes }
+        let total = kept.map { $0.bytes! }.reduce(0, +)
+        progress(OperationProgress(phase: .media, done: 0, total: total, filesDone: 0, filesTotal: UInt64(kept.count)))
+        await mediaGate?.wait()
+        var done: UInt64 = 0
+        for (index, attachment) in kept.enumerated() {
+            done += attachment.bytes!
+            progress(OperationProgress(phase: .media, done: done, total: total, filesDone: UInt64(index + 1), filesTotal: UInt64(kept.count)))
+        }
+        let stored = Dictionary(uniqueKeysWithValues: kept.map { ($0.id, $0.bytes!) })
+        snapshot = FakeSnapshot(keyring: keyring, slots: keyring.slots, messages: messages,
+                                attachments: attachments.map { ($0.id, $0.mime) }, stored: stored)
+        backups += 1
+        let counts = MediaBackupCounts(filesStored: UInt64(stored.count), filesNotOnDevice: UInt64(attachments.count - readable.count),
+                                       filesSkipped: UInt64(readable.count - kept.count), bytesStored: total,
+                                       filesRead: UInt64(kept.count),
+                                       filesUnreadable: UInt64(attachments.filter { $0.bytes != nil && unreadable.contains($0.id) }.count))
+        return BackupSummary(path: "repository", bytes: total, messages: messages, media: counts)
+    }
+
+    func inspectRepository() async throws -> BackupInfo? {
+        snapshot.map { _ in BackupInfo(path: "repository", createdAt: Date(timeIntervalSince1970: 0), slots: [], messageCount: nil,
+                                       fromRepository: true) }
+    }
+
+    func beginRepositoryUnlock() async throws -> PendingAssertion {
+        guard snapshot != nil else { throw KeepsakeFlowError(.other, "no repository") }
+        return Assertion(request: prfRequest())
+    }
+
+    func restoreFromRepository(with secret: UnlockSecret, device: KeyringSecrets?,
+                               progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
+        guard let latest = snapshot else { throw KeepsakeFlowError(.other, "no repository") }
+        try unlock(latest.slots, secret)
+        let mine = device.flatMap { try? keyring($0) }
+        let keep = mine.map { $0.id == latest.keyring.id && latest.keyring.generation <= $0.generation } ?? false
+        progress(OperationProgress(phase: .restore, done: 0, total: latest.messages))
+        await gate?.wait()
+        try Task.checkCancellation()
+        progress(OperationProgress(phase: .restore, done: latest.messages, total: latest.messages))
+        calls.append("restore")
+        restoring = latest
+        lastRestored = latest
+        return RestoreResult(messages: latest.messages, conversations: UInt64(conversationList.count),
+                             secrets: secrets(keep ? mine! : latest.keyring), keptDeviceKeyring: keep)
+    }
+
+    func mediaRestorePending() async throws -> Bool { restoring != nil }
+
+    func restoreMedia(_ s: KeyringSecrets, progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> MediaRestoreSummary {
+        _ = try keyring(s)
+        guard let from = restoring ?? lastRestored else { throw KeepsakeFlowError(.other, "nothing restored from the repository") }
+        calls.append("media")
+        await onMediaRestoreStart?()
+        let selection = from.attachments.map(\.id).sorted()
+        let already = UInt64(selection.filter { restoredMedia[$0] != nil }.count)
+        let todo = selection.filter { restoredMedia[$0] == nil && from.stored[$0] != nil && damaged[$0] == nil }
+        let total = todo.map { from.stored[$0]! }.reduce(0, +)
+        progress(OperationProgress(phase: .media, done: 0, total: total, filesDone: 0, filesTotal: UInt64(todo.count)))
+        await mediaGate?.wait()
+        var done: UInt64 = 0
+        var restored: UInt64 = 0
+        var restoredBytes: UInt64 = 0
+        var fetchedMeanwhile: UInt64 = 0
+        for (index, id) in todo.enumerated() {
+            try Task.checkCancellation()
+            if mediaFailsAfter == index { throw KeepsakeFlowError(.io, "offline after \(index) files") }
+            let size = from.stored[id]!
+            // Opened on demand while this run waited: already there, not restored twice.
+            if restoredMedia[id] != nil {
+                fetchedMeanwhile += 1
+            } else {
+                restored += 1
+                restoredBytes += size
+                restoredMedia[id] = size
+            }
+            done += size
+            progress(OperationProgress(phase: .media, done: done, total: total, filesDone: UInt64(index + 1), filesTotal: UInt64(todo.count)))
+        }
+        restoring = nil
+        return MediaRestoreSummary(
+            filesRestored: restored, bytesRestored: restoredBytes, filesAlreadyRestored: already + fetchedMeanwhile,
+            filesNotInBackup: UInt64(selection.filter { from.stored[$0] == nil }.count),
+            lost: selection.filter { from.stored[$0] != nil && damaged[$0] != nil && restoredMedia[$0] == nil }
+                .map { LostAttachment(attachmentId: $0, reason: damaged[$0]!) })
+    }
+
+    func loadMedia(_ s: KeyringSecrets, attachmentId: Int64) async throws -> MediaFile {
+        _ = try keyring(s)
+        calls.append("load \(attachmentId)")
+        guard let from = lastRestored else { throw KeepsakeFlowError(.other, "nothing restored from the repository") }
+        guard let attachment = from.attachments.first(where: { $0.id == attachmentId }) else {
+            throw KeepsakeFlowError(.other, "no attachment \(attachmentId)")
+        }
+        guard let size = from.stored[attachmentId], damaged[attachmentId] == nil else {
+            throw KeepsakeFlowError(.mediaUnavailable, "attachment \(attachmentId)")
+        }
+        restoredMedia[attachmentId] = size
+        return MediaFile(attachmentId: attachmentId, path: "media/\(attachmentId)", mime: attachment.mime, bytes: size)
+    }
+
     /// A backup file: its keyring version, message count and slots with their secrets.
     private func read(_ path: String) throws -> (keyring: FakeKeyring, messages: UInt64?, slots: [FakeSlot]) {
         guard let data = FileManager.default.contents(atPath: path) else { throw KeepsakeFlowError(.io, "no file") }
@@ -207,7 +352,21 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
     func restore(_ path: String, with secret: UnlockSecret, device: KeyringSecrets?,
                  progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
         let backup = try read(path)
-        func slots(_ kind: SlotKind) -> [FakeSlot] { backup.slots.filter { $0.info.kind == kind } }
+        try unlock(backup.slots, secret)
+        // The device keeps its own keyring when the backup's is the same one and not newer.
+        let mine = device.flatMap { try? keyring($0) }
+        let keep = mine.map { $0.id == backup.keyring.id && backup.keyring.generation <= $0.generation } ?? false
+        progress(OperationProgress(phase: .restore, done: 0, total: nil))
+        await gate?.wait()
+        try Task.checkCancellation()
+        progress(OperationProgress(phase: .check, done: 1, total: 1))
+        return RestoreResult(messages: backup.messages ?? 0, conversations: UInt64(conversationList.count),
+                             secrets: secrets(keep ? mine! : backup.keyring), keptDeviceKeyring: keep)
+    }
+
+    /// Checks `secret` against `slots` as Keepsake does, with the same failures.
+    private func unlock(_ backupSlots: [FakeSlot], _ secret: UnlockSecret) throws {
+        func slots(_ kind: SlotKind) -> [FakeSlot] { backupSlots.filter { $0.info.kind == kind } }
         switch secret {
         case .passkey(_, let assertion):
             guard slots(.passkey).contains(where: { $0.secret == assertion.credentialId.base64EncodedString() }) else {
@@ -223,15 +382,6 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
             guard !slots(.password).isEmpty else { throw KeepsakeFlowError(.noMatchingSlot, "no password slot") }
             guard slots(.password).contains(where: { $0.secret == text }) else { throw KeepsakeFlowError(.wrongPassword, "no slot opens") }
         }
-        // The device keeps its own keyring when the backup's is the same one and not newer.
-        let mine = device.flatMap { try? keyring($0) }
-        let keep = mine.map { $0.id == backup.keyring.id && backup.keyring.generation <= $0.generation } ?? false
-        progress(OperationProgress(phase: .restore, done: 0, total: nil))
-        await gate?.wait()
-        try Task.checkCancellation()
-        progress(OperationProgress(phase: .check, done: 1, total: 1))
-        return RestoreResult(messages: backup.messages ?? 0, conversations: UInt64(conversationList.count),
-                             secrets: secrets(keep ? mine! : backup.keyring), keptDeviceKeyring: keep)
     }
 
     func conversations() async throws -> [ConversationSummary] { conversationList }

@@ -50,9 +50,11 @@ import app.keepsake.sample.flow.BackupViewModel
 import app.keepsake.sample.flow.BackupWork
 import app.keepsake.sample.flow.ChatRow
 import app.keepsake.sample.flow.ChatViewModel
+import app.keepsake.sample.flow.MediaRestoreUiState
 import app.keepsake.sample.flow.chatRows
 import app.keepsake.sample.flow.MIN_PASSWORD_CHARS
 import app.keepsake.sample.flow.Progress
+import app.keepsake.sample.flow.ProgressText
 import app.keepsake.sample.flow.RestoreUiState
 import app.keepsake.sample.flow.RestoreViewModel
 import app.keepsake.sample.flow.SlotInfo
@@ -208,6 +210,9 @@ private fun BackupScreen(backup: BackupViewModel) {
         ) { Text("Add") }
     }
     Button(onClick = { backup.backUpNow() }, enabled = state.canBackUp, modifier = Modifier.testTag("back-up-now")) { Text("Back up now") }
+    OutlinedButton(onClick = { backup.backUpWithMedia() }, enabled = state.canBackUp, modifier = Modifier.testTag("back-up-with-media")) {
+        Text("Back up with photos and files")
+    }
     when (val work = state.work) {
         is BackupWork.BackingUp -> {
             ProgressLine(work.progress)
@@ -222,8 +227,10 @@ private fun BackupScreen(backup: BackupViewModel) {
         TextButton(onClick = backup::recoveryKeyNoted) { Text("I wrote it down") }
     }
     Text(
-        state.lastBackup?.let { "Last backup: ${DateFormat.getDateTimeInstance().format(Date(it.finishedAtEpochMillis))}, ${it.messages} messages, ${it.bytes} bytes" }
-            ?: "No backup yet",
+        state.lastBackup?.let {
+            "Last backup: ${DateFormat.getDateTimeInstance().format(Date(it.finishedAtEpochMillis))}, ${it.messages} messages, " +
+                ProgressText.bytes(it.bytes) + it.media?.let { media -> "; ${UserMessages.mediaCounts(media)}" }.orEmpty()
+        } ?: "No backup yet",
         modifier = Modifier.testTag("last-backup"),
     )
     state.lastScheduledRun?.let { run ->
@@ -236,6 +243,7 @@ private fun BackupScreen(backup: BackupViewModel) {
 @Composable
 private fun RestoreScreen(restore: RestoreViewModel, onRestored: () -> Unit) {
     val state by restore.state.collectAsStateWithLifecycle()
+    val media by restore.media.collectAsStateWithLifecycle()
     val context = LocalContext.current
     // The engine reads a path: copy the picked document into the cache first.
     val picker = rememberLauncherForActivityResult(ActivityResultContracts.OpenDocument()) { uri: Uri? ->
@@ -250,11 +258,17 @@ private fun RestoreScreen(restore: RestoreViewModel, onRestored: () -> Unit) {
     when (val s = state) {
         is RestoreUiState.ChooseFile -> {
             Button(onClick = { picker.launch(arrayOf("*/*")) }, modifier = Modifier.testTag("pick-file")) { Text("Choose a backup file") }
+            OutlinedButton(onClick = { restore.pickRepository() }, modifier = Modifier.testTag("pick-repository")) {
+                Text("Restore from backup storage (with photos and files)")
+            }
             s.message?.let { MessageText(it) }
         }
         RestoreUiState.Inspecting -> LinearProgressIndicator(Modifier.fillMaxWidth())
         is RestoreUiState.ChooseUnlock -> {
-            Text("Backup of ${DateFormat.getDateTimeInstance().format(Date(s.info.createdAtEpochSeconds * 1000))}")
+            Text(
+                if (s.info.fromRepository) "Backup in ${s.info.path}"
+                else "Backup of ${DateFormat.getDateTimeInstance().format(Date(s.info.createdAtEpochSeconds * 1000))}",
+            )
             if (s.canUsePasskey) {
                 Button(onClick = { restore.unlockWithPasskey() }, modifier = Modifier.testTag("unlock-passkey")) { Text("Unlock with passkey") }
             }
@@ -282,9 +296,26 @@ private fun RestoreScreen(restore: RestoreViewModel, onRestored: () -> Unit) {
         }
         is RestoreUiState.Restored -> {
             Text(s.message.text, modifier = Modifier.testTag("restored"))
-            Button(onClick = { onRestored(); restore.reset() }) { Text("Done") }
+            // The chats are ready: the photos and files go on in the background (below).
+            Button(onClick = { onRestored(); restore.reset() }) { Text("Show my chats") }
         }
     }
+    MediaRestoreSection(restore, media)
+}
+
+/** The background media restore: progress in files and bytes, the result and the lost attachments. */
+@Composable
+private fun MediaRestoreSection(restore: RestoreViewModel, media: MediaRestoreUiState) {
+    if (media.running) {
+        ProgressLine(media.progress)
+        TextButton(onClick = restore::cancelMedia, modifier = Modifier.testTag("cancel-media")) { Text("Pause photos and files") }
+    } else if (media.result == null && media.message != null) {
+        // Stopped (cancelled, offline): it continues where it stopped.
+        OutlinedButton(onClick = { restore.resumeMedia() }, modifier = Modifier.testTag("resume-media")) { Text("Continue") }
+    }
+    media.message?.let { MessageText(it) }
+    media.lostLines.forEach { Text(it, style = MaterialTheme.typography.bodySmall) }
+    media.opened?.let { Text("Opened ${it.mime}: ${it.path}", style = MaterialTheme.typography.bodySmall) }
 }
 
 @Composable
@@ -295,7 +326,8 @@ private fun ProgressLine(progress: Progress?) {
     } else {
         LinearProgressIndicator(progress = { progress.done.toFloat() / total }, modifier = Modifier.fillMaxWidth())
     }
-    progress?.let { Text("${it.phase.name.lowercase()}: ${it.done}${it.total?.let { t -> " / $t" }.orEmpty()}") }
+    // The chats, then "Photos and files: 3 of 10 files, 1.5 MB of 4.0 MB".
+    Text(ProgressText.of(progress), modifier = Modifier.testTag("progress"))
 }
 
 @Composable

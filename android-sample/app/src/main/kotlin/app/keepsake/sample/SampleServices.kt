@@ -4,6 +4,7 @@ package app.keepsake.sample
 
 import android.app.Activity
 import android.content.Context
+import app.keepsake.directoryBlobStore
 import app.keepsake.sample.engine.BindingsBackupEngine
 import app.keepsake.sample.flow.BackupEngine
 import app.keepsake.sample.flow.BackupHistory
@@ -18,8 +19,23 @@ import java.io.File
 class SampleServices private constructor(context: Context, val demo: Boolean) {
     private val app = context.applicationContext
 
-    /** Keepsake over the bindings, on the app's chat database. */
-    private val bindingsEngine = BindingsBackupEngine(File(app.filesDir, "chats.sqlite").path, BuildConfig.RP_ID)
+    /**
+     * Keepsake over the bindings, on the app's chat database and media folder. Backups with media
+     * go into a repository in the app's files: the marked line is where a real app returns its
+     * cloud BlobStore (docs/KOTLIN.md, "Daily incremental backups").
+     */
+    private val bindingsEngine = BindingsBackupEngine(
+        File(app.filesDir, "chats.sqlite").path,
+        BuildConfig.RP_ID,
+        mediaDir = File(app.filesDir, "media"),
+        // Kept out of Android's own backups, like the vault.
+        mediaStateDir = File(app.noBackupFilesDir, "keepsake-media-state"),
+        cacheDir = File(app.cacheDir, "keepsake").path,
+        blobStore = {
+            // A real app: its cloud BlobStore here (Google Drive, its own server).
+            directoryBlobStore(File(app.filesDir, "keepsake-repository").path)
+        },
+    )
     val engine: BackupEngine = bindingsEngine
     val vault: RootKeyVault = KeystoreRootKeyVault(app)
     val history: BackupHistory = PreferencesBackupHistory(app)

@@ -20,5 +20,7 @@ class ScreenModels(services: SampleServices) : ViewModel() {
     init {
         chat.refresh()
         backup.load()
+        // A media restore the process was killed in goes on with the next file.
+        restore.resumeMedia()
     }
 }

@@ -2,11 +2,17 @@
 // as KeyringSecrets (root key, generation, public keyring) so the app's vault can seal them and
 // every keyring is rebuilt with Keyring.restoreChecked against the sealed generation; every call
 // runs off the main thread through keepsakeIo (coroutine cancel = Keepsake Cancellation), and
-// every KeepsakeException becomes a KeepsakeFlowException with the matching Failure.
+// every KeepsakeException becomes a KeepsakeFlowException with the matching Failure. Backups
+// with media go into a backup Repository (a BlobStore: a folder of the app here, the app's cloud
+// in a real app) with the files of the app's media folder; the restore brings the chats back
+// first, then the files, resumable through a state folder that outlives the process.
 package app.keepsake.sample.engine
 
+import app.keepsake.Attachment
 import app.keepsake.BackupOptions
 import app.keepsake.BackupSecret
+import app.keepsake.BlobStore
+import app.keepsake.BlobStoreException
 import app.keepsake.ChatStore
 import app.keepsake.Conversation
 import app.keepsake.ConversationKind
@@ -14,6 +20,10 @@ import app.keepsake.DeliveryState
 import app.keepsake.EnrollmentOutcome
 import app.keepsake.KeepsakeException
 import app.keepsake.Keyring
+import app.keepsake.MediaBackupReport
+import app.keepsake.MediaItem
+import app.keepsake.MediaOptions
+import app.keepsake.MediaRestoreReport
 import app.keepsake.Message
 import app.keepsake.MessageKind
 import app.keepsake.PasskeyEnrollment
@@ -21,7 +31,11 @@ import app.keepsake.PasskeyUnlock
 import app.keepsake.ProgressPhase
 import app.keepsake.ProgressReport
 import app.keepsake.SoftAuthenticator
+import app.keepsake.Repository
 import app.keepsake.backupToPath
+import app.keepsake.directoryBlobStore
+import app.keepsake.fileMediaSink
+import app.keepsake.fileMediaSource
 import app.keepsake.inspectBackup
 import app.keepsake.keepsakeIo
 import app.keepsake.keyringFromBackup
@@ -37,6 +51,10 @@ import app.keepsake.sample.flow.Failure
 import app.keepsake.sample.flow.JsonAuthenticator
 import app.keepsake.sample.flow.KeepsakeFlowException
 import app.keepsake.sample.flow.KeyringSecrets
+import app.keepsake.sample.flow.LostAttachment
+import app.keepsake.sample.flow.MediaBackupCounts
+import app.keepsake.sample.flow.MediaFile
+import app.keepsake.sample.flow.MediaRestoreSummary
 import app.keepsake.sample.flow.PendingCeremony
 import app.keepsake.sample.flow.Phase
 import app.keepsake.sample.flow.Progress
@@ -44,6 +62,7 @@ import app.keepsake.sample.flow.RestoreResult
 import app.keepsake.sample.flow.SlotInfo
 import app.keepsake.sample.flow.SlotKind
 import app.keepsake.sample.flow.UnlockSecret
+import java.io.File
 import java.security.SecureRandom
 import app.keepsake.SlotInfo as FfiSlotInfo
 import app.keepsake.SlotKind as FfiSlotKind
@@ -52,15 +71,42 @@ import app.keepsake.SlotKind as FfiSlotKind
  * Keepsake for the sample. [chatDatabase] is the app's ChatStore file; [rpId] the relying party
  * (a domain associated with the app). Conversation and message ids are assigned here in order
  * (1, 2, ...), which is how the sample lists conversations.
+ *
+ * Backups with media: [mediaDir] is the app's media folder (each attachment's file at its
+ * `localRef`; restored files are written there too), [mediaStateDir] the media restore's state
+ * (app-private and kept out of platform backups: Android's `noBackupFilesDir`), [cacheDir] the
+ * repository's local cache, [mediaOptions] what to leave out. [blobStore] is where the backup
+ * repository lives: **a real app returns its cloud `BlobStore` here** (Google Drive, its own
+ * server: docs/KOTLIN.md); the sample keeps the repository in a folder of the app's storage.
  */
 class BindingsBackupEngine(
     private val chatDatabase: String,
     private val rpId: String,
     private val rpName: String = "Keepsake",
     private val clock: () -> Long = System::currentTimeMillis,
+    private val mediaDir: File = File(chatDatabase).absoluteFile.resolveSibling("media"),
+    private val mediaStateDir: File = File(chatDatabase).absoluteFile.resolveSibling("keepsake-media-state"),
+    private val cacheDir: String? = null,
+    private val mediaOptions: MediaOptions? = null,
+    /** Names the repository's place on the Restore screen. */
+    private val repositoryName: String = "Backup storage",
+    // The cloud goes here: the sample's repository is a folder beside the chat database.
+    private val blobStore: () -> BlobStore = {
+        directoryBlobStore(File(chatDatabase).absoluteFile.resolveSibling("keepsake-repository").path)
+    },
 ) : BackupEngine {
     private val lock = Any()
     private var openStore: ChatStore? = null
+    private var openBlobStore: BlobStore? = null
+
+    /** The repository opened by this process (reads, such as a fetch during a media restore, run side by side). */
+    private var openRepository: Repository? = null
+
+    /** The snapshot whose chats were restored: its files are restored from it (kept across a kill). */
+    private val restoredSnapshotFile = File(mediaStateDir.absoluteFile.parentFile, "${mediaStateDir.name}.snapshot")
+
+    /** Present while the media restore of that snapshot has not finished. */
+    private val mediaPendingFile = File(mediaStateDir.absoluteFile.parentFile, "${mediaStateDir.name}.pending")
     private val softAuthenticator by lazy { SoftAuthenticator(app.keepsake.SoftAuthenticatorMode.PRF_AT_REGISTRATION) }
 
     /** Demo mode: the software authenticator as a [JsonAuthenticator], errors mapped like the engine's. */
@@ -109,7 +155,10 @@ class BindingsBackupEngine(
     ): EnrollmentStep = call {
         val registration = ceremony as Registration
         when (val outcome = registration.enrollment.finishRegistrationJson(responseJson)) {
-            is EnrollmentOutcome.Enrolled -> EnrollmentStep.Enrolled(registration.keyring.secrets())
+            is EnrollmentOutcome.Enrolled -> {
+                adoptIfPossible(registration.keyring)
+                EnrollmentStep.Enrolled(registration.keyring.secrets())
+            }
             is EnrollmentOutcome.NeedsAssertion ->
                 EnrollmentStep.NeedsAssertion(EnrollmentAssertion(registration.keyring, registration.enrollment, outcome.requestJson))
         }
@@ -122,12 +171,14 @@ class BindingsBackupEngine(
     ): KeyringSecrets = call {
         val assertion = ceremony as EnrollmentAssertion
         assertion.enrollment.finishAssertionJson(responseJson)
+        adoptIfPossible(assertion.keyring)
         assertion.keyring.secrets()
     }
 
     override suspend fun addRecoveryKey(secrets: KeyringSecrets, label: String): Pair<KeyringSecrets, String> = call {
         keyring(secrets).use { k ->
             val added = k.addRecoveryKey(label)
+            adoptIfPossible(k)
             k.secrets() to added.recoveryKey.use { it.reveal() }
         }
     }
@@ -135,6 +186,7 @@ class BindingsBackupEngine(
     override suspend fun addPassword(secrets: KeyringSecrets, label: String, password: String): KeyringSecrets = call {
         keyring(secrets).use { k ->
             k.addPassword(label, password)
+            adoptIfPossible(k)
             k.secrets()
         }
     }
@@ -142,9 +194,13 @@ class BindingsBackupEngine(
     override suspend fun removeSlot(secrets: KeyringSecrets, slotId: String): KeyringSecrets = call {
         keyring(secrets).use { k ->
             // Removal rotates the root key: the new key, generation and public bytes must all
-            // replace the sealed ones (this sample keeps no open Repository; an app that does calls
-            // repository.adoptKeyring(k) here so the repository starts a new key epoch too).
+            // replace the sealed ones, and the backup repository must start a new key epoch
+            // (adoptKeyring) on a repository opened before the rotation: after it the device
+            // keyring no longer opens it. A repository that cannot be opened now (offline) stops
+            // the removal, to be tried again.
+            val repository = if (repositoryExists()) repositoryFor(k, adopt = false) else null
             k.removeSlot(slotId.hexBytes())
+            repository?.adoptKeyring(k)
             k.secrets()
         }
     }
@@ -158,6 +214,108 @@ class BindingsBackupEngine(
                 BackupSummary(destinationPath, report.containerBytes.toLong(), report.counts?.messages?.toLong() ?: 0)
             }
         }
+
+    override suspend fun backUpWithMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): BackupSummary =
+        io { cancellation ->
+            keyring(secrets).use { k ->
+                // Created with the keyring's slots the first time; later its new slots are adopted.
+                val repository = repositoryFor(k, adopt = true)
+                val options = BackupOptions(knownGeneration = secrets.generation, extraMetadata = emptyMap())
+                val report = repository.backupWithMedia(
+                    store(), fileMediaSource(mediaDir), mediaOptions, options, listener(onProgress), cancellation,
+                )
+                BackupSummary(repositoryName, report.bytesUploaded, report.counts.messages, report.media?.let(::mediaCounts))
+            }
+        }
+
+    override suspend fun inspectRepository(): BackupInfo? = call {
+        if (repositoryExists()) BackupInfo(repositoryName, 0, emptyList(), null, fromRepository = true) else null
+    }
+
+    override suspend fun beginRepositoryUnlock(): PendingCeremony = call {
+        val unlock = PasskeyUnlock.forRepository(blobs(), rpId, true)
+        Unlock(unlock, unlock.requestJson())
+    }
+
+    override suspend fun restoreFromRepository(
+        secret: UnlockSecret,
+        device: KeyringSecrets?,
+        onProgress: (Progress) -> Unit,
+    ): RestoreResult = io { cancellation ->
+        backupSecret(secret).use { s ->
+            // Opening checks the secret before the chat store is touched.
+            val repository = Repository.open(blobs(), s, cacheDir)
+            try {
+                repository.keyring().use { fromBackup ->
+                    val kept = device?.takeIf { keepsDevice(it, fromBackup) }
+                    val latest = repository.snapshots().lastOrNull()
+                        ?: throw KeepsakeFlowException(Failure.OTHER, "the repository holds no backup yet")
+                    closeStore()
+                    val report = repository.restore(chatDatabase, latest.id, true, listener(onProgress), cancellation)
+                    // From here the files of this snapshot are due, also after the app was killed.
+                    writeAtomically(restoredSnapshotFile, latest.id)
+                    writeAtomically(mediaPendingFile, latest.id)
+                    keep(repository)
+                    val counts = report.counts
+                    val secrets = kept?.let { KeyringSecrets(it.rootKey(), it.publicKeyring(), it.generation) } ?: fromBackup.secrets()
+                    RestoreResult(counts?.messages ?: 0, counts?.conversations ?: 0, secrets, kept != null)
+                }
+            } catch (e: Throwable) {
+                if (synchronized(lock) { openRepository } !== repository) repository.close()
+                throw e
+            }
+        }
+    }
+
+    override suspend fun mediaRestorePending(): Boolean = call { mediaPendingFile.isFile }
+
+    override suspend fun restoreMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): MediaRestoreSummary =
+        io { cancellation ->
+            val snapshot = restoredSnapshot()
+            val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
+            mediaStateDir.mkdirs()
+            val report = repository.restoreMedia(mediaStateDir.path, fileMediaSink(::mediaFileOf), snapshot, null, listener(onProgress), cancellation)
+            // Done: a file lost to damage stays lost, another run would not bring it back.
+            mediaPendingFile.delete()
+            mediaSummary(report)
+        }
+
+    override suspend fun loadMedia(secrets: KeyringSecrets, attachmentId: Long): MediaFile = call {
+        val snapshot = restoredSnapshot()
+        val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
+        mediaStateDir.mkdirs()
+        val item = repository.fetchMedia(mediaStateDir.path, attachmentId, fileMediaSink(::mediaFileOf), snapshot)
+        MediaFile(item.attachmentId, mediaFileOf(item).path, item.mime, item.size)
+    }
+
+    /**
+     * Sample chat: a media message in [conversationId] whose attachment's file is [localRef] in
+     * the media folder ([size] bytes; the caller puts the file there, or not: a photo never
+     * downloaded). Returns the attachment id. Tests and demos use it; the sample's chat screen
+     * sends text only.
+     */
+    suspend fun sendAttachment(conversationId: String, localRef: String, mime: String, size: Long): Long = call {
+        val store = store()
+        val conversation = conversationId.toLong()
+        if (store.conversation(conversation) == null) throw KeepsakeFlowException(Failure.DATABASE, "no conversation $conversationId")
+        val id = store.counts().messages.toLong() + 1
+        store.insertMessages(
+            listOf(Message(id = id, conversationId = conversation, sender = SELF, kind = MessageKind.MEDIA, body = null, sentAt = clock(), delivery = DeliveryState.SENT)),
+        )
+        store.insertAttachments(listOf(Attachment(id = id, messageId = id, mime = mime, fileName = File(localRef).name, size = size, localRef = localRef)))
+        id
+    }
+
+    /** Where the media folder keeps [item]'s file: at its `localRef` when that stays inside, else `attachments/<id>`. */
+    fun mediaFileOf(item: MediaItem): File {
+        val base = mediaDir.canonicalFile
+        val ref = item.localRef
+        if (ref.isNotEmpty() && !File(ref).isAbsolute) {
+            val file = File(base, ref).canonicalFile
+            if (file.toPath().startsWith(base.toPath()) && file != base) return file
+        }
+        return File(base, "attachments/${item.attachmentId}")
+    }
 
     override suspend fun inspect(path: String): BackupInfo = call {
         val info = inspectBackup(path)
@@ -176,12 +334,7 @@ class BindingsBackupEngine(
         device: KeyringSecrets?,
         onProgress: (Progress) -> Unit,
     ): RestoreResult = io { cancellation ->
-        val backupSecret = when (secret) {
-            is UnlockSecret.Passkey -> (secret.ceremony as Unlock).unlock.finishJson(secret.responseJson)
-            is UnlockSecret.RecoveryKey -> BackupSecret.recoveryKey(secret.text)
-            is UnlockSecret.Password -> BackupSecret.password(secret.text)
-        }
-        backupSecret.use { s ->
+        backupSecret(secret).use { s ->
             // Unlocking first rebuilds the keyring and checks the secret before the store is touched.
             keyringFromBackup(path, s).use { fromBackup ->
                 val kept = device?.takeIf { keepsDevice(it, fromBackup) }
@@ -193,6 +346,89 @@ class BindingsBackupEngine(
             }
         }
     }
+
+    private fun backupSecret(secret: UnlockSecret): BackupSecret = when (secret) {
+        is UnlockSecret.Passkey -> (secret.ceremony as Unlock).unlock.finishJson(secret.responseJson)
+        is UnlockSecret.RecoveryKey -> BackupSecret.recoveryKey(secret.text)
+        is UnlockSecret.Password -> BackupSecret.password(secret.text)
+    }
+
+    private fun blobs(): BlobStore = synchronized(lock) { openBlobStore ?: blobStore().also { openBlobStore = it } }
+
+    /** Whether the blob store holds a repository (its config object). */
+    private fun repositoryExists(): Boolean = try {
+        blobs().stat(CONFIG) != null
+    } catch (e: BlobStoreException) {
+        throw KeepsakeFlowException(Failure.IO, "the backup storage cannot be read: ${e.message}")
+    }
+
+    /**
+     * The repository, opened once per process with the device keyring [k] (or created with its
+     * slots in an empty store); [adopt] brings it up to [k]'s slots first.
+     */
+    private fun repositoryFor(k: Keyring, adopt: Boolean): Repository {
+        synchronized(lock) { openRepository }?.let { open ->
+            if (adopt) open.adoptKeyring(k)
+            return open
+        }
+        val repository = if (repositoryExists()) {
+            BackupSecret.deviceKeyring(k).use { Repository.open(blobs(), it, cacheDir) }.also { if (adopt) it.adoptKeyring(k) }
+        } else {
+            Repository.create(blobs(), k, cacheDir)
+        }
+        return keep(repository)
+    }
+
+    /** Keeps [repository] as this process's open one (closing one opened before). */
+    private fun keep(repository: Repository): Repository = synchronized(lock) {
+        openRepository?.takeIf { it !== repository }?.close()
+        openRepository = repository
+        repository
+    }
+
+    /**
+     * After a slot was added: the repository's config takes it now, so a new phone can already
+     * open the repository with it. The storage being unreachable does not stop the slot: the next
+     * backup adopts it.
+     */
+    private fun adoptIfPossible(k: Keyring) {
+        try {
+            if (repositoryExists()) repositoryFor(k, adopt = true)
+        } catch (e: KeepsakeException) {
+            // Offline or locked: adopted by the next backup.
+        } catch (e: KeepsakeFlowException) {
+            // The same, from the store's own check.
+        }
+    }
+
+    /** The snapshot whose chats were restored here; its files are the ones to restore. */
+    private fun restoredSnapshot(): String =
+        restoredSnapshotFile.takeIf { it.isFile }?.readText()?.trim()?.takeIf { it.isNotEmpty() }
+            ?: throw KeepsakeFlowException(Failure.OTHER, "no chats were restored from the backup repository")
+
+    private fun writeAtomically(file: File, text: String) {
+        file.parentFile?.mkdirs()
+        val temp = File(file.parentFile, ".${file.name}.tmp")
+        temp.writeText(text)
+        if (!temp.renameTo(file)) throw KeepsakeFlowException(Failure.IO, "cannot write ${file.path}")
+    }
+
+    private fun mediaCounts(media: MediaBackupReport) = MediaBackupCounts(
+        filesStored = media.summary.filesStored,
+        filesNotOnDevice = media.summary.filesAbsent,
+        filesSkipped = media.summary.filesSkipped,
+        bytesStored = media.summary.bytesStored,
+        filesRead = media.filesRead,
+        filesUnreadable = media.filesUnreadable,
+    )
+
+    private fun mediaSummary(report: MediaRestoreReport) = MediaRestoreSummary(
+        filesRestored = report.filesRestored,
+        bytesRestored = report.bytesRestored,
+        filesAlreadyRestored = report.filesAlreadyRestored,
+        filesNotInBackup = report.filesNotInBackup,
+        lost = report.lost.map { LostAttachment(it.attachmentId, it.reason) },
+    )
 
     /**
      * Whether the device keeps its own keyring [device] rather than [fromBackup]'s: the same
@@ -286,8 +522,15 @@ class BindingsBackupEngine(
         return ByteArray(length / 2) { i -> substring(2 * i, 2 * i + 2).toInt(16).toByte() }
     }
 
+    /** Progress for the flows: the Media phase in its own bytes and files, the others as the whole operation. */
     private fun listener(onProgress: (Progress) -> Unit) = progressListener { report: ProgressReport ->
-        onProgress(Progress(phase(report.phase), report.done.toLong(), report.total?.toLong()))
+        onProgress(
+            if (report.phase == ProgressPhase.MEDIA) {
+                Progress(Phase.MEDIA, report.phaseDone, report.phaseTotal.takeIf { it > 0 }, report.filesDone, report.filesTotal)
+            } else {
+                Progress(phase(report.phase), report.done.toLong(), report.total?.toLong())
+            },
+        )
     }
 
     private fun phase(phase: ProgressPhase) = when (phase) {
@@ -297,7 +540,7 @@ class BindingsBackupEngine(
         ProgressPhase.INDEX -> Phase.INDEX
         ProgressPhase.CHECK -> Phase.CHECK
         ProgressPhase.MEDIA -> Phase.MEDIA
-        // Repository housekeeping: the sample keeps single-file backups only, so this never comes.
+        // Repository housekeeping: the sample never prunes, so this never comes.
         ProgressPhase.PRUNE -> Phase.CHECK
     }
 
@@ -309,6 +552,9 @@ class BindingsBackupEngine(
 
     private companion object {
         const val SELF = "me"
+
+        /** The repository's config object: present when the store holds a repository. */
+        const val CONFIG = "config"
         val MESSAGE_PAGE = 200
     }
 }
@@ -342,6 +588,8 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER
     // The restore replaces the chat store on purpose (replace = true).
     is KeepsakeException.TargetExists -> Failure.OTHER
-    // Repository failures: the sample keeps single-file backups only.
-    is KeepsakeException.ObjectMissing, is KeepsakeException.Storage, is KeepsakeException.RepositoryLocked -> Failure.OTHER
+    // The backup storage failed or is busy (another device backing up): try again later.
+    is KeepsakeException.Storage, is KeepsakeException.RepositoryLocked -> Failure.IO
+    // A repository object is missing: damage, like a corrupted file.
+    is KeepsakeException.ObjectMissing -> Failure.CORRUPTED
 }

@@ -32,7 +32,7 @@ private fun expect(condition: Boolean, message: () -> String) {
 }
 
 /** One "device": its own chat database, vault, history and view-models. */
-private class Device(dir: File, name: String, val scope: CoroutineScope, val engine: BindingsBackupEngine = BindingsBackupEngine(File(dir, "$name.sqlite").path, "keepsake.example")) {
+private class Device(dir: File, name: String, val scope: CoroutineScope, val engine: BindingsBackupEngine = engineFor(dir, name)) {
     val vault = MemoryVault()
     val history = MemoryHistory()
     val backupFile = File(dir, "$name.keepsake")
@@ -40,6 +40,20 @@ private class Device(dir: File, name: String, val scope: CoroutineScope, val eng
     fun backup(provider: SoftwareAuthenticatorProvider) = BackupViewModel(scope, engine, provider, vault, history, { backupFile.path })
     fun restore(provider: SoftwareAuthenticatorProvider) = RestoreViewModel(scope, engine, provider, vault)
 }
+
+/**
+ * The engine of the device [name]: its chat database, media folder and media restore state; the
+ * backup repository in the folder "cloud" that every device of [dir] shares (the app's cloud).
+ */
+internal fun engineFor(dir: File, name: String, mediaOptions: app.keepsake.MediaOptions? = null) = BindingsBackupEngine(
+    File(dir, "$name.sqlite").path,
+    "keepsake.example",
+    mediaDir = File(dir, "$name-media"),
+    mediaStateDir = File(dir, "$name-media-state"),
+    cacheDir = File(dir, "$name-cache").path,
+    mediaOptions = mediaOptions,
+    blobStore = { app.keepsake.directoryBlobStore(File(dir, "cloud").path) },
+)
 
 /** Chats on [device], a passkey and a recovery key, one backup; returns the recovery key. */
 private suspend fun backedUp(device: Device): String {

@@ -71,25 +71,76 @@ sealed interface UnlockSecret {
     }
 }
 
-/** A progress report of a long operation. */
-data class Progress(val phase: Phase, val done: Long, val total: Long?)
+/**
+ * A progress report of a long operation. In the [Phase.MEDIA] phase [done] and [total] count the
+ * bytes of the attachments' files and [filesDone]/[filesTotal] the files; in the other phases
+ * the files are null.
+ */
+data class Progress(
+    val phase: Phase,
+    val done: Long,
+    val total: Long?,
+    val filesDone: Long? = null,
+    val filesTotal: Long? = null,
+)
 
 /**
- * The phases Keepsake reports. [MEDIA] (attachments' files, after the chats) comes from
- * repository backups with media only; this sample's single-file backups hold no files.
+ * The phases Keepsake reports. [MEDIA] (attachments' files, after the chats) comes from backups
+ * into the repository with media ([BackupEngine.backUpWithMedia]) and from the media restore;
+ * single-file backups hold no files.
  */
 enum class Phase { BACKUP, VERIFY, RESTORE, INDEX, CHECK, MEDIA }
 
-/** The public header of a backup file, readable before unlocking (nothing in it is trusted). */
+/**
+ * The public header of a backup file, readable before unlocking (nothing in it is trusted). For
+ * the backup repository ([fromRepository], [BackupEngine.inspectRepository]) [path] names where
+ * it is, and the time, slots and counts are sealed in it: they are known only once it is open,
+ * so every unlock method is offered.
+ */
 data class BackupInfo(
     val path: String,
     val createdAtEpochSeconds: Long,
     val slots: List<SlotInfo>,
     val messageCount: Long?,
+    val fromRepository: Boolean = false,
 )
 
-/** What a finished backup wrote. */
-data class BackupSummary(val path: String, val bytes: Long, val messages: Long)
+/**
+ * The attachments' files in a backup with media: [filesStored] (their bytes are in the backup,
+ * [bytesStored] in all), [filesNotOnDevice] (the file was not on the phone, or could not be read:
+ * [filesUnreadable] of them), [filesSkipped] (left out by the media options, e.g. too large), and
+ * [filesRead], the new or changed files this backup read (the others were unchanged).
+ */
+data class MediaBackupCounts(
+    val filesStored: Long,
+    val filesNotOnDevice: Long,
+    val filesSkipped: Long,
+    val bytesStored: Long,
+    val filesRead: Long = 0,
+    val filesUnreadable: Long = 0,
+)
+
+/** What a finished backup wrote; [media] for a backup with media (null for a single file). */
+data class BackupSummary(val path: String, val bytes: Long, val messages: Long, val media: MediaBackupCounts? = null)
+
+/** An attachment the media restore could not bring back (its data in the backup is damaged). */
+data class LostAttachment(val attachmentId: Long, val reason: String)
+
+/**
+ * What a media restore run did: files and bytes restored now, files restored before (an earlier,
+ * interrupted run, or opened on demand), attachments whose file is not in the backup (shown as
+ * unavailable), and the ones [lost] to damage with the reason.
+ */
+data class MediaRestoreSummary(
+    val filesRestored: Long,
+    val bytesRestored: Long,
+    val filesAlreadyRestored: Long,
+    val filesNotInBackup: Long,
+    val lost: List<LostAttachment>,
+)
+
+/** An attachment's file restored on the device, ready to show. */
+data class MediaFile(val attachmentId: Long, val path: String, val mime: String, val bytes: Long)
 
 /**
  * What a finished restore installed, and the keyring the device keeps from now on: the backup's,
@@ -158,8 +209,54 @@ interface BackupEngine {
         onProgress: (Progress) -> Unit,
     ): BackupSummary
 
+    /**
+     * Backs the chat store and its attachments' files up into the backup repository (created
+     * with [secrets]' slots the first time): the chats first ([Phase.BACKUP]), then the files
+     * ([Phase.MEDIA], in bytes and files; only new and changed files are read). A keyring older
+     * than its sealed generation is refused with [Failure.KEYRING_ROLLED_BACK]. A failed or
+     * cancelled run leaves no new snapshot; the next one reuses what was uploaded.
+     */
+    suspend fun backUpWithMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): BackupSummary
+
     /** Reads a backup's public header. */
     suspend fun inspect(path: String): BackupInfo
+
+    /** The backup repository, if its store holds one (`fromRepository`), else null. */
+    suspend fun inspectRepository(): BackupInfo?
+
+    /** Starts the passkey assertion that unlocks the backup repository. */
+    suspend fun beginRepositoryUnlock(): PendingCeremony
+
+    /**
+     * Opens the backup repository with [secret] and restores the chats of its latest snapshot
+     * over the chat store, atomically; [device] as for [restore]. The attachments' files follow
+     * with [restoreMedia]: from here until that run finishes [mediaRestorePending] is true, even
+     * after the app was killed.
+     */
+    suspend fun restoreFromRepository(
+        secret: UnlockSecret,
+        device: KeyringSecrets?,
+        onProgress: (Progress) -> Unit,
+    ): RestoreResult
+
+    /** Whether a media restore started by [restoreFromRepository] has not finished yet. */
+    suspend fun mediaRestorePending(): Boolean
+
+    /**
+     * Restores the attachments' files of the snapshot [restoreFromRepository] restored, those not
+     * restored yet, into the app's media folder ([Phase.MEDIA] progress in bytes and files). Its
+     * state stays on the device: a cancelled, failed or killed run goes on with the next file
+     * when called again. [secrets] (the device keyring) opens the repository when this process
+     * has not opened it yet.
+     */
+    suspend fun restoreMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): MediaRestoreSummary
+
+    /**
+     * Restores attachment [attachmentId] now (the user opened it before the media restore got
+     * to it), also while [restoreMedia] runs; [Failure.MEDIA_UNAVAILABLE] when the backup does
+     * not hold its file.
+     */
+    suspend fun loadMedia(secrets: KeyringSecrets, attachmentId: Long): MediaFile
 
     /** Starts the passkey assertion that unlocks the backup at [path]. */
     suspend fun beginUnlock(path: String): PendingCeremony
@@ -242,5 +339,11 @@ interface BackupHistory {
     suspend fun record(backup: LastBackup)
 }
 
-/** A successful backup as the Backup screen shows it. */
-data class LastBackup(val path: String, val finishedAtEpochMillis: Long, val bytes: Long, val messages: Long)
+/** A successful backup as the Backup screen shows it; [media] for a backup with media. */
+data class LastBackup(
+    val path: String,
+    val finishedAtEpochMillis: Long,
+    val bytes: Long,
+    val messages: Long,
+    val media: MediaBackupCounts? = null,
+)

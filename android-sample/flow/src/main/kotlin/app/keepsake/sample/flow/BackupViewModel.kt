@@ -1,6 +1,7 @@
 // The Backup screen's logic: enable backups with a passkey, add a recovery key or a password,
-// revoke a slot (which rotates the root key), back up now, and show the last backup. Plain Kotlin
-// over ports; the app wraps it in an androidx ViewModel.
+// revoke a slot (which rotates the root key), back up now (a single file, or the chats and their
+// photos and files into the backup repository), and show the last backup. Plain Kotlin over
+// ports; the app wraps it in an androidx ViewModel.
 package app.keepsake.sample.flow
 
 import kotlinx.coroutines.CancellationException
@@ -44,8 +45,11 @@ sealed interface BackupWork {
     /** Revoking the slot [slotId] and rotating the root key. */
     data class RemovingSlot(val slotId: String) : BackupWork
 
-    /** Backing up; [progress] is null until the first report. */
-    data class BackingUp(val progress: Progress?) : BackupWork
+    /**
+     * Backing up; [progress] is null until the first report. With media the chats come first
+     * ([Phase.BACKUP]), then the files ([Phase.MEDIA]: [ProgressText.of] says "files x of y").
+     */
+    data class BackingUp(val progress: Progress?, val withMedia: Boolean = false) : BackupWork
 }
 
 /**
@@ -151,24 +155,34 @@ class BackupViewModel(
     /** The user confirmed they wrote the recovery key down: stop showing it. */
     fun recoveryKeyNoted() = mutableState.update { it.copy(newRecoveryKey = null) }
 
-    /** Backs up now with the device's keyring; needs no prompt. */
-    fun backUpNow(): Job? = start(BackupWork.BackingUp(null)) {
+    /** Backs up now with the device's keyring to the backup file; needs no prompt. */
+    fun backUpNow(): Job? = backUp(withMedia = false)
+
+    /**
+     * Backs the chats and their photos, voice notes, videos and documents up into the backup
+     * repository with the device's keyring; needs no prompt. Progress shows the chats, then the
+     * files; the last backup then shows the media counts (stored, not on this phone, skipped).
+     */
+    fun backUpWithMedia(): Job? = backUp(withMedia = true)
+
+    private fun backUp(withMedia: Boolean): Job? = start(BackupWork.BackingUp(null, withMedia)) {
         val secrets = vault.load()
         if (secrets == null) {
             finishWith(UserMessage("Turn on backups first: add a passkey or a recovery key.", isError = true))
             return@start
         }
         withWipe(secrets) {
-            val summary = engine.backUp(secrets, backupPath()) { progress ->
+            val onProgress = { progress: Progress ->
                 mutableState.update { state ->
-                    if (state.work is BackupWork.BackingUp) state.copy(work = BackupWork.BackingUp(progress)) else state
+                    if (state.work is BackupWork.BackingUp) state.copy(work = BackupWork.BackingUp(progress, withMedia)) else state
                 }
             }
-            val last = LastBackup(summary.path, clock(), summary.bytes, summary.messages)
-            // Written and renamed into place: a late cancel must not lose the record of it.
+            val summary = if (withMedia) engine.backUpWithMedia(secrets, onProgress) else engine.backUp(secrets, backupPath(), onProgress)
+            val last = LastBackup(summary.path, clock(), summary.bytes, summary.messages, summary.media)
+            // Written (a file renamed into place, or a snapshot): a late cancel must not lose the record of it.
             withContext(NonCancellable) { history.record(last) }
             mutableState.update {
-                it.copy(work = null, lastBackup = last, message = UserMessage("Backup complete.", isError = false))
+                it.copy(work = null, lastBackup = last, message = UserMessages.backedUp(summary))
             }
         }
     }

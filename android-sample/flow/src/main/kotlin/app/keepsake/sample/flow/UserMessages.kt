@@ -60,6 +60,41 @@ object UserMessages {
             if (keptDeviceKeyring) " This phone keeps its current backup keys: keys removed since that backup stay revoked." else "",
     )
 
+    /** What to say after a backup; with media, what became of the photos and files. */
+    fun backedUp(summary: BackupSummary): UserMessage =
+        summary.media?.let { info("Backup complete: ${mediaCounts(it)}.") } ?: info("Backup complete.")
+
+    /** The media counts of a backup, as the Backup screen shows them. */
+    fun mediaCounts(media: MediaBackupCounts): String =
+        "${files(media.filesStored)} in the backup (${ProgressText.bytes(media.bytesStored)}), " +
+            "${media.filesNotOnDevice} not on this phone, ${media.filesSkipped} skipped"
+
+    /** No backup repository in the backup storage (nothing backed up with media yet). */
+    val noRepository: UserMessage = error("No backup was found in the backup storage.")
+
+    /** The chats are back; the photos and files follow in the background. */
+    val mediaFollows: UserMessage = info("Your chats are ready. Photos and files are being restored in the background.")
+
+    /** What to say when the media restore finished. */
+    fun mediaRestored(summary: MediaRestoreSummary): UserMessage {
+        val restored = summary.filesRestored + summary.filesAlreadyRestored
+        val text = StringBuilder("Restored ${files(restored)} (${ProgressText.bytes(summary.bytesRestored)} now).")
+        if (summary.filesNotInBackup > 0) text.append(" ${files(summary.filesNotInBackup)} ${were(summary.filesNotInBackup)} not in the backup.")
+        if (summary.lost.isNotEmpty()) text.append(" ${files(summary.lost.size.toLong())} could not be restored.")
+        return UserMessage(text.toString(), isError = summary.lost.isNotEmpty())
+    }
+
+    /** One line per attachment lost to damage, with Keepsake's reason. */
+    fun lost(attachment: LostAttachment): String = "Attachment ${attachment.attachmentId} could not be restored: ${attachment.reason}"
+
+    /** The media restore stopped (cancelled, offline, killed): it goes on where it stopped. */
+    fun mediaInterrupted(failure: Failure): UserMessage = of(failure).let {
+        it.copy(text = "Restoring photos and files stopped: ${it.text} It continues where it stopped.")
+    }
+
+    private fun files(n: Long) = if (n == 1L) "1 photo or file" else "$n photos and files"
+    private fun were(n: Long) = if (n == 1L) "was" else "were"
+
     /** What to say when a passkey ceremony did not succeed; null for a plain cancel. */
     fun of(result: PasskeyResult): UserMessage? = when (result) {
         is PasskeyResult.Success -> null
@@ -97,4 +132,41 @@ object UserMessages {
 
     private fun error(text: String) = UserMessage(text, isError = true)
     private fun info(text: String) = UserMessage(text, isError = false)
+}
+
+/** The progress line of the Backup and Restore screens. */
+object ProgressText {
+    /** "Photos and files: 3 of 10 files, 1.5 MB of 4.0 MB" in the media phase, else the phase and a percentage. */
+    fun of(progress: Progress?): String {
+        if (progress == null) return "Starting…"
+        if (progress.phase == Phase.MEDIA) {
+            val files = "${progress.filesDone ?: 0} of ${progress.filesTotal ?: 0} files"
+            val bytes = progress.total?.let { "${bytes(progress.done)} of ${bytes(it)}" } ?: bytes(progress.done)
+            return "${phase(progress.phase)}: $files, $bytes"
+        }
+        val total = progress.total?.takeIf { it > 0 } ?: return phase(progress.phase)
+        return "${phase(progress.phase)}: ${(progress.done.coerceAtMost(total) * 100 / total)}%"
+    }
+
+    /** What each phase is called on screen. */
+    fun phase(phase: Phase): String = when (phase) {
+        Phase.BACKUP -> "Backing up chats"
+        Phase.RESTORE -> "Restoring chats"
+        Phase.VERIFY, Phase.CHECK -> "Checking"
+        Phase.INDEX -> "Indexing"
+        Phase.MEDIA -> "Photos and files"
+    }
+
+    /** Bytes for people: "512 B", "1.5 KB", "3.0 MB", "1.2 GB" (1 KB = 1024 bytes). */
+    fun bytes(n: Long): String {
+        if (n < 1024) return "$n B"
+        val units = listOf("KB", "MB", "GB", "TB")
+        var value = n / 1024.0
+        var unit = 0
+        while (value >= 1024 && unit < units.size - 1) {
+            value /= 1024
+            unit++
+        }
+        return String.format(java.util.Locale.ROOT, "%.1f %s", value, units[unit])
+    }
 }

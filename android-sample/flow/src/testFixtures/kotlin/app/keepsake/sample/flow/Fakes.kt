@@ -39,11 +39,25 @@ private class FakeKeyring(val id: String, val generation: Long, val slots: Mutab
     val public get() = "$id@$generation"
 }
 
+/** An attachment of the fake chat store: its file's size on the phone, null when the file is not on it. */
+class FakeAttachment(val id: Long, val mime: String, var bytes: Long?)
+
+/** A snapshot of the fake repository: the keyring and slots of the moment, the chats and the files stored. */
+private class FakeSnapshot(
+    val keyring: FakeKeyring,
+    val slots: List<FakeSlot>,
+    val messages: Long,
+    val attachments: List<FakeAttachment>,
+    val stored: Map<Long, Long>,
+)
+
 /**
  * An engine over an in-memory model: keyrings with generations (removing a slot makes a new
  * generation without it; the old one stays, as an old root key keeps opening old backups) and
  * slots (passkeys by credential id, recovery keys and passwords by their text), backups as files
- * holding the keyring version and the slots of the moment, a chat store as lists.
+ * holding the keyring version and the slots of the moment, a chat store as lists, and a backup
+ * repository whose latest snapshot holds the attachments' files (the media restore's state, like
+ * the real state folder, outlives the view-models: a new view-model models a restarted app).
  */
 class FakeEngine : BackupEngine {
     private val versions = mutableMapOf<String, FakeKeyring>()
@@ -56,6 +70,40 @@ class FakeEngine : BackupEngine {
 
     /** When set, a backup or restore waits for it after its first progress report. */
     var gate: CompletableDeferred<Unit>? = null
+
+    /** The chat store's attachments and their files on this phone. */
+    val attachments = mutableListOf<FakeAttachment>()
+
+    /** Files larger than this are left out of backups (the media options). */
+    var maxMediaBytes = Long.MAX_VALUE
+
+    /** Attachments whose file cannot be read (recorded as not on the phone). */
+    val unreadable = mutableSetOf<Long>()
+
+    /** Attachments whose stored data is damaged, with the reason the restore reports. */
+    val damaged = mutableMapOf<Long, String>()
+
+    /** The repository's latest snapshot, null before the first backup with media. */
+    private var snapshot: FakeSnapshot? = null
+
+    /** The media restore's state: the snapshot it restores, null when none is pending. */
+    private var restoring: FakeSnapshot? = null
+    private var lastRestored: FakeSnapshot? = null
+
+    /** Attachments restored on this phone (the state folder), with their files' sizes. */
+    val restoredMedia = mutableMapOf<Long, Long>()
+
+    /** When set, a media restore waits for it after its first progress report. */
+    var mediaGate: CompletableDeferred<Unit>? = null
+
+    /** When set, a media restore fails with [Failure.IO] after restoring this many files (offline, killed). */
+    var mediaFailsAfter: Int? = null
+
+    /** Called when a media restore starts, before its first progress report. */
+    var onMediaRestoreStart: (() -> Unit)? = null
+
+    /** What was called, in order: "backup", "restore", "media", "load <id>". */
+    val calls = mutableListOf<String>()
 
     private class Ceremony(override val requestJson: String) : PendingCeremony
 
@@ -149,6 +197,117 @@ class FakeEngine : BackupEngine {
         return BackupSummary(destinationPath, file.length(), messages)
     }
 
+    override suspend fun backUpWithMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): BackupSummary {
+        val keyring = keyringOf(secrets)
+        calls += "backup"
+        val messages = messagesByConversation.values.sumOf { it.size }.toLong()
+        onProgress(Progress(Phase.BACKUP, 0, messages))
+        gate?.await()
+        onProgress(Progress(Phase.BACKUP, messages, messages))
+        val readable = attachments.filter { it.bytes != null && it.id !in unreadable }
+        val kept = readable.filter { it.bytes!! <= maxMediaBytes }
+        val total = kept.sumOf { it.bytes!! }
+        var done = 0L
+        onProgress(Progress(Phase.MEDIA, 0, total, 0, kept.size.toLong()))
+        mediaGate?.await()
+        kept.forEachIndexed { index, attachment ->
+            done += attachment.bytes!!
+            onProgress(Progress(Phase.MEDIA, done, total, index + 1L, kept.size.toLong()))
+        }
+        val stored = kept.associate { it.id to it.bytes!! }
+        snapshot = FakeSnapshot(
+            keyring,
+            keyring.slots.toList(),
+            messages,
+            attachments.map { FakeAttachment(it.id, it.mime, it.bytes) },
+            stored,
+        )
+        val counts = MediaBackupCounts(
+            filesStored = stored.size.toLong(),
+            filesNotOnDevice = (attachments.size - readable.size).toLong(),
+            filesSkipped = (readable.size - kept.size).toLong(),
+            bytesStored = total,
+            filesRead = kept.size.toLong(),
+            filesUnreadable = attachments.count { it.bytes != null && it.id in unreadable }.toLong(),
+        )
+        backups++
+        return BackupSummary("repository", total, messages, counts)
+    }
+
+    override suspend fun inspectRepository(): BackupInfo? =
+        snapshot?.let { BackupInfo("repository", 0, emptyList(), null, fromRepository = true) }
+
+    override suspend fun beginRepositoryUnlock(): PendingCeremony {
+        if (snapshot == null) throw KeepsakeFlowException(Failure.OTHER, "no repository")
+        return Ceremony("""{"type":"get","repository":"yes"}""")
+    }
+
+    override suspend fun restoreFromRepository(secret: UnlockSecret, device: KeyringSecrets?, onProgress: (Progress) -> Unit): RestoreResult {
+        val latest = snapshot ?: throw KeepsakeFlowException(Failure.OTHER, "no repository")
+        unlock(latest.slots, secret)
+        val mine = device?.let { runCatching { keyringOf(it) }.getOrNull() }
+        val keep = mine != null && mine.id == latest.keyring.id && latest.keyring.generation <= mine.generation
+        onProgress(Progress(Phase.RESTORE, 0, latest.messages))
+        gate?.await()
+        onProgress(Progress(Phase.RESTORE, latest.messages, latest.messages))
+        calls += "restore"
+        restoring = latest
+        lastRestored = latest
+        return RestoreResult(latest.messages, conversations.size.toLong(), secretsFor(if (keep) mine!! else latest.keyring), keep)
+    }
+
+    override suspend fun mediaRestorePending(): Boolean = restoring != null
+
+    override suspend fun restoreMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): MediaRestoreSummary {
+        keyringOf(secrets)
+        val from = restoring ?: lastRestored ?: throw KeepsakeFlowException(Failure.OTHER, "nothing restored from the repository")
+        calls += "media"
+        onMediaRestoreStart?.invoke()
+        val selection = from.attachments.map { it.id }.sorted()
+        val already = selection.count { it in restoredMedia }.toLong()
+        val todo = selection.filter { it !in restoredMedia && it in from.stored && it !in damaged }
+        val total = todo.sumOf { from.stored.getValue(it) }
+        onProgress(Progress(Phase.MEDIA, 0, total, 0, todo.size.toLong()))
+        mediaGate?.await()
+        var done = 0L
+        var restored = 0L
+        var fetchedMeanwhile = 0L
+        var restoredBytes = 0L
+        todo.forEachIndexed { index, id ->
+            if (mediaFailsAfter == index) throw KeepsakeFlowException(Failure.IO, "offline after $index files")
+            // Opened on demand while this run waited: already there, not restored twice.
+            if (id in restoredMedia) {
+                fetchedMeanwhile++
+            } else {
+                restored++
+                restoredBytes += from.stored.getValue(id)
+                restoredMedia[id] = from.stored.getValue(id)
+            }
+            done += from.stored.getValue(id)
+            onProgress(Progress(Phase.MEDIA, done, total, index + 1L, todo.size.toLong()))
+        }
+        restoring = null
+        return MediaRestoreSummary(
+            filesRestored = restored,
+            bytesRestored = restoredBytes,
+            filesAlreadyRestored = already + fetchedMeanwhile,
+            filesNotInBackup = selection.count { it !in from.stored }.toLong(),
+            lost = selection.filter { it in from.stored && it in damaged && it !in restoredMedia }.map { LostAttachment(it, damaged.getValue(it)) },
+        )
+    }
+
+    override suspend fun loadMedia(secrets: KeyringSecrets, attachmentId: Long): MediaFile {
+        keyringOf(secrets)
+        calls += "load $attachmentId"
+        val from = lastRestored ?: throw KeepsakeFlowException(Failure.OTHER, "nothing restored from the repository")
+        val attachment = from.attachments.firstOrNull { it.id == attachmentId }
+            ?: throw KeepsakeFlowException(Failure.OTHER, "no attachment $attachmentId")
+        val size = from.stored[attachmentId]
+        if (size == null || attachmentId in damaged) throw KeepsakeFlowException(Failure.MEDIA_UNAVAILABLE, "attachment $attachmentId")
+        restoredMedia[attachmentId] = size
+        return MediaFile(attachmentId, "media/$attachmentId", attachment.mime, size)
+    }
+
     /** A backup file: its keyring version, message count and slots with their secrets. */
     private class FakeBackup(val keyring: FakeKeyring, val messages: Long?, val slots: List<FakeSlot>)
 
@@ -172,7 +331,19 @@ class FakeEngine : BackupEngine {
 
     override suspend fun restore(path: String, secret: UnlockSecret, device: KeyringSecrets?, onProgress: (Progress) -> Unit): RestoreResult {
         val backup = read(path)
-        fun slotsOf(kind: SlotKind) = backup.slots.filter { it.info.kind == kind }
+        unlock(backup.slots, secret)
+        // The device keeps its own keyring when the backup's is the same one and not newer.
+        val mine = device?.let { runCatching { keyringOf(it) }.getOrNull() }
+        val keep = mine != null && mine.id == backup.keyring.id && backup.keyring.generation <= mine.generation
+        onProgress(Progress(Phase.RESTORE, 0, null))
+        gate?.await()
+        onProgress(Progress(Phase.CHECK, 1, 1))
+        return RestoreResult(backup.messages ?: 0, conversations.size.toLong(), secretsFor(if (keep) mine!! else backup.keyring), keep)
+    }
+
+    /** Checks [secret] against [slots] as Keepsake does, with the same failures. */
+    private fun unlock(slots: List<FakeSlot>, secret: UnlockSecret) {
+        fun slotsOf(kind: SlotKind) = slots.filter { it.info.kind == kind }
         when (secret) {
             is UnlockSecret.Passkey -> {
                 val credential = field(secret.responseJson, "credential")
@@ -190,13 +361,6 @@ class FakeEngine : BackupEngine {
                 if (slotsOf(SlotKind.PASSWORD).none { it.secret == secret.text }) throw KeepsakeFlowException(Failure.WRONG_PASSWORD, "no slot opens")
             }
         }
-        // The device keeps its own keyring when the backup's is the same one and not newer.
-        val mine = device?.let { runCatching { keyringOf(it) }.getOrNull() }
-        val keep = mine != null && mine.id == backup.keyring.id && backup.keyring.generation <= mine.generation
-        onProgress(Progress(Phase.RESTORE, 0, null))
-        gate?.await()
-        onProgress(Progress(Phase.CHECK, 1, 1))
-        return RestoreResult(backup.messages ?: 0, conversations.size.toLong(), secretsFor(if (keep) mine!! else backup.keyring), keep)
     }
 
     override suspend fun conversations() = conversations.sortedByDescending { c -> messagesByConversation[c.id]?.lastOrNull()?.sentAtEpochMillis ?: 0 }
