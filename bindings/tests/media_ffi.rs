@@ -780,4 +780,6 @@ fn one_attachment_is_fetched_while_a_media_restore_is_running() {
     assert_eq!(files.lock().unwrap()[&3].as_slice(), device.bytes_of(3));
     let report = running.join().unwrap().unwrap();
     assert!(report.lost.is_empty());
+    // Every stored file is counted once, whoever restored it.
+    assert_eq!(report.files_restored + report.files_already_restored, 6);
 }

@@ -223,7 +223,6 @@ impl<'r> MediaRestore<'r> {
         self.each_selected(filter, &mut |row| {
             match (row.stored, row.status) {
                 (false, _) => report.files_not_in_backup += 1,
-                (true, RESTORED) => report.files_already_restored += 1,
                 (true, PENDING) => {
                     files += 1;
                     bytes += row.item.size;
@@ -249,15 +248,20 @@ impl<'r> MediaRestore<'r> {
             }
         }
         reporter.finish_phase()?;
+        // Counted at the end: a file fetched on demand during the run is restored, not by it.
+        let mut restored = 0u64;
         self.each_selected(filter, &mut |row| {
-            if row.status == LOST {
-                report.lost.push(LostMedia {
+            match row.status {
+                RESTORED => restored += 1,
+                LOST => report.lost.push(LostMedia {
                     attachment_id: row.item.attachment_id,
                     reason: String::new(),
-                });
+                }),
+                _ => {}
             }
             Ok(())
         })?;
+        report.files_already_restored = restored.saturating_sub(report.files_restored);
         for lost in &mut report.lost {
             lost.reason = self.reason(lost.attachment_id)?;
         }
