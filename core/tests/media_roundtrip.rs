@@ -81,15 +81,9 @@ fn forwarded_and_unchanged_media_is_stored_once_and_a_changed_file_is_read_again
     assert_eq!(third.media.unwrap().files_read, 1);
     let to = world.dir.path().join("restored");
     let repo = world.open_with_recovery_key();
-    backup::restore_media_from_repo(
-        &repo,
-        None,
-        &world.dir.path().join("state"),
-        &MediaFilter::default(),
-        &DirMediaSink::new(&to),
-        &quiet(),
-    )
-    .unwrap();
+    world
+        .restore_media(&repo, &world.dir.path().join("state"), &to)
+        .unwrap();
     assert_eq!(std::fs::read(to.join(&path)).unwrap(), bytes);
 }
 
@@ -106,15 +100,9 @@ fn options_leave_out_videos_large_files_and_conversations() {
     assert!(summary.summary.files_skipped > 0);
     let repo = world.open_with_recovery_key();
     let to = world.dir.path().join("restored");
-    backup::restore_media_from_repo(
-        &repo,
-        None,
-        &world.dir.path().join("state"),
-        &MediaFilter::default(),
-        &DirMediaSink::new(&to),
-        &quiet(),
-    )
-    .unwrap();
+    world
+        .restore_media(&repo, &world.dir.path().join("state"), &to)
+        .unwrap();
     for (path, bytes) in files_under(&to) {
         let item = world.attachment_at(&path);
         assert_ne!(MediaKind::of_mime(&item.mime), MediaKind::Video, "{path}");

@@ -343,19 +343,8 @@ fn media_entry(
         mime: &a.mime,
     };
     entry.state = EntryState::Absent;
-    let stamp = match media.source.stat(&reference) {
-        Ok(Some(stamp)) => stamp,
-        Ok(None) => return Ok(DigestJob::Ready(entry)),
-        Err(err @ Error::Cancelled) => return Err(err),
-        // Like a file that fails to open: one unreadable file must not stop every backup.
-        Err(err) => {
-            log::warn!(
-                "attachment {}: not readable, recorded as absent: {err}",
-                a.id
-            );
-            stats.files_unreadable += 1;
-            return Ok(DigestJob::Ready(entry));
-        }
+    let Some(stamp) = from_source(media.source.stat(&reference), a.id, stats)? else {
+        return Ok(DigestJob::Ready(entry));
     };
     if media
         .options
@@ -372,18 +361,8 @@ fn media_entry(
             before, &entry,
         ))));
     }
-    let file = match media.source.open(&reference) {
-        Ok(Some(file)) => file,
-        Ok(None) => return Ok(DigestJob::Ready(entry)),
-        Err(err @ Error::Cancelled) => return Err(err),
-        Err(err) => {
-            log::warn!(
-                "attachment {}: not readable, recorded as absent: {err}",
-                a.id
-            );
-            stats.files_unreadable += 1;
-            return Ok(DigestJob::Ready(entry));
-        }
+    let Some(file) = from_source(media.source.open(&reference), a.id, stats)? else {
+        return Ok(DigestJob::Ready(entry));
     };
     match store_file(writer, file, kind.compressible(), digester, reporter)? {
         Some((size, chunks)) => {
@@ -398,6 +377,25 @@ fn media_entry(
             stats.files_unreadable += 1;
             digester.send(DigestJob::Abandon)?;
             Ok(DigestJob::Ready(entry))
+        }
+    }
+}
+
+/// A source call's answer: `Some` to go on, `None` when the attachment is to be recorded as
+/// absent (not on the device, or failing: one unreadable file must not stop every backup), a
+/// cancel as an error.
+fn from_source<T>(
+    answer: Result<Option<T>>,
+    attachment_id: i64,
+    stats: &mut ReadStats,
+) -> Result<Option<T>> {
+    match answer {
+        Ok(found) => Ok(found),
+        Err(err @ Error::Cancelled) => Err(err),
+        Err(err) => {
+            log::warn!("attachment {attachment_id}: not readable, recorded as absent: {err}");
+            stats.files_unreadable += 1;
+            Ok(None)
         }
     }
 }

@@ -299,21 +299,7 @@ impl<'r> SnapshotWriter<'r> {
         if self.has_chunk(&id) {
             return Ok(false);
         }
-        self.lock.refresh_if_due()?;
-        let packer = match self.media_packer.as_mut() {
-            Some(packer) => packer,
-            None => self.media_packer.insert(Packer::start(
-                self.repo.store().clone(),
-                self.repo.keys().current().duplicate(&self.repo.id())?,
-                self.repo.options().pack_target_bytes as usize,
-                self.level,
-                MEDIA_QUEUE,
-                true,
-                true,
-            )?),
-        };
-        packer.add(id, data, compress)?;
-        self.pending.insert(id);
+        self.queue(true, id, data, compress)?;
         self.stats.new_media_chunks += 1;
         Ok(true)
     }
@@ -329,22 +315,40 @@ impl<'r> SnapshotWriter<'r> {
         if self.has_chunk(&id) {
             return Ok(());
         }
+        self.queue(false, id, Arc::new(data), true)?;
+        self.stats.new_chunks += 1;
+        Ok(())
+    }
+
+    /// Hands a new chunk to the media packer or the archive packer, started on first use: the
+    /// media one queues fewer (larger) chunks, pads its last pack and uploads while sealing.
+    fn queue(
+        &mut self,
+        media: bool,
+        id: ChunkId,
+        data: Arc<Vec<u8>>,
+        compress: bool,
+    ) -> Result<()> {
         self.lock.refresh_if_due()?;
-        let packer = match self.packer.as_mut() {
+        let slot = if media {
+            &mut self.media_packer
+        } else {
+            &mut self.packer
+        };
+        let packer = match slot {
             Some(packer) => packer,
-            None => self.packer.insert(Packer::start(
+            None => slot.insert(Packer::start(
                 self.repo.store().clone(),
                 self.repo.keys().current().duplicate(&self.repo.id())?,
                 self.repo.options().pack_target_bytes as usize,
                 self.level,
-                ARCHIVE_QUEUE,
-                false,
-                false,
+                if media { MEDIA_QUEUE } else { ARCHIVE_QUEUE },
+                media,
+                media,
             )?),
         };
-        packer.add(id, Arc::new(data), true)?;
+        packer.add(id, data, compress)?;
         self.pending.insert(id);
-        self.stats.new_chunks += 1;
         Ok(())
     }
 
