@@ -144,9 +144,10 @@ class EngineMediaTest {
         val phases = reports.map { it.phase }.distinct()
         expect(phases.first() == Phase.BACKUP && phases.last() == Phase.MEDIA) { "phases $phases" }
         expect(reports.dropWhile { it.phase != Phase.MEDIA }.all { it.phase == Phase.MEDIA }) { "a chats report after the files: $phases" }
-        // The Media phase counts every attachment's recorded size and file; 73 000 bytes were read.
+        // The Media phase counts every attachment's recorded size (228 000 bytes, of which the
+        // 73 000 of the two stored files were read) and every file, and ends at its total.
         val last = reports.last()
-        expect(last.done == 73_000L && last.filesDone == 4L && last.filesTotal == 4L) { "last report $last" }
+        expect(last.done == 228_000L && last.total == 228_000L && last.filesDone == 4L && last.filesTotal == 4L) { "last report $last" }
         expect(summary.media == MediaBackupCounts(2, 1, 1, 73_000, filesRead = 2, filesUnreadable = 0)) { "summary $summary" }
 
         // The screen: a second backup reads no file again, and shows the counts.
