@@ -141,6 +141,14 @@ impl AtomicFile {
         Ok(AtomicFile { file, guard })
     }
 
+    /// Start writing `target` beside other writers of the same directory (and even of the same
+    /// target: a media restore and a fetch on demand): nothing is swept here, see
+    /// [`sweep_stale_leftovers`].
+    pub fn create_beside_others(target: &Path) -> Result<AtomicFile> {
+        let (guard, file) = TempPath::reserve(target)?;
+        Ok(AtomicFile { file, guard })
+    }
+
     /// The temporary path being written (for tests and diagnostics).
     pub fn temp_path(&self) -> &Path {
         self.guard.path()
@@ -258,6 +266,37 @@ pub(crate) fn sweep_leftovers(target: &Path) -> Result<()> {
 }
 
 /// `.<name>.<16 hex>.keepsake-tmp` optionally followed by an SQLite side-file suffix.
+/// Removes the temporary files of any target in `dir` last written more than `older_than` ago:
+/// leftovers of killed writers, where other writers may be at work (their files are younger).
+pub(crate) fn sweep_stale_leftovers(dir: &Path, older_than: std::time::Duration) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(Error::io_at(dir, err)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io_at(dir, e))?;
+        let file_name = entry.file_name();
+        let ours = file_name
+            .to_str()
+            .is_some_and(|n| n.starts_with('.') && n.ends_with(TEMP_SUFFIX));
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= older_than);
+        if ours && stale {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io_at(entry.path(), err)),
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_our_temp_name(file_name: &str, prefix: &str) -> bool {
     let Some(rest) = file_name.strip_prefix(prefix) else {
         return false;

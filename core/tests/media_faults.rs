@@ -581,3 +581,36 @@ fn a_file_whose_digest_or_size_differs_from_the_record_is_never_committed() {
     assert!(!restored.contains_key(&wrong_size.local_ref));
     assert_eq!(restored.len() as u64, report.files_restored);
 }
+
+#[test]
+fn a_media_restore_and_fetches_on_demand_at_the_same_time_all_succeed() {
+    // The user opens photos while the background restore starts: both open the same new state
+    // file and may write the same file at once.
+    let world = World::new(300);
+    world.backup(&MediaOptions::default()).unwrap();
+    let expected = files_under(&world.media);
+    let repo = world.open_with_recovery_key();
+    let opened: Vec<i64> = world
+        .attachments()
+        .into_iter()
+        .filter(|a| world.media.join(&a.local_ref).exists())
+        .map(|a| a.id)
+        .take(3)
+        .collect();
+    for round in 0..12 {
+        let state = world.dir.path().join(format!("state{round}"));
+        let to = world.dir.path().join(format!("media{round}"));
+        std::thread::scope(|scope| {
+            let running = scope.spawn(|| world.restore_media(&repo, &state, &to));
+            for id in &opened {
+                keepsake_core::media::MediaRestore::open(&repo, None, &state)
+                    .and_then(|restore| restore.fetch(*id, &DirMediaSink::new(&to)))
+                    .unwrap_or_else(|err| panic!("round {round}, attachment {id}: {err:?}"));
+            }
+            let report = running.join().unwrap();
+            let report = report.unwrap_or_else(|err| panic!("round {round}: {err:?}"));
+            assert!(report.lost.is_empty());
+        });
+        assert_eq!(files_under(&to), expected, "round {round}");
+    }
+}

@@ -110,6 +110,39 @@ impl std::fmt::Debug for MediaRestore<'_> {
     }
 }
 
+/// Opens the state file: WAL without a sync per commit (a kill loses no committed row, a power
+/// cut at most the last few, whose files are then restored once more), a 30 s wait for another
+/// writer (a fetch on demand opens the same state while a run goes on), and the schema.
+fn open_state(path: &Path) -> rusqlite::Result<Connection> {
+    let state = Connection::open(path)?;
+    state.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Setting the journal mode and creating the tables can meet another connection doing the
+    // same on a new file, which SQLite reports as busy without waiting.
+    when_not_busy(|| {
+        state.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+        state.execute_batch(SCHEMA)
+    })?;
+    Ok(state)
+}
+
+/// Runs `step` again while SQLite answers busy or locked, for up to 30 s.
+fn when_not_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn db<T>(result: rusqlite::Result<T>, path: &Path) -> Result<T> {
     result.map_err(|err| Error::Database {
         message: err.to_string(),
@@ -130,21 +163,7 @@ impl<'r> MediaRestore<'r> {
         let index = Arc::new(load_index(repo)?);
         std::fs::create_dir_all(state_dir).map_err(|e| Error::io_at(state_dir, e))?;
         let path = state_dir.join(format!("media-{}.sqlite", snapshot.info.id));
-        let mut state = db(Connection::open(&path), &path)?;
-        // A fetch on demand may open the same state while a run is going on: wait for its
-        // writer from the first statement on (the journal mode and the schema too, or they
-        // fail at once with "database is locked").
-        db(
-            state.busy_timeout(std::time::Duration::from_secs(30)),
-            &path,
-        )?;
-        // WAL without a sync per commit: a kill loses no committed row, a power cut at most
-        // the last few, whose files are then restored once more (the sink replaces them).
-        db(
-            state.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"),
-            &path,
-        )?;
-        db(state.execute_batch(SCHEMA), &path)?;
+        let mut state = db(open_state(&path), &path)?;
         let tx = db(
             state.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
             &path,

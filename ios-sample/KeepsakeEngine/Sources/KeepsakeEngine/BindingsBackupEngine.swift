@@ -587,17 +587,14 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
 
     /// A short blocking call off the caller's actor, with Keepsake errors mapped.
     private func call<T>(_ body: @escaping () throws -> T) async throws -> T {
-        try await Task.detached { try Self.mapped(body) }.value
+        // On a thread of its own (keepsakeBackground), never on the cooperative pool: a media
+        // restore blocks its thread for minutes, and the pool has one thread per core.
+        try await keepsakeBackground { _ in try Self.mapped(body) }
     }
 
     /// A long call with a Cancellation raised when the calling task is cancelled.
     private func cancellable<T>(_ body: @escaping (Cancellation) throws -> T) async throws -> T {
-        let cancellation = Cancellation()
-        return try await withTaskCancellationHandler {
-            try await Task.detached { try Self.mapped { try body(cancellation) } }.value
-        } onCancel: {
-            cancellation.cancel()
-        }
+        try await keepsakeBackground { cancellation in try Self.mapped { try body(cancellation) } }
     }
 
     static func mapped<T>(_ body: () throws -> T) throws -> T {

@@ -117,10 +117,10 @@ final class EngineMediaTests: XCTestCase {
         await restore.unlockWithRecoveryKey(key)?.value
     }
 
-    private func until(_ condition: () -> Bool) async throws {
+    private func until(_ condition: () -> Bool, _ state: () -> String = { "" }) async throws {
         let deadline = Date().addingTimeInterval(60)
         while !condition() {
-            if Date() > deadline { throw Expectation(description: "condition never held") }
+            if Date() > deadline { throw Expectation(description: "condition never held: \(state())") }
             try await Task.sleep(nanoseconds: 5_000_000)
         }
     }
@@ -227,7 +227,7 @@ final class EngineMediaTests: XCTestCase {
         try expect(FileManager.default.contents(atPath: opened.path) == files[voice]!, "file \(opened.path)")
         await restore.openAttachment(id("photos/c.jpg")).value
         try expect(restore.media.message == UserMessage.of(.mediaUnavailable), "unavailable \(restore.media)")
-        try await until { restore.media.result != nil }
+        try await until({ restore.media.result != nil }, { "\(restore.media)" })
         try expect(restore.media.result?.filesNotInBackup == 1, "result \(restore.media)")
         try sameFiles(fresh, [id("photos/a.jpg"), voice, id("video/d.mp4")])
     }
