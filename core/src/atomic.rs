@@ -12,10 +12,12 @@
 //! write to the same target.
 
 use std::{
+    collections::BTreeSet,
     ffi::OsString,
     fs::{self, File, OpenOptions},
     io::{self, Write},
     path::{Path, PathBuf},
+    sync::Mutex,
 };
 
 use crate::{Error, Result};
@@ -25,6 +27,14 @@ const TEMP_SUFFIX: &str = ".keepsake-tmp";
 
 /// Files SQLite may create beside a database (rollback journal, WAL, shared memory).
 pub(crate) const SQLITE_SIDE_SUFFIXES: [&str; 3] = ["-journal", "-wal", "-shm"];
+
+/// Temporary files this process is writing now. A sweep of leftovers spares them: a media
+/// restore and a fetch on demand may write the same target at once, each to its own file.
+static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn live() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A reserved, uniquely named temporary path beside a target; deleted on drop unless committed.
 #[derive(Debug)]
@@ -48,6 +58,8 @@ impl TempPath {
             temp_name.push(name);
             temp_name.push(format!(".{}{TEMP_SUFFIX}", hex_lower(&random)));
             let temp = dir.join(temp_name);
+            // Registered before it exists, so no sweep can see it unregistered.
+            live().insert(temp.clone());
             match owner_only(OpenOptions::new().write(true).read(true).create_new(true)).open(&temp)
             {
                 Ok(file) => {
@@ -58,8 +70,13 @@ impl TempPath {
                     };
                     return Ok((guard, file));
                 }
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(err) => return Err(Error::io_at(temp, err)),
+                Err(err) => {
+                    live().remove(&temp);
+                    if err.kind() == io::ErrorKind::AlreadyExists {
+                        continue;
+                    }
+                    return Err(Error::io_at(temp, err));
+                }
             }
         }
     }
@@ -117,6 +134,7 @@ impl TempPath {
 
 impl Drop for TempPath {
     fn drop(&mut self) {
+        live().remove(&self.temp);
         if !self.committed {
             // Best effort: a failure here must not hide the error that caused the drop.
             let _ = fs::remove_file(&self.temp);
@@ -137,14 +155,6 @@ impl AtomicFile {
     /// Start writing `target`; leftovers of earlier killed writes to it are removed first.
     pub fn create(target: &Path) -> Result<AtomicFile> {
         sweep_leftovers(target)?;
-        let (guard, file) = TempPath::reserve(target)?;
-        Ok(AtomicFile { file, guard })
-    }
-
-    /// Start writing `target` beside other writers of the same directory (and even of the same
-    /// target: a media restore and a fetch on demand): nothing is swept here, see
-    /// [`sweep_stale_leftovers`].
-    pub fn create_beside_others(target: &Path) -> Result<AtomicFile> {
         let (guard, file) = TempPath::reserve(target)?;
         Ok(AtomicFile { file, guard })
     }
@@ -254,7 +264,9 @@ pub(crate) fn sweep_leftovers(target: &Path) -> Result<()> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if is_our_temp_name(file_name, &prefix) {
+        // Checked and removed under the registry's lock: a writer registers before creating.
+        let live = live();
+        if is_our_temp_name(file_name, &prefix) && !live.contains(&entry.path()) {
             match fs::remove_file(entry.path()) {
                 Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
@@ -266,37 +278,6 @@ pub(crate) fn sweep_leftovers(target: &Path) -> Result<()> {
 }
 
 /// `.<name>.<16 hex>.keepsake-tmp` optionally followed by an SQLite side-file suffix.
-/// Removes the temporary files of any target in `dir` last written more than `older_than` ago:
-/// leftovers of killed writers, where other writers may be at work (their files are younger).
-pub(crate) fn sweep_stale_leftovers(dir: &Path, older_than: std::time::Duration) -> Result<()> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(Error::io_at(dir, err)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io_at(dir, e))?;
-        let file_name = entry.file_name();
-        let ours = file_name
-            .to_str()
-            .is_some_and(|n| n.starts_with('.') && n.ends_with(TEMP_SUFFIX));
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age >= older_than);
-        if ours && stale {
-            match fs::remove_file(entry.path()) {
-                Ok(()) => {}
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                Err(err) => return Err(Error::io_at(entry.path(), err)),
-            }
-        }
-    }
-    Ok(())
-}
-
 fn is_our_temp_name(file_name: &str, prefix: &str) -> bool {
     let Some(rest) = file_name.strip_prefix(prefix) else {
         return false;

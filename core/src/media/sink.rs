@@ -4,21 +4,12 @@
 //! wrong file is ever visible. [`DirMediaSink`] writes under a directory, atomically.
 
 use std::{
-    collections::HashSet,
     io::Write,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use super::{path_under, MediaKind};
-use crate::{
-    atomic::{sweep_stale_leftovers, AtomicFile},
-    Error, Result,
-};
-
-/// Temporary files older than this belong to a killed restore (a live writer writes on).
-const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+use crate::{atomic::AtomicFile, Error, Result};
 
 /// An attachment being restored, as the backup recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,22 +56,18 @@ pub trait MediaWriter: Send {
 /// Restores files under a directory: at their `local_ref` when it is a plain relative path,
 /// otherwise at `attachments/<id>` (as the file was named nowhere safe to reuse). Each file is
 /// written to a temporary file, fsynced and renamed into place. A media restore and a fetch on
-/// demand may write the same file at once: each has its own temporary file, and the last rename
-/// wins with the same bytes. Temporary files of a killed restore are removed from a directory
-/// the first time this sink writes there, once they are an hour old.
+/// demand may write the same file at once: each has its own temporary file (a sweep of a killed
+/// writer's leftovers spares the files this process is writing), and the last rename wins with
+/// the same bytes.
 #[derive(Debug, Clone)]
 pub struct DirMediaSink {
     root: PathBuf,
-    swept: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl DirMediaSink {
     /// Files go under `root` (created when needed).
     pub fn new(root: impl Into<PathBuf>) -> DirMediaSink {
-        DirMediaSink {
-            root: root.into(),
-            swept: Arc::default(),
-        }
+        DirMediaSink { root: root.into() }
     }
 
     /// Where `item` is restored.
@@ -98,31 +85,19 @@ struct DirWriter {
     path: PathBuf,
 }
 
-impl DirMediaSink {
-    /// Creates `path`'s directory, and sweeps it once per sink.
-    fn prepare_dir(&self, path: &Path) -> Result<()> {
-        let Some(dir) = path.parent() else {
-            return Ok(());
-        };
-        std::fs::create_dir_all(dir).map_err(|e| Error::io_at(dir, e))?;
-        let first = self
-            .swept
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(dir.to_path_buf());
-        if first {
-            sweep_stale_leftovers(dir, STALE_TEMPORARY)?;
-        }
-        Ok(())
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| Error::io_at(parent, e)),
+        None => Ok(()),
     }
 }
 
 impl MediaSink for DirMediaSink {
     fn begin(&self, item: &MediaItem) -> Result<Box<dyn MediaWriter>> {
         let path = self.path_for(item);
-        self.prepare_dir(&path)?;
+        create_parent(&path)?;
         Ok(Box::new(DirWriter {
-            file: AtomicFile::create_beside_others(&path)?,
+            file: AtomicFile::create(&path)?,
             path,
         }))
     }
