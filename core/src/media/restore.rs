@@ -28,7 +28,7 @@ use crate::{
         catalog::{self, EntryState},
         index::Index,
         keys::{ChunkId, CHUNK_ID_LEN},
-        reader::{fetch_chunks, find_snapshot, load_index, BATCH_BYTES},
+        reader::{batch_len, fetch_chunks, find_snapshot, load_index},
         Repository, SnapshotId,
     },
     Error, Result,
@@ -363,16 +363,7 @@ impl<'r> MediaRestore<'r> {
         let mut start = 0;
         let mut out = Vec::new();
         while start < row.chunks.len() {
-            let mut end = start;
-            let mut batch = 0u64;
-            while let Some(id) = row.chunks.get(end) {
-                let length = self.index.get(id).map_or(0, |l| u64::from(l.length));
-                if end > start && batch + length > BATCH_BYTES {
-                    break;
-                }
-                batch += length;
-                end += 1;
-            }
+            let end = start + batch_len(&self.index, &row.chunks[start..]);
             out.clear();
             fetch_chunks(self.repo, &self.index, &row.chunks[start..end], &mut out)?;
             for chunk in &out {

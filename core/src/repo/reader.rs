@@ -110,6 +110,22 @@ pub fn fetch_chunks(
     Ok(())
 }
 
+/// How many of the leading `ids` to fetch together: their sealed lengths stay within
+/// [`BATCH_BYTES`] (at least one id, however large).
+pub fn batch_len(index: &Index, ids: &[ChunkId]) -> usize {
+    let mut bytes = 0u64;
+    let mut len = 0;
+    for id in ids {
+        let length = index.get(id).map_or(0, |l: Location| u64::from(l.length));
+        if len > 0 && bytes + length > BATCH_BYTES {
+            break;
+        }
+        bytes += length;
+        len += 1;
+    }
+    len
+}
+
 /// The data-chunk ids of list chunk `id`.
 pub fn read_list(repo: &Repository, index: &Index, id: &ChunkId) -> Result<Vec<ChunkId>> {
     let mut out = Vec::with_capacity(1);
@@ -180,20 +196,9 @@ impl<'r> SnapshotReader<'r> {
                 None => return Ok(false),
             }
         }
-        // Ids whose locations together stay under the batch size.
-        let mut batch = Vec::new();
-        let mut batch_bytes = 0u64;
-        while let Some(id) = self.ids.front() {
-            let length = self
-                .index
-                .get(id)
-                .map_or(0, |l: Location| u64::from(l.length));
-            if !batch.is_empty() && batch_bytes + length > BATCH_BYTES {
-                break;
-            }
-            batch_bytes += length;
-            batch.extend(self.ids.pop_front());
-        }
+        let ids = self.ids.make_contiguous();
+        let batch: Vec<ChunkId> = ids[..batch_len(&self.index, ids)].to_vec();
+        self.ids.drain(..batch.len());
         let mut out = Vec::with_capacity(batch.len());
         fetch_chunks(self.repo, &self.index, &batch, &mut out)?;
         for chunk in &out {
