@@ -171,7 +171,7 @@ fn main() -> Result<()> {
         for day_kind in [DayKind::Realistic, DayKind::Stress] {
             let day_mem = Arc::new(MemStore::new());
             // Same repository content as after the first backup: copy the objects.
-            for name in keepsake_core::repo::BlobStore::list(mem.as_ref(), "")? {
+            for name in keepsake_core::repo::BlobStore::list_names(mem.as_ref(), "")? {
                 let bytes = keepsake_core::repo::BlobStore::get(mem.as_ref(), &name, None)?;
                 keepsake_core::repo::BlobStore::put(day_mem.as_ref(), &name, &bytes)?;
             }

@@ -78,7 +78,7 @@ fn sweep_step(quick: u64) -> usize {
 fn pack_bytes(world: &World) -> u64 {
     let store = world.store.as_ref();
     store
-        .list("data/")
+        .list_names("data/")
         .unwrap()
         .iter()
         .map(|n| store.stat(n).unwrap().unwrap_or(0))
@@ -91,7 +91,7 @@ fn failing_any_call_of_a_media_backup_is_typed_and_a_retry_completes_without_reu
     let expected = files_under(&world.media);
     let config = world.store.get("config", None).unwrap();
     let reset = || {
-        for name in world.store.list("").unwrap() {
+        for name in world.store.list_names("").unwrap() {
             world.store.delete(&name).unwrap();
         }
         world.store.put("config", &config).unwrap();

@@ -52,7 +52,7 @@ fn fault_matrix(incremental: bool) {
         if incremental {
             backup(&db, &mut repo, None).unwrap();
         }
-        for name in base_arc.list("").unwrap() {
+        for name in base_arc.list_names("").unwrap() {
             base.put(&name, &base_arc.get(&name, None).unwrap())
                 .unwrap();
         }
@@ -72,7 +72,7 @@ fn fault_matrix(incremental: bool) {
     let expected = dump(&db);
     let copy_of_base = || {
         let mem = Arc::new(MemStore::new());
-        for name in base.list("").unwrap() {
+        for name in base.list_names("").unwrap() {
             mem.put(&name, &base.get(&name, None).unwrap()).unwrap();
         }
         mem
@@ -144,7 +144,7 @@ fn an_upload_cut_off_after_n_bytes_is_resumed_reusing_the_packs_stored() {
         repo.snapshots().unwrap().is_empty(),
         "no snapshot from a cut-off run"
     );
-    let stored_packs = inner.list("data/").unwrap().len();
+    let stored_packs = inner.list_names("data/").unwrap().len();
     assert!(stored_packs >= 1);
     faulty.set_faults(Faults::default());
     repo.break_locks().unwrap();
@@ -204,7 +204,7 @@ fn open_restore_check(
 
 fn copy(mem: &MemStore) -> Arc<MemStore> {
     let out = Arc::new(MemStore::new());
-    for name in mem.list("").unwrap() {
+    for name in mem.list_names("").unwrap() {
         out.put(&name, &mem.get(&name, None).unwrap()).unwrap();
     }
     out
@@ -213,7 +213,7 @@ fn copy(mem: &MemStore) -> Arc<MemStore> {
 fn object_kinds(mem: &MemStore) -> Vec<String> {
     let mut names = vec![CONFIG_NAME.to_owned()];
     for prefix in ["data/", "index/", "snapshots/"] {
-        let mut some = mem.list(prefix).unwrap();
+        let mut some = mem.list_names(prefix).unwrap();
         some.sort();
         names.extend(some);
     }
@@ -278,7 +278,7 @@ fn missing_truncated_duplicated_and_swapped_objects_are_typed_errors() {
     // A copy of an object under another name of its kind.
     for prefix in ["index/", "snapshots/"] {
         let dup = copy(&mem);
-        let name = dup.list(prefix).unwrap().remove(0);
+        let name = dup.list_names(prefix).unwrap().remove(0);
         let bytes = dup.get(&name, None).unwrap();
         dup.put(&format!("{prefix}{}", "ab".repeat(16)), &bytes)
             .unwrap();
@@ -291,7 +291,7 @@ fn missing_truncated_duplicated_and_swapped_objects_are_typed_errors() {
     // Two objects of a kind with their contents swapped.
     for prefix in ["data/", "index/", "snapshots/"] {
         let swapped = copy(&mem);
-        let mut names = swapped.list(prefix).unwrap();
+        let mut names = swapped.list_names(prefix).unwrap();
         names.sort();
         if names.len() < 2 {
             continue;
@@ -311,12 +311,12 @@ fn a_pack_from_another_repository_is_a_typed_error_and_never_adopted() {
     let other_keyring = device_keyring();
     let (other_mem, mut other) = mem_repo(&other_keyring);
     backup(&dir.path().join("chat.db"), &mut other, None).unwrap();
-    let foreign = other_mem.list("data/").unwrap().remove(0);
+    let foreign = other_mem.list_names("data/").unwrap().remove(0);
     let foreign_bytes = other_mem.get(&foreign, None).unwrap();
 
     // In place of one of ours.
     let replaced = copy(&mem);
-    let ours = replaced.list("data/").unwrap().remove(0);
+    let ours = replaced.list_names("data/").unwrap().remove(0);
     replaced.put(&ours, &foreign_bytes).unwrap();
     let err = open_restore_check(replaced, &keyring, &expected).unwrap_err();
     assert!(is_damage(&err), "{err:?}");

@@ -379,7 +379,7 @@ fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
     drop(writer); // released
     backup(&db, &mut other, None).unwrap();
     assert!(
-        mem.list("locks/").unwrap().is_empty(),
+        mem.list_names("locks/").unwrap().is_empty(),
         "a finished backup leaves no lock"
     );
 }
@@ -427,7 +427,7 @@ fn a_lost_cache_is_rebuilt_from_the_index_and_a_stale_one_is_corrected() {
 /// kept an old config object sees.
 fn with_config(store: &MemStore, config: &[u8]) -> Arc<MemStore> {
     let copy = Arc::new(MemStore::new());
-    for name in store.list("").unwrap() {
+    for name in store.list_names("").unwrap() {
         copy.put(&name, &store.get(&name, None).unwrap()).unwrap();
     }
     copy.put(CONFIG_NAME, config).unwrap();
@@ -660,11 +660,11 @@ fn small_index_objects_are_merged_and_every_snapshot_stays_whole() {
         store.close().unwrap();
         let summary = backup(&db, &mut repo, Some(&cache)).unwrap();
         taken.push((summary.snapshot, dump(&db)));
-        most_indexes = most_indexes.max(mem.list("index/").unwrap().len());
+        most_indexes = most_indexes.max(mem.list_names("index/").unwrap().len());
     }
     // One base index plus at most four small deltas before they are merged into one.
     assert!(most_indexes <= 5, "{most_indexes} index objects");
-    assert!(mem.list("index/").unwrap().len() < 8);
+    assert!(mem.list_names("index/").unwrap().len() < 8);
     check_all(&repo);
     let fresh = reopen(mem, &keyring).unwrap();
     for (id, expected) in &taken {

@@ -10,7 +10,7 @@ use std::{
     },
 };
 
-use super::{BlobStore, BlobStoreError, ByteRange};
+use super::{blob_store::ObjectInfo, BlobStore, BlobStoreError, ByteRange};
 
 #[derive(Default)]
 pub(super) struct AppStore {
@@ -68,13 +68,25 @@ impl BlobStore for AppStore {
                 .collect(),
         })
     }
-    fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
+    fn create(&self, name: String, data: Vec<u8>) -> Result<bool, BlobStoreError> {
+        self.check()?;
+        let mut objects = self.objects.lock().unwrap();
+        if objects.contains_key(&name) {
+            return Ok(false);
+        }
+        objects.insert(name, data);
+        Ok(true)
+    }
+    fn list(&self, prefix: String) -> Result<Vec<ObjectInfo>, BlobStoreError> {
         self.check()?;
         let objects = self.objects.lock().unwrap();
         Ok(objects
-            .keys()
-            .filter(|k| k.starts_with(&prefix))
-            .cloned()
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(name, data)| ObjectInfo {
+                name: name.clone(),
+                size: i64::try_from(data.len()).unwrap(),
+            })
             .collect())
     }
     fn delete(&self, name: String) -> Result<(), BlobStoreError> {

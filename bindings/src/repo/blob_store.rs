@@ -53,6 +53,15 @@ impl ByteRange {
     }
 }
 
+/// An object as the app's listing reports it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ObjectInfo {
+    /// The object's name, as it was stored.
+    pub name: String,
+    /// Its size in bytes (never negative).
+    pub size: i64,
+}
+
 /// Why a blob store call failed, as the app reports it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum BlobStoreError {
@@ -94,8 +103,14 @@ pub trait BlobStore: Send + Sync {
     /// The whole object when `range` is null, else `range.len` bytes from `range.offset`
     /// (fewer only at the end of the object, none past it). A missing object is `NotFound`.
     fn get(&self, name: String, range: Option<ByteRange>) -> Result<Vec<u8>, BlobStoreError>;
-    /// The names of all objects starting with `prefix`, in any order.
-    fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError>;
+    /// Stores `data` as object `name` only if no object of that name exists, returning false
+    /// (and storing nothing) when one does. Use the cloud API's conditional create where it
+    /// has one (`If-None-Match: *`); otherwise check, then put. Keepsake uses it for its lock
+    /// objects only and re-checks them with a listing.
+    fn create(&self, name: String, data: Vec<u8>) -> Result<bool, BlobStoreError>;
+    /// Every object whose name starts with `prefix`, with its size, in any order (follow the
+    /// cloud API's pages to the end).
+    fn list(&self, prefix: String) -> Result<Vec<ObjectInfo>, BlobStoreError>;
     /// Deletes object `name`; deleting a missing object succeeds.
     fn delete(&self, name: String) -> Result<(), BlobStoreError>;
     /// The size of object `name` in bytes, or null when it does not exist.
@@ -153,10 +168,34 @@ impl core_repo::BlobStore for ForeignBlobStore {
         }
     }
 
-    fn list(&self, prefix: &str) -> CoreResult<Vec<String>> {
+    fn create(&self, name: &str, data: &[u8]) -> CoreResult<bool> {
+        self.0
+            .create(name.to_owned(), data.to_vec())
+            .map_err(|e| to_core("create", name, e))
+    }
+
+    fn list(&self, prefix: &str) -> CoreResult<Vec<core_repo::ObjectInfo>> {
         self.0
             .list(prefix.to_owned())
-            .map_err(|e| to_core("list", prefix, e))
+            .map_err(|e| to_core("list", prefix, e))?
+            .into_iter()
+            .map(|object| {
+                let size = u64::try_from(object.size).map_err(|_| {
+                    storage_error(
+                        "list",
+                        prefix,
+                        format!(
+                            "the store listed {} with the size {}",
+                            object.name, object.size
+                        ),
+                    )
+                })?;
+                Ok(core_repo::ObjectInfo {
+                    name: object.name,
+                    size,
+                })
+            })
+            .collect()
     }
 
     fn delete(&self, name: &str) -> CoreResult<()> {
@@ -220,8 +259,20 @@ impl BlobStore for BuiltinBlobStore {
         contained(|| self.0.get(&name, range))
     }
 
-    fn list(&self, prefix: String) -> Result<Vec<String>, BlobStoreError> {
-        contained(|| self.0.list(&prefix))
+    fn create(&self, name: String, data: Vec<u8>) -> Result<bool, BlobStoreError> {
+        contained(|| self.0.create(&name, &data))
+    }
+
+    fn list(&self, prefix: String) -> Result<Vec<ObjectInfo>, BlobStoreError> {
+        contained(|| self.0.list(&prefix)).map(|objects| {
+            objects
+                .into_iter()
+                .map(|object| ObjectInfo {
+                    name: object.name,
+                    size: long(object.size),
+                })
+                .collect()
+        })
     }
 
     fn delete(&self, name: String) -> Result<(), BlobStoreError> {
@@ -265,7 +316,16 @@ mod tests {
         assert_eq!(store.get("data/ab", None).unwrap(), b"0123456789");
         let range = core_repo::ByteRange { offset: 7, len: 5 };
         assert_eq!(store.get("data/ab", Some(range)).unwrap(), b"789");
-        assert_eq!(store.list("data/").unwrap(), ["data/ab"]);
+        assert_eq!(
+            store.list("data/").unwrap(),
+            [core_repo::ObjectInfo {
+                name: "data/ab".into(),
+                size: 10
+            }]
+        );
+        assert!(!store.create("data/ab", b"other").unwrap());
+        assert!(store.create("locks/ef", b"lock").unwrap());
+        assert_eq!(store.get("locks/ef", None).unwrap(), b"lock");
         assert_eq!(store.stat("data/ab").unwrap(), Some(10));
         store.delete("data/ab").unwrap();
         assert_eq!(store.stat("data/ab").unwrap(), None);
@@ -285,6 +345,7 @@ mod tests {
             store.put("data/ab", b"x").unwrap_err(),
             store.get("data/ab", None).unwrap_err(),
             store.list("data/").unwrap_err(),
+            store.create("locks/ab", b"x").unwrap_err(),
             store.delete("data/ab").unwrap_err(),
             store.stat("data/ab").unwrap_err(),
         ] {

@@ -70,7 +70,7 @@ pub fn check(
         let e = extent.entry(loc.pack).or_default();
         *e = (*e).max(end);
     }
-    let listed: HashSet<String> = store.list(DATA_PREFIX)?.into_iter().collect();
+    let listed: HashSet<String> = store.list_names(DATA_PREFIX)?.into_iter().collect();
     reporter.start_phase(Phase::Check, Unit::Rows, report.packs)?;
     let mut numbers: Vec<u32> = extent.keys().copied().collect();
     numbers.sort_unstable();
@@ -89,7 +89,7 @@ pub fn check(
     report.unindexed_packs = listed.iter().filter(|n| !index.has_pack(n)).count() as u64;
 
     // Snapshots: every list chunk opens and names only indexed chunks.
-    for name in store.list(SNAPSHOT_PREFIX)? {
+    for name in store.list_names(SNAPSHOT_PREFIX)? {
         let snap = snapshot::load(repo, &name)?;
         let mut chunks = 0u64;
         for list in &snap.lists {

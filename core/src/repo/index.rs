@@ -201,7 +201,7 @@ impl Index {
         mut fetch: impl FnMut(&str) -> Result<Vec<u8>>,
     ) -> Result<Index> {
         let mut index = Index::default();
-        let mut names = store.list(INDEX_PREFIX)?;
+        let mut names = store.list_names(INDEX_PREFIX)?;
         names.sort();
         for name in names {
             let bytes = fetch(&name)?;

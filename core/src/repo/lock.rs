@@ -138,7 +138,7 @@ fn sweep_and_check(
     my_pid: u32,
 ) -> Result<()> {
     let store = repo.store();
-    for name in store.list(LOCK_PREFIX)? {
+    for name in store.list_names(LOCK_PREFIX)? {
         if Some(name.as_str()) == ours {
             continue;
         }

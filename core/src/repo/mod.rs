@@ -41,7 +41,7 @@ pub use check::{CheckOptions, CheckReport};
 pub use chunker::ChunkerParams;
 pub use prune::{PruneReport, RetentionPolicy};
 pub use reader::SnapshotReader;
-pub use store::{check_name, storage_error, BlobReader, BlobStore, ByteRange};
+pub use store::{check_name, storage_error, BlobReader, BlobStore, ByteRange, ObjectInfo};
 pub use store_dir::DirStore;
 pub use store_mem::MemStore;
 pub use writer::{SnapshotMeta, SnapshotWriter, WriteStats};
@@ -287,7 +287,7 @@ impl Repository {
     /// error naming it.
     pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         let mut all = Vec::new();
-        for name in self.store.list(SNAPSHOT_PREFIX)? {
+        for name in self.store.list_names(SNAPSHOT_PREFIX)? {
             all.push(snapshot::load(self, &name)?.info);
         }
         all.sort_by_key(SnapshotInfo::order_key);
@@ -357,7 +357,7 @@ impl Repository {
     /// Removes every lock object, whoever holds it (`restic unlock --remove-all`): for an app
     /// that knows no other device is writing. Returns how many were removed.
     pub fn break_locks(&self) -> Result<usize> {
-        let names = self.store.list(LOCK_PREFIX)?;
+        let names = self.store.list_names(LOCK_PREFIX)?;
         for name in &names {
             self.store.delete(name)?;
         }

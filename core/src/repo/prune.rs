@@ -102,7 +102,7 @@ pub fn prune(
 
     // 1. Forget.
     let mut snapshots = Vec::new();
-    for name in store.list(SNAPSHOT_PREFIX)? {
+    for name in store.list_names(SNAPSHOT_PREFIX)? {
         snapshots.push(snapshot::load(repo, &name)?);
     }
     let infos: Vec<SnapshotInfo> = snapshots.iter().map(|s| s.info.clone()).collect();
@@ -227,7 +227,7 @@ pub fn prune(
     }
 
     // 5. Packs no index names go, including those of interrupted runs.
-    for pack_name in store.list(DATA_PREFIX)? {
+    for pack_name in store.list_names(DATA_PREFIX)? {
         if new_index.has_pack(&pack_name) {
             continue;
         }

@@ -35,7 +35,7 @@ pub fn find_snapshot(repo: &Repository, id: Option<&SnapshotId>) -> Result<Snaps
         Some(id) => snapshot::load(repo, &id.object_name()),
         None => {
             let mut latest: Option<Snapshot> = None;
-            for name in repo.store().list(SNAPSHOT_PREFIX)? {
+            for name in repo.store().list_names(SNAPSHOT_PREFIX)? {
                 let snap = snapshot::load(repo, &name)?;
                 let newer = latest
                     .as_ref()

@@ -1,6 +1,6 @@
 //! The blob store: the only way the repository touches storage.
 //!
-//! Five calls, so that an app can implement it over any cloud SDK (Google Drive, iCloud, its own
+//! Six calls, so that an app can implement it over any cloud SDK (Google Drive, iCloud, its own
 //! server) through the FFI. Names are opaque ASCII chosen by the engine (`config`, `data/<hex>`,
 //! `index/<hex>`, `snapshots/<hex>`, `locks/<hex>`; see `docs/REPOSITORY.md`). The store is
 //! untrusted: the engine authenticates every byte it reads, so a store that loses, damages or
@@ -21,6 +21,16 @@ pub struct ByteRange {
     pub len: u64,
 }
 
+/// An object as a listing names it: the store reports each object's size with its name, so
+/// one list call tells the repository which objects are there and whether any changed size.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectInfo {
+    /// The object's name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
 /// Storage of named, immutable-in-practice objects.
 pub trait BlobStore: Send + Sync {
     /// Stores `data` as object `name`, atomically (visible whole or not at all); replaces an
@@ -30,8 +40,14 @@ pub trait BlobStore: Send + Sync {
     /// `range.offset` (fewer only at the object's end). A missing object is
     /// [`Error::ObjectMissing`].
     fn get(&self, name: &str, range: Option<ByteRange>) -> Result<Vec<u8>>;
-    /// Names of all objects starting with `prefix`, in any order.
-    fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Stores `data` as object `name` only if no object of that name exists, atomically
+    /// with that check where the store can (S3's and WebDAV's `If-None-Match: *`, a local
+    /// file system's exclusive link): returns `false`, storing nothing, when the name is taken.
+    /// The repository uses it for lock objects, and re-checks with a listing, so a store
+    /// that can only check first and then put still works for one device at a time.
+    fn create(&self, name: &str, data: &[u8]) -> Result<bool>;
+    /// Every object whose name starts with `prefix`, with its size, in any order.
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>>;
     /// Deletes object `name`; deleting a missing object is not an error.
     fn delete(&self, name: &str) -> Result<()>;
     /// The object's size in bytes, or None when it does not exist.
@@ -49,6 +65,11 @@ pub trait BlobStore: Send + Sync {
     /// durable.
     fn sync(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// The names of [`list`](Self::list), for callers that need no sizes.
+    fn list_names(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self.list(prefix)?.into_iter().map(|o| o.name).collect())
     }
 }
 

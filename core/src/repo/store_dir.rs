@@ -16,7 +16,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use super::store::{check_name, storage_error, BlobStore, ByteRange};
+use super::store::{check_name, storage_error, BlobStore, ByteRange, ObjectInfo};
 use crate::{crypto::random_bytes, Error, Result};
 
 /// Suffix of a file being written.
@@ -195,7 +195,20 @@ impl BlobStore for DirStore {
         read.map_err(|e| io_failure("get", name, e))
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+    fn create(&self, name: &str, data: &[u8]) -> Result<bool> {
+        let (path, temp) = self.write_temp(name, data, true)?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        // A hard link never replaces its target: the name is taken whole or not at all.
+        let linked = match fs::hard_link(&temp, &path) {
+            Ok(()) => sync_dir(&dir).map(|()| true),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(err) => Err(err),
+        };
+        let _ = fs::remove_file(&temp);
+        linked.map_err(|e| io_failure("create", name, e))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         // Names are `dir/file` at most one level deep; walk the directory the prefix names.
         let (dir_part, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
         let dir = if dir_part.is_empty() {
@@ -215,17 +228,23 @@ impl BlobStore for DirStore {
             if file_name.starts_with('.') || file_name.ends_with(TEMP_SUFFIX) {
                 continue;
             }
-            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-            if !is_file {
-                continue;
-            }
+            let metadata = match entry.metadata() {
+                Ok(metadata) if metadata.is_file() => metadata,
+                Ok(_) => continue,
+                // Deleted between the directory read and the stat.
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(io_failure("list", prefix, err)),
+            };
             let name = if dir_part.is_empty() {
                 file_name
             } else {
                 format!("{dir_part}/{file_name}")
             };
             if name.starts_with(prefix) {
-                names.push(name);
+                names.push(ObjectInfo {
+                    name,
+                    size: metadata.len(),
+                });
             }
         }
         Ok(names)
@@ -263,7 +282,7 @@ mod tests {
         assert!(store.list("data/").unwrap().is_empty());
         assert_eq!(store.stat("data/aa01").unwrap(), None);
         store.sync().unwrap();
-        let mut data = store.list("data/").unwrap();
+        let mut data = store.list_names("data/").unwrap();
         data.sort();
         assert_eq!(data, ["data/aa01", "data/aa02"]);
         assert_eq!(store.get("data/aa02", None).unwrap(), b"pack two");
@@ -293,10 +312,14 @@ mod tests {
         store.put("data/aa02", b"pack two").unwrap();
         store.put("data/aa01", b"replaced").unwrap();
         let mut data = store.list("data/").unwrap();
-        data.sort();
-        assert_eq!(data, ["data/aa01", "data/aa02"]);
-        assert_eq!(store.list("data/aa02").unwrap(), ["data/aa02"]);
-        assert_eq!(store.list("").unwrap(), ["config"]);
+        data.sort_by(|a, b| a.name.cmp(&b.name));
+        let object = |name: &str, size| ObjectInfo {
+            name: name.to_owned(),
+            size,
+        };
+        assert_eq!(data, [object("data/aa01", 8), object("data/aa02", 8)]);
+        assert_eq!(store.list_names("data/aa02").unwrap(), ["data/aa02"]);
+        assert_eq!(store.list("").unwrap(), [object("config", 1)]);
         assert!(store.list("snapshots/").unwrap().is_empty());
         assert_eq!(store.get("data/aa01", None).unwrap(), b"replaced");
         let range = |offset, len| Some(ByteRange { offset, len });
@@ -319,9 +342,33 @@ mod tests {
         let store = DirStore::open(dir.path()).unwrap();
         store.put("data/aa01", b"x").unwrap();
         fs::write(dir.path().join("data/.aa02.0011223344556677.tmp"), b"half").unwrap();
-        assert_eq!(store.list("data/").unwrap(), ["data/aa01"]);
+        assert_eq!(store.list_names("data/").unwrap(), ["data/aa01"]);
         store.sweep_temporaries(std::time::Duration::ZERO).unwrap();
         assert_eq!(fs::read_dir(dir.path().join("data")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn create_never_replaces_an_object_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::open(dir.path()).unwrap();
+        assert!(store.create("locks/aa01", b"first").unwrap());
+        assert!(!store.create("locks/aa01", b"second").unwrap());
+        assert_eq!(store.get("locks/aa01", None).unwrap(), b"first");
+        assert_eq!(fs::read_dir(dir.path().join("locks")).unwrap().count(), 1);
+        // Many creators of one name at once: exactly one wins.
+        let winners: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let store = store.clone();
+                    scope.spawn(move || store.create("locks/bb02", &[i]).unwrap())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().unwrap()))
+                .sum()
+        });
+        assert_eq!(winners, 1);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use super::store::{check_name, slice_range, storage_error, BlobStore, ByteRange};
+use super::store::{check_name, slice_range, storage_error, BlobStore, ByteRange, ObjectInfo};
 use crate::{Error, Result};
 
 /// Objects in a map behind a mutex; share it as `Arc<MemStore>`.
@@ -56,12 +56,25 @@ impl BlobStore for MemStore {
         Ok(slice_range(data, range))
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+    fn create(&self, name: &str, data: &[u8]) -> Result<bool> {
+        check_name(name)?;
+        let mut objects = self.objects("create", name)?;
+        if objects.contains_key(name) {
+            return Ok(false);
+        }
+        objects.insert(name.to_owned(), data.to_vec());
+        Ok(true)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         Ok(self
             .objects("list", prefix)?
-            .keys()
-            .filter(|name| name.starts_with(prefix))
-            .cloned()
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(name, data)| ObjectInfo {
+                name: name.clone(),
+                size: data.len() as u64,
+            })
             .collect())
     }
 
@@ -88,7 +101,17 @@ mod tests {
         store.put("data/01", b"hello").unwrap();
         store.put("index/02", b"x").unwrap();
         assert_eq!(store.get("data/01", None).unwrap(), b"hello");
-        assert_eq!(store.list("data/").unwrap(), vec!["data/01".to_owned()]);
+        assert_eq!(
+            store.list("data/").unwrap(),
+            vec![ObjectInfo {
+                name: "data/01".to_owned(),
+                size: 5
+            }]
+        );
+        assert!(!store.create("data/01", b"other").unwrap());
+        assert_eq!(store.get("data/01", None).unwrap(), b"hello");
+        assert!(store.create("data/02", b"new").unwrap());
+        assert_eq!(store.get("data/02", None).unwrap(), b"new");
         assert_eq!(store.stat("data/01").unwrap(), Some(5));
         assert_eq!(store.stat("data/09").unwrap(), None);
         store.delete("data/01").unwrap();

@@ -11,10 +11,10 @@ use std::{
     time::Duration,
 };
 
-use super::{storage_error, BlobStore, ByteRange};
+use super::{storage_error, BlobStore, ByteRange, ObjectInfo};
 use crate::{Error, Result};
 
-/// What to break. Calls are counted from 0 across all five operations.
+/// What to break. Calls are counted from 0 across all operations.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     /// Fail this call (0-based) with [`Error::Storage`], without touching the inner store.
@@ -127,13 +127,18 @@ impl BlobStore for FaultyStore {
         Ok(data)
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+    fn create(&self, name: &str, data: &[u8]) -> Result<bool> {
+        self.enter("create", name)?;
+        self.inner.create(name, data)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         let faults = self.enter("list", prefix)?;
         Ok(self
             .inner
             .list(prefix)?
             .into_iter()
-            .filter(|n| !faults.lost.contains(n))
+            .filter(|o| !faults.lost.contains(&o.name))
             .collect())
     }
 

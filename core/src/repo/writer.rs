@@ -136,10 +136,10 @@ impl<'r> SnapshotWriter<'r> {
         let keys = repo.keys();
         // Packs that are really there: an index entry whose pack was lost is not reused, so the
         // chunk is uploaded again and the new snapshot is whole.
-        let present: HashSet<String> = store.list(DATA_PREFIX)?.into_iter().collect();
+        let present: HashSet<String> = store.list_names(DATA_PREFIX)?.into_iter().collect();
         let mut index = Index::default();
         let mut index_sizes = Vec::new();
-        let mut names = store.list(super::INDEX_PREFIX)?;
+        let mut names = store.list_names(super::INDEX_PREFIX)?;
         names.sort();
         if let Some(cache) = &cache {
             cache.retain(super::INDEX_PREFIX, &names);
@@ -471,7 +471,7 @@ impl<'r> SnapshotWriter<'r> {
 /// The latest snapshot's id and sequence, read through the cache.
 fn latest_snapshot(repo: &Repository, cache: Option<&Cache>) -> Result<Option<(SnapshotId, u64)>> {
     let store = repo.store().as_ref();
-    let names = store.list(SNAPSHOT_PREFIX)?;
+    let names = store.list_names(SNAPSHOT_PREFIX)?;
     if let Some(cache) = cache {
         cache.retain(SNAPSHOT_PREFIX, &names);
     }

@@ -177,7 +177,7 @@ impl World {
         let store: &dyn BlobStore = self.store.as_ref();
         ["data/", "index/", "snapshots/", "config"]
             .iter()
-            .flat_map(|prefix| store.list(prefix).unwrap())
+            .flat_map(|prefix| store.list_names(prefix).unwrap())
             .map(|name| store.stat(&name).unwrap().unwrap_or(0))
             .sum()
     }

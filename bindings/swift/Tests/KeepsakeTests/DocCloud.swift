@@ -30,7 +30,19 @@ final class CloudDrive: @unchecked Sendable {
         return data.subdata(in: start..<Int(min(Int64(start) + length, Int64(data.count))))
     }
 
-    func names(prefix: String) throws -> [String] { withFiles { $0.keys.filter { $0.hasPrefix(prefix) } } }
+    /// Uploads only when `name` is free (an `If-None-Match: *` upload); false when it was taken.
+    func uploadIfAbsent(_ name: String, _ data: Data) throws -> Bool {
+        withFiles { files in
+            guard files[name] == nil else { return false }
+            files[name] = data
+            return true
+        }
+    }
+
+    /// Every file under `prefix` with its size (a listing, all pages).
+    func files(prefix: String) throws -> [(name: String, size: Int64)] {
+        withFiles { $0.filter { $0.key.hasPrefix(prefix) }.map { (name: $0.key, size: Int64($0.value.count)) } }
+    }
 
     func deleteIfExists(_ name: String) throws { _ = withFiles { $0.removeValue(forKey: name) } }
 

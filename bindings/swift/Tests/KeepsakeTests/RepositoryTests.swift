@@ -46,16 +46,33 @@ final class DirectoryStore: BlobStore, @unchecked Sendable {
         return slice(data, range)
     }
 
-    func list(prefix: String) throws -> [String] {
+    func create(name: String, data: Data) throws -> Bool {
+        let target = url(name)
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temp = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).part")
+        try data.write(to: temp)
+        defer { try? FileManager.default.removeItem(at: temp) }
+        // A hard link never replaces its target: the name is taken whole or not at all.
+        do {
+            try FileManager.default.linkItem(at: temp, to: target)
+            return true
+        } catch CocoaError.fileWriteFileExists {
+            return false
+        }
+    }
+
+    func list(prefix: String) throws -> [ObjectInfo] {
         guard let walker = FileManager.default.enumerator(atPath: root.path) else { return [] }
-        var names: [String] = []
+        var objects: [ObjectInfo] = []
         for case let relative as String in walker {
             var isDirectory: ObjCBool = false
             FileManager.default.fileExists(atPath: url(relative).path, isDirectory: &isDirectory)
             let hidden = relative.hasPrefix(".") || relative.contains("/.")
-            if !isDirectory.boolValue && !hidden && relative.hasPrefix(prefix) { names.append(relative) }
+            if !isDirectory.boolValue && !hidden && relative.hasPrefix(prefix) {
+                objects.append(ObjectInfo(name: relative, size: fileSize(url(relative).path) ?? 0))
+            }
         }
-        return names
+        return objects
     }
 
     func delete(name: String) throws {
@@ -79,7 +96,19 @@ final class DictionaryStore: BlobStore, @unchecked Sendable {
         return slice(data, range)
     }
 
-    func list(prefix: String) throws -> [String] { locked(lock) { objects.keys.filter { $0.hasPrefix(prefix) } } }
+    func create(name: String, data: Data) throws -> Bool {
+        locked(lock) {
+            guard objects[name] == nil else { return false }
+            objects[name] = data
+            return true
+        }
+    }
+
+    func list(prefix: String) throws -> [ObjectInfo] {
+        locked(lock) {
+            objects.filter { $0.key.hasPrefix(prefix) }.map { ObjectInfo(name: $0.key, size: Int64($0.value.count)) }
+        }
+    }
 
     func delete(name: String) throws { _ = locked(lock) { objects.removeValue(forKey: name) } }
 
@@ -165,7 +194,12 @@ final class AppStore: BlobStore, @unchecked Sendable {
         return try inner.get(name: name, range: range)
     }
 
-    func list(prefix: String) throws -> [String] {
+    func create(name: String, data: Data) throws -> Bool {
+        try call("create", name)
+        return try inner.create(name: name, data: data)
+    }
+
+    func list(prefix: String) throws -> [ObjectInfo] {
         try call("list", prefix)
         return try inner.list(prefix: prefix)
     }

@@ -56,10 +56,26 @@ class DirectoryStore(private val root: File) : BlobStore {
         }
     }
 
-    override fun list(prefix: String): List<String> =
+    override fun create(name: String, data: ByteArray): Boolean {
+        val target = file(name)
+        target.parentFile.mkdirs()
+        val temp = File(target.parentFile, ".${target.name}.${System.nanoTime()}.part")
+        temp.outputStream().use { it.write(data); it.fd.sync() }
+        // A hard link never replaces its target: the name is taken whole or not at all.
+        return try {
+            java.nio.file.Files.createLink(target.toPath(), temp.toPath())
+            true
+        } catch (e: java.nio.file.FileAlreadyExistsException) {
+            false
+        } finally {
+            temp.delete()
+        }
+    }
+
+    override fun list(prefix: String): List<ObjectInfo> =
         root.walkTopDown().filter { it.isFile && !it.name.startsWith(".") }
-            .map { it.relativeTo(root).invariantSeparatorsPath }
-            .filter { it.startsWith(prefix) }.toList()
+            .map { ObjectInfo(it.relativeTo(root).invariantSeparatorsPath, it.length()) }
+            .filter { it.name.startsWith(prefix) }.toList()
 
     override fun delete(name: String) {
         file(name).delete()
@@ -84,7 +100,11 @@ class MapStore : BlobStore {
         return data.copyOfRange(start, end)
     }
 
-    override fun list(prefix: String): List<String> = objects.keys.filter { it.startsWith(prefix) }
+    override fun create(name: String, data: ByteArray): Boolean =
+        objects.putIfAbsent(name, data.copyOf()) == null
+
+    override fun list(prefix: String): List<ObjectInfo> =
+        objects.entries.filter { it.key.startsWith(prefix) }.map { ObjectInfo(it.key, it.value.size.toLong()) }
 
     override fun delete(name: String) {
         objects.remove(name)
@@ -141,7 +161,12 @@ class AppStore(val inner: BlobStore) : BlobStore {
         return inner.get(name, range)
     }
 
-    override fun list(prefix: String): List<String> {
+    override fun create(name: String, data: ByteArray): Boolean {
+        call("create", name)
+        return inner.create(name, data)
+    }
+
+    override fun list(prefix: String): List<ObjectInfo> {
         call("list", prefix)
         return inner.list(prefix)
     }

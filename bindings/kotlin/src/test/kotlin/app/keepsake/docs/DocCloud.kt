@@ -27,7 +27,12 @@ class Drive {
         return data.copyOfRange(start, minOf(start + length, data.size.toLong()).toInt())
     }
 
-    fun listNames(prefix: String): List<String> = files.keys.filter { it.startsWith(prefix) }
+    /** Uploads only when [name] is free (an `If-None-Match: *` upload); false when it was taken. */
+    fun uploadIfAbsent(name: String, data: ByteArray): Boolean = files.putIfAbsent(name, data.copyOf()) == null
+
+    /** Every file under [prefix] with its size (a listing, all pages). */
+    fun listFiles(prefix: String): List<Pair<String, Long>> =
+        files.entries.filter { it.key.startsWith(prefix) }.map { it.key to it.value.size.toLong() }
 
     fun deleteIfExists(name: String) {
         files.remove(name)
