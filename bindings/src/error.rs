@@ -217,7 +217,10 @@ impl From<CoreError> for KeepsakeError {
             CoreError::Database { .. } => KeepsakeError::Database { detail },
             CoreError::TargetExists { .. } => KeepsakeError::TargetExists { detail },
             CoreError::ObjectMissing { .. } => KeepsakeError::ObjectMissing { detail },
-            CoreError::Storage { .. } => KeepsakeError::Storage { detail },
+            // A store that changed under a backup is retried like a failed store call.
+            CoreError::Storage { .. } | CoreError::StoreChanged { .. } => {
+                KeepsakeError::Storage { detail }
+            }
             CoreError::RepositoryLocked { .. } => KeepsakeError::RepositoryLocked { detail },
             CoreError::MediaUnavailable { attachment_id, .. } => KeepsakeError::MediaUnavailable {
                 attachment_id,

@@ -154,7 +154,7 @@ pub fn classify(err: &CliError) -> ExitStatus {
             CoreError::InvalidArgument(_) => ExitStatus::Usage,
             CoreError::TargetExists { .. } => ExitStatus::TargetExists,
             CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
-            CoreError::Storage { .. } => ExitStatus::Storage,
+            CoreError::Storage { .. } | CoreError::StoreChanged { .. } => ExitStatus::Storage,
             CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
             CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
             // Database failures, randomness failures and any variant added later.

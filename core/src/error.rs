@@ -180,6 +180,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The store changed under a backup in a way it cannot finish through: a pack its snapshot
+    /// needs disappeared while it ran (another device's prune, or the store lost it). Nothing
+    /// was committed; the next run (the backup retries once by itself) uploads what is
+    /// missing.
+    #[error("the repository changed during the backup: {what}")]
+    StoreChanged {
+        /// What changed.
+        what: String,
+    },
+
     /// Another writer holds the repository's lock.
     #[error("the repository is locked by another writer: {holder}")]
     RepositoryLocked {

@@ -54,6 +54,9 @@ pub struct BackupOptions {
     /// The keyring generation the app keeps with its root key (0: not known): a keyring of a
     /// lower generation is refused with [`crate::Error::KeyringRolledBack`].
     pub known_generation: u64,
+    /// Repository backups: bytes of packs read back and verified before writing, least
+    /// recently verified first (0 turns it off; see `crate::repo::verify`).
+    pub verify_bytes: u64,
 }
 
 impl Default for BackupOptions {
@@ -63,6 +66,7 @@ impl Default for BackupOptions {
             extra_metadata: BTreeMap::new(),
             temp_dir: None,
             known_generation: 0,
+            verify_bytes: crate::repo::writer::DEFAULT_VERIFY_BYTES,
         }
     }
 }

@@ -32,8 +32,8 @@ use crate::{
     progress::{Phase, Reporter, Unit},
     repo::{
         check::{self, CheckOptions, CheckReport},
-        prune::{self, PruneReport, RetentionPolicy},
-        BlobStore, Repository, SnapshotId, SnapshotMeta, SnapshotWriter,
+        prune::{self, PruneOptions, PruneReport, RetentionPolicy},
+        BlobStore, Healing, Repository, SnapshotId, SnapshotMeta, SnapshotWriter, WriterOptions,
     },
     store::{ChatStore, RecordCounts},
     Error, Result,
@@ -62,6 +62,8 @@ pub struct RepoBackupSummary {
     pub packs_adopted: u64,
     /// What the media part did, when the backup had media.
     pub media: Option<MediaBackupStats>,
+    /// What the backup found wrong in the store and healed (lost or damaged objects).
+    pub healing: Healing,
 }
 
 impl Repository {
@@ -141,6 +143,10 @@ pub fn backup_store_to_repo(
 /// last, holds both; a run killed during the media part leaves no snapshot, and the next run
 /// reuses every chunk already uploaded. Progress reports a [`Phase::Media`] phase in bytes and
 /// files after the archive.
+///
+/// If a pack the snapshot needs disappears while it runs (another device pruned, the store
+/// lost it), the backup is run once more from the start, and that run uploads what is missing
+/// ([`Error::StoreChanged`] only if it happens twice).
 pub fn backup_store_with_media(
     store: &ChatStore,
     repo: &mut Repository,
@@ -151,9 +157,29 @@ pub fn backup_store_with_media(
 ) -> Result<RepoBackupSummary> {
     repo.keyring()
         .check_not_rolled_back(options.known_generation)?;
+    match backup_once(store, repo, cache_dir, options, media, control) {
+        Err(Error::StoreChanged { what }) => {
+            log::warn!("the repository changed during the backup ({what}); running it again");
+            backup_once(store, repo, cache_dir, options, media, control)
+        }
+        other => other,
+    }
+}
+
+fn backup_once(
+    store: &ChatStore,
+    repo: &Repository,
+    cache_dir: Option<&Path>,
+    options: &BackupOptions,
+    media: Option<&MediaBackup<'_>>,
+    control: &Control<'_>,
+) -> Result<RepoBackupSummary> {
     let time = now();
     let export = Export::begin(store)?;
-    let mut writer = repo.begin_snapshot(cache_dir)?;
+    let writer_options = WriterOptions {
+        verify_bytes: options.verify_bytes,
+    };
+    let mut writer = repo.begin_snapshot(cache_dir, &writer_options)?;
     writer.set_compression_level(options.compression_level)?;
     let (summary, mut writer) = export_through_pipe(export, control, move |records_out| {
         let mut cancel_only = Reporter::new(None, control.cancel, Phase::Backup, Unit::Bytes, 0);
@@ -205,6 +231,7 @@ fn commit(
         objects_written: stats.objects_written,
         packs_adopted: stats.packs_adopted,
         media,
+        healing: stats.healing,
     })
 }
 
@@ -268,10 +295,12 @@ pub fn restore_media_from_repo(
 }
 
 /// Forgets the snapshots `policy` does not keep and reclaims their space (see
-/// `crate::repo::prune` for the crash-safe order). Takes the repository's lock.
+/// `crate::repo::prune` for the crash-safe order, the two-phase deletion and the guard
+/// rails). Takes the repository's lock.
 pub fn prune_repo(
     repo: &mut Repository,
     policy: &RetentionPolicy,
+    options: &PruneOptions,
     control: &Control<'_>,
 ) -> Result<PruneReport> {
     let mut reporter = Reporter::new(
@@ -281,11 +310,12 @@ pub fn prune_repo(
         Unit::Rows,
         0,
     );
-    prune::prune(repo, policy, &mut reporter)
+    prune::prune(repo, policy, options, &mut reporter)
 }
 
 /// Checks the repository's structure and, for `options.read_data_fraction` of the packs, every
-/// chunk's content. The first problem is returned as a typed error.
+/// chunk's content. Every problem is listed in the report, with a verdict (healthy, healed,
+/// broken); damage found in chunks is noted in the store so the next backup heals it.
 pub fn check_repo(
     repo: &Repository,
     options: &CheckOptions,

@@ -60,6 +60,16 @@ pub const REPO_CHUNK_AAD: &[u8] = b"keepsake/v1/repo/chunk-aad";
 /// `|| u8 name length || object name || envelope header`.
 pub const REPO_OBJECT_AAD: &[u8] = b"keepsake/v1/repo/object-aad";
 
+/// HKDF info prefix of an epoch's chunker key, followed by the epoch (u32 BE): ikm = the
+/// epoch's data key, salt = repository id. Keys BLAKE3, whose output is the secret gear table
+/// of the archive chunker (format 2).
+pub const REPO_CHUNKER_KEY: &[u8] = b"keepsake/v2/repo/chunker-key";
+
+/// HKDF info prefix of an epoch's pack-tail key, followed by the epoch (u32 BE): ikm = the
+/// epoch's data key, salt = repository id. Keys BLAKE3, which masks a version 2 pack's trailer
+/// length.
+pub const REPO_PACK_TAIL_KEY: &[u8] = b"keepsake/v2/repo/pack-tail-key";
+
 /// HKDF info prefix of a version 2 passkey slot's KEK; followed by `u16 BE length || credential id`.
 pub const KEK_PASSKEY_V2: &[u8] = b"keepsake/v2/kek/passkey";
 
@@ -163,6 +173,19 @@ mod tests {
     }
 
     #[test]
+    fn repository_format_2_key_labels_known_answer() {
+        // Computed with Python's hmac/hashlib HKDF (RFC 5869), independently of this code.
+        assert_eq!(
+            okm_hex(REPO_CHUNKER_KEY),
+            "cb6ab83193180149208139b4992e262e0139e2913a0db2be87f3d37680d14874"
+        );
+        assert_eq!(
+            okm_hex(REPO_PACK_TAIL_KEY),
+            "ec7f7d753be0ac20afc49302fcb73c2741076c54ec6f038ca60be398708a77ba"
+        );
+    }
+
+    #[test]
     fn kek_passkey_v2_known_answer() {
         assert_eq!(
             okm_hex(KEK_PASSKEY_V2),
@@ -212,6 +235,8 @@ mod tests {
             REPO_DATA_KEY_AAD,
             REPO_CHUNK_AAD,
             REPO_OBJECT_AAD,
+            REPO_CHUNKER_KEY,
+            REPO_PACK_TAIL_KEY,
             KEK_PASSKEY_V2,
             KEK_RECOVERY_KEY_V2,
             KEK_PASSWORD,

@@ -26,9 +26,10 @@ use crate::{
     progress::Reporter,
     repo::{
         catalog::{self, EntryState},
-        index::Index,
+        fetch::ChunkFetcher,
+        inventory::Inventory,
         keys::{ChunkId, CHUNK_ID_LEN},
-        reader::{batch_len, fetch_chunks, find_snapshot, load_index},
+        reader::find_snapshot,
         Repository, SnapshotId,
     },
     Error, Result,
@@ -94,8 +95,7 @@ struct Row {
 
 /// A media restore of one snapshot, resumable through its state file.
 pub struct MediaRestore<'r> {
-    repo: &'r Repository,
-    index: Arc<Index>,
+    fetcher: Arc<ChunkFetcher<'r>>,
     snapshot: SnapshotId,
     state: Connection,
     path: PathBuf,
@@ -159,8 +159,9 @@ impl<'r> MediaRestore<'r> {
         id: Option<&SnapshotId>,
         state_dir: &Path,
     ) -> Result<MediaRestore<'r>> {
-        let snapshot = find_snapshot(repo, id)?;
-        let index = Arc::new(load_index(repo)?);
+        let inventory = Inventory::take(repo.store().as_ref())?;
+        let snapshot = find_snapshot(repo, &inventory, id)?;
+        let fetcher = Arc::new(ChunkFetcher::open_with(repo, &inventory)?);
         std::fs::create_dir_all(state_dir).map_err(|e| Error::io_at(state_dir, e))?;
         let path = state_dir.join(format!("media-{}.sqlite", snapshot.info.id));
         let mut state = db(open_state(&path), &path)?;
@@ -184,7 +185,7 @@ impl<'r> MediaRestore<'r> {
                 ),
                 &path,
             )?;
-            for entry in catalog::entries(repo, index.clone(), &snapshot) {
+            for entry in catalog::entries(fetcher.clone(), &snapshot) {
                 let entry = entry?;
                 let chunks: Vec<u8> = entry.chunks.concat();
                 db(
@@ -210,8 +211,7 @@ impl<'r> MediaRestore<'r> {
         }
         db(tx.commit(), &path)?;
         Ok(MediaRestore {
-            repo,
-            index,
+            fetcher,
             snapshot: snapshot.info.id,
             state,
             path,
@@ -363,9 +363,9 @@ impl<'r> MediaRestore<'r> {
         let mut start = 0;
         let mut out = Vec::new();
         while start < row.chunks.len() {
-            let end = start + batch_len(&self.index, &row.chunks[start..]);
+            let end = start + self.fetcher.batch_len(&row.chunks[start..]);
             out.clear();
-            fetch_chunks(self.repo, &self.index, &row.chunks[start..end], &mut out)?;
+            self.fetcher.fetch(&row.chunks[start..end], &mut out)?;
             for chunk in &out {
                 hasher.update(chunk);
                 size += chunk.len() as u64;

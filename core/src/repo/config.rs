@@ -2,16 +2,17 @@
 //! generation, slots) so a new device can unlock with a passkey or the recovery key, and every epoch's data
 //! key wrapped under the root key; authenticated by an HMAC under a root-derived key.
 //!
-//! # Layout, version 1 (big-endian)
+//! # Layout, version 2 (big-endian)
 //!
 //! | size | field |
 //! |------|-------|
 //! | 4 | magic `KSRC` |
-//! | 1 | version `0x01` |
+//! | 1 | version `0x02` (`0x01`: format 1, read only, without the epoch floor) |
 //! | 16 | repository id |
 //! | 8 | created at, unix seconds |
 //! | 4+4+4 | chunker min, average, max size |
 //! | 4 | pack target size |
+//! | 4 | epoch floor (version 2 only): index, snapshot, lock and damage objects sealed under an older epoch are refused |
 //! | 16 | keyring id |
 //! | 32 | keyring PRF input |
 //! | 8 | keyring generation (of the root key that seals this config) |
@@ -42,8 +43,11 @@ use crate::{
 
 /// Magic of the config object.
 pub const MAGIC: &[u8; 4] = b"KSRC";
-/// Config version written and read.
-pub const VERSION: u8 = 1;
+/// Config version written: format 2 objects (padded envelopes, keyed chunker, masked pack
+/// tails) and the epoch floor.
+pub const VERSION: u8 = 2;
+/// Config version of format 1 repositories, read (and upgraded by the first writer).
+pub const VERSION_1: u8 = 1;
 /// Most key epochs a config may hold.
 pub const MAX_EPOCHS: u64 = 1024;
 /// Largest config object accepted.
@@ -52,6 +56,7 @@ pub const MAX_CONFIG_LEN: usize = 4
     + 16
     + 8
     + 16
+    + 4
     + 16
     + PRF_INPUT_LEN
     + 1
@@ -69,6 +74,8 @@ pub struct Config {
     pub created_at: u64,
     /// Chunker and pack parameters.
     pub options: RepoOptions,
+    /// The version the config was read with ([`VERSION_1`] until a writer upgrades it).
+    pub version: u8,
 }
 
 fn now() -> u64 {
@@ -87,6 +94,7 @@ impl Config {
                 repo_id,
                 created_at: now(),
                 options: *options,
+                version: VERSION,
             },
             keys,
         ))
@@ -116,7 +124,11 @@ impl Config {
                 limit: MAX_EPOCHS,
             });
         }
-        Ok((self.clone(), KeySet::new(epochs)?))
+        let mut rotated = KeySet::new(epochs)?;
+        // The floor rises only once the objects are sealed under the new epoch
+        // (`repo::reseal`).
+        rotated.set_floor(keys.floor())?;
+        Ok((self.clone(), rotated))
     }
 
     /// The config object's bytes for `keyring` (slots, root key) and `keys`, with fresh nonces.
@@ -142,7 +154,13 @@ impl Config {
         out.extend_from_slice(&self.repo_id);
         out.extend_from_slice(&self.created_at.to_be_bytes());
         let c = self.options.chunker;
-        for value in [c.min, c.avg, c.max, self.options.pack_target_bytes] {
+        for value in [
+            c.min,
+            c.avg,
+            c.max,
+            self.options.pack_target_bytes,
+            keys.floor(),
+        ] {
             out.extend_from_slice(&value.to_be_bytes());
         }
         out.extend_from_slice(keyring.id().as_bytes());
@@ -193,6 +211,7 @@ pub struct SealedConfig {
     /// The slots, to unwrap the root key from.
     pub slots: Vec<Slot>,
     prf_input: [u8; PRF_INPUT_LEN],
+    floor: Option<u32>,
     config: Config,
     epochs: Vec<(u32, [u8; WRAPPED_DATA_KEY_LEN])>,
     body: Vec<u8>,
@@ -227,7 +246,10 @@ impl SealedConfig {
         let (body, tag) = bytes.split_at(body_len);
         let mut r = Reader::new(body, "repository config");
         expect_magic(r.take(4, "magic")?, MAGIC, "repository config")?;
-        expect_version(r.u8("version")?, VERSION, "repository config")?;
+        let version = r.u8("version")?;
+        if version != VERSION_1 {
+            expect_version(version, VERSION, "repository config")?;
+        }
         let repo_id = r.array("repository id")?;
         let created_at = r.u64("created at")?;
         let chunker = ChunkerParams {
@@ -236,6 +258,11 @@ impl SealedConfig {
             max: r.u32("chunker max")?,
         };
         let pack_target_bytes = r.u32("pack target")?;
+        let floor = if version == VERSION_1 {
+            None
+        } else {
+            Some(r.u32("epoch floor")?)
+        };
         let keyring_id = KeyringId::from_bytes(r.array("keyring id")?);
         let prf_input = r.array("PRF input")?;
         let generation = r.u64("generation")?;
@@ -285,10 +312,12 @@ impl SealedConfig {
             generation,
             slots,
             prf_input,
+            floor,
             config: Config {
                 repo_id,
                 created_at,
                 options,
+                version,
             },
             epochs,
             body: body.to_vec(),
@@ -326,6 +355,10 @@ impl SealedConfig {
             self.generation,
             self.slots,
         )?;
-        Ok((self.config, keyring, KeySet::new(epochs)?))
+        let mut keys = KeySet::new(epochs)?;
+        if let Some(floor) = self.floor {
+            keys.set_floor(floor)?;
+        }
+        Ok((self.config, keyring, keys))
     }
 }

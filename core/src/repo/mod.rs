@@ -15,14 +15,21 @@ pub mod check;
 pub mod chunker;
 mod codec;
 pub mod config;
+pub mod damage;
+pub mod fetch;
+pub mod history;
 pub mod index;
+pub mod inventory;
 pub mod keys;
-mod lock;
-mod object;
+pub mod lock;
+pub mod object;
 pub mod pack;
 mod packer;
 pub mod prune;
 pub mod reader;
+pub mod repair;
+pub mod reseal;
+pub mod resolve;
 pub mod snapshot;
 mod store;
 mod store_dir;
@@ -31,20 +38,24 @@ mod store_mem;
 pub mod testing;
 #[cfg(test)]
 mod vectors;
-mod writer;
+pub mod verify;
+pub mod writer;
 
 use std::{fmt, str::FromStr, sync::Arc};
 
 use subtle::ConstantTimeEq;
 
-pub use check::{CheckOptions, CheckReport};
+pub use check::{CheckOptions, CheckReport, Problem, Verdict};
 pub use chunker::ChunkerParams;
-pub use prune::{PruneReport, RetentionPolicy};
+pub use history::{DamagedSnapshot, History};
+pub use prune::{PruneOptions, PruneReport, RetentionPolicy};
 pub use reader::SnapshotReader;
+pub use repair::{RepairOptions, RepairReport};
+pub use snapshot::Snapshot;
 pub use store::{check_name, storage_error, BlobReader, BlobStore, ByteRange, ObjectInfo};
 pub use store_dir::DirStore;
 pub use store_mem::MemStore;
-pub use writer::{SnapshotMeta, SnapshotWriter, WriteStats};
+pub use writer::{Healing, SnapshotMeta, SnapshotWriter, WriteStats, WriterOptions};
 
 use crate::{
     crypto::{random_bytes, RootKey},
@@ -65,6 +76,8 @@ pub const INDEX_PREFIX: &str = "index/";
 pub const SNAPSHOT_PREFIX: &str = "snapshots/";
 /// Prefix of lock objects.
 pub const LOCK_PREFIX: &str = "locks/";
+/// Prefix of damage notes.
+pub const DAMAGE_PREFIX: &str = "damage/";
 
 /// Parameters fixed when a repository is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,8 +199,6 @@ pub struct Repository {
     config: Config,
     keyring: Keyring,
     keys: KeySet,
-    /// Identifies this writer in lock objects (the device id when a cache directory is used).
-    holder: [u8; 16],
 }
 
 impl fmt::Debug for Repository {
@@ -248,7 +259,6 @@ impl Repository {
             config,
             keyring,
             keys,
-            holder: random_bytes()?,
         })
     }
 
@@ -277,21 +287,21 @@ impl Repository {
         self.keys.current().epoch()
     }
 
-    /// Sets the id this writer puts in lock objects, so a lock left by a killed run of the same
-    /// device can be recognised (see `docs/REPOSITORY.md`, "Locks").
-    pub fn set_lock_holder(&mut self, holder: [u8; 16]) {
-        self.holder = holder;
+    /// Every intact snapshot, oldest first (by [`SnapshotInfo::order_key`]); damaged snapshot
+    /// objects are left out (see [`history`](Self::history)).
+    pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        Ok(self
+            .history()?
+            .snapshots
+            .into_iter()
+            .map(|s| s.info)
+            .collect())
     }
 
-    /// Every snapshot, oldest first (by [`SnapshotInfo::order_key`]). Each snapshot object is authenticated; a damaged one is an
-    /// error naming it.
-    pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        let mut all = Vec::new();
-        for name in self.store.list_names(SNAPSHOT_PREFIX)? {
-            all.push(snapshot::load(self, &name)?.info);
-        }
-        all.sort_by_key(SnapshotInfo::order_key);
-        Ok(all)
+    /// Every snapshot: the intact ones in order, and the damaged objects with why.
+    pub fn history(&self) -> Result<History> {
+        let inventory = inventory::Inventory::take(self.store.as_ref())?;
+        History::load(self, &inventory, None)
     }
 
     /// Brings the repository up to `keyring`, the device's keyring after a change, so that
@@ -330,7 +340,7 @@ impl Repository {
             }
         }
         let rotation = {
-            let _lock = lock::Lock::acquire(self, self.holder)?;
+            let _lock = lock::Lock::acquire(self, lock::machine_holder()?, None)?;
             if rotated {
                 let (config, keys) = self.config.rotated(&self.keys)?;
                 self.store
@@ -347,6 +357,16 @@ impl Repository {
             self.keys = keys;
         }
         self.keyring = clone_keyring(keyring)?;
+        if rotated {
+            // The small objects move to the new epoch and the floor rises, so nothing sealed
+            // under a key the removed secret may hold is trusted from now on.
+            {
+                let _lock = lock::Lock::acquire(self, lock::machine_holder()?, None)?;
+                reseal::raise_floor(self)?;
+            }
+            let current = self.keys.current().epoch();
+            self.keys.set_floor(current)?;
+        }
         Ok(if rotated {
             KeyringAdoption::Rotated
         } else {
@@ -354,23 +374,34 @@ impl Repository {
         })
     }
 
+    /// Repairs what `check` found (a dry run unless `options.apply`): see [`repair`].
+    pub fn repair(&self, options: &RepairOptions) -> Result<RepairReport> {
+        repair::repair(self, options)
+    }
+
+    /// Removes stale locks and any unreadable object under `locks/`; a live lock is refused
+    /// ([`Error::RepositoryLocked`], naming its holder) unless `force`: for a user who knows the
+    /// writer that holds it is gone (`keepsake repo unlock`).
+    pub fn unlock(&self, force: bool) -> Result<lock::UnlockReport> {
+        lock::unlock(self, force, None)
+    }
+
     /// Removes every lock object, whoever holds it (`restic unlock --remove-all`): for an app
     /// that knows no other device is writing. Returns how many were removed.
     pub fn break_locks(&self) -> Result<usize> {
-        let names = self.store.list_names(LOCK_PREFIX)?;
-        for name in &names {
-            self.store.delete(name)?;
-        }
-        Ok(names.len())
+        let report = self.unlock(true)?;
+        Ok(report.removed.len() + report.junk.len())
     }
 
-    /// Starts a snapshot: takes the lock, loads what the repository holds (through the local
-    /// cache at `cache_dir` when given) and adopts packs a killed backup left unindexed.
+    /// Starts a snapshot: takes the lock, takes stock of the store (through the local cache
+    /// at `cache_dir` when given), adopts packs a killed backup left unindexed and verifies a
+    /// few packs (see [`SnapshotWriter`]).
     pub fn begin_snapshot(
         &self,
         cache_dir: Option<&std::path::Path>,
+        options: &WriterOptions,
     ) -> Result<SnapshotWriter<'_>> {
-        SnapshotWriter::begin(self, cache_dir)
+        SnapshotWriter::begin(self, cache_dir, options)
     }
 
     /// A reader of snapshot `id`'s stream (the latest snapshot when `None`), with its info.
@@ -385,8 +416,20 @@ impl Repository {
         &self.keys
     }
 
-    pub(crate) fn holder(&self) -> [u8; 16] {
-        self.holder
+    /// The config as it would be written now with `keys` (slots and root key of the
+    /// repository's keyring).
+    pub(crate) fn config_bytes(&self, keys: &KeySet) -> Result<Vec<u8>> {
+        self.config.encode(&self.keyring, keys)
+    }
+
+    /// The version the config was read with.
+    pub(crate) fn config_version(&self) -> u8 {
+        self.config.version
+    }
+
+    /// The key epoch floor (`repo::reseal`).
+    pub fn epoch_floor(&self) -> u32 {
+        self.keys.floor()
     }
 }
 

@@ -17,7 +17,10 @@ use std::{
 use super::{
     index::{IndexEntry, PackEntries},
     keys::{ChunkId, EpochKeys},
-    pack::{PackBuilder, CODEC_STORED, CODEC_ZSTD},
+    pack::{
+        media_pack_len, padme, PackBuilder, CODEC_STORED, CODEC_ZSTD, MEDIA_PAD_UNIT,
+        MIN_SEALED_CHUNK,
+    },
     BlobStore,
 };
 use crate::{Error, Result};
@@ -48,18 +51,17 @@ pub(crate) struct Packer {
 }
 
 impl Packer {
-    /// Starts the thread; chunks are sealed under `keys` and packs closed at `target` bytes;
-    /// at most `queue` chunks wait. With `pad_last`, the last pack is padded
-    /// ([`PackBuilder::finish_padded`]): full packs all look alike, the last one would show
-    /// how much was new. With `overlap`, a finished pack uploads on a thread of its own while
-    /// the next one is sealed (one more pack in memory).
+    /// Starts the thread; chunks are sealed under `keys` into packs of `kind` for a repository
+    /// whose pack target is `target`; at most `queue` chunks wait. With `overlap`, a finished
+    /// pack uploads on a thread of its own while the next one is sealed (one more pack in
+    /// memory).
     pub(crate) fn start(
         store: Arc<dyn BlobStore>,
         keys: EpochKeys,
-        target: usize,
+        target: u32,
+        kind: PackKind,
         level: i32,
         queue: usize,
-        pad_last: bool,
         overlap: bool,
     ) -> Result<Packer> {
         let compressor = zstd::bulk::Compressor::new(level)?;
@@ -71,9 +73,8 @@ impl Packer {
                     queue,
                     store.as_ref(),
                     &keys,
-                    target,
+                    Sizing::of(kind, target),
                     compressor,
-                    pad_last,
                     overlap,
                 )
             })
@@ -139,6 +140,63 @@ impl Drop for Packer {
     }
 }
 
+/// Which packs a packer makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PackKind {
+    /// Chat chunks: closed at the pack target; the last one of a backup padded to a Padmé
+    /// size.
+    Archive,
+    /// Media chunks: every full pack exactly [`media_pack_len`] (closed before the chunk that
+    /// would overflow it, then padded), the last one of a backup padded to a multiple of
+    /// [`MEDIA_PAD_UNIT`]: pack sizes tell neither a known file's size nor how many small
+    /// attachments a day added.
+    Media,
+}
+
+/// When a pack is closed and how it is padded.
+#[derive(Debug, Clone, Copy)]
+struct Sizing {
+    kind: PackKind,
+    /// Archive: close at this many bytes of chunks. Media: every full pack's exact size.
+    size: usize,
+}
+
+impl Sizing {
+    fn of(kind: PackKind, target: u32) -> Sizing {
+        let size = match kind {
+            PackKind::Archive => target as usize,
+            PackKind::Media => media_pack_len(target),
+        };
+        Sizing { kind, size }
+    }
+
+    /// Whether a pack must be closed before a chunk of `sealed_len` bytes goes in.
+    fn full_before(&self, pack: &PackBuilder, sealed_len: usize) -> bool {
+        self.kind == PackKind::Media && !pack.is_empty() && pack.len_with(sealed_len) > self.size
+    }
+
+    /// Whether a pack is full after a chunk went in.
+    fn full_after(&self, pack: &PackBuilder) -> bool {
+        self.kind == PackKind::Archive && pack.len() >= self.size
+    }
+
+    /// The padded size of a full pack of `len` bytes.
+    fn full(&self, len: usize) -> usize {
+        match self.kind {
+            PackKind::Archive => len,
+            PackKind::Media => self.size,
+        }
+    }
+
+    /// The padded size of a backup's last pack of `len` bytes.
+    fn last(&self, len: usize) -> usize {
+        match self.kind {
+            PackKind::Archive => usize::try_from(padme(len as u64)).unwrap_or(len),
+            PackKind::Media => (len.div_ceil(MEDIA_PAD_UNIT) * MEDIA_PAD_UNIT).min(self.size),
+        }
+    }
+}
+
 /// A sealed pack ready to upload: name, bytes, entries.
 type Finished = (String, Vec<u8>, Vec<IndexEntry>);
 
@@ -146,14 +204,13 @@ fn run(
     queue: Receiver<Job>,
     store: &dyn BlobStore,
     keys: &EpochKeys,
-    target: usize,
+    sizing: Sizing,
     compressor: zstd::bulk::Compressor<'static>,
-    pad_last: bool,
     overlap: bool,
 ) -> Result<Packed> {
     let mut packed = Packed::default();
     if !overlap {
-        let packing = pack_chunks(queue, keys, target, compressor, pad_last, &mut |finished| {
+        let packing = pack_chunks(queue, keys, sizing, compressor, &mut |finished| {
             put(store, keys, finished, &mut packed)
         });
         // Even a run that stops makes what it stored durable, for the next run to adopt.
@@ -174,7 +231,7 @@ fn run(
             synced?;
             Ok(packed)
         });
-        let packing = pack_chunks(queue, keys, target, compressor, pad_last, &mut |finished| {
+        let packing = pack_chunks(queue, keys, sizing, compressor, &mut |finished| {
             to_upload.send(finished).map_err(|_| Error::Io {
                 path: None,
                 source: std::io::Error::other("the uploader stopped"),
@@ -194,12 +251,11 @@ fn run(
 fn pack_chunks(
     queue: Receiver<Job>,
     keys: &EpochKeys,
-    target: usize,
+    sizing: Sizing,
     mut compressor: zstd::bulk::Compressor<'static>,
-    pad_last: bool,
     ship: &mut dyn FnMut(Finished) -> Result<()>,
 ) -> Result<()> {
-    let capacity = target + super::chunker::MAX_CHUNK_LEN as usize + 64 * 1024;
+    let capacity = sizing.size + super::chunker::MAX_CHUNK_LEN as usize + 64 * 1024;
     let mut pack: Option<PackBuilder> = None;
     loop {
         match queue.recv() {
@@ -219,24 +275,29 @@ fn pack_chunks(
                 } else {
                     (CODEC_STORED, data.as_slice())
                 };
+                let sealed_len = body.len() + MIN_SEALED_CHUNK;
+                if pack
+                    .as_ref()
+                    .is_some_and(|current| sizing.full_before(current, sealed_len))
+                {
+                    if let Some(full) = pack.take() {
+                        ship(full.finish_padded(keys, |len| sizing.full(len))?)?;
+                    }
+                }
                 let current = match pack.as_mut() {
                     Some(current) => current,
                     None => pack.insert(PackBuilder::new(keys.epoch(), capacity)?),
                 };
                 current.push(keys, id, raw_len, codec, body)?;
-                if current.len() >= target {
+                if sizing.full_after(current) {
                     if let Some(full) = pack.take() {
-                        ship(full.finish(keys)?)?;
+                        ship(full.finish_padded(keys, |len| sizing.full(len))?)?;
                     }
                 }
             }
             Ok(Job::Finish) => {
                 if let Some(last) = pack.take().filter(|p| !p.is_empty()) {
-                    ship(if pad_last {
-                        last.finish_padded(keys)?
-                    } else {
-                        last.finish(keys)?
-                    })?;
+                    ship(last.finish_padded(keys, |len| sizing.last(len))?)?;
                 }
                 return Ok(());
             }
@@ -271,6 +332,7 @@ fn put(
     packed.packs.push(PackEntries {
         pack: name,
         epoch: keys.epoch(),
+        size: Some(bytes.len() as u64),
         entries,
     });
     Ok(())

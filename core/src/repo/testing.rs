@@ -147,6 +147,28 @@ impl BlobStore for FaultyStore {
         self.inner.delete(name)
     }
 
+    fn put_batched(&self, name: &str, data: &[u8]) -> Result<()> {
+        let faults = self.enter("put", name)?;
+        if let Some(budget) = faults.put_byte_budget {
+            let before = self
+                .put_bytes
+                .fetch_add(data.len() as u64, Ordering::SeqCst);
+            if before + data.len() as u64 > budget {
+                return Err(storage_error(
+                    "put",
+                    name,
+                    "injected failure: upload cut off",
+                ));
+            }
+        }
+        self.inner.put_batched(name, data)
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.enter("sync", "")?;
+        self.inner.sync()
+    }
+
     fn stat(&self, name: &str) -> Result<Option<u64>> {
         let faults = self.enter("stat", name)?;
         if faults.lost.contains(name) {

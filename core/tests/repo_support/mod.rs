@@ -91,6 +91,21 @@ pub fn restore_dump(
     Ok(dump(&target))
 }
 
+/// Prunes with `policy` twice with no grace period, so that the packs the first run condemns
+/// are deleted by the second (two-phase deletion, `repo::prune`); returns the first report.
+pub fn prune_now(
+    repo: &mut Repository,
+    policy: &keepsake_core::repo::RetentionPolicy,
+) -> Result<keepsake_core::repo::PruneReport> {
+    let options = keepsake_core::repo::PruneOptions {
+        grace: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let first = backup::prune_repo(repo, policy, &options, &Control::default())?;
+    backup::prune_repo(repo, policy, &options, &Control::default())?;
+    Ok(first)
+}
+
 /// A new repository in a new in-memory store.
 /// A device keyring with one recovery-key slot: a repository needs a slot a new device can open.
 pub fn device_keyring() -> Keyring {
