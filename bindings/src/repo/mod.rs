@@ -199,9 +199,14 @@ impl Repository {
             let policy = policy.to_core()?;
             let observers = Observers::new(listener, cancellation);
             observers.check()?;
-            let report = self
-                .inner
-                .with_mut(|r| core_backup::prune_repo(r, &policy, &observers.control()))?;
+            let report = self.inner.with_mut(|r| {
+                core_backup::prune_repo(
+                    r,
+                    &policy,
+                    &core_repo::PruneOptions::default(),
+                    &observers.control(),
+                )
+            })?;
             Ok(report.into())
         })
     }

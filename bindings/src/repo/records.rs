@@ -134,6 +134,7 @@ impl RetentionPolicy {
             keep_last: count(self.keep_last, "keep_last")?,
             keep_daily: count(self.keep_daily, "keep_daily")?,
             keep_weekly: count(self.keep_weekly, "keep_weekly")?,
+            allow_forget_all: false,
         })
     }
 }

@@ -869,11 +869,17 @@ fn prune(args: &RepoPruneArgs, context: &Context) -> CliResult<PruneView> {
         keep_last: args.keep_last,
         keep_daily: args.keep_daily,
         keep_weekly: args.keep_weekly,
+        allow_forget_all: false,
     };
     let (mut repo, _) = open(&args.open)?;
     let bar = context.bar();
     let started = Instant::now();
-    let report = backup::prune_repo(&mut repo, &policy, &control(&bar, context))?;
+    let report = backup::prune_repo(
+        &mut repo,
+        &policy,
+        &keepsake_core::repo::PruneOptions::default(),
+        &control(&bar, context),
+    )?;
     bar.clear();
     Ok(PruneView {
         snapshots_kept: report.snapshots_kept,

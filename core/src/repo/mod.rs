@@ -199,7 +199,15 @@ pub struct Repository {
     config: Config,
     keyring: Keyring,
     keys: KeySet,
+    /// Store calls a transfer keeps in flight at once (uploads of packs, ranged reads).
+    connections: usize,
 }
+
+/// Transfers in flight at once by default: enough to fill a phone's uplink over a link with
+/// tens of milliseconds of round trip (restic keeps five), few enough for its memory.
+pub const DEFAULT_CONNECTIONS: usize = 4;
+/// Most transfers in flight a repository allows.
+pub const MAX_CONNECTIONS: usize = 32;
 
 impl fmt::Debug for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -259,7 +267,27 @@ impl Repository {
             config,
             keyring,
             keys,
+            connections: DEFAULT_CONNECTIONS,
         })
+    }
+
+    /// Sets how many store calls a backup or restore keeps in flight at once (pack uploads,
+    /// ranged reads): 1 for a store that must be called one call at a time, more for a remote
+    /// store over a link with latency. `1..=`[`MAX_CONNECTIONS`]; default
+    /// [`DEFAULT_CONNECTIONS`]. Each upload in flight holds one pack in memory.
+    pub fn set_connections(&mut self, connections: usize) -> Result<()> {
+        if !(1..=MAX_CONNECTIONS).contains(&connections) {
+            return Err(Error::InvalidArgument(format!(
+                "connections {connections} is not within 1..={MAX_CONNECTIONS}"
+            )));
+        }
+        self.connections = connections;
+        Ok(())
+    }
+
+    /// How many store calls a transfer keeps in flight.
+    pub fn connections(&self) -> usize {
+        self.connections
     }
 
     /// The repository id (random, fixed at creation).
