@@ -407,8 +407,17 @@ fn prune_condemns_unreferenced_packs_and_deletes_them_only_after_the_grace_perio
     populated(&db, 56, 1200);
     let keyring = device_keyring();
     let (mem, mut repo) = mem_repo(&keyring);
-    for seed in 0..3 {
-        day(&db, seed);
+    for seed in 0..4 {
+        let mut store = ChatStore::open(&db).unwrap();
+        apply_day(
+            &mut store,
+            &DayOfChange {
+                kind: DayKind::Stress,
+                seed,
+            },
+        )
+        .unwrap();
+        store.close().unwrap();
         backup(&db, &mut repo, None).unwrap();
     }
     let policy = RetentionPolicy {

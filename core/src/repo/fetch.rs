@@ -11,8 +11,9 @@
 //! uploads a fresh copy; the read goes on with the chunk's next copy, if the index knows one.
 
 use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex, PoisonError},
+    collections::{HashSet, VecDeque},
+    sync::{mpsc, Arc, Mutex, PoisonError},
+    thread::JoinHandle,
 };
 
 use super::{
@@ -22,7 +23,7 @@ use super::{
     keys::ChunkId,
     pack,
     resolve::{self, is_damage},
-    snapshot, ByteRange, Repository,
+    snapshot, BlobStore, ByteRange, Repository,
 };
 use crate::{Error, Result};
 
@@ -30,6 +31,31 @@ use crate::{Error, Result};
 pub const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 /// Reads start and end on multiples of this many bytes (or the pack's end).
 pub const READ_ALIGN: u64 = 256 * 1024;
+
+/// One ranged read: chunks lying back to back in one pack.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The pack (a number of the fetcher's index).
+    pack: u32,
+    /// First byte of the first chunk.
+    start: u64,
+    /// First byte after the last chunk.
+    end: u64,
+    /// The chunks, in order.
+    chunks: Vec<(ChunkId, Location)>,
+}
+
+impl Run {
+    /// Sealed bytes of the run's chunks.
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    /// Whether the run holds no chunk.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+}
 
 /// Fetches chunks of one repository through one resolved index.
 pub struct ChunkFetcher<'r> {
@@ -128,85 +154,109 @@ impl<'r> ChunkFetcher<'r> {
         len
     }
 
-    /// Fetches and opens the chunks `ids` (in order), appending them to `out`.
-    pub fn fetch(&self, ids: &[ChunkId], out: &mut Vec<Vec<u8>>) -> Result<()> {
-        let mut located = Vec::with_capacity(ids.len());
+    /// The ranged reads that fetch `ids` (in order): runs of chunks lying back to back in one
+    /// pack, each at most [`BATCH_BYTES`], widened to [`READ_ALIGN`].
+    pub fn plan(&self, ids: &[ChunkId]) -> Result<Vec<Run>> {
+        let mut runs: Vec<Run> = Vec::new();
         for id in ids {
             let location = self.usable(id).next().ok_or_else(|| missing(id))?;
-            located.push((*id, location));
+            let extends = runs.last().is_some_and(|run| {
+                run.pack == location.pack
+                    && run.end == u64::from(location.offset)
+                    && run.end - run.start + u64::from(location.length) <= BATCH_BYTES
+            });
+            match runs.last_mut() {
+                Some(run) if extends => {
+                    run.end += u64::from(location.length);
+                    run.chunks.push((*id, location));
+                }
+                _ => runs.push(Run {
+                    pack: location.pack,
+                    start: u64::from(location.offset),
+                    end: u64::from(location.offset) + u64::from(location.length),
+                    chunks: vec![(*id, location)],
+                }),
+            }
         }
-        let mut start = 0;
-        while start < located.len() {
-            // A run of chunks lying back to back in one pack.
-            let first = located[start].1;
-            let mut end = start + 1;
-            let mut run_end = u64::from(first.offset) + u64::from(first.length);
-            while let Some((_, next)) = located.get(end) {
-                let contiguous = next.pack == first.pack && u64::from(next.offset) == run_end;
-                if !contiguous
-                    || run_end - u64::from(first.offset) + u64::from(next.length) > BATCH_BYTES
-                {
-                    break;
-                }
-                run_end += u64::from(next.length);
-                end += 1;
+        Ok(runs)
+    }
+
+    /// The ranged get that reads `run`: the pack's name and the aligned range.
+    pub fn request(&self, run: &Run) -> (String, ByteRange) {
+        let info = self.index.pack(run.pack);
+        let window_start = run.start - run.start % READ_ALIGN;
+        let mut window_end = run.end.div_ceil(READ_ALIGN) * READ_ALIGN;
+        if let Some(size) = info.size {
+            window_end = window_end.min(size.max(run.end));
+        }
+        (
+            info.name.clone(),
+            ByteRange {
+                offset: window_start,
+                len: window_end - window_start,
+            },
+        )
+    }
+
+    /// Opens the chunks of `run` from `read`, the answer to its [`request`](Self::request);
+    /// a chunk that fails (or a read that failed) is fetched from its next copy.
+    pub fn open_run(&self, run: &Run, read: Result<Vec<u8>>, out: &mut Vec<Vec<u8>>) -> Result<()> {
+        let (_, range) = self.request(run);
+        let read = read.and_then(|bytes| {
+            if range.offset + (bytes.len() as u64) < run.end {
+                Err(Error::Truncated {
+                    what: format!(
+                        "pack {}: ends before chunk data at offset {}",
+                        self.index.pack(run.pack).name,
+                        run.start
+                    ),
+                })
+            } else {
+                Ok(bytes)
             }
-            let run = &located[start..end];
-            match self.read_run(first.pack, u64::from(first.offset), run_end) {
-                Ok((window_start, bytes)) => {
-                    for (id, location) in run {
-                        let from = (u64::from(location.offset) - window_start) as usize;
-                        let sealed = bytes
-                            .get(from..from + location.length as usize)
-                            .unwrap_or_default();
-                        match self.open_copy(id, location, sealed) {
-                            Ok(chunk) => out.push(chunk),
-                            Err(err) if is_damage(&err) => {
-                                self.mark_bad(id, location, &err);
-                                out.push(self.fetch_other_copy(id, err)?);
-                            }
-                            Err(err) => return Err(err),
+        });
+        match read {
+            Ok(bytes) => {
+                for (id, location) in &run.chunks {
+                    let from = (u64::from(location.offset) - range.offset) as usize;
+                    let sealed = bytes
+                        .get(from..from + location.length as usize)
+                        .unwrap_or_default();
+                    match self.open_copy(id, location, sealed) {
+                        Ok(chunk) => out.push(chunk),
+                        Err(err) if is_damage(&err) => {
+                            self.mark_bad(id, location, &err);
+                            out.push(self.fetch_other_copy(id, err)?);
                         }
+                        Err(err) => return Err(err),
                     }
                 }
-                Err(err) if is_damage(&err) || matches!(err, Error::ObjectMissing { .. }) => {
-                    for (id, location) in run {
-                        self.mark_bad(id, location, &err);
-                        out.push(self.fetch_other_copy(id, restate(&err))?);
-                    }
-                }
-                Err(err) => return Err(err),
             }
-            start = end;
+            Err(err) if is_damage(&err) || matches!(err, Error::ObjectMissing { .. }) => {
+                for (id, location) in &run.chunks {
+                    self.mark_bad(id, location, &err);
+                    out.push(self.fetch_other_copy(id, restate(&err))?);
+                }
+            }
+            Err(err) => return Err(err),
         }
         Ok(())
     }
 
-    /// Reads `start..end` of pack number `pack`, widened to [`READ_ALIGN`]: returns where the
-    /// bytes start and the bytes, which cover at least `start..end`.
-    fn read_run(&self, pack: u32, start: u64, end: u64) -> Result<(u64, Vec<u8>)> {
-        let info = self.index.pack(pack);
-        let window_start = start - start % READ_ALIGN;
-        let mut window_end = end.div_ceil(READ_ALIGN) * READ_ALIGN;
-        if let Some(size) = info.size {
-            window_end = window_end.min(size.max(end));
+    /// Reads `run` now, on this thread.
+    fn read(&self, run: &Run) -> Result<Vec<u8>> {
+        let (name, range) = self.request(run);
+        self.repo.store().get(&name, Some(range))
+    }
+
+    /// Fetches and opens the chunks `ids` (in order), appending them to `out`, one ranged read
+    /// after the other on this thread (see [`ReadAhead`] for reads in flight side by side).
+    pub fn fetch(&self, ids: &[ChunkId], out: &mut Vec<Vec<u8>>) -> Result<()> {
+        for run in self.plan(ids)? {
+            let read = self.read(&run);
+            self.open_run(&run, read, out)?;
         }
-        let bytes = self.repo.store().get(
-            &info.name,
-            Some(ByteRange {
-                offset: window_start,
-                len: window_end - window_start,
-            }),
-        )?;
-        if window_start + (bytes.len() as u64) < end {
-            return Err(Error::Truncated {
-                what: format!(
-                    "pack {}: ends before chunk data at offset {start}",
-                    info.name
-                ),
-            });
-        }
-        Ok((window_start, bytes))
+        Ok(())
     }
 
     fn open_copy(&self, id: &ChunkId, location: &Location, sealed: &[u8]) -> Result<Vec<u8>> {
@@ -221,16 +271,25 @@ impl<'r> ChunkFetcher<'r> {
     /// The next usable copy of `id`, read alone; `first` is why the preferred one failed.
     fn fetch_other_copy(&self, id: &ChunkId, first: Error) -> Result<Vec<u8>> {
         while let Some(location) = self.usable(id).next() {
-            let end = u64::from(location.offset) + u64::from(location.length);
-            let opened = self
-                .read_run(location.pack, u64::from(location.offset), end)
-                .and_then(|(window_start, bytes)| {
-                    let from = (u64::from(location.offset) - window_start) as usize;
-                    let sealed = bytes
-                        .get(from..from + location.length as usize)
-                        .unwrap_or_default();
-                    self.open_copy(id, &location, sealed)
-                });
+            let run = Run {
+                pack: location.pack,
+                start: u64::from(location.offset),
+                end: u64::from(location.offset) + u64::from(location.length),
+                chunks: vec![(*id, location)],
+            };
+            let (_, range) = self.request(&run);
+            let opened = self.read(&run).and_then(|bytes| {
+                let from = (u64::from(location.offset) - range.offset) as usize;
+                let sealed = bytes
+                    .get(from..from + location.length as usize)
+                    .ok_or_else(|| Error::Truncated {
+                        what: format!(
+                            "pack {}: ends before chunk data",
+                            self.index.pack(run.pack).name
+                        ),
+                    })?;
+                self.open_copy(id, &location, sealed)
+            });
             match opened {
                 Ok(chunk) => return Ok(chunk),
                 Err(err) if is_damage(&err) || matches!(err, Error::ObjectMissing { .. }) => {
@@ -264,6 +323,122 @@ impl Drop for ChunkFetcher<'_> {
     fn drop(&mut self) {
         let found = std::mem::take(&mut *self.found.lock().unwrap_or_else(PoisonError::into_inner));
         let _ = damage::record(self.repo, &found);
+    }
+}
+
+/// A ranged get for a reader thread, and where its answer goes.
+struct ReadJob {
+    name: String,
+    range: ByteRange,
+    reply: mpsc::SyncSender<Result<Vec<u8>>>,
+}
+
+/// Ranged reads kept in flight ahead of their consumer, on up to the repository's
+/// [`connections`](Repository::connections) threads, and handed back in the order they were
+/// asked for. At most that many runs of at most [`BATCH_BYTES`] each are held, so memory
+/// stays bounded (16 MiB with the default 4 connections). A restore over a link with latency
+/// then waits for one round trip per batch of `connections` reads, not per read.
+pub struct ReadAhead<'r> {
+    fetcher: Arc<ChunkFetcher<'r>>,
+    jobs: Option<mpsc::Sender<ReadJob>>,
+    workers: Vec<JoinHandle<()>>,
+    pending: VecDeque<(Run, mpsc::Receiver<Result<Vec<u8>>>)>,
+    depth: usize,
+}
+
+impl<'r> ReadAhead<'r> {
+    /// Starts the reader threads over `fetcher`'s store.
+    pub fn new(fetcher: Arc<ChunkFetcher<'r>>) -> Result<ReadAhead<'r>> {
+        let depth = fetcher.repo.connections().max(1);
+        let (jobs, queue) = mpsc::channel::<ReadJob>();
+        let queue = Arc::new(Mutex::new(queue));
+        let mut workers = Vec::with_capacity(depth);
+        for _ in 0..depth {
+            let store: Arc<dyn BlobStore> = fetcher.repo.store().clone();
+            let queue = queue.clone();
+            let worker = std::thread::Builder::new()
+                .name("keepsake-reader".into())
+                .spawn(move || loop {
+                    let job = match queue.lock().unwrap_or_else(PoisonError::into_inner).recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    };
+                    let _ = job.reply.send(store.get(&job.name, Some(job.range)));
+                })
+                .map_err(|e| Error::Io {
+                    path: None,
+                    source: e,
+                })?;
+            workers.push(worker);
+        }
+        Ok(ReadAhead {
+            fetcher,
+            jobs: Some(jobs),
+            workers,
+            pending: VecDeque::new(),
+            depth,
+        })
+    }
+
+    /// The fetcher runs are planned with.
+    pub fn fetcher(&self) -> &Arc<ChunkFetcher<'r>> {
+        &self.fetcher
+    }
+
+    /// Whether another run may be asked for now.
+    pub fn has_room(&self) -> bool {
+        self.pending.len() < self.depth
+    }
+
+    /// Whether no run is in flight.
+    pub fn is_idle(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Starts reading `run`.
+    pub fn push(&mut self, run: Run) -> Result<()> {
+        let (name, range) = self.fetcher.request(&run);
+        let (reply, answer) = mpsc::sync_channel(1);
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(ReadJob { name, range, reply }).is_ok());
+        if !sent {
+            return Err(Error::Io {
+                path: None,
+                source: std::io::Error::other("the reader threads stopped"),
+            });
+        }
+        self.pending.push_back((run, answer));
+        Ok(())
+    }
+
+    /// Opens the chunks of the oldest run asked for (waiting for its read), appending them to
+    /// `out`; false when none is in flight.
+    pub fn pop(&mut self, out: &mut Vec<Vec<u8>>) -> Result<bool> {
+        let Some((run, answer)) = self.pending.pop_front() else {
+            return Ok(false);
+        };
+        let read = answer.recv().unwrap_or_else(|_| {
+            Err(Error::Io {
+                path: None,
+                source: std::io::Error::other("a reader thread stopped"),
+            })
+        });
+        self.fetcher.open_run(&run, read, out)?;
+        Ok(true)
+    }
+}
+
+impl Drop for ReadAhead<'_> {
+    /// Stops the reader threads once their current read is done (answers nobody waits for are
+    /// dropped).
+    fn drop(&mut self) {
+        self.jobs = None;
+        self.pending.clear();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
     }
 }
 
@@ -356,7 +531,14 @@ mod tests {
         let fetcher = ChunkFetcher::new(&repo, Arc::new(index));
         let err = fetcher.fetch(&[id], &mut Vec::new()).unwrap_err();
         assert!(matches!(err, Error::Corrupted { .. }), "{err:?}");
-        let (window, _) = fetcher.read_run(0, 100, 200).unwrap();
-        assert_eq!(window % READ_ALIGN, 0);
+        let run = Run {
+            pack: 0,
+            start: 300_000,
+            end: 300_100,
+            chunks: Vec::new(),
+        };
+        let (_, range) = fetcher.request(&run);
+        assert_eq!(range.offset % READ_ALIGN, 0);
+        assert!(range.offset <= 300_000 && range.offset + range.len >= 300_100);
     }
 }

@@ -1,15 +1,20 @@
-//! The packer: compresses, seals and packs new chunks and uploads full packs, on its own thread,
-//! so that a backup runs on three threads (export, chunking and ids, packing) and the costliest
-//! step (zstd) overlaps with the other two.
+//! The packer: compresses, seals and packs new chunks on its own thread, and uploads full packs
+//! on up to N uploader threads, so that a backup runs on three threads (export, chunking and
+//! ids, packing) besides its uploads, the costliest step (zstd) overlaps with the other two, and
+//! a link with latency has several uploads in flight (restic keeps five).
 //!
-//! A bounded channel (at most [`QUEUE`] chunks, so at most 2 MiB with the default chunker) keeps
-//! memory flat. The packer uploads only whole packs; when the writer is dropped without
-//! [`Packer::finish`] (an error or a cancel) it stops without uploading its partial pack.
+//! Memory is bounded: a queue of at most [`ARCHIVE_QUEUE`] (or [`MEDIA_QUEUE`]) chunks, the
+//! pack being sealed and one pack per upload in flight. Packs are stored with
+//! [`BlobStore::put_batched`] and made durable by a [`BlobStore::sync`] every [`SYNC_EVERY`]
+//! packs and at the end, before any index names them. The packer uploads only whole packs;
+//! when the writer is dropped without [`Packer::finish`] (an error or a cancel) it stops
+//! without uploading its partial pack.
 
 use std::{
     sync::{
+        atomic::{AtomicU64, Ordering},
         mpsc::{self, Receiver, SyncSender},
-        Arc,
+        Arc, Mutex, PoisonError,
     },
     thread::{self, JoinHandle},
 };
@@ -52,9 +57,8 @@ pub(crate) struct Packer {
 
 impl Packer {
     /// Starts the thread; chunks are sealed under `keys` into packs of `kind` for a repository
-    /// whose pack target is `target`; at most `queue` chunks wait. With `overlap`, a finished
-    /// pack uploads on a thread of its own while the next one is sealed (one more pack in
-    /// memory).
+    /// whose pack target is `target`; at most `queue` chunks wait, and at most `uploads` packs
+    /// upload at once (each one more pack in memory).
     pub(crate) fn start(
         store: Arc<dyn BlobStore>,
         keys: EpochKeys,
@@ -62,7 +66,7 @@ impl Packer {
         kind: PackKind,
         level: i32,
         queue: usize,
-        overlap: bool,
+        uploads: usize,
     ) -> Result<Packer> {
         let compressor = zstd::bulk::Compressor::new(level)?;
         let (jobs, queue) = mpsc::sync_channel(queue);
@@ -75,7 +79,7 @@ impl Packer {
                     &keys,
                     Sizing::of(kind, target),
                     compressor,
-                    overlap,
+                    uploads.max(1),
                 )
             })
             .map_err(|e| Error::Io {
@@ -206,45 +210,54 @@ fn run(
     keys: &EpochKeys,
     sizing: Sizing,
     compressor: zstd::bulk::Compressor<'static>,
-    overlap: bool,
+    uploads: usize,
 ) -> Result<Packed> {
-    let mut packed = Packed::default();
-    if !overlap {
-        let packing = pack_chunks(queue, keys, sizing, compressor, &mut |finished| {
-            put(store, keys, finished, &mut packed)
-        });
-        // Even a run that stops makes what it stored durable, for the next run to adopt.
-        let synced = store.sync();
-        packing?;
-        synced?;
-        return Ok(packed);
-    }
-    // Sealing the next pack while the previous one uploads: one more pack in memory.
-    thread::scope(|scope| {
-        let (to_upload, uploads) = mpsc::sync_channel::<Finished>(0);
-        let uploader = scope.spawn(move || -> Result<Packed> {
-            let uploaded = uploads
-                .into_iter()
-                .try_for_each(|finished| put(store, keys, finished, &mut packed));
-            let synced = store.sync();
-            uploaded?;
-            synced?;
-            Ok(packed)
-        });
+    let packed = Mutex::new(Packed::default());
+    let stored = AtomicU64::new(0);
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let packing = thread::scope(|scope| {
+        // A rendezvous channel: the sealer waits until an uploader is free, so at most
+        // `uploads` packs are in flight.
+        let (to_upload, finished_packs) = mpsc::sync_channel::<Finished>(0);
+        let finished_packs = Arc::new(Mutex::new(finished_packs));
+        for _ in 0..uploads {
+            let finished_packs = finished_packs.clone();
+            let (packed, stored, failure) = (&packed, &stored, &failure);
+            scope.spawn(move || loop {
+                let next = finished_packs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .recv();
+                let Ok(finished) = next else { return };
+                if let Err(err) = put(store, keys, finished, packed, stored) {
+                    failure
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_or_insert(err);
+                    return;
+                }
+            });
+        }
+        // Once every uploader has stopped (after a failure), sends fail and packing stops.
+        drop(finished_packs);
         let packing = pack_chunks(queue, keys, sizing, compressor, &mut |finished| {
             to_upload.send(finished).map_err(|_| Error::Io {
                 path: None,
-                source: std::io::Error::other("the uploader stopped"),
+                source: std::io::Error::other("the uploaders stopped"),
             })
         });
         drop(to_upload);
-        let uploaded = uploader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        // A failed upload is the cause of a failed send: report it first.
-        let uploaded = uploaded?;
-        packing.map(|()| uploaded)
-    })
+        packing
+    });
+    // Even a run that stops makes what it stored durable, for the next run to adopt.
+    let synced = store.sync();
+    // A failed upload is the cause of a failed send: report it first.
+    if let Some(err) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        return Err(err);
+    }
+    packing?;
+    synced?;
+    Ok(packed.into_inner().unwrap_or_else(PoisonError::into_inner))
 }
 
 /// Seals queued chunks into packs and hands each finished pack to `ship`.
@@ -312,23 +325,25 @@ fn pack_chunks(
     }
 }
 
-/// Packs put between two syncs of the store: a killed run leaves at most this many packs that
-/// the next run cannot adopt.
-const SYNC_EVERY: u64 = 4;
+/// Packs put between two syncs of the store: after a power cut, at most this many packs of a
+/// killed run may be short (and are then not adopted by the next run).
+pub(crate) const SYNC_EVERY: u64 = 4;
 
 fn put(
     store: &dyn BlobStore,
     keys: &EpochKeys,
     finished: Finished,
-    packed: &mut Packed,
+    packed: &Mutex<Packed>,
+    stored: &AtomicU64,
 ) -> Result<()> {
     let (name, bytes, entries) = finished;
     store.put_batched(&name, &bytes)?;
-    packed.bytes += bytes.len() as u64;
-    packed.objects += 1;
-    if packed.objects.is_multiple_of(SYNC_EVERY) {
+    if (stored.fetch_add(1, Ordering::SeqCst) + 1).is_multiple_of(SYNC_EVERY) {
         store.sync()?;
     }
+    let mut packed = packed.lock().unwrap_or_else(PoisonError::into_inner);
+    packed.bytes += bytes.len() as u64;
+    packed.objects += 1;
     packed.packs.push(PackEntries {
         pack: name,
         epoch: keys.epoch(),

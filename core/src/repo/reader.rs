@@ -11,7 +11,7 @@ use std::{
 };
 
 use super::{
-    fetch::ChunkFetcher,
+    fetch::{ChunkFetcher, ReadAhead},
     history::History,
     inventory::Inventory,
     keys::ChunkId,
@@ -65,6 +65,8 @@ pub fn find_snapshot(
 /// [`Error::Corrupted`].
 pub struct SnapshotReader<'r> {
     fetcher: Arc<ChunkFetcher<'r>>,
+    /// Reads in flight, started lazily on the first read.
+    ahead: Option<ReadAhead<'r>>,
     /// Names the stream in errors ("snapshot <id>" or "media catalog of snapshot <id>").
     label: String,
     expected_bytes: u64,
@@ -101,6 +103,7 @@ impl<'r> SnapshotReader<'r> {
     ) -> SnapshotReader<'r> {
         SnapshotReader {
             fetcher,
+            ahead: None,
             label,
             expected_bytes: stream.bytes,
             expected_chunks: stream.chunks,
@@ -114,19 +117,32 @@ impl<'r> SnapshotReader<'r> {
         }
     }
 
-    /// Fetches the next batch of chunks; false at the end of the stream.
+    /// Keeps reads in flight ahead of the consumer and takes the oldest one's chunks; false
+    /// at the end of the stream.
     fn fill(&mut self) -> Result<bool> {
-        while self.ids.is_empty() {
-            match self.lists.pop_front() {
-                Some(list) => self.ids = self.fetcher.read_list(&list)?.into(),
-                None => return Ok(false),
+        let ahead = match &mut self.ahead {
+            Some(ahead) => ahead,
+            None => self.ahead.insert(ReadAhead::new(self.fetcher.clone())?),
+        };
+        while ahead.has_room() {
+            if self.ids.is_empty() {
+                match self.lists.pop_front() {
+                    Some(list) => self.ids = self.fetcher.read_list(&list)?.into(),
+                    None => break,
+                }
+                continue;
+            }
+            let ids = self.ids.make_contiguous();
+            let batch: Vec<ChunkId> = ids[..self.fetcher.batch_len(ids)].to_vec();
+            self.ids.drain(..batch.len());
+            for run in self.fetcher.plan(&batch)? {
+                ahead.push(run)?;
             }
         }
-        let ids = self.ids.make_contiguous();
-        let batch: Vec<ChunkId> = ids[..self.fetcher.batch_len(ids)].to_vec();
-        self.ids.drain(..batch.len());
-        let mut out = Vec::with_capacity(batch.len());
-        self.fetcher.fetch(&batch, &mut out)?;
+        let mut out = Vec::new();
+        if !ahead.pop(&mut out)? {
+            return Ok(false);
+        }
         for chunk in &out {
             self.bytes += chunk.len() as u64;
             self.chunks += 1;

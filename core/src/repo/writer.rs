@@ -46,6 +46,8 @@ use crate::{progress::Reporter, store::RecordCounts, Error, Result};
 const SMALL_INDEX_SHARE: usize = 4;
 /// Small index objects that trigger a merge.
 const MERGE_AT: usize = 4;
+/// Most media packs uploading at once, whatever the connections.
+const MEDIA_UPLOADS: usize = 2;
 /// Bytes of packs a backup reads back by default ([`WriterOptions::verify_bytes`]).
 pub const DEFAULT_VERIFY_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -507,7 +509,13 @@ impl<'r> SnapshotWriter<'r> {
                 } else {
                     ARCHIVE_QUEUE
                 },
-                kind == PackKind::Media,
+                // Media packs are the largest objects: fewer of them in flight keeps a media
+                // backup within its memory budget (`docs/REPOSITORY.md` §12).
+                if kind == PackKind::Media {
+                    self.repo.connections().min(MEDIA_UPLOADS)
+                } else {
+                    self.repo.connections()
+                },
             )?),
         };
         packer.add(id, data, compress)?;
