@@ -565,3 +565,29 @@ fn junk_in_locks_is_reported_and_ignored_and_a_live_lock_needs_force_to_break() 
     );
     drop(writer);
 }
+
+#[test]
+fn a_lost_or_truncated_config_is_put_back_by_the_device_that_opened_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    populated(&db, 61, 300);
+    let keyring = device_keyring();
+    let (mem, mut repo) = mem_repo(&keyring);
+    backup(&db, &mut repo, None).unwrap();
+    let config = mem.get("config", None).unwrap();
+    for damage in [None, Some(config.len() / 2)] {
+        match damage {
+            None => mem.delete("config").unwrap(),
+            Some(cut) => mem.put("config", &config[..cut]).unwrap(),
+        }
+        let err = reopen(mem.clone(), &keyring).unwrap_err();
+        assert!(
+            is_damage(&err) || matches!(err, Error::ObjectMissing { .. }),
+            "{err:?}"
+        );
+        let healing = backup(&db, &mut repo, None).unwrap().healing;
+        assert_eq!(healing.objects_restored, 1);
+        let fresh = reopen(mem.clone(), &keyring).unwrap();
+        assert_eq!(restore_dump(&fresh, None).unwrap(), dump(&db));
+    }
+}

@@ -122,7 +122,8 @@ fn run_and_kill(op: &str, env: &[(&str, &Path)], after: Duration) -> bool {
 }
 
 struct CrashSetup {
-    dir: tempfile::TempDir,
+    /// Holds the directory for as long as the setup lives.
+    _dir: tempfile::TempDir,
     keyring: Keyring,
     env: Vec<(&'static str, PathBuf)>,
 }
@@ -139,7 +140,11 @@ fn crash_setup() -> CrashSetup {
         ("KEEPSAKE_REPO_CACHE", dir.path().join("cache")),
         ("KEEPSAKE_REPO_DONE", dir.path().join("done")),
     ];
-    CrashSetup { dir, keyring, env }
+    CrashSetup {
+        _dir: dir,
+        keyring,
+        env,
+    }
 }
 
 impl CrashSetup {

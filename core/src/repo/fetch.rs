@@ -326,6 +326,9 @@ impl Drop for ChunkFetcher<'_> {
     }
 }
 
+/// Where a reader thread answers one ranged get.
+type Answer = mpsc::Receiver<Result<Vec<u8>>>;
+
 /// A ranged get for a reader thread, and where its answer goes.
 struct ReadJob {
     name: String,
@@ -342,18 +345,22 @@ pub struct ReadAhead<'r> {
     fetcher: Arc<ChunkFetcher<'r>>,
     jobs: Option<mpsc::Sender<ReadJob>>,
     workers: Vec<JoinHandle<()>>,
-    pending: VecDeque<(Run, mpsc::Receiver<Result<Vec<u8>>>)>,
+    /// Runs asked for, with where their reads will answer (`None`: read when popped).
+    pending: VecDeque<(Run, Option<Answer>)>,
     depth: usize,
 }
 
 impl<'r> ReadAhead<'r> {
-    /// Starts the reader threads over `fetcher`'s store.
+    /// Starts the reader threads over `fetcher`'s store. With one connection there are none:
+    /// every read is made on the caller's thread when its run is popped, so the store is never
+    /// called twice at once.
     pub fn new(fetcher: Arc<ChunkFetcher<'r>>) -> Result<ReadAhead<'r>> {
         let depth = fetcher.repo.connections().max(1);
         let (jobs, queue) = mpsc::channel::<ReadJob>();
         let queue = Arc::new(Mutex::new(queue));
-        let mut workers = Vec::with_capacity(depth);
-        for _ in 0..depth {
+        let threads = if depth == 1 { 0 } else { depth };
+        let mut workers = Vec::with_capacity(threads);
+        for _ in 0..threads {
             let store: Arc<dyn BlobStore> = fetcher.repo.store().clone();
             let queue = queue.clone();
             let worker = std::thread::Builder::new()
@@ -397,6 +404,10 @@ impl<'r> ReadAhead<'r> {
 
     /// Starts reading `run`.
     pub fn push(&mut self, run: Run) -> Result<()> {
+        if self.workers.is_empty() {
+            self.pending.push_back((run, None));
+            return Ok(());
+        }
         let (name, range) = self.fetcher.request(&run);
         let (reply, answer) = mpsc::sync_channel(1);
         let sent = self
@@ -409,7 +420,7 @@ impl<'r> ReadAhead<'r> {
                 source: std::io::Error::other("the reader threads stopped"),
             });
         }
-        self.pending.push_back((run, answer));
+        self.pending.push_back((run, Some(answer)));
         Ok(())
     }
 
@@ -419,12 +430,15 @@ impl<'r> ReadAhead<'r> {
         let Some((run, answer)) = self.pending.pop_front() else {
             return Ok(false);
         };
-        let read = answer.recv().unwrap_or_else(|_| {
-            Err(Error::Io {
-                path: None,
-                source: std::io::Error::other("a reader thread stopped"),
-            })
-        });
+        let read = match answer {
+            Some(answer) => answer.recv().unwrap_or_else(|_| {
+                Err(Error::Io {
+                    path: None,
+                    source: std::io::Error::other("a reader thread stopped"),
+                })
+            }),
+            None => self.fetcher.read(&run),
+        };
         self.fetcher.open_run(&run, read, out)?;
         Ok(true)
     }

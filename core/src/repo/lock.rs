@@ -264,6 +264,17 @@ impl<'r> Lock<'r> {
         holder: [u8; 16],
         cache: Option<&Cache>,
     ) -> Result<Lock<'r>> {
+        Lock::acquire_refreshing(repo, holder, cache, REFRESH, TICK)
+    }
+
+    /// [`acquire`](Self::acquire), refreshing every `every` (checked every `tick`).
+    fn acquire_refreshing(
+        repo: &'r Repository,
+        holder: [u8; 16],
+        cache: Option<&Cache>,
+        every: Duration,
+        tick: Duration,
+    ) -> Result<Lock<'r>> {
         let store = repo.store().as_ref();
         let keys = repo.keys();
         let my_pid = std::process::id();
@@ -280,7 +291,7 @@ impl<'r> Lock<'r> {
         let sealed = object::seal(keys.current(), Kind::Lock, LOCK_NAME, &body.encode())?;
         for _attempt in 0..3 {
             if store.create(LOCK_NAME, &sealed)? {
-                let lock = Lock::holding(repo, body);
+                let lock = Lock::holding(repo, body, every, tick);
                 // A store without an atomic create may have let another writer overwrite us.
                 lock.verify()?;
                 return Ok(lock);
@@ -305,7 +316,7 @@ impl<'r> Lock<'r> {
         })
     }
 
-    fn holding(repo: &'r Repository, body: LockBody) -> Lock<'r> {
+    fn holding(repo: &'r Repository, body: LockBody, every: Duration, tick: Duration) -> Lock<'r> {
         let lost = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = mpsc::channel::<()>();
         let store = repo.store().clone();
@@ -322,8 +333,8 @@ impl<'r> Lock<'r> {
                 .name("keepsake-lock".into())
                 .spawn(move || {
                     let mut last = std::time::Instant::now();
-                    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
-                        if last.elapsed() < REFRESH {
+                    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                        if last.elapsed() < every {
                             continue;
                         }
                         if refresh(store.as_ref(), &keys, &mut body).is_err() {
@@ -512,6 +523,46 @@ mod tests {
         assert!(stale_reason(&body, [9; 16], 1, None, LOCK_NAME).is_none());
         body.refreshed = now() - STALE.as_secs() - 5;
         assert!(stale_reason(&body, [9; 16], 1, None, LOCK_NAME).is_some());
+    }
+
+    fn repository() -> Repository {
+        let mut keyring = crate::keyring::Keyring::create().unwrap();
+        keyring.add_recovery_key("paper").unwrap();
+        let store = std::sync::Arc::new(crate::repo::MemStore::new());
+        Repository::init(store, &keyring, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn a_held_lock_is_refreshed_on_a_timer_and_a_broken_one_is_noticed() {
+        let repo = repository();
+        let ms = Duration::from_millis;
+        let lock = Lock::acquire_refreshing(&repo, [1; 16], None, ms(30), ms(5)).unwrap();
+        let first = read_body(&repo, LOCK_NAME)
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .refreshed;
+        // Times are whole seconds: wait until a refresh lands in a later one.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let now = read_body(&repo, LOCK_NAME)
+                .unwrap()
+                .unwrap()
+                .unwrap()
+                .refreshed;
+            if now > first {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "never refreshed");
+            std::thread::sleep(ms(50));
+        }
+        lock.verify().unwrap();
+        // Another writer breaks it: the refresher stops, and verify says so.
+        repo.store().delete(LOCK_NAME).unwrap();
+        std::thread::sleep(ms(100));
+        assert!(matches!(lock.verify(), Err(Error::RepositoryLocked { .. })));
+        drop(lock);
+        assert!(read_body(&repo, LOCK_NAME).unwrap().is_none());
     }
 
     #[test]

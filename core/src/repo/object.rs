@@ -336,7 +336,8 @@ mod tests {
         for len in (1..5_000_000).step_by(7_919) {
             let padded = padded_len(len);
             assert!(
-                padded >= len && padded % PAD_UNIT == 0 || padded == padme(len as u64) as usize
+                padded >= len && padded.is_multiple_of(PAD_UNIT)
+                    || padded == padme(len as u64) as usize
             );
             assert!(padded - len <= (len / 8).max(PAD_UNIT), "{len} -> {padded}");
         }

@@ -30,6 +30,9 @@ use super::{
 };
 use crate::{Error, Result};
 
+/// The last chat pack of a backup is padded to a multiple of this: a day's new messages and
+/// catalog records (about 150 bytes per new attachment) show only to this granularity.
+pub(crate) const ARCHIVE_PAD_UNIT: usize = 64 * 1024;
 /// Chunks queued at most between the chunker and the archive packer (2 MiB at 32 KiB chunks).
 pub(crate) const ARCHIVE_QUEUE: usize = 64;
 /// Chunks queued at most for the media packer (8 MiB at the 1 MiB media chunk ceiling).
@@ -147,8 +150,8 @@ impl Drop for Packer {
 /// Which packs a packer makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PackKind {
-    /// Chat chunks: closed at the pack target; the last one of a backup padded to a Padmé
-    /// size.
+    /// Chat chunks (and the media catalog): closed at the pack target; the last one of a
+    /// backup padded to a multiple of [`ARCHIVE_PAD_UNIT`], and to a Padmé size above that.
     Archive,
     /// Media chunks: every full pack exactly [`media_pack_len`] (closed before the chunk that
     /// would overflow it, then padded), the last one of a backup padded to a multiple of
@@ -195,7 +198,8 @@ impl Sizing {
     /// The padded size of a backup's last pack of `len` bytes.
     fn last(&self, len: usize) -> usize {
         match self.kind {
-            PackKind::Archive => usize::try_from(padme(len as u64)).unwrap_or(len),
+            PackKind::Archive => (len.div_ceil(ARCHIVE_PAD_UNIT) * ARCHIVE_PAD_UNIT)
+                .max(usize::try_from(padme(len as u64)).unwrap_or(len)),
             PackKind::Media => (len.div_ceil(MEDIA_PAD_UNIT) * MEDIA_PAD_UNIT).min(self.size),
         }
     }
@@ -351,4 +355,83 @@ fn put(
         entries,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::repo::{BlobStore, ByteRange, MemStore, ObjectInfo};
+
+    /// A store whose puts take a while and that records how many ran at once.
+    #[derive(Default)]
+    struct SlowPuts {
+        inner: MemStore,
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl BlobStore for SlowPuts {
+        fn put(&self, name: &str, data: &[u8]) -> Result<()> {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            self.inner.put(name, data)
+        }
+        fn create(&self, name: &str, data: &[u8]) -> Result<bool> {
+            self.inner.create(name, data)
+        }
+        fn get(&self, name: &str, range: Option<ByteRange>) -> Result<Vec<u8>> {
+            self.inner.get(name, range)
+        }
+        fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+            self.inner.list(prefix)
+        }
+        fn delete(&self, name: &str) -> Result<()> {
+            self.inner.delete(name)
+        }
+        fn stat(&self, name: &str) -> Result<Option<u64>> {
+            self.inner.stat(name)
+        }
+    }
+
+    #[test]
+    fn packs_upload_side_by_side_up_to_the_limit_and_all_arrive() {
+        for uploads in [1, 3] {
+            let store = Arc::new(SlowPuts::default());
+            let keys = EpochKeys::derive(&[1; 16], 0, [2; 32]).unwrap();
+            let mut packer = Packer::start(
+                store.clone(),
+                keys.duplicate(&[1; 16]).unwrap(),
+                64 * 1024,
+                PackKind::Archive,
+                1,
+                ARCHIVE_QUEUE,
+                uploads,
+            )
+            .unwrap();
+            for n in 0..200u32 {
+                let data: Vec<u8> = (0..8192u32)
+                    .map(|i| (i.wrapping_mul(n + 7) >> 3) as u8)
+                    .collect();
+                packer
+                    .add(keys.chunk_id(&data), Arc::new(data), false)
+                    .unwrap();
+            }
+            let packed = packer.finish().unwrap();
+            assert_eq!(packed.objects as usize, store.inner.object_count());
+            assert_eq!(
+                packed.packs.iter().map(|p| p.entries.len()).sum::<usize>(),
+                200
+            );
+            let most = store.most.load(Ordering::SeqCst);
+            if uploads == 1 {
+                assert_eq!(most, 1);
+            } else {
+                assert!(most > 1 && most <= uploads, "{most} uploads at once");
+            }
+        }
+    }
 }

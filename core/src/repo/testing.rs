@@ -11,7 +11,10 @@ use std::{
     time::Duration,
 };
 
-use super::{storage_error, BlobStore, ByteRange, ObjectInfo};
+use super::{
+    object::{self, Kind},
+    storage_error, BlobStore, ByteRange, ObjectInfo, Repository,
+};
 use crate::{Error, Result};
 
 /// What to break. Calls are counted from 0 across all operations.
@@ -176,4 +179,10 @@ impl BlobStore for FaultyStore {
         }
         self.inner.stat(name)
     }
+}
+
+/// Seals `content` as object `name` of `kind` under `repo`'s current epoch: lets a test play a
+/// holder of `repo`'s keys planting an object (an attacker who kept a revoked secret).
+pub fn seal_as(repo: &Repository, kind: Kind, name: &str, content: &[u8]) -> Result<Vec<u8>> {
+    object::seal(repo.keys().current(), kind, name, content)
 }

@@ -228,6 +228,7 @@ impl<'r> SnapshotWriter<'r> {
         let store = repo.store().as_ref();
         let inventory = Inventory::take(store)?;
         let mut stats = WriteStats::default();
+        stats.healing.objects_restored += u64::from(heal_config(repo, &inventory)?);
         if let Some(cache) = &cache {
             cache.retain_listed(&inventory);
             // This device's copies heal index and snapshot objects the store damaged.
@@ -691,4 +692,25 @@ impl<'r> SnapshotWriter<'r> {
         }
         Ok(())
     }
+}
+
+/// Puts the config back when the store lost it or holds one that does not even parse: this
+/// device opened the repository, so its config (slots, wrapped keys) is the newest it knows.
+/// A config that parses but does not authenticate under this device's root key is left alone:
+/// it may be another device's rotation, which must never be undone (`adopt_keyring`).
+fn heal_config(repo: &Repository, inventory: &Inventory) -> Result<bool> {
+    let store = repo.store().as_ref();
+    let damaged = match inventory.config {
+        None => true,
+        Some(_) => match store.get(super::CONFIG_NAME, None) {
+            Ok(bytes) => super::config::SealedConfig::decode(&bytes).is_err(),
+            Err(Error::ObjectMissing { .. }) => true,
+            Err(err) => return Err(err),
+        },
+    };
+    if damaged {
+        log::warn!("the repository config was lost or damaged in the store and is put back");
+        store.put(super::CONFIG_NAME, &repo.config_bytes(repo.keys())?)?;
+    }
+    Ok(damaged)
 }
