@@ -19,8 +19,9 @@
 //!
 //! A root-key rotation re-wraps the data keys (old data stays readable without re-encryption)
 //! and adds a new epoch whose data key the old root key never saw, so a removed slot reads
-//! nothing written afterwards. A chunk id is `BLAKE3-keyed(chunk-id key, plaintext)`: the store
-//! cannot test whether a known plaintext is present.
+//! nothing written afterwards. A chunk id is `BLAKE3-keyed(chunk-id key, plaintext)`: an id
+//! says nothing of its plaintext to the store (what sizes still tell it: `docs/REPOSITORY.md`
+//! §14.4).
 
 use std::collections::BTreeMap;
 
