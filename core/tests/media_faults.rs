@@ -625,3 +625,24 @@ fn a_media_restore_and_fetches_on_demand_at_the_same_time_all_succeed() {
         assert_eq!(files_under(&to), expected, "round {round}");
     }
 }
+
+#[test]
+fn a_lost_media_pack_is_uploaded_again_by_the_next_backup_while_the_files_are_on_the_device() {
+    let world = World::build(400, &small_spec(), |_| Arc::new(MemStore::new()));
+    world.backup(&MediaOptions::default()).unwrap();
+    let expected = files_under(&world.media);
+    let repo = world.open_with_recovery_key();
+    let by_pack = attachments_by_pack(&repo);
+    let (victim, _) = by_pack.iter().next().unwrap();
+    world.store.delete(victim).unwrap();
+    // Before: the files were judged unchanged (their chunks still in an index object naming
+    // the lost pack), not read again, and stayed lost in every later snapshot.
+    let healing = world.backup(&MediaOptions::default()).unwrap().healing;
+    assert_eq!(healing.packs_lost, 1);
+    let to = world.dir.path().join("restored");
+    let report = world
+        .restore_media(&repo, &world.dir.path().join("state"), &to)
+        .unwrap();
+    assert!(report.lost.is_empty(), "{:?}", report.lost);
+    assert_eq!(files_under(&to), expected);
+}

@@ -591,3 +591,75 @@ fn a_lost_or_truncated_config_is_put_back_by_the_device_that_opened_the_reposito
         assert_eq!(restore_dump(&fresh, None).unwrap(), dump(&db));
     }
 }
+
+#[test]
+fn a_store_rolled_back_under_a_device_is_reported_by_its_next_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let cache = dir.path().join("cache");
+    populated(&db, 62, 300);
+    let keyring = device_keyring();
+    let (mem, mut repo) = mem_repo(&keyring);
+    backup(&db, &mut repo, Some(&cache)).unwrap();
+    let earlier: Vec<(String, Vec<u8>)> = mem
+        .list_names("")
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let bytes = mem.get(&n, None).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    day(&db, 1);
+    let second = backup(&db, &mut repo, Some(&cache)).unwrap();
+    assert!(!second.healing.store_rolled_back);
+    // The whole store goes back to before the second backup.
+    for name in mem.list_names("").unwrap() {
+        mem.delete(&name).unwrap();
+    }
+    for (name, bytes) in earlier {
+        mem.put(&name, &bytes).unwrap();
+    }
+    day(&db, 2);
+    // Before: the device whose cache knew the newer snapshot backed up without a word.
+    let third = backup(&db, &mut repo, Some(&cache)).unwrap();
+    assert!(third.healing.store_rolled_back);
+    assert_eq!(restore_dump(&repo, None).unwrap(), dump(&db));
+    let fourth = backup(&db, &mut repo, Some(&cache)).unwrap();
+    assert!(!fourth.healing.store_rolled_back, "said once");
+}
+
+#[test]
+fn a_repository_is_created_in_an_empty_store_only() {
+    let keyring = device_keyring();
+    let mem = Arc::new(MemStore::new());
+    mem.put("notes.txt", b"someone's file").unwrap();
+    let err = Repository::init(mem.clone(), &keyring, &small_options()).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    mem.delete("notes.txt").unwrap();
+    Repository::init(mem.clone(), &keyring, &small_options()).unwrap();
+    let again = Repository::init(mem, &keyring, &small_options()).unwrap_err();
+    assert!(matches!(again, Error::InvalidArgument(_)), "{again:?}");
+}
+
+#[test]
+fn a_flipped_byte_anywhere_in_the_config_is_corrupted_not_truncated() {
+    let keyring = device_keyring();
+    let (mem, _) = mem_repo(&keyring);
+    let config = mem.get("config", None).unwrap();
+    // Before: a flipped length field made the parse run past the end: `Truncated`.
+    for at in 0..config.len() {
+        let mut bytes = config.clone();
+        bytes[at] ^= 0x80;
+        mem.put("config", &bytes).unwrap();
+        let err = reopen(mem.clone(), &keyring).unwrap_err();
+        assert!(
+            !matches!(err, Error::Truncated { .. }),
+            "byte {at}: {err:?}"
+        );
+        assert!(
+            is_damage(&err) || matches!(err, Error::WrongKey | Error::OtherGeneration { .. }),
+            "byte {at}: {err:?}"
+        );
+    }
+}

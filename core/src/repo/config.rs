@@ -65,6 +65,21 @@ pub const MAX_CONFIG_LEN: usize = 4
     + MAX_EPOCHS as usize * (4 + WRAPPED_DATA_KEY_LEN)
     + CONFIG_MAC_LEN;
 
+/// The smallest config: no slot, one epoch (version 1 layout, which is the shorter).
+const MIN_CONFIG_LEN: usize = 4
+    + 1
+    + 16
+    + 8
+    + 16
+    + 16
+    + PRF_INPUT_LEN
+    + 8
+    + 1
+    + 2
+    + 4
+    + WRAPPED_DATA_KEY_LEN
+    + CONFIG_MAC_LEN;
+
 /// The decoded, authenticated parameters.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -225,8 +240,20 @@ impl SealedConfig {
         &self.prf_input
     }
 
-    /// Strict parse: limits before allocation, every field checked, nothing trusted yet.
+    /// Strict parse: limits before allocation, every field checked, nothing trusted yet. A
+    /// config shorter than the smallest one possible is `Truncated`; one whose fields do not fit
+    /// its length is `Corrupted` (a store writes objects whole, so a length that runs past the
+    /// end is a damaged field, not a cut-off upload).
     pub fn decode(bytes: &[u8]) -> Result<SealedConfig> {
+        match Self::decode_fields(bytes) {
+            Err(Error::Truncated { what }) if bytes.len() >= MIN_CONFIG_LEN => {
+                Err(Error::Corrupted { what })
+            }
+            other => other,
+        }
+    }
+
+    fn decode_fields(bytes: &[u8]) -> Result<SealedConfig> {
         if bytes.len() > MAX_CONFIG_LEN {
             return Err(Error::LimitExceeded {
                 what: "repository config length".into(),

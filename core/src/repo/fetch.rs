@@ -204,9 +204,11 @@ impl<'r> ChunkFetcher<'r> {
         let (_, range) = self.request(run);
         let read = read.and_then(|bytes| {
             if range.offset + (bytes.len() as u64) < run.end {
-                Err(Error::Truncated {
+                // Objects are written whole: a pack shorter than its index says was damaged or
+                // replaced.
+                Err(Error::Corrupted {
                     what: format!(
-                        "pack {}: ends before chunk data at offset {}",
+                        "pack {}: ends before chunk data at offset {} (damaged or replaced)",
                         self.index.pack(run.pack).name,
                         run.start
                     ),

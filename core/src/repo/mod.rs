@@ -220,9 +220,9 @@ impl fmt::Debug for Repository {
 
 impl Repository {
     /// Creates a repository in an empty store: a fresh repository id and data key (epoch 0),
-    /// the config sealed by `keyring`'s slots. A store that already has a config is refused
-    /// ([`Error::InvalidArgument`]), and so is a keyring no new device could open
-    /// ([`Keyring::check_restorable`]).
+    /// the config sealed by `keyring`'s slots. A store that already has a config, or any other
+    /// object, is refused ([`Error::InvalidArgument`]), and so is a keyring no new device could
+    /// open ([`Keyring::check_restorable`]).
     pub fn init(
         store: Arc<dyn BlobStore>,
         keyring: &Keyring,
@@ -231,9 +231,15 @@ impl Repository {
         options.chunker.validate()?;
         pack::validate_target(options.pack_target_bytes)?;
         keyring.check_restorable()?;
-        if store.stat(CONFIG_NAME)?.is_some() {
+        let inventory = inventory::Inventory::take(store.as_ref())?;
+        if inventory.config.is_some() {
             return Err(Error::InvalidArgument(
                 "the store already holds a repository".into(),
+            ));
+        }
+        if !inventory.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the store is not empty: a repository is created in an empty place only".into(),
             ));
         }
         let (config, keys) = Config::create(options)?;

@@ -76,8 +76,12 @@ pub fn check_pack(repo: &Repository, index: &Index, number: u32) -> Result<PackC
         let start = location.offset as usize;
         let opened = bytes
             .get(start..start + location.length as usize)
-            .ok_or_else(|| Error::Truncated {
-                what: format!("pack {}: ends before chunk {}", info.name, hex::encode(id)),
+            .ok_or_else(|| Error::Corrupted {
+                what: format!(
+                    "pack {}: ends before chunk {} (damaged or replaced)",
+                    info.name,
+                    hex::encode(id)
+                ),
             })
             .and_then(|sealed| pack::open_chunk(keys, id, location.raw_len, sealed));
         match opened {
