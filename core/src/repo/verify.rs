@@ -111,6 +111,9 @@ pub fn cached_objects(
     inventory: &super::inventory::Inventory,
     budget: u64,
 ) -> Result<(u64, u64)> {
+    if budget == 0 {
+        return Ok((0, 0));
+    }
     let mut times = cache.verified();
     times.retain(|name, _| {
         name.starts_with(super::DATA_PREFIX)
