@@ -65,7 +65,7 @@ fn backup_options() -> BackupOptions {
             .ok()
             .and_then(|l| l.parse().ok())
             .unwrap_or(3),
-        ..BackupOptions::default()
+        ..BackupOptions::for_generation(0)
     }
 }
 

@@ -151,7 +151,7 @@ fn forged_backup(genuine_backup: &[u8]) -> Vec<u8> {
         &forged,
         PayloadKind::ChatArchive,
         &Metadata::new(),
-        &WriteOptions::default(),
+        &WriteOptions::for_generation(0),
     )
     .unwrap();
     writer.write_all(FORGED_PAYLOAD).unwrap();
@@ -164,7 +164,7 @@ fn genuine_backup(keyring: &Keyring) -> Vec<u8> {
         keyring,
         PayloadKind::ChatArchive,
         &Metadata::new(),
-        &WriteOptions::default(),
+        &WriteOptions::for_generation(0),
     )
     .unwrap();
     writer.write_all(b"the user wrote this").unwrap();

@@ -37,7 +37,7 @@ fn enrollment(credential_id: &[u8], eligible: bool) -> PasskeyEnrollment {
 fn write(keyring: &Keyring, known_generation: u64) -> Result<Vec<u8>, Error> {
     let options = WriteOptions {
         known_generation,
-        ..WriteOptions::default()
+        ..WriteOptions::for_generation(0)
     };
     let mut writer = ContainerWriter::new(
         Vec::new(),

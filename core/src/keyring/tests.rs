@@ -466,3 +466,58 @@ fn debug_shows_no_secret() {
     assert!(shown.contains("RootKey(<redacted>)"), "{shown}");
     assert!(!shown.contains("171"), "{shown}");
 }
+
+/// Issue 18 item 4: a hostile header declaring 32 password slots of 256 MiB and t = 16 is
+/// refused before any Argon2 run (this returns at once), with a typed error.
+#[test]
+fn a_header_asking_for_too_much_argon2_work_is_refused_before_any_run() {
+    let mut keyring = Keyring::create().unwrap();
+    let cheap = crate::crypto::password::PasswordParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    keyring
+        .add_password_with(
+            "Password",
+            "correct horse battery",
+            cheap,
+            FixedSlotInputs::fresh().unwrap(),
+        )
+        .unwrap();
+    let genuine = keyring.slots()[0].to_bytes();
+    // The Argon2 costs follow the fixed prefix (version, kind, id, time, salt, label length:
+    // 60 bytes) and the 8-byte label "Password".
+    let costs_at = 60 + 8;
+    let hostile: Vec<Slot> = (0..MAX_SLOTS as u8)
+        .map(|i| {
+            let mut bytes = genuine.clone();
+            bytes[2] = i; // distinct slot ids
+            bytes[costs_at..costs_at + 4].copy_from_slice(&(256 * 1024u32).to_be_bytes());
+            bytes[costs_at + 4..costs_at + 8].copy_from_slice(&16u32.to_be_bytes());
+            Slot::decode(&bytes).unwrap()
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let result = unwrap_with_password(keyring.id(), GEN, &hostile, "correct horse battery");
+    assert!(
+        matches!(&result, Err(Error::LimitExceeded { what, .. }) if what.contains("Argon2 work")),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // A new slot that would push a keyring past the budget is refused too.
+    let heavy = crate::crypto::password::PasswordParams {
+        memory_kib: 256 * 1024,
+        iterations: 16,
+        parallelism: 1,
+    };
+    assert!(matches!(
+        keyring.add_password_with(
+            "Heavy",
+            "another long passphrase here",
+            heavy,
+            FixedSlotInputs::fresh().unwrap()
+        ),
+        Err(Error::LimitExceeded { .. })
+    ));
+}

@@ -238,7 +238,7 @@ fn positives() -> Vec<Positive> {
 fn seal(keyring: &Keyring, payload: &[u8], level: i32) -> Vec<u8> {
     let options = WriteOptions {
         compression_level: level,
-        ..WriteOptions::default()
+        ..WriteOptions::for_generation(0)
     };
     let mut writer = ContainerWriter::with_fixed_inputs(
         Vec::new(),
@@ -715,7 +715,7 @@ fn check_positive_vectors(dir: &Path, re_encode: bool) -> usize {
         }
         let options = WriteOptions {
             compression_level: inputs["compression_level"].as_i64().expect("level") as i32,
-            ..WriteOptions::default()
+            ..WriteOptions::for_generation(0)
         };
         assert_eq!(inputs["payload_kind"], 1);
         let salt: [u8; 32] = hex_field(inputs, "file_salt").try_into().expect("32 bytes");
