@@ -14,7 +14,7 @@ use crate::{
     format::{Header, OpenedContainer, SealedContainer},
     keyring::{
         slot::MAX_LABEL_LEN, Keyring, KeyringId, PasskeyEnrollment, Removal, Slot, SlotId,
-        SlotKind, SlotSecret, MAX_SLOTS,
+        SlotKind, MAX_SLOTS,
     },
     Error, Result,
 };
@@ -294,14 +294,6 @@ impl PasskeyUnlockKey {
     /// The credential that answered.
     pub fn credential_id(&self) -> &[u8] {
         &self.credential_id
-    }
-
-    /// The secret as the keyring's upgrade path takes it ([`Keyring::upgrade_slots`]).
-    pub fn slot_secret(&self) -> SlotSecret<'_> {
-        SlotSecret::Passkey {
-            credential_id: &self.credential_id,
-            prf: &self.prf,
-        }
     }
 }
 
