@@ -47,6 +47,8 @@ pub struct BackupOptions {
     pub extra_metadata: HashMap<String, String>,
     /// The keyring generation the app keeps with its root key (`Keyring.generation()` after the
     /// last rotation); a keyring of a lower generation is refused with `KeyringRolledBack`.
+    /// The generation of the keyring the backup is made with (a file backup), or of the device
+    /// keyring a repository was opened with, is always checked too, so 0 never disables it.
     #[uniffi(default = 0)]
     pub known_generation: i64,
 }
@@ -56,10 +58,27 @@ impl BackupOptions {
         Ok(CoreBackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
-            known_generation: unsigned(self.known_generation, "the known generation")?,
-            ..CoreBackupOptions::default()
+            ..CoreBackupOptions::for_generation(unsigned(
+                self.known_generation,
+                "the known generation",
+            )?)
         })
     }
+}
+
+/// The core's options for a backup made with `keyring`: the app's known generation, never below
+/// the keyring's own.
+fn backup_options(
+    keyring: &Keyring,
+    options: Option<BackupOptions>,
+) -> FfiResult<CoreBackupOptions> {
+    let generation = keyring.with(|k| Ok(k.generation()))?;
+    let mut core = options.map_or_else(
+        || Ok(CoreBackupOptions::for_generation(generation)),
+        |o| o.to_core(),
+    )?;
+    core.known_generation = core.known_generation.max(generation);
+    Ok(core)
 }
 
 /// What a backup wrote.
@@ -164,7 +183,7 @@ pub fn backup_to_path(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
+        let options = backup_options(&keyring, options)?;
         let summary = store.with_store(|s| {
             keyring.with(|k| {
                 core_backup::backup_store_to_path(
@@ -195,7 +214,7 @@ pub fn backup_to_sink(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
+        let options = backup_options(&keyring, options)?;
         let (writer, summary) = store.with_store(|s| {
             keyring.with(|k| {
                 core_backup::backup_store(

@@ -10,7 +10,7 @@ use std::{
 use keepsake_core::{
     backup::Secret,
     crypto::{PrfOutput, RootKey},
-    keyring::{KeyringId, RecoveryKey},
+    keyring::{KeyringId, RecoveryKey, SlotSecret},
 };
 use zeroize::Zeroizing;
 
@@ -28,11 +28,13 @@ pub(crate) enum SecretKind {
     },
     Password(Zeroizing<String>),
     /// The device keyring's root key, with the keyring's id so that another keyring's backup
-    /// is `WrongKey` rather than `Corrupted`.
+    /// is `WrongKey` rather than `Corrupted`, and the keyring object itself, whose generation a
+    /// repository opened with it checks at every backup.
     Device {
         keyring_id: KeyringId,
         generation: u64,
         root: RootKey,
+        keyring: Arc<Keyring>,
     },
 }
 
@@ -64,7 +66,9 @@ impl BackupSecret {
     }
 
     /// A password as typed, for the backup's password slots. A wrong one fails at unlock with
-    /// `WrongPassword` (after one Argon2id run per password slot, about a second each).
+    /// `WrongPassword` (after one Argon2id run per password slot, about a second each). The
+    /// string crosses the FFI as a platform string, which Kotlin and Swift cannot wipe: the
+    /// copy held here is wiped when this object is freed (see `docs/KOTLIN.md`).
     #[uniffi::constructor]
     pub fn password(password: String) -> Arc<Self> {
         Arc::new(BackupSecret {
@@ -82,6 +86,7 @@ impl BackupSecret {
                     keyring_id: *k.id(),
                     generation: k.generation(),
                     root: k.root_key().clone(),
+                    keyring: keyring.clone(),
                 })
             })?;
             Ok(Arc::new(BackupSecret { kind }))
@@ -106,11 +111,32 @@ impl BackupSecret {
                 keyring_id,
                 generation,
                 root,
+                ..
             } => Secret::DeviceRootKey {
                 keyring_id,
                 generation: *generation,
                 root,
             },
+        }
+    }
+
+    /// The secret as the keyring's upgrade path takes it; none for the device keyring.
+    pub(crate) fn slot_secret(&self) -> Option<SlotSecret<'_>> {
+        match &self.kind {
+            SecretKind::Recovery(key) => Some(SlotSecret::RecoveryKey(key)),
+            SecretKind::Passkey { credential_id, prf } => {
+                Some(SlotSecret::Passkey { credential_id, prf })
+            }
+            SecretKind::Password(password) => Some(SlotSecret::Password(password)),
+            SecretKind::Device { .. } => None,
+        }
+    }
+
+    /// The device keyring object this secret was made from, if it was.
+    pub(crate) fn keyring_object(&self) -> Option<Arc<Keyring>> {
+        match &self.kind {
+            SecretKind::Device { keyring, .. } => Some(keyring.clone()),
+            _ => None,
         }
     }
 }

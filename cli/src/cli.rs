@@ -148,6 +148,36 @@ pub enum KeysCommand {
     Rotate(RotateArgs),
     /// Remove a key slot.
     Remove(RemoveSlotArgs),
+    /// Replace the keyring after a revocation whose secret may be in hostile hands: a new
+    /// keyring id, root key, authentication secret and PRF input; the remaining software
+    /// passkeys are renewed, a new recovery key is made, passwords are entered again.
+    Rekey(RekeyArgs),
+}
+
+/// `keepsake keys rekey`.
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// A software passkey of the old keyring to carry into the new one (repeatable): it is
+    /// asked once, under the new PRF input. Passkeys not named are not carried.
+    #[arg(long = "passkey", value_name = "FILE")]
+    pub passkeys: Vec<PathBuf>,
+
+    /// Write the new recovery key to this new file (mode 0600) instead of printing it.
+    #[arg(long = "recovery-out", value_name = "FILE")]
+    pub recovery_out: Option<PathBuf>,
+
+    /// Add a password slot to the new keyring, the password read from the first line of
+    /// standard input (passwords are never carried: they are entered again).
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// A repository sealed by the old keyring to move to the new one (repeatable): its keys are
+    /// re-wrapped and a new key epoch starts, as for a rotation.
+    #[arg(long = "repo", value_name = "DIR")]
+    pub repos: Vec<PathBuf>,
 }
 
 /// `keepsake keys rotate`.

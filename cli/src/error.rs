@@ -77,6 +77,11 @@ pub enum ExitStatus {
     Locked,
     /// 22: an attachment's file could not be restored (not in the backup, or its data is lost).
     MediaUnavailable,
+    /// 23: the keyring was opened through a version 2 slot, whose seal anyone could have made:
+    /// its data reads, its keys are not adopted or written under (re-key).
+    UntrustedKeyring,
+    /// 24: a version 1 or 2 slot blocks a rotation: unlock once with its secret to upgrade it.
+    LegacySlot,
 }
 
 impl ExitStatus {
@@ -99,6 +104,8 @@ impl ExitStatus {
             ExitStatus::Storage => 20,
             ExitStatus::Locked => 21,
             ExitStatus::MediaUnavailable => 22,
+            ExitStatus::UntrustedKeyring => 23,
+            ExitStatus::LegacySlot => 24,
         }
     }
 
@@ -121,6 +128,8 @@ impl ExitStatus {
             ExitStatus::Storage => "storage",
             ExitStatus::Locked => "locked",
             ExitStatus::MediaUnavailable => "media_unavailable",
+            ExitStatus::UntrustedKeyring => "untrusted_keyring",
+            ExitStatus::LegacySlot => "legacy_slot",
         }
     }
 }
@@ -136,7 +145,12 @@ pub fn classify(err: &CliError) -> ExitStatus {
             CoreError::WrongKey | CoreError::WrongPassword | CoreError::OtherGeneration { .. } => {
                 ExitStatus::WrongKey
             }
-            CoreError::KeyringRolledBack { .. } => ExitStatus::Corrupted,
+            // A store that put back old keys or an old config: the data is not as it should be.
+            CoreError::KeyringRolledBack { .. } | CoreError::RepositoryRolledBack { .. } => {
+                ExitStatus::Corrupted
+            }
+            CoreError::UnauthenticatedKeyring => ExitStatus::UntrustedKeyring,
+            CoreError::LegacySlot { .. } => ExitStatus::LegacySlot,
             CoreError::LastSlot { .. } => ExitStatus::Usage,
             CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
             CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
@@ -232,6 +246,22 @@ mod tests {
                 22,
             ),
             (classify(&CliError::MediaLost(2)), 22),
+            (status_of(CoreError::UnauthenticatedKeyring), 23),
+            (
+                status_of(CoreError::LegacySlot {
+                    slot: "00".into(),
+                    label: "paper".into(),
+                    version: 2,
+                }),
+                24,
+            ),
+            (
+                status_of(CoreError::RepositoryRolledBack {
+                    config_epoch: 0,
+                    found_epoch: 1,
+                }),
+                12,
+            ),
         ];
         for (status, code) in cases {
             assert_eq!(status.code(), code, "{status:?}");
@@ -263,6 +293,8 @@ mod tests {
             ExitStatus::Storage,
             ExitStatus::Locked,
             ExitStatus::MediaUnavailable,
+            ExitStatus::UntrustedKeyring,
+            ExitStatus::LegacySlot,
         ];
         let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| s.kind()).collect();
         let codes: std::collections::BTreeSet<_> = all.iter().map(|s| s.code()).collect();

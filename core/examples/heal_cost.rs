@@ -23,7 +23,10 @@ use std::{
 use keepsake_core::{
     backup::{self, BackupOptions, Control, Secret},
     keyring::Keyring,
-    repo::{BlobStore, ByteRange, DirStore, ObjectInfo, RepoOptions, Repository},
+    repo::{
+        writer::DEFAULT_VERIFY_BYTES, BlobStore, ByteRange, DirStore, ObjectInfo, RepoOptions,
+        Repository,
+    },
     store::{
         synthetic::{apply_day, generate, DayKind, DayOfChange, SyntheticSpec},
         ChatStore,
@@ -124,8 +127,8 @@ fn main() -> Result<()> {
     copy_dir(&cache, &dir.path().join("cache-baseline"))?;
     let variants: [(&str, u64, bool); 3] = [
         ("no_verification", 0, true),
-        ("default", BackupOptions::default().verify_bytes, true),
-        ("no_cache", BackupOptions::default().verify_bytes, false),
+        ("default", DEFAULT_VERIFY_BYTES, true),
+        ("no_cache", DEFAULT_VERIFY_BYTES, false),
     ];
     let mut seconds = Vec::new();
     for (name, verify_bytes, with_cache) in &variants {
@@ -203,7 +206,7 @@ fn backup_once(
         cache,
         &BackupOptions {
             verify_bytes,
-            ..BackupOptions::default()
+            ..BackupOptions::for_generation(keyring.generation())
         },
         &Control::default(),
     )

@@ -89,7 +89,7 @@ fn fixture(messages: u64) -> Fixture {
         &store,
         &keyring,
         &backup,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -203,7 +203,7 @@ fn a_full_disk_during_backup_is_a_clean_error() {
         &store,
         &keyring,
         sink,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     );
     match result {
@@ -253,7 +253,7 @@ fn a_full_tmpfs_leaves_no_partial_backup_or_restore() {
         &store,
         &fx.keyring,
         &out,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap_err();
@@ -295,7 +295,7 @@ fn cancelling_a_backup_or_a_restore_leaves_nothing() {
         &store,
         &fx.keyring,
         &out.path().join("b.keepsake"),
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &control,
     );
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
@@ -446,7 +446,7 @@ fn a_concurrent_writer_does_not_change_the_snapshot() {
             &store,
             &keyring,
             &backup_path,
-            &BackupOptions::default(),
+            &BackupOptions::for_generation(0),
             &Control {
                 progress: Some(&started),
                 cancel: None,
@@ -490,7 +490,7 @@ fn sqlite_snapshot_kind_round_trips_through_the_container() {
         &source,
         &keyring,
         &backup_path,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();

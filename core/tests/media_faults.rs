@@ -475,7 +475,7 @@ fn a_cancelled_media_backup_leaves_no_snapshot_and_the_next_run_reuses_its_uploa
         &chat,
         &mut world.repo(),
         None,
-        &Default::default(),
+        &backup::BackupOptions::for_generation(0),
         Some(&MediaBackup {
             source: &source,
             options: MediaOptions::default(),

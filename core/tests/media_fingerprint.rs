@@ -109,11 +109,12 @@ impl Device {
         let before: Vec<String> = self.mem.list_names("").unwrap();
         let chat = ChatStore::open(&self.db()).unwrap();
         let source = DirMediaSource::new(self.dir.path().join("media"));
+        let options = BackupOptions::for_generation(self.repo.keyring().generation());
         backup::backup_store_with_media(
             &chat,
             &mut self.repo,
             None,
-            &BackupOptions::default(),
+            &options,
             Some(&MediaBackup {
                 source: &source,
                 options: MediaOptions::default(),

@@ -200,7 +200,7 @@ impl Chaos {
             &chat,
             repo,
             cache.then_some(cache_dir.as_path()),
-            &BackupOptions::default(),
+            &BackupOptions::for_generation(self.world.keyring.generation()),
             Some(&MediaBackup {
                 source: &source,
                 options: MediaOptions::default(),

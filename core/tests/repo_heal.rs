@@ -290,7 +290,7 @@ fn backup_without_verification(db: &Path, repo: &mut Repository) -> backup::Repo
         None,
         &backup::BackupOptions {
             verify_bytes: 0,
-            ..Default::default()
+            ..backup::BackupOptions::for_generation(repo.keyring().generation())
         },
         &Control::default(),
     )

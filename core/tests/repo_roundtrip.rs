@@ -65,7 +65,7 @@ fn round_trip_through_a_directory_store_opened_from_a_new_device() {
         &chat,
         &mut repo,
         Some(&dir.path().join("cache")),
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -103,7 +103,7 @@ fn a_second_backup_of_an_unchanged_store_uploads_almost_nothing() {
         &chat,
         &mut repo,
         None,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -111,7 +111,7 @@ fn a_second_backup_of_an_unchanged_store_uploads_almost_nothing() {
         &chat,
         &mut repo,
         None,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -192,7 +192,7 @@ fn uploads_and_restore_reads_run_side_by_side_up_to_the_connections() {
             &chat,
             &mut repo,
             None,
-            &BackupOptions::default(),
+            &BackupOptions::for_generation(keyring.generation()),
             &Control::default(),
         )
         .unwrap();

@@ -238,8 +238,9 @@ struct RestoreView: View {
                 case .restoring(_, let progress):
                     ProgressLine(progress: progress)
                     Button("Cancel", role: .cancel) { store.model.cancel() }
-                case .restored(let messages, let conversations, let keptDeviceKeyring):
-                    Text(UserMessage.restored(messages: messages, conversations: conversations, keptDeviceKeyring: keptDeviceKeyring).text)
+                case .restored(let messages, let conversations, let keptDeviceKeyring, let newKeys):
+                    Text(UserMessage.restored(messages: messages, conversations: conversations,
+                                              keptDeviceKeyring: keptDeviceKeyring, newKeys: newKeys).text)
                         .accessibilityIdentifier("restored")
                     // The chats are ready: the photos and files go on in the background (below).
                     Button("Show my chats") { onRestored(); store.model.reset() }

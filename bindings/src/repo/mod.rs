@@ -47,13 +47,22 @@ pub struct Repository {
     inner: SharedGuarded<core_repo::Repository>,
     /// The local cache that makes daily backups cheap (rebuilt from the store when lost).
     cache_dir: Option<PathBuf>,
+    /// The device keyring it was created or opened with: every backup refuses to write while
+    /// that keyring has moved to a newer generation the repository has not adopted (the known
+    /// generation is derived from it, never a silent 0).
+    device: Option<Arc<Keyring>>,
 }
 
 impl Repository {
-    fn wrap(repo: core_repo::Repository, cache_dir: Option<String>) -> Arc<Self> {
+    fn wrap(
+        repo: core_repo::Repository,
+        cache_dir: Option<String>,
+        device: Option<Arc<Keyring>>,
+    ) -> Arc<Self> {
         Arc::new(Repository {
             inner: SharedGuarded::new(repo, "repository"),
             cache_dir: cache_dir.map(PathBuf::from),
+            device,
         })
     }
 }
@@ -74,7 +83,7 @@ impl Repository {
             let store = ForeignBlobStore::wrap(store);
             let repo =
                 keyring.with(|k| core_repo::Repository::init(store, k, &RepoOptions::default()))?;
-            Ok(Self::wrap(repo, cache_dir))
+            Ok(Self::wrap(repo, cache_dir, Some(keyring)))
         })
     }
 
@@ -93,7 +102,7 @@ impl Repository {
         guard(|| {
             let store = ForeignBlobStore::wrap(store);
             let repo = core_repo::Repository::open(store, &secret.as_core())?;
-            Ok(Self::wrap(repo, cache_dir))
+            Ok(Self::wrap(repo, cache_dir, secret.keyring_object()))
         })
     }
 
@@ -104,17 +113,26 @@ impl Repository {
 
     /// The keyring the repository is sealed with, rebuilt from the secret that opened it: on a
     /// new device, seal its root key in the platform keystore and keep backing up with it.
+    /// `UnauthenticatedKeyring` when the repository was opened through a version 2 slot (its
+    /// config could be the store's forgery): restore from it, then set up new keys with
+    /// `rekeyed_keyring` and `adopt_keyring`.
     pub fn keyring(&self) -> FfiResult<Arc<Keyring>> {
-        guard(|| {
-            let keyring = self.inner.with(|r| {
-                let k = r.keyring();
-                keepsake_core::keyring::Keyring::from_parts(
-                    keepsake_core::crypto::RootKey::from_bytes(*k.root_key().expose_secret()),
-                    &k.to_public_bytes(),
-                )
-            })?;
-            Ok(Keyring::wrap(keyring))
-        })
+        guard(|| Ok(Keyring::wrap(self.inner.with(|r| r.adoptable_keyring())?)))
+    }
+
+    /// Whether the repository's keys are authenticated: false after opening it through a
+    /// version 2 slot until a keyring is adopted. While false, it restores but refuses to back
+    /// up or prune (`UnauthenticatedKeyring`).
+    pub fn is_authenticated(&self) -> FfiResult<bool> {
+        guard(|| self.inner.with(|r| Ok(r.is_authenticated())))
+    }
+
+    /// A new keyring that re-keys the repository's (fresh id, root key, authentication secret
+    /// and PRF input; no slots yet): what a new device sets up when `keyring()` is refused.
+    /// Renew the passkeys with `PasskeyUnlock.for_repository_renewal`, add a recovery key,
+    /// then `adopt_keyring` it.
+    pub fn rekeyed_keyring(&self) -> FfiResult<Arc<Keyring>> {
+        guard(|| Ok(Keyring::wrap(self.inner.with(|r| r.keyring().rekey())?)))
     }
 
     /// Brings the repository up to the device's `keyring` after it changed: an added slot is
@@ -279,6 +297,25 @@ impl PasskeyUnlock {
             Ok(PasskeyUnlock::from_flow(flow))
         })
     }
+
+    /// `for_renewal` for a re-key that starts from an open repository's keyring
+    /// (`Repository.rekeyed_keyring` on a new device whose `Repository.keyring()` was refused):
+    /// it names the repository's passkeys under `new_keyring`'s PRF input.
+    #[uniffi::constructor]
+    pub fn for_repository_renewal(
+        repository: Arc<Repository>,
+        new_keyring: Arc<Keyring>,
+        rp_id: String,
+    ) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let old_slots = repository
+                .inner
+                .with(|r| Ok(r.keyring().slots().to_vec()))?;
+            let flow =
+                new_keyring.with(|k| core_passkey::Unlock::for_renewal(&old_slots, k, &rp_id))?;
+            Ok(PasskeyUnlock::from_flow(flow))
+        })
+    }
 }
 
 impl Repository {
@@ -293,7 +330,15 @@ impl Repository {
     ) -> FfiResult<RepoBackupReport> {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
+        let device_generation = match &self.device {
+            Some(keyring) => keyring.with(|k| Ok(k.generation()))?,
+            None => 0,
+        };
+        let mut options = options.map_or_else(
+            || Ok(CoreBackupOptions::for_generation(device_generation)),
+            |o| o.to_core(),
+        )?;
+        options.known_generation = options.known_generation.max(device_generation);
         let summary = store.with_store(|s| {
             self.inner.with_mut(|r| {
                 core_backup::backup_store_with_media(

@@ -72,7 +72,8 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
     if !args.overwrite && args.out.exists() {
         return Err(CliError::TargetExists(args.out.clone()));
     }
-    let keyring = KeysDir::at(&args.keys.dir).load()?;
+    let keys = KeysDir::at(&args.keys.dir);
+    let keyring = keys.load()?;
     if keyring.slots().is_empty() {
         eprintln!(
             "keepsake: warning: the keyring has no key slots, so only {} can open this backup; \
@@ -88,7 +89,7 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
         progress: Some(&bar),
         cancel: Some(&context.cancel),
     };
-    let options = BackupOptions::default();
+    let options = BackupOptions::for_generation(keys.known_generation()?);
     let started = Instant::now();
     let summary = if args.snapshot {
         backup::backup_sqlite_file_to_path(&args.database, &keyring, &args.out, &options, &control)?

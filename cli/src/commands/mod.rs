@@ -5,6 +5,7 @@ mod demo;
 mod inspect;
 mod keys;
 mod passkeys;
+mod rekey;
 mod repo;
 mod restore;
 mod seed;

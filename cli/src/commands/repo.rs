@@ -105,6 +105,9 @@ pub struct AdoptKeysReport {
     change: &'static str,
     generation: u64,
     epoch: u32,
+    /// Version 1 or 2 slots of the keys directory that the secret used here upgraded to
+    /// version 3 (saved in the keys directory).
+    upgraded_slots: Vec<String>,
 }
 
 impl Report for AdoptKeysReport {
@@ -114,6 +117,12 @@ impl Report for AdoptKeysReport {
             "slots_updated" => "took the keyring's new slots",
             _ => "already matched the keyring",
         };
+        for slot in &self.upgraded_slots {
+            writeln!(
+                out,
+                "Upgraded slot {slot} to version 3 with the secret used here."
+            )?;
+        }
         writeln!(
             out,
             "Repository {} {what} (keyring generation {}, key epoch {}).",
@@ -123,8 +132,18 @@ impl Report for AdoptKeysReport {
 }
 
 fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
-    let keyring = KeysDir::at(&args.to_keys).load()?;
-    let (mut repo, _) = open(&args.open)?;
+    let keys = KeysDir::at(&args.to_keys);
+    let mut keyring = keys.load()?;
+    let (mut repo, secret) = open_with_secret(&args.open)?;
+    // The secret in hand replaces the keyring's legacy slots it opens (the next use of their
+    // secret on this device), before the repository takes the keyring.
+    let upgraded = match secret.slot_secret() {
+        Some(slot_secret) => keyring.upgrade_slots(&slot_secret)?,
+        None => Vec::new(),
+    };
+    if !upgraded.is_empty() {
+        keys.save(&keyring)?;
+    }
     let change = match repo.adopt_keyring(&keyring)? {
         KeyringAdoption::Unchanged => "unchanged",
         KeyringAdoption::SlotsUpdated => "slots_updated",
@@ -135,6 +154,7 @@ fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
         change,
         generation: keyring.generation(),
         epoch: repo.current_epoch(),
+        upgraded_slots: upgraded.iter().map(ToString::to_string).collect(),
     })
 }
 
@@ -161,6 +181,12 @@ fn existing_store(repo: &RepoDirArg) -> CliResult<Arc<dyn BlobStore>> {
 /// Opens the repository with the secret chosen on the command line; a passkey is asked for the
 /// PRF input and credentials named by the repository's (public) config.
 fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str)> {
+    let (repo, secret) = open_with_secret(args)?;
+    Ok((repo, secret.kind()))
+}
+
+/// [`open`], keeping the secret (for the keyring's upgrade path).
+fn open_with_secret(args: &RepoOpenArgs) -> CliResult<(Repository, OwnedSecret)> {
     let store = existing_store(&args.repo)?;
     let sealed = SealedConfig::decode(&store.get(CONFIG_NAME, None)?)?;
     let secret = OwnedSecret::gather_for(
@@ -172,7 +198,7 @@ fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str)> {
         },
     )?;
     let repo = Repository::open(store, &secret.as_secret())?;
-    Ok((repo, secret.kind()))
+    Ok((repo, secret))
 }
 
 fn repo_id(repo: &Repository) -> String {
@@ -341,7 +367,8 @@ fn media_source(dir: &Path) -> CliResult<DirMediaSource> {
 }
 
 fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupReport> {
-    let keyring = KeysDir::at(&args.keys.dir).load()?;
+    let keys = KeysDir::at(&args.keys.dir);
+    let keyring = keys.load()?;
     super::backup::ensure_chat_store(&args.database)?;
     let chats = ChatStore::open(&args.database)?;
     let source = args.media.as_deref().map(media_source).transpose()?;
@@ -363,7 +390,7 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
         &chats,
         &mut repo,
         args.cache.as_deref(),
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(keys.known_generation()?),
         media.as_ref(),
         &control(&bar, context),
     )?;

@@ -24,7 +24,10 @@ use super::{
 use crate::{
     archive::Export,
     crypto::RootKey,
-    keyring::{unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key, KeyringId},
+    keyring::{
+        unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key, Authenticity,
+        KeyringId, UnlockedRoot,
+    },
     media::{
         write::write_media, MediaBackup, MediaBackupStats, MediaFilter, MediaRestore,
         MediaRestoreReport, MediaSink,
@@ -73,7 +76,9 @@ impl Repository {
     /// for a password); a keyring of another repository too; the device's key of another
     /// generation than the config's is [`Error::OtherGeneration`]; a config that fails its MAC
     /// is [`Error::Corrupted`]. Opened with the device's keyring, the repository adopts it
-    /// ([`Repository::adopt_keyring`]): slots added since are written into the config.
+    /// ([`Repository::adopt_keyring`]): slots added since are written into the config. Opened
+    /// through a version 2 slot, it reads but refuses to write
+    /// ([`Error::UnauthenticatedKeyring`]) until the device's keyring is adopted.
     pub fn open(store: Arc<dyn BlobStore>, secret: &Secret<'_>) -> Result<Repository> {
         let mut repo = Repository::open_with(store, |keyring_id, generation, slots| {
             let device_root = |id: &KeyringId, device: u64, root: &RootKey| {
@@ -85,7 +90,7 @@ impl Repository {
                         device,
                     })
                 } else {
-                    Ok(root.clone())
+                    Ok(UnlockedRoot::device(root.clone()))
                 }
             };
             match secret {
@@ -98,14 +103,19 @@ impl Repository {
                 Secret::Password(password) => {
                     unwrap_with_password(keyring_id, generation, slots, password)
                 }
-                Secret::RootKey(root) => Ok((*root).clone()),
+                Secret::RootKey(root) => Ok(UnlockedRoot::device((*root).clone())),
                 Secret::DeviceRootKey {
                     keyring_id: id,
                     generation: device,
                     root,
                 } => device_root(id, *device, root),
                 Secret::Keyring(keyring) => {
-                    device_root(keyring.id(), keyring.generation(), keyring.root_key())
+                    let mut unlocked =
+                        device_root(keyring.id(), keyring.generation(), keyring.root_key())?;
+                    if let Some(auth) = keyring.auth_secret() {
+                        unlocked.authenticity = Authenticity::Sealed(auth.clone());
+                    }
+                    Ok(unlocked)
                 }
             }
         })?;
@@ -303,6 +313,8 @@ pub fn prune_repo(
     options: &PruneOptions,
     control: &Control<'_>,
 ) -> Result<PruneReport> {
+    // Deleting on the word of a config the store may have forged could lose real data.
+    repo.check_writable()?;
     let mut reporter = Reporter::new(
         control.progress,
         control.cancel,

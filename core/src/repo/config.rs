@@ -36,8 +36,11 @@ use super::{
     RepoOptions,
 };
 use crate::{
-    crypto::{random_bytes, RootKey},
-    keyring::{slot::MAX_ENCODED_SLOT_LEN, Keyring, KeyringId, Slot, MAX_SLOTS, PRF_INPUT_LEN},
+    crypto::random_bytes,
+    keyring::{
+        slot::MAX_ENCODED_SLOT_LEN, Authenticity, Keyring, KeyringId, Slot, UnlockedRoot,
+        MAX_SLOTS, PRF_INPUT_LEN,
+    },
     Error, Result,
 };
 
@@ -354,9 +357,14 @@ impl SealedConfig {
         })
     }
 
-    /// Checks the MAC under `root` and unwraps every epoch. A MAC mismatch is
-    /// [`Error::Corrupted`]: edited bytes, or a root key of another keyring.
-    pub fn unlock(self, root: RootKey) -> Result<(Config, Keyring, KeySet)> {
+    /// Checks the MAC under the unlocked root key and unwraps every epoch. A MAC mismatch is
+    /// [`Error::Corrupted`]: edited bytes, or a root key of another keyring. The keyring keeps
+    /// the authentication secret the unlock learned; the [`Authenticity`] says whether the
+    /// config can be trusted (a version 2 slot's seal proves nothing).
+    pub fn unlock(self, unlocked: UnlockedRoot) -> Result<(Config, Keyring, KeySet, Authenticity)> {
+        let UnlockedRoot {
+            root, authenticity, ..
+        } = unlocked;
         let expected = config_mac(&root, &self.config.repo_id, &self.body)?;
         if !bool::from(expected.as_slice().ct_eq(&self.tag)) {
             return Err(Error::Corrupted {
@@ -375,17 +383,18 @@ impl SealedConfig {
                 wrapped,
             )?);
         }
-        let keyring = Keyring::from_unlocked(
+        let mut keyring = Keyring::from_unlocked(
             root,
             self.keyring_id,
             self.prf_input,
             self.generation,
             self.slots,
         )?;
+        keyring.set_auth_secret(authenticity.auth_secret().cloned());
         let mut keys = KeySet::new(epochs)?;
         if let Some(floor) = self.floor {
             keys.set_floor(floor)?;
         }
-        Ok((self.config, keyring, keys))
+        Ok((self.config, keyring, keys, authenticity))
     }
 }

@@ -9,6 +9,7 @@
 //! written last, is the commit point. The [`config`] object carries the key slots, so a new
 //! device needs only the store and one secret. Byte layouts: `docs/REPOSITORY.md`.
 
+mod adopt;
 mod cache;
 pub mod catalog;
 pub mod check;
@@ -43,8 +44,6 @@ pub mod writer;
 
 use std::{fmt, str::FromStr, sync::Arc};
 
-use subtle::ConstantTimeEq;
-
 pub use check::{CheckOptions, CheckReport, Problem, Verdict};
 pub use chunker::ChunkerParams;
 pub use history::{DamagedSnapshot, History};
@@ -58,8 +57,8 @@ pub use store_mem::MemStore;
 pub use writer::{Healing, SnapshotMeta, SnapshotWriter, WriteStats, WriterOptions};
 
 use crate::{
-    crypto::{random_bytes, RootKey},
-    keyring::{Keyring, KeyringId, Slot},
+    crypto::random_bytes,
+    keyring::{Authenticity, Keyring, KeyringId, Slot, UnlockedRoot},
     store::RecordCounts,
     Error, Result,
 };
@@ -201,6 +200,10 @@ pub struct Repository {
     keys: KeySet,
     /// Store calls a transfer keeps in flight at once (uploads of packs, ranged reads).
     connections: usize,
+    /// How the root key that opened the config was obtained: through a version 2 slot the
+    /// config may be the store's forgery, so nothing is written until the device's own keyring
+    /// is adopted.
+    authenticity: Authenticity,
 }
 
 /// Transfers in flight at once by default: enough to fill a phone's uplink over a link with
@@ -244,22 +247,28 @@ impl Repository {
         }
         let (config, keys) = Config::create(options)?;
         store.put(CONFIG_NAME, &config.encode(keyring, &keys)?)?;
-        Repository::assemble(store, config, clone_keyring(keyring)?, keys)
+        Repository::assemble(
+            store,
+            config,
+            clone_keyring(keyring)?,
+            keys,
+            Authenticity::Device,
+        )
     }
 
     /// Opens the repository whose config unlocks with `unlock`, which gets the keyring id, the
-    /// generation and the slots from the (not yet authenticated) config and returns the root key. The config
-    /// MAC is then verified and every epoch's data key unwrapped. `backup::open_repository`
-    /// (and `Repository::open`, defined in the backup layer) wrap this with a `Secret`.
+    /// generation and the slots from the (not yet authenticated) config and returns the root key
+    /// with its [`Authenticity`]. The config MAC is then verified and every epoch's data key
+    /// unwrapped. `Repository::open` (defined in the backup layer) wraps this with a `Secret`.
     pub fn open_with(
         store: Arc<dyn BlobStore>,
-        unlock: impl FnOnce(&KeyringId, u64, &[Slot]) -> Result<RootKey>,
+        unlock: impl FnOnce(&KeyringId, u64, &[Slot]) -> Result<UnlockedRoot>,
     ) -> Result<Repository> {
         let bytes = store.get(CONFIG_NAME, None)?;
         let sealed = config::SealedConfig::decode(&bytes)?;
-        let root = unlock(&sealed.keyring_id, sealed.generation, &sealed.slots)?;
-        let (config, keyring, keys) = sealed.unlock(root)?;
-        Repository::assemble(store, config, keyring, keys)
+        let unlocked = unlock(&sealed.keyring_id, sealed.generation, &sealed.slots)?;
+        let (config, keyring, keys, authenticity) = sealed.unlock(unlocked)?;
+        Repository::assemble(store, config, keyring, keys, authenticity)
     }
 
     fn assemble(
@@ -267,6 +276,7 @@ impl Repository {
         config: Config,
         keyring: Keyring,
         keys: KeySet,
+        authenticity: Authenticity,
     ) -> Result<Repository> {
         Ok(Repository {
             store,
@@ -274,6 +284,7 @@ impl Repository {
             keyring,
             keys,
             connections: DEFAULT_CONNECTIONS,
+            authenticity,
         })
     }
 
@@ -306,9 +317,37 @@ impl Repository {
         &self.store
     }
 
-    /// The keyring rebuilt from the config (root key and slots).
+    /// The keyring rebuilt from the config (root key and slots), as the repository uses it.
+    /// A device that adopts it takes [`Self::adoptable_keyring`] instead.
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
+    }
+
+    /// Whether the config was opened by a root key only a holder of the keyring's secrets could
+    /// have sealed (not through a version 2 slot, unless the device keyring was adopted since).
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticity.is_authenticated()
+    }
+
+    /// A copy of the keyring for a new device to keep and write under: refused with
+    /// [`Error::UnauthenticatedKeyring`] when the config was opened through a version 2 slot
+    /// (its data still restores; set up a new keyring and adopt it, see [`Keyring::rekey`]).
+    pub fn adoptable_keyring(&self) -> Result<Keyring> {
+        let authenticity = match self.keyring.auth_secret() {
+            Some(auth) if self.is_authenticated() => Authenticity::Sealed(auth.clone()),
+            _ => self.authenticity.clone(),
+        };
+        Keyring::adopted(
+            UnlockedRoot {
+                root: self.keyring.root_key().clone(),
+                authenticity,
+                slot: None,
+            },
+            *self.keyring.id(),
+            *self.keyring.prf_input(),
+            self.keyring.generation(),
+            self.keyring.slots().to_vec(),
+        )
     }
 
     /// The parameters fixed at creation.
@@ -338,78 +377,9 @@ impl Repository {
         History::load(self, &inventory, None)
     }
 
-    /// Brings the repository up to `keyring`, the device's keyring after a change, so that
-    /// the config's slots are the keyring's and the config is sealed by its root key:
-    ///
-    /// - the same generation with other slots (a slot was added): the config is rewritten with
-    ///   the new slots, the keys are kept;
-    /// - a newer generation (a rotation: a slot was removed, or on request): every epoch's data
-    ///   key is re-wrapped under the new root key and a new epoch with a fresh data key and
-    ///   chunk-id key takes everything written from now on. Old data is not re-encrypted or
-    ///   re-uploaded. A removed slot opens nothing afterwards and reads nothing written
-    ///   afterwards (it still reads what it could read before);
-    /// - an older generation is [`Error::KeyringRolledBack`]; another keyring is
-    ///   [`Error::WrongKey`]; a keyring no new device could open is refused as for a backup.
-    ///
-    /// Call it right after rotating the device keyring, while this repository (opened with the
-    /// old keyring) is still open: a repository left behind opens afterwards only with a slot's
-    /// secret (passkey, recovery key, password), and then adopts the keyring the same way.
-    pub fn adopt_keyring(&mut self, keyring: &Keyring) -> Result<KeyringAdoption> {
-        if keyring.id() != self.keyring.id() {
-            return Err(Error::WrongKey);
-        }
-        keyring.check_not_rolled_back(self.keyring.generation())?;
-        keyring.check_restorable()?;
-        let rotated = keyring.generation() > self.keyring.generation();
-        if !rotated {
-            let same_root = keyring
-                .root_key()
-                .expose_secret()
-                .ct_eq(self.keyring.root_key().expose_secret());
-            if !bool::from(same_root) {
-                return Err(Error::WrongKey);
-            }
-            if keyring.to_public_bytes() == self.keyring.to_public_bytes() {
-                return Ok(KeyringAdoption::Unchanged);
-            }
-        }
-        let rotation = {
-            let _lock = lock::Lock::acquire(self, lock::machine_holder()?, None)?;
-            if rotated {
-                let (config, keys) = self.config.rotated(&self.keys)?;
-                self.store
-                    .put(CONFIG_NAME, &config.encode(keyring, &keys)?)?;
-                Some((config, keys))
-            } else {
-                self.store
-                    .put(CONFIG_NAME, &self.config.encode(keyring, &self.keys)?)?;
-                None
-            }
-        };
-        if let Some((config, keys)) = rotation {
-            self.config = config;
-            self.keys = keys;
-        }
-        self.keyring = clone_keyring(keyring)?;
-        if rotated {
-            // The small objects move to the new epoch and the floor rises, so nothing sealed
-            // under a key the removed secret may hold is trusted from now on.
-            {
-                let _lock = lock::Lock::acquire(self, lock::machine_holder()?, None)?;
-                reseal::raise_floor(self)?;
-            }
-            let current = self.keys.current().epoch();
-            self.keys.set_floor(current)?;
-        }
-        Ok(if rotated {
-            KeyringAdoption::Rotated
-        } else {
-            KeyringAdoption::SlotsUpdated
-        })
-    }
-
     /// Repairs what `check` found (a dry run unless `options.apply`): see [`repair`].
     pub fn repair(&self, options: &RepairOptions) -> Result<RepairReport> {
+        self.check_writable()?;
         repair::repair(self, options)
     }
 
@@ -435,7 +405,15 @@ impl Repository {
         cache_dir: Option<&std::path::Path>,
         options: &WriterOptions,
     ) -> Result<SnapshotWriter<'_>> {
+        self.check_writable()?;
         SnapshotWriter::begin(self, cache_dir, options)
+    }
+
+    /// Refuses to write ([`Error::UnauthenticatedKeyring`]) into a repository whose config was
+    /// opened through a version 2 slot: the store could have forged it, and then it would know
+    /// the keys of everything written. Adopting the device's keyring lifts it.
+    pub fn check_writable(&self) -> Result<()> {
+        self.authenticity.check()
     }
 
     /// A reader of snapshot `id`'s stream (the latest snapshot when `None`), with its info.
@@ -467,7 +445,8 @@ impl Repository {
     }
 }
 
-/// A copy of a keyring (its root key and public parts) for the repository to keep.
+/// A copy of a keyring (its root key, public parts and authentication secret) for the
+/// repository to keep.
 fn clone_keyring(keyring: &Keyring) -> Result<Keyring> {
     Keyring::from_parts(keyring.root_key().clone(), &keyring.to_public_bytes())
 }

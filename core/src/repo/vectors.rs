@@ -54,6 +54,18 @@ const SNAPSHOT_NAME: &str = "snapshots/c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
 const LOCK_NAME: &str = "locks/d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4";
 const MEDIA_SNAPSHOT_NAME: &str = "snapshots/c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5";
 
+fn fixed_slot() -> FixedSlotInputs {
+    FixedSlotInputs {
+        id: SlotId::from_bytes(counting(0x10)),
+        created_at: 1_700_000_000,
+        salt: counting(0x20),
+        nonce: counting(0x30),
+        key_pair_ikm: counting(0x60),
+        seal_ikm: counting(0x80),
+    }
+}
+
+/// The vector keyring with a version 3 recovery-key slot.
 fn keyring(root: u8, recovery: u8) -> Result<(Keyring, RecoveryKey)> {
     let mut keyring = Keyring::from_unlocked(
         RootKey::from_bytes(counting(root)),
@@ -63,18 +75,44 @@ fn keyring(root: u8, recovery: u8) -> Result<(Keyring, RecoveryKey)> {
         Vec::new(),
     )?;
     let key = RecoveryKey::from_secret(counting(recovery));
-    keyring.add_recovery_key_with(
-        "Recovery key",
-        &key,
-        FixedSlotInputs {
-            id: SlotId::from_bytes(counting(0x10)),
-            created_at: 1_700_000_000,
-            salt: counting(0x20),
-            nonce: counting(0x30),
-            key_pair_ikm: counting(0x60),
-            seal_ikm: counting(0x80),
+    keyring.add_recovery_key_with("Recovery key", &key, fixed_slot())?;
+    Ok((keyring, key))
+}
+
+/// The same keyring as the previous build wrote it: a version 2 recovery-key slot (base-mode
+/// seal), byte for byte what `config.bin` was made with before version 3 slots.
+fn keyring_v2(root: u8, recovery: u8) -> Result<(Keyring, RecoveryKey)> {
+    use crate::{
+        crypto::kdf::{self, KekVersion},
+        keyring::{
+            slot::{tests::seal_v2, NewSlot, SlotSeeds},
+            SlotKind,
         },
-    )?;
+    };
+    let key = RecoveryKey::from_secret(counting(recovery));
+    let fixed = fixed_slot();
+    let id = KeyringId::from_bytes(counting(0xa0));
+    let root_key = RootKey::from_bytes(counting(root));
+    let kek = kdf::recovery_kek(key.secret(), &fixed.salt, KekVersion::V2)?;
+    let slot = seal_v2(
+        NewSlot {
+            id: fixed.id,
+            label: "Recovery key".into(),
+            created_at: fixed.created_at,
+            kind: SlotKind::RecoveryKey,
+            salt: fixed.salt,
+        },
+        &id,
+        1,
+        &root_key,
+        &kek,
+        &SlotSeeds {
+            key_pair: fixed.key_pair_ikm,
+            nonce: fixed.nonce,
+            seal: fixed.seal_ikm,
+        },
+    );
+    let keyring = Keyring::from_unlocked(root_key, id, counting(0xb0), 1, vec![slot])?;
     Ok((keyring, key))
 }
 
@@ -96,7 +134,8 @@ fn chunk_plaintexts() -> Vec<Vec<u8>> {
 
 /// Every vector file, by name.
 fn generate() -> Result<Vec<(String, Vec<u8>)>> {
-    let (keyring, _) = keyring(0x00, 0xc0)?;
+    let (keyring, _) = keyring_v2(0x00, 0xc0)?;
+    let (keyring_v3, _) = self::keyring(0x00, 0xc0)?;
     let key_set = keys(DATA_KEY)?;
     let epoch = key_set.current();
     let config = Config {
@@ -109,6 +148,7 @@ fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         version: super::config::VERSION,
     };
     let config_bytes = config.encode_with_nonces(&keyring, &key_set, &[counting(0x70)])?;
+    let config_v3_bytes = config.encode_with_nonces(&keyring_v3, &key_set, &[counting(0x70)])?;
 
     // A pack: two data chunks (stored, zstd) and the list chunk naming them.
     let data = chunk_plaintexts();
@@ -254,6 +294,7 @@ fn generate() -> Result<Vec<(String, Vec<u8>)>> {
 
     Ok(vec![
         ("config.bin".into(), config_bytes.clone()),
+        ("config_slot_v3.bin".into(), config_v3_bytes),
         ("pack.bin".into(), pack_bytes.clone()),
         ("index.bin".into(), index_bytes.clone()),
         ("snapshot.bin".into(), snapshot_bytes.clone()),
@@ -389,7 +430,7 @@ fn decode(kind: &str, name: &str, bytes: &[u8], inputs: &Value) -> Result<Value>
                 &sealed.slots,
                 &recovery,
             )?;
-            let (config, _, keyset) = sealed.unlock(root)?;
+            let (config, _, keyset, _) = sealed.unlock(root)?;
             Ok(json!({
                 "repo_id": hex::encode(config.repo_id),
                 "created_at": config.created_at,
@@ -511,6 +552,7 @@ fn manifest() -> Value {
         },
         "vectors": [
             {"file": "config.bin", "kind": "config", "name": "config"},
+            {"file": "config_slot_v3.bin", "kind": "config", "name": "config"},
             {"file": "pack.bin", "kind": "pack", "name": PACK_NAME},
             {"file": "index.bin", "kind": "index", "name": INDEX_NAME},
             {"file": "snapshot.bin", "kind": "snapshot", "name": SNAPSHOT_NAME},

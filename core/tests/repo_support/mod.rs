@@ -69,7 +69,7 @@ pub fn backup(db: &Path, repo: &mut Repository, cache: Option<&Path>) -> Result<
         &store,
         repo,
         cache,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
 }

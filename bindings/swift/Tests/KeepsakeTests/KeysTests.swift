@@ -56,7 +56,7 @@ final class KeysTests: XCTestCase {
         XCTAssertTrue(try keyring.slots().isEmpty, "a refused password left a slot")
         let slot = try keyring.addPassword(label: "Password", password: password)
         XCTAssertEqual(slot.kind, .password)
-        XCTAssertEqual(slot.version, 2)
+        XCTAssertEqual(slot.version, 3)
         XCTAssertEqual(try keyring.slots(), [slot])
         let file = try backup(keyring, "password.keepsake")
         XCTAssertNil(verifyError(file, BackupSecret.password(password: password)), "the password does not open it")

@@ -145,7 +145,12 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
     public func addPassword(_ secrets: KeyringSecrets, label: String, password: String) async throws -> KeyringSecrets {
         try await call { [self] in
             let keyring = try Self.keyring(secrets)
-            _ = try keyring.addPassword(label: label, password: password)
+            do {
+                _ = try keyring.addPassword(label: label, password: password)
+            } catch KeepsakeError.InvalidArgument(let detail) {
+                // The core's strength rule (length, common passwords, patterns) says why.
+                throw KeepsakeFlowError(.weakPassword, detail)
+            }
             adoptIfPossible(keyring)
             return try Self.secrets(of: keyring)
         }
@@ -217,8 +222,15 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             let backupSecret = try Self.backupSecret(secret)
             // Opening checks the secret before the chat store is touched.
             let repository = try Repository.open(store: try blobs(), secret: backupSecret, cacheDir: cacheDir)
-            let fromBackup = try repository.keyring()
-            let kept = device.flatMap { Self.keepsDevice($0, over: fromBackup) ? $0 : nil }
+            // Keys that came through an old (version 2) slot are never kept: the phone sets up new
+            // ones that re-key the repository's (adopted once a slot is added).
+            let (fromBackup, newKeys): (Keyring, Bool)
+            do {
+                (fromBackup, newKeys) = (try repository.keyring(), false)
+            } catch KeepsakeError.UnauthenticatedKeyring {
+                (fromBackup, newKeys) = (try repository.rekeyedKeyring(), true)
+            }
+            let kept = newKeys ? nil : device.flatMap { Self.keepsDevice($0, over: fromBackup) ? $0 : nil }
             guard let latest = try repository.snapshots().last else {
                 throw KeepsakeFlowError(.other, "the repository holds no backup yet")
             }
@@ -229,10 +241,9 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             try Data(latest.id.utf8).write(to: restoredSnapshotFile, options: .atomic)
             try Data(latest.id.utf8).write(to: mediaPendingFile, options: .atomic)
             lock.withLock { openRepository = repository }
-            let secrets = try kept.map { KeyringSecrets(rootKey: $0.rootKey(), publicKeyring: $0.publicKeyring, generation: $0.generation) }
-                ?? Self.secrets(of: fromBackup)
+            let secrets = try kept.map { try Self.upgraded($0, with: backupSecret) } ?? Self.secrets(of: fromBackup)
             return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
-                                 secrets: secrets, keptDeviceKeyring: kept != nil)
+                                 secrets: secrets, keptDeviceKeyring: kept != nil, newKeys: newKeys)
         }
     }
 
@@ -321,17 +332,30 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
                         progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
         try await cancellable { [self] cancellation in
             let backupSecret = try Self.backupSecret(secret)
-            // Unlocking first checks the secret before the chat store is touched.
-            let keyring = try keyringFromBackup(path: path, secret: backupSecret)
-            let kept = device.flatMap { Self.keepsDevice($0, over: keyring) ? $0 : nil }
+            // Unlocking first checks the secret before the chat store is touched. Keys that came
+            // through an old (version 2) slot are never kept: new ones instead.
+            let (keyring, newKeys): (Keyring, Bool)
+            do {
+                (keyring, newKeys) = (try keyringFromBackup(path: path, secret: backupSecret), false)
+            } catch KeepsakeError.UnauthenticatedKeyring {
+                (keyring, newKeys) = (try Keyring.create(), true)
+            }
+            let kept = newKeys ? nil : device.flatMap { Self.keepsDevice($0, over: keyring) ? $0 : nil }
             closeStore()
             let report = try restoreFromPath(backupPath: path, secret: backupSecret, targetPath: chatDatabase, replace: true,
                                              listener: Listener(progress), cancellation: cancellation)
-            let secrets = try kept.map { KeyringSecrets(rootKey: $0.rootKey(), publicKeyring: $0.publicKeyring, generation: $0.generation) }
-                ?? Self.secrets(of: keyring)
+            let secrets = try kept.map { try Self.upgraded($0, with: backupSecret) } ?? Self.secrets(of: keyring)
             return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
-                                 secrets: secrets, keptDeviceKeyring: kept != nil)
+                                 secrets: secrets, keptDeviceKeyring: kept != nil, newKeys: newKeys)
         }
+    }
+
+    /// The device's keys after the user unlocked with `secret` on this phone: an old key slot that
+    /// secret opens becomes a version 3 slot (the next use of its secret), so the keys can rotate.
+    private static func upgraded(_ device: KeyringSecrets, with secret: BackupSecret) throws -> KeyringSecrets {
+        let keyring = try Self.keyring(device)
+        _ = try keyring.upgradeSlots(secret: secret)
+        return try Self.secrets(of: keyring)
     }
 
     private static func backupSecret(_ secret: UnlockSecret) throws -> BackupSecret {
@@ -623,6 +647,8 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         case .WrongPassword: return .wrongPassword
         case .KeyringRolledBack: return .keyringRolledBack
         case .LastSlot: return .lastSlot
+        case .UnauthenticatedKeyring: return .untrustedKeys
+        case .LegacySlot: return .legacySlot
         case .MediaUnavailable: return .mediaUnavailable
         // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
         case .InvalidArgument, .Internal: return .other

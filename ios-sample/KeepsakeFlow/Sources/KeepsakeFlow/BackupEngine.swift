@@ -215,11 +215,16 @@ public struct RestoreResult: Sendable {
     public var conversations: UInt64
     public var secrets: KeyringSecrets
     public var keptDeviceKeyring: Bool
-    public init(messages: UInt64, conversations: UInt64, secrets: KeyringSecrets, keptDeviceKeyring: Bool = false) {
+    /// The backup's keys could not be trusted (an old key slot): `secrets` are new keys for this
+    /// phone, with no slot yet. Ask for a passkey and a recovery key before the next backup.
+    public var newKeys: Bool
+    public init(messages: UInt64, conversations: UInt64, secrets: KeyringSecrets, keptDeviceKeyring: Bool = false,
+                newKeys: Bool = false) {
         self.messages = messages
         self.conversations = conversations
         self.secrets = secrets
         self.keptDeviceKeyring = keptDeviceKeyring
+        self.newKeys = newKeys
     }
 }
 
@@ -259,6 +264,13 @@ public enum Failure: CaseIterable, Sendable {
     case lastSlot
     /// An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable.
     case mediaUnavailable
+    /// The backup's keys came through an old (version 2) key slot, whose seal anyone holding the
+    /// backup could have made: never kept; the phone sets up new keys.
+    case untrustedKeys
+    /// An old key slot blocks a rotation: unlock once with its secret on this phone, or remove it.
+    case legacySlot
+    /// A new password Keepsake refuses as too easy to guess (too short, too common, a pattern).
+    case weakPassword
     case other
 }
 

@@ -36,7 +36,7 @@ public struct BackupUiState: Sendable, Equatable {
 }
 
 /// The fewest characters Keepsake accepts in a new password.
-public let minPasswordChars = 8
+public let minPasswordChars = 12
 
 /// Backup screen logic. One operation at a time; `cancel()` stops the running one and leaves the
 /// stored keyring and the last backup as they were.

@@ -16,7 +16,7 @@ public enum RestoreUiState: Sendable, Equatable {
     case restoring(BackupInfo, OperationProgress?)
     /// The chats are back. `keptDeviceKeyring`: the backup's keys were not newer than this
     /// device's, which keeps its own (slots revoked since the backup stay revoked).
-    case restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool = false)
+    case restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool = false, newKeys: Bool = false)
 }
 
 extension BackupInfo {
@@ -172,7 +172,7 @@ public final class RestoreViewModel {
                 try vault.save(result.secrets)
                 // The chats are ready first: the app can show them while the files follow.
                 state = .restored(messages: result.messages, conversations: result.conversations,
-                                  keptDeviceKeyring: result.keptDeviceKeyring)
+                                  keptDeviceKeyring: result.keptDeviceKeyring, newKeys: result.newKeys)
                 if info.fromRepository { startMedia(.mediaFollows) }
             } catch {
                 state = .chooseUnlock(info, UserMessage.of(error: error))

@@ -46,6 +46,13 @@ public struct UserMessage: Sendable, Equatable {
         case .lastSlot:
             return .error("This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.")
         case .mediaUnavailable: return .info("This photo or file was not in the backup.")
+        case .untrustedKeys:
+            return .error("This backup was made by an older version of the app and its keys cannot be verified. "
+                          + "Your chats can be restored, but set up new backup keys on this phone.")
+        case .legacySlot:
+            return .error("One of your backup keys is from an older version of the app. Unlock once with it on this phone, "
+                          + "or remove it, then try again.")
+        case .weakPassword: return .error("This password is too easy to guess. Use a phrase of four or more unrelated words.")
         case .other: return .error("Something went wrong.")
         }
     }
@@ -61,10 +68,14 @@ public struct UserMessage: Sendable, Equatable {
               + "with it, so delete them if it may be in the wrong hands.")
     }
 
-    /// What to say after a restore; `keptDeviceKeyring` when the backup's keys were older than this phone's.
-    public static func restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool) -> UserMessage {
+    /// What to say after a restore; `keptDeviceKeyring` when the backup's keys were older than this
+    /// phone's, `newKeys` when they could not be trusted and the phone set up new ones.
+    public static func restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool,
+                                newKeys: Bool = false) -> UserMessage {
         .info("Restored \(messages) messages in \(conversations) conversations."
-              + (keptDeviceKeyring ? " This phone keeps its current backup keys: keys removed since that backup stay revoked." : ""))
+              + (keptDeviceKeyring ? " This phone keeps its current backup keys: keys removed since that backup stay revoked." : "")
+              + (newKeys ? " The backup was made by an older version of the app, so this phone set up new backup keys: "
+                  + "add a passkey and a recovery key before the next backup." : ""))
     }
 
     /// What to say after a backup; with media, what became of the photos and files.

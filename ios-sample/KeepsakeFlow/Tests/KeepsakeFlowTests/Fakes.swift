@@ -349,10 +349,21 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
 
     func beginUnlock(_ path: String) async throws -> PendingAssertion { Assertion(request: prfRequest()) }
 
+    /// The backups' keys came through an old (version 2) key slot: a restore gives the chats and
+    /// new keys without slots, as the real engine does on `UnauthenticatedKeyring`.
+    var untrustedKeys = false
+
     func restore(_ path: String, with secret: UnlockSecret, device: KeyringSecrets?,
                  progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
         let backup = try read(path)
         try unlock(backup.slots, secret)
+        if untrustedKeys {
+            let fresh = FakeKeyring(id: "keyring-\(nextId)", generation: 1, slots: [])
+            nextId += 1
+            versions[fresh.publicBytes] = fresh
+            return RestoreResult(messages: backup.messages ?? 0, conversations: UInt64(conversationList.count),
+                                 secrets: secrets(fresh), newKeys: true)
+        }
         // The device keeps its own keyring when the backup's is the same one and not newer.
         let mine = device.flatMap { try? keyring($0) }
         let keep = mine.map { $0.id == backup.keyring.id && backup.keyring.generation <= $0.generation } ?? false

@@ -61,7 +61,7 @@ class KeysTest {
             assertTrue(keyring.slots().isEmpty(), "a refused password left a slot")
             val slot = keyring.addPassword("Password", PASSWORD)
             assertEquals(SlotKind.PASSWORD, slot.kind)
-            assertEquals(2, slot.version.toInt())
+            assertEquals(3, slot.version.toInt())
             assertEquals(ids(listOf(slot)), ids(keyring.slots()))
             val path = backup(keyring, "password.keepsake")
             assertEquals(null, verifyWith(path, BackupSecret.password(PASSWORD)), "the password does not open the backup")

@@ -185,7 +185,12 @@ class BindingsBackupEngine(
 
     override suspend fun addPassword(secrets: KeyringSecrets, label: String, password: String): KeyringSecrets = call {
         keyring(secrets).use { k ->
-            k.addPassword(label, password)
+            try {
+                k.addPassword(label, password)
+            } catch (e: KeepsakeException.InvalidArgument) {
+                // The core's strength rule (length, common passwords, patterns) says why.
+                throw KeepsakeFlowException(Failure.WEAK_PASSWORD, e.message.orEmpty())
+            }
             adoptIfPossible(k)
             k.secrets()
         }
@@ -246,8 +251,15 @@ class BindingsBackupEngine(
             // Opening checks the secret before the chat store is touched.
             val repository = Repository.open(blobs(), s, cacheDir)
             try {
-                repository.keyring().use { fromBackup ->
-                    val kept = device?.takeIf { keepsDevice(it, fromBackup) }
+                // Keys that came through an old (version 2) slot are never kept: the phone sets up
+                // new ones that re-key the repository's (adopted once a slot is added).
+                val (trusted, newKeys) = try {
+                    repository.keyring() to false
+                } catch (e: KeepsakeException.UnauthenticatedKeyring) {
+                    repository.rekeyedKeyring() to true
+                }
+                trusted.use { fromBackup ->
+                    val kept = device?.takeIf { !newKeys && keepsDevice(it, fromBackup) }
                     val latest = repository.snapshots().lastOrNull()
                         ?: throw KeepsakeFlowException(Failure.OTHER, "the repository holds no backup yet")
                     closeStore()
@@ -257,8 +269,8 @@ class BindingsBackupEngine(
                     writeAtomically(mediaPendingFile, latest.id)
                     keep(repository)
                     val counts = report.counts
-                    val secrets = kept?.let { KeyringSecrets(it.rootKey(), it.publicKeyring(), it.generation) } ?: fromBackup.secrets()
-                    RestoreResult(counts?.messages ?: 0, counts?.conversations ?: 0, secrets, kept != null)
+                    val secrets = kept?.let { upgraded(it, s) } ?: fromBackup.secrets()
+                    RestoreResult(counts?.messages ?: 0, counts?.conversations ?: 0, secrets, kept != null, newKeys)
                 }
             } catch (e: Throwable) {
                 if (synchronized(lock) { openRepository } !== repository) repository.close()
@@ -336,13 +348,19 @@ class BindingsBackupEngine(
     ): RestoreResult = io { cancellation ->
         backupSecret(secret).use { s ->
             // Unlocking first rebuilds the keyring and checks the secret before the store is touched.
-            keyringFromBackup(path, s).use { fromBackup ->
-                val kept = device?.takeIf { keepsDevice(it, fromBackup) }
+            // Keys that came through an old (version 2) slot are never kept: new ones instead.
+            val (trusted, newKeys) = try {
+                keyringFromBackup(path, s) to false
+            } catch (e: KeepsakeException.UnauthenticatedKeyring) {
+                Keyring.create() to true
+            }
+            trusted.use { fromBackup ->
+                val kept = device?.takeIf { !newKeys && keepsDevice(it, fromBackup) }
                 closeStore()
                 val report = restoreFromPath(path, s, chatDatabase, true, listener(onProgress), cancellation)
                 val counts = report.counts
-                val secrets = kept?.let { KeyringSecrets(it.rootKey(), it.publicKeyring(), it.generation) } ?: fromBackup.secrets()
-                RestoreResult(counts?.messages?.toLong() ?: 0, counts?.conversations?.toLong() ?: 0, secrets, kept != null)
+                val secrets = kept?.let { upgraded(it, s) } ?: fromBackup.secrets()
+                RestoreResult(counts?.messages?.toLong() ?: 0, counts?.conversations?.toLong() ?: 0, secrets, kept != null, newKeys)
             }
         }
     }
@@ -495,6 +513,16 @@ class BindingsBackupEngine(
     }
 
     /** What the vault seals: the root key with its generation, and the public bytes. */
+    /**
+     * The device's keys after the user unlocked with [secret] on this phone: an old key slot that
+     * secret opens becomes a version 3 slot (the next use of its secret), so the keys can rotate.
+     */
+    private fun upgraded(device: KeyringSecrets, secret: BackupSecret): KeyringSecrets =
+        keyring(device).use { k ->
+            k.upgradeSlots(secret)
+            k.secrets()
+        }
+
     private fun Keyring.secrets(): KeyringSecrets {
         val root = exportRootKey()
         try {
@@ -583,6 +611,8 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.WrongPassword -> Failure.WRONG_PASSWORD
     is KeepsakeException.KeyringRolledBack -> Failure.KEYRING_ROLLED_BACK
     is KeepsakeException.LastSlot -> Failure.LAST_SLOT
+    is KeepsakeException.UnauthenticatedKeyring -> Failure.UNTRUSTED_KEYS
+    is KeepsakeException.LegacySlot -> Failure.LEGACY_SLOT
     is KeepsakeException.MediaUnavailable -> Failure.MEDIA_UNAVAILABLE
     // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
     is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER

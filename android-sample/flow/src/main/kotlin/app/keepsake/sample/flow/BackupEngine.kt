@@ -152,6 +152,11 @@ class RestoreResult(
     val conversations: Long,
     val secrets: KeyringSecrets,
     val keptDeviceKeyring: Boolean = false,
+    /**
+     * The backup's keys could not be trusted (an old key slot): [secrets] are new keys for this
+     * phone, with no slot yet. Ask for a passkey and a recovery key before the next backup.
+     */
+    val newKeys: Boolean = false,
 )
 
 /** One conversation in the chat list. */
@@ -312,6 +317,18 @@ enum class Failure {
 
     /** An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable. */
     MEDIA_UNAVAILABLE,
+
+    /**
+     * The backup's keys came through an old (version 2) key slot, whose seal anyone holding the
+     * backup could have made: never kept; the phone sets up new keys.
+     */
+    UNTRUSTED_KEYS,
+
+    /** An old key slot blocks a rotation: unlock once with its secret on this phone, or remove it. */
+    LEGACY_SLOT,
+
+    /** A new password Keepsake refuses as too easy to guess (too short, too common, a pattern). */
+    WEAK_PASSWORD,
     OTHER,
 }
 

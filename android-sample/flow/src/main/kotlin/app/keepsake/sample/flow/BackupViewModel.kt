@@ -225,7 +225,7 @@ class BackupViewModel(
 }
 
 /** The fewest characters Keepsake accepts in a new password. */
-const val MIN_PASSWORD_CHARS = 8
+const val MIN_PASSWORD_CHARS = 12
 
 /** Runs [body] and wipes [secrets] afterwards, whatever happens. */
 internal inline fun <T> withWipe(secrets: KeyringSecrets, body: (KeyringSecrets) -> T): T =

@@ -44,9 +44,14 @@ sealed interface RestoreUiState {
      * The chats are back. [keptDeviceKeyring]: the backup's keys were not newer than this
      * device's, which keeps its own (slots revoked since the backup stay revoked).
      */
-    data class Restored(val messages: Long, val conversations: Long, val keptDeviceKeyring: Boolean = false) : RestoreUiState {
+    data class Restored(
+        val messages: Long,
+        val conversations: Long,
+        val keptDeviceKeyring: Boolean = false,
+        val newKeys: Boolean = false,
+    ) : RestoreUiState {
         /** What the screen says. */
-        val message: UserMessage get() = UserMessages.restored(messages, conversations, keptDeviceKeyring)
+        val message: UserMessage get() = UserMessages.restored(messages, conversations, keptDeviceKeyring, newKeys)
     }
 }
 
@@ -241,7 +246,8 @@ class RestoreViewModel(
                 // Installed: from here on the restore is done, whatever a late cancel says.
                 withContext(NonCancellable) { withWipe(result.secrets) { vault.save(it) } }
                 // The chats are ready first: the app can show them while the files follow.
-                mutableState.value = RestoreUiState.Restored(result.messages, result.conversations, result.keptDeviceKeyring)
+                mutableState.value =
+                    RestoreUiState.Restored(result.messages, result.conversations, result.keptDeviceKeyring, result.newKeys)
                 if (info.fromRepository) startMedia(UserMessages.mediaFollows)
             } catch (e: CancellationException) {
                 mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(Failure.CANCELLED))

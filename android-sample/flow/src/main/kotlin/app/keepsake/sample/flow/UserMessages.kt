@@ -42,6 +42,17 @@ object UserMessages {
             "This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.",
         )
         Failure.MEDIA_UNAVAILABLE -> info("This photo or file was not in the backup.")
+        Failure.UNTRUSTED_KEYS -> error(
+            "This backup was made by an older version of the app and its keys cannot be verified. " +
+                "Your chats can be restored, but set up new backup keys on this phone.",
+        )
+        Failure.LEGACY_SLOT -> error(
+            "One of your backup keys is from an older version of the app. Unlock once with it on this phone, " +
+                "or remove it, then try again.",
+        )
+        Failure.WEAK_PASSWORD -> error(
+            "This password is too easy to guess. Use a phrase of four or more unrelated words.",
+        )
         Failure.OTHER -> error("Something went wrong.")
     }
 
@@ -54,10 +65,21 @@ object UserMessages {
             "with it, so delete them if it may be in the wrong hands.",
     )
 
-    /** What to say after a restore; [keptDeviceKeyring] when the backup's keys were older than this phone's. */
-    fun restored(messages: Long, conversations: Long, keptDeviceKeyring: Boolean): UserMessage = info(
+    /**
+     * What to say after a restore; [keptDeviceKeyring] when the backup's keys were older than this
+     * phone's, [newKeys] when they could not be trusted and the phone set up new ones.
+     */
+    fun restored(messages: Long, conversations: Long, keptDeviceKeyring: Boolean, newKeys: Boolean = false): UserMessage = info(
         "Restored $messages messages in $conversations conversations." +
-            if (keptDeviceKeyring) " This phone keeps its current backup keys: keys removed since that backup stay revoked." else "",
+            (if (keptDeviceKeyring) " This phone keeps its current backup keys: keys removed since that backup stay revoked." else "") +
+            (
+                if (newKeys) {
+                    " The backup was made by an older version of the app, so this phone set up new backup keys: " +
+                        "add a passkey and a recovery key before the next backup."
+                } else {
+                    ""
+                }
+                ),
     )
 
     /** What to say after a backup; with media, what became of the photos and files. */

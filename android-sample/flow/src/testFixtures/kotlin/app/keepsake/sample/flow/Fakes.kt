@@ -329,9 +329,20 @@ class FakeEngine : BackupEngine {
 
     override suspend fun beginUnlock(path: String): PendingCeremony = Ceremony("""{"type":"get","path":"$path"}""")
 
+    /**
+     * The backups' keys came through an old (version 2) key slot: a restore gives the chats and
+     * new keys without slots, as the real engine does on `UnauthenticatedKeyring`.
+     */
+    var untrustedKeys = false
+
     override suspend fun restore(path: String, secret: UnlockSecret, device: KeyringSecrets?, onProgress: (Progress) -> Unit): RestoreResult {
         val backup = read(path)
         unlock(backup.slots, secret)
+        if (untrustedKeys) {
+            val fresh = FakeKeyring("keyring-${nextId++}", 1, mutableListOf())
+            versions[fresh.public] = fresh
+            return RestoreResult(backup.messages ?: 0, conversations.size.toLong(), secretsFor(fresh), newKeys = true)
+        }
         // The device keeps its own keyring when the backup's is the same one and not newer.
         val mine = device?.let { runCatching { keyringOf(it) }.getOrNull() }
         val keep = mine != null && mine.id == backup.keyring.id && backup.keyring.generation <= mine.generation
