@@ -49,6 +49,12 @@ pub struct BackupOptions {
     /// last rotation); a keyring of a lower generation is refused with `KeyringRolledBack`.
     #[uniffi(default = 0)]
     pub known_generation: i64,
+    /// Repository backups: bytes of packs read back and verified before each backup, least
+    /// recently verified first, so a store that damages what it holds is found (and healed) by
+    /// the next backup rather than at restore. 0 turns it off; the default is 16 MiB
+    /// (`keepsake_core::repo::writer::DEFAULT_VERIFY_BYTES`). Single-file backups ignore it.
+    #[uniffi(default = 16777216)]
+    pub verify_bytes: i64,
 }
 
 impl BackupOptions {
@@ -57,6 +63,7 @@ impl BackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
             known_generation: unsigned(self.known_generation, "the known generation")?,
+            verify_bytes: unsigned(self.verify_bytes, "verify_bytes")?,
             ..CoreBackupOptions::default()
         })
     }
