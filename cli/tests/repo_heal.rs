@@ -450,3 +450,49 @@ fn init_refuses_a_directory_that_is_not_empty() {
         0,
     );
 }
+
+#[test]
+fn a_backup_over_a_store_that_lost_the_newest_snapshot_warns_of_a_rollback() {
+    let fx = with_repository();
+    json_run(
+        &[
+            "seed",
+            &fx.arg("chats.db"),
+            "--day",
+            "realistic",
+            "--seed",
+            "5",
+        ],
+        0,
+    );
+    let newest = repo_backup(&fx, 0)["snapshot"].as_str().unwrap().to_owned();
+    fs::remove_file(fx.path("repo").join("snapshots").join(&newest)).unwrap();
+    let output = keepsake()
+        .args([
+            "--json",
+            "repo",
+            "backup",
+            "--repo",
+            &fx.arg("repo"),
+            "--keys",
+            &fx.arg("keys"),
+        ])
+        .args(["--cache", &fx.arg("cache"), &fx.arg("chats.db")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["healing"]["store_rolled_back"], true, "{report}");
+    assert_eq!(report["healing"]["found_damage"], true, "{report}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: the repository lacks the newest snapshot"),
+        "{stderr}"
+    );
+    // The new snapshot is whole.
+    restore_latest(&fx, "restored.db");
+    assert_eq!(
+        count_rows(&fx.path("restored.db"), "messages"),
+        MESSAGES + MESSAGES / 100
+    );
+}
