@@ -230,9 +230,8 @@ fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
     })
 }
 
-/// `repo init` goes into a new or empty directory only: a repository mixed with other files
-/// would be listed, pruned and checked with them (exit 2; one already there is refused the
-/// same way by the core).
+/// `repo init` goes into a new or empty directory only (exit 2 otherwise): a repository mixed
+/// with other files would have them listed, checked and reported as stray objects.
 fn refuse_non_empty(dir: &Path) -> CliResult<()> {
     let mut entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
