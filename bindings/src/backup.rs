@@ -51,6 +51,12 @@ pub struct BackupOptions {
     /// keyring a repository was opened with, is always checked too, so 0 never disables it.
     #[uniffi(default = 0)]
     pub known_generation: i64,
+    /// Repository backups: bytes of packs read back and verified before each backup, least
+    /// recently verified first, so a store that damages what it holds is found (and healed) by
+    /// the next backup rather than at restore. 0 turns it off; the default is 16 MiB
+    /// (`keepsake_core::repo::writer::DEFAULT_VERIFY_BYTES`). Single-file backups ignore it.
+    #[uniffi(default = 16777216)]
+    pub verify_bytes: i64,
 }
 
 impl BackupOptions {
@@ -58,6 +64,7 @@ impl BackupOptions {
         Ok(CoreBackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
+            verify_bytes: unsigned(self.verify_bytes, "verify_bytes")?,
             ..CoreBackupOptions::for_generation(unsigned(
                 self.known_generation,
                 "the known generation",

@@ -29,9 +29,19 @@ pub enum CliError {
     /// missing packs). The command's report, already printed, lists them with the reasons.
     #[error("{0} attachment(s) could not be restored; the report lists them with the reasons")]
     MediaLost(usize),
+    /// `repo check` found a snapshot (or some of its media) that cannot be restored: the first
+    /// such loss, after the report that lists every problem.
+    #[error("the repository is broken: {0}")]
+    Broken(CoreError),
 }
 
 impl CliError {
+    /// Whether the command printed its report before failing (the report says what failed,
+    /// so `--json` prints no second document).
+    pub fn after_report(&self) -> bool {
+        matches!(self, CliError::MediaLost(_) | CliError::Broken(_))
+    }
+
     /// An I/O failure on `path`.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         CliError::Core(CoreError::io_at(path, source))
@@ -85,6 +95,28 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// Every status, in code order (the table of docs/CLI.md, checked by a test).
+    pub const ALL: [ExitStatus; 18] = [
+        ExitStatus::Ok,
+        ExitStatus::Other,
+        ExitStatus::Usage,
+        ExitStatus::WrongKey,
+        ExitStatus::RecoveryKeyTypo,
+        ExitStatus::Corrupted,
+        ExitStatus::Truncated,
+        ExitStatus::UnsupportedVersion,
+        ExitStatus::Io,
+        ExitStatus::Passkey,
+        ExitStatus::Cancelled,
+        ExitStatus::TargetExists,
+        ExitStatus::ObjectMissing,
+        ExitStatus::Storage,
+        ExitStatus::Locked,
+        ExitStatus::MediaUnavailable,
+        ExitStatus::UntrustedKeyring,
+        ExitStatus::LegacySlot,
+    ];
+
     /// The process exit code.
     pub fn code(self) -> u8 {
         match self {
@@ -141,39 +173,45 @@ pub fn classify(err: &CliError) -> ExitStatus {
         CliError::TargetExists(_) => ExitStatus::TargetExists,
         CliError::Mismatch(_) | CliError::Internal(_) => ExitStatus::Other,
         CliError::MediaLost(_) => ExitStatus::MediaUnavailable,
-        CliError::Core(core) => match core {
-            CoreError::WrongKey | CoreError::WrongPassword | CoreError::OtherGeneration { .. } => {
-                ExitStatus::WrongKey
-            }
-            // A store that put back old keys or an old config: the data is not as it should be.
-            CoreError::KeyringRolledBack { .. } | CoreError::RepositoryRolledBack { .. } => {
-                ExitStatus::Corrupted
-            }
-            CoreError::UnauthenticatedKeyring => ExitStatus::UntrustedKeyring,
-            CoreError::LegacySlot { .. } => ExitStatus::LegacySlot,
-            CoreError::LastSlot { .. } => ExitStatus::Usage,
-            CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
-            CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
-            CoreError::Truncated { .. } => ExitStatus::Truncated,
-            CoreError::UnsupportedVersion { .. } => ExitStatus::UnsupportedVersion,
-            CoreError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
-                ExitStatus::TargetExists
-            }
-            CoreError::Io { .. } => ExitStatus::Io,
-            CoreError::NoMatchingSlot
-            | CoreError::PrfUnsupported
-            | CoreError::BadPrfOutput { .. }
-            | CoreError::MalformedWebAuthn { .. } => ExitStatus::Passkey,
-            CoreError::Cancelled => ExitStatus::Cancelled,
-            CoreError::InvalidArgument(_) => ExitStatus::Usage,
-            CoreError::TargetExists { .. } => ExitStatus::TargetExists,
-            CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
-            CoreError::Storage { .. } | CoreError::StoreChanged { .. } => ExitStatus::Storage,
-            CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
-            CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
-            // Database failures, randomness failures and any variant added later.
-            _ => ExitStatus::Other,
-        },
+        CliError::Broken(core) => classify_core(core),
+        CliError::Core(core) => classify_core(core),
+    }
+}
+
+/// The exit status of a core error.
+fn classify_core(core: &CoreError) -> ExitStatus {
+    match core {
+        CoreError::WrongKey | CoreError::WrongPassword | CoreError::OtherGeneration { .. } => {
+            ExitStatus::WrongKey
+        }
+        // A store that put back old keys or an old config: the data is not as it should be.
+        CoreError::KeyringRolledBack { .. } | CoreError::RepositoryRolledBack { .. } => {
+            ExitStatus::Corrupted
+        }
+        CoreError::UnauthenticatedKeyring => ExitStatus::UntrustedKeyring,
+        CoreError::LegacySlot { .. } => ExitStatus::LegacySlot,
+        CoreError::LastSlot { .. } => ExitStatus::Usage,
+        CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
+        CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
+        CoreError::Truncated { .. } => ExitStatus::Truncated,
+        CoreError::UnsupportedVersion { .. } => ExitStatus::UnsupportedVersion,
+        CoreError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
+            ExitStatus::TargetExists
+        }
+        CoreError::Io { .. } => ExitStatus::Io,
+        CoreError::NoMatchingSlot
+        | CoreError::PrfUnsupported
+        | CoreError::BadPrfOutput { .. }
+        | CoreError::MalformedWebAuthn { .. } => ExitStatus::Passkey,
+        CoreError::Cancelled => ExitStatus::Cancelled,
+        CoreError::InvalidArgument(_) => ExitStatus::Usage,
+        CoreError::TargetExists { .. } => ExitStatus::TargetExists,
+        CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
+        CoreError::Storage { .. } | CoreError::StoreChanged { .. } => ExitStatus::Storage,
+        CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
+        CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
+        // Database failures, randomness failures and any variant added later.
+        _ => ExitStatus::Other,
     }
 }
 
@@ -276,29 +314,48 @@ mod tests {
 
     #[test]
     fn kinds_are_distinct() {
-        let all = [
-            ExitStatus::Ok,
-            ExitStatus::Other,
-            ExitStatus::Usage,
-            ExitStatus::WrongKey,
-            ExitStatus::RecoveryKeyTypo,
-            ExitStatus::Corrupted,
-            ExitStatus::Truncated,
-            ExitStatus::UnsupportedVersion,
-            ExitStatus::Io,
-            ExitStatus::Passkey,
-            ExitStatus::Cancelled,
-            ExitStatus::TargetExists,
-            ExitStatus::ObjectMissing,
-            ExitStatus::Storage,
-            ExitStatus::Locked,
-            ExitStatus::MediaUnavailable,
-            ExitStatus::UntrustedKeyring,
-            ExitStatus::LegacySlot,
-        ];
-        let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| s.kind()).collect();
-        let codes: std::collections::BTreeSet<_> = all.iter().map(|s| s.code()).collect();
-        assert_eq!(kinds.len(), all.len());
-        assert_eq!(codes.len(), all.len());
+        let kinds: std::collections::BTreeSet<_> =
+            ExitStatus::ALL.iter().map(|s| s.kind()).collect();
+        let codes: std::collections::BTreeSet<_> =
+            ExitStatus::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(kinds.len(), ExitStatus::ALL.len());
+        assert_eq!(codes.len(), ExitStatus::ALL.len());
+    }
+
+    /// The exit code table of docs/CLI.md lists exactly these codes with these kinds, and
+    /// `--help` names every code.
+    #[test]
+    fn the_documented_exit_codes_are_the_codes() {
+        let docs = include_str!("../../docs/CLI.md");
+        let table = docs
+            .split("## Exit codes")
+            .nth(1)
+            .expect("docs/CLI.md has an Exit codes section");
+        let documented: Vec<(u8, String)> = table
+            .lines()
+            .skip_while(|line| !line.starts_with("| code"))
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let code = cells[1].parse().expect("a code");
+                (code, cells[2].trim_matches('`').to_owned())
+            })
+            .collect();
+        let expected: Vec<(u8, String)> = ExitStatus::ALL
+            .iter()
+            .map(|s| {
+                let kind = if *s == ExitStatus::Ok { "" } else { s.kind() };
+                (s.code(), kind.to_owned())
+            })
+            .collect();
+        assert_eq!(documented, expected);
+        for status in ExitStatus::ALL {
+            assert!(
+                crate::cli::EXIT_CODES.contains(&format!("{} ", status.code())),
+                "--help lacks {}",
+                status.code()
+            );
+        }
     }
 }

@@ -9,6 +9,8 @@
 //! fail with `KeepsakeError.RepositoryLocked`.
 
 mod blob_store;
+mod health;
+mod maintenance;
 mod media;
 mod records;
 
@@ -18,20 +20,21 @@ use keepsake_core::{
     backup::{self as core_backup, BackupOptions as CoreBackupOptions, RestoreOptions},
     media::MediaBackup,
     passkey as core_passkey,
-    repo::{self as core_repo, CheckOptions, RepoOptions},
+    repo::{self as core_repo, RepoOptions},
 };
 
 pub(crate) use blob_store::ForeignBlobStore;
 pub use blob_store::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange,
 };
-pub use records::{
-    CheckReport, KeyringAdoption, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo,
+pub use health::{
+    CheckProblem, CheckReport, CheckVerdict, DamagedSnapshot, Healing, ProblemKind,
+    RemovedSnapshot, RepairReport, SalvagedPack, SnapshotHistory, SnapshotMediaLoss, UnlockReport,
 };
+pub use records::{KeyringAdoption, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo};
 
 use crate::{
     backup::{restore_report, BackupOptions, RestoreReport},
-    count::long,
     error::{guard, FfiResult, KeepsakeError},
     keyring::Keyring,
     lock::SharedGuarded,
@@ -151,11 +154,44 @@ impl Repository {
         })
     }
 
-    /// Every snapshot, oldest first. Each one is authenticated; a damaged one fails the call.
+    /// Every intact snapshot, oldest first (by `sequence`, then time): the ones a restore can
+    /// use. Each one is authenticated; damaged snapshot objects are left out, `history` lists
+    /// them.
     pub fn snapshots(&self) -> FfiResult<Vec<SnapshotInfo>> {
         guard(|| {
             let all = self.inner.with(|r| r.snapshots())?;
             Ok(all.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// The intact snapshots (as `snapshots`) and the snapshot objects that are damaged, with
+    /// why: what a backup list shows, marking what was lost. A restore of "the latest" uses the
+    /// newest intact snapshot; a damaged object never blocks the others.
+    pub fn history(&self) -> FfiResult<SnapshotHistory> {
+        guard(|| Ok(self.inner.with(|r| r.history())?.into()))
+    }
+
+    /// How many store calls a backup or restore keeps in flight at once (pack uploads, ranged
+    /// reads); 4 unless set.
+    pub fn connections(&self) -> FfiResult<i64> {
+        guard(|| {
+            let n = self.inner.with(|r| Ok(r.connections()))?;
+            Ok(i64::try_from(n).unwrap_or(i64::MAX))
+        })
+    }
+
+    /// Sets how many store calls a backup or restore keeps in flight, 1 to 32: 1 for a store
+    /// that must be called one call at a time, more for a cloud store over a link with latency.
+    /// Each upload in flight holds one pack (a few MiB) in memory. Others are `InvalidArgument`.
+    pub fn set_connections(&self, connections: i64) -> FfiResult<()> {
+        guard(|| {
+            let n = usize::try_from(connections).map_err(|_| {
+                KeepsakeError::invalid(format!(
+                    "connections {connections} is not within 1..={}",
+                    core_repo::MAX_CONNECTIONS
+                ))
+            })?;
+            self.inner.with_mut(|r| r.set_connections(n))
         })
     }
 
@@ -200,66 +236,6 @@ impl Repository {
                 )
             })?;
             Ok(restore_report(report))
-        })
-    }
-
-    /// Forgets the snapshots `policy` does not keep and reclaims their space (deletes unused
-    /// packs, repacks mostly-unused ones). Safe to kill at any point: every kept snapshot stays
-    /// restorable.
-    #[uniffi::method(default(listener = None, cancellation = None))]
-    pub fn prune(
-        &self,
-        policy: RetentionPolicy,
-        listener: Option<Arc<dyn ProgressListener>>,
-        cancellation: Option<Arc<Cancellation>>,
-    ) -> FfiResult<PruneReport> {
-        guard(|| {
-            let policy = policy.to_core()?;
-            let observers = Observers::new(listener, cancellation);
-            observers.check()?;
-            let report = self.inner.with_mut(|r| {
-                core_backup::prune_repo(
-                    r,
-                    &policy,
-                    &core_repo::PruneOptions::default(),
-                    &observers.control(),
-                )
-            })?;
-            Ok(report.into())
-        })
-    }
-
-    /// Checks the repository's structure and, for `read_data_fraction` (0 to 1) of the packs,
-    /// downloads and authenticates every chunk. The first problem is thrown as a typed error.
-    #[uniffi::method(default(read_data_fraction = 0.0, listener = None, cancellation = None))]
-    pub fn check(
-        &self,
-        read_data_fraction: f64,
-        listener: Option<Arc<dyn ProgressListener>>,
-        cancellation: Option<Arc<Cancellation>>,
-    ) -> FfiResult<CheckReport> {
-        guard(|| {
-            if !(0.0..=1.0).contains(&read_data_fraction) {
-                return Err(KeepsakeError::invalid(format!(
-                    "read_data_fraction {read_data_fraction} is not between 0 and 1"
-                )));
-            }
-            let observers = Observers::new(listener, cancellation);
-            observers.check()?;
-            let options = CheckOptions { read_data_fraction };
-            let report = self
-                .inner
-                .with(|r| core_backup::check_repo(r, &options, &observers.control()))?;
-            Ok(report.into())
-        })
-    }
-
-    /// Removes every lock object, whoever holds it: only when the app knows no other device is
-    /// writing (a lock left by a crashed device expires by itself). Returns how many.
-    pub fn break_locks(&self) -> FfiResult<i64> {
-        guard(|| {
-            let removed = self.inner.with(|r| r.break_locks())?;
-            Ok(long(u64::try_from(removed).unwrap_or(u64::MAX)))
         })
     }
 
@@ -361,5 +337,7 @@ fn hex_id(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod app_store;
+#[cfg(test)]
+mod heal_tests;
 #[cfg(test)]
 mod tests;

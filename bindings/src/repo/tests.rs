@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use super::{app_store::AppStore, *};
 use crate::store::{Conversation, ConversationKind, DeliveryState, Message, MessageKind};
 
-fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
+pub(super) fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
     (0..count)
         .map(|i| Message {
             id: first_id + i,
@@ -28,7 +28,7 @@ fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
         .collect()
 }
 
-fn chat_store(path: &std::path::Path) -> Arc<ChatStore> {
+pub(super) fn chat_store(path: &std::path::Path) -> Arc<ChatStore> {
     let store = ChatStore::open(path.display().to_string()).unwrap();
     store
         .upsert_conversation(Conversation {
@@ -131,7 +131,7 @@ fn the_journey_through_the_ffi_types() {
         },
     ] {
         assert!(matches!(
-            other.prune(policy, None, None),
+            other.prune(policy, false, None, None),
             Err(KeepsakeError::InvalidArgument { detail }) if detail.contains("negative")
         ));
     }
@@ -143,12 +143,14 @@ fn the_journey_through_the_ffi_types() {
                 keep_last: Some(1),
                 ..RetentionPolicy::default()
             },
+            false,
             None,
             None,
         )
         .unwrap();
     assert_eq!((pruned.snapshots_kept, pruned.snapshots_removed), (1, 1));
     let checked = other.check(1.0, None, None).unwrap();
+    assert_eq!(checked.verdict, CheckVerdict::Healthy, "{checked:?}");
     assert_eq!(checked.snapshots, 1);
     assert!(checked.chunks_authenticated > 0, "{checked:?}");
 }

@@ -116,6 +116,14 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
 /// Refuse a database that is not a Keepsake chat store before `ChatStore::open` would migrate
 /// it (adding Keepsake's tables to someone else's schema).
 pub(super) fn ensure_chat_store(path: &Path) -> CliResult<()> {
+    // A missing file is an I/O error (exit 15), as for every other input file; SQLite would
+    // only say it cannot open it.
+    if !path.is_file() {
+        return Err(CliError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no database file"),
+        ));
+    }
     let is_store = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|conn| {
             conn.query_row(

@@ -17,6 +17,7 @@ pub mod chunker;
 mod codec;
 pub mod config;
 pub mod damage;
+mod describe;
 pub mod fetch;
 pub mod history;
 pub mod index;

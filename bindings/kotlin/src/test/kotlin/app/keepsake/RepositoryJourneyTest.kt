@@ -487,13 +487,16 @@ class RepositoryJourneyTest(private val kind: StoreKind) {
         val (store, repository, db) = fresh("damage")
         backUp(repository, db)
         val pack = store.list("data/").first()
-        val bytes = store.inner.get(pack, null)
+        val bytes = store.inner.get(pack.name, null)
         bytes[20] = (bytes[20].toInt() xor 1).toByte() // inside the first chunk's ciphertext
-        store.inner.put(pack, bytes)
-        assertFailsWith<KeepsakeException.Corrupted> { repository.checkFlow(1.0).result() }
+        store.inner.put(pack.name, bytes)
         val target = File(tempDir("keepsake-damaged"), "restored.db")
         assertFailsWith<KeepsakeException.Corrupted> { repository.restoreFlow(target.path).result() }
         assertTrue(!target.exists())
+        // Check reports it, with every problem, instead of throwing (RepositoryHealingTest heals it).
+        val report = repository.checkFlow(1.0).result()
+        assertEquals(CheckVerdict.BROKEN, report.verdict)
+        assertTrue(report.problems.any { it.kind == ProblemKind.DAMAGED_CHUNK && it.objectName == pack.name }, "${report.problems}")
     }
 }
 
@@ -508,7 +511,7 @@ class BuiltInBlobStoreTest {
             store.put("index/cd", byteArrayOf(9))
             assertContentEquals(byteArrayOf(2, 3), store.get("data/ab", ByteRange(1, 2)))
             assertContentEquals(byteArrayOf(4, 5), store.get("data/ab", ByteRange(3, 100)))
-            assertEquals(listOf("data/ab"), store.list("data/"))
+            assertEquals(listOf(ObjectInfo("data/ab", 5)), store.list("data/"))
             assertEquals(5L, store.stat("data/ab"))
             store.delete("data/ab")
             store.delete("data/ab")

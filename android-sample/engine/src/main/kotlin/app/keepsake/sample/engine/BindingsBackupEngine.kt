@@ -18,6 +18,7 @@ import app.keepsake.Conversation
 import app.keepsake.ConversationKind
 import app.keepsake.DeliveryState
 import app.keepsake.EnrollmentOutcome
+import app.keepsake.Healing
 import app.keepsake.KeepsakeException
 import app.keepsake.Keyring
 import app.keepsake.MediaBackupReport
@@ -61,6 +62,8 @@ import app.keepsake.sample.flow.Progress
 import app.keepsake.sample.flow.RestoreResult
 import app.keepsake.sample.flow.SlotInfo
 import app.keepsake.sample.flow.SlotKind
+import app.keepsake.sample.flow.StorageHealing
+import app.keepsake.sample.flow.StorageRepair
 import app.keepsake.sample.flow.UnlockSecret
 import java.io.File
 import java.security.SecureRandom
@@ -222,16 +225,32 @@ class BindingsBackupEngine(
 
     override suspend fun backUpWithMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): BackupSummary =
         io { cancellation ->
-            keyring(secrets).use { k ->
-                // Created with the keyring's slots the first time; later its new slots are adopted.
-                val repository = repositoryFor(k, adopt = true)
-                val options = BackupOptions(knownGeneration = secrets.generation, extraMetadata = emptyMap())
-                val report = repository.backupWithMedia(
-                    store(), fileMediaSource(mediaDir), mediaOptions, options, listener(onProgress), cancellation,
-                )
-                BackupSummary(repositoryName, report.bytesUploaded, report.counts.messages, report.media?.let(::mediaCounts))
+            inStorage {
+                keyring(secrets).use { k ->
+                    // Created with the keyring's slots the first time; later its new slots are adopted.
+                    val repository = repositoryFor(k, adopt = true)
+                    val options = BackupOptions(knownGeneration = secrets.generation, extraMetadata = emptyMap())
+                    val report = repository.backupWithMedia(
+                        store(), fileMediaSource(mediaDir), mediaOptions, options, listener(onProgress), cancellation,
+                    )
+                    BackupSummary(
+                        repositoryName, report.bytesUploaded, report.counts.messages, report.media?.let(::mediaCounts),
+                        healed = storageHealing(report.healing),
+                    )
+                }
             }
         }
+
+    override suspend fun repairStorage(secrets: KeyringSecrets): StorageRepair = call {
+        inStorage {
+            if (!repositoryExists()) throw KeepsakeFlowException(Failure.OTHER, "no backup storage to repair yet")
+            val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
+            // Applied at once: the sample's button is the user's go-ahead (an app may show the
+            // dry run, repair(false), first).
+            val report = repository.repair(true)
+            StorageRepair(report.nothingToRepair, report.snapshotsRemoved.size, report.mediaLost.size)
+        }
+    }
 
     override suspend fun inspectRepository(): BackupInfo? = call {
         if (repositoryExists()) BackupInfo(repositoryName, 0, emptyList(), null, fromRepository = true) else null
@@ -247,6 +266,15 @@ class BindingsBackupEngine(
         device: KeyringSecrets?,
         onProgress: (Progress) -> Unit,
     ): RestoreResult = io { cancellation ->
+        inStorage { restoreRepository(secret, device, onProgress, cancellation) }
+    }
+
+    private fun restoreRepository(
+        secret: UnlockSecret,
+        device: KeyringSecrets?,
+        onProgress: (Progress) -> Unit,
+        cancellation: app.keepsake.Cancellation,
+    ): RestoreResult =
         backupSecret(secret).use { s ->
             // Opening checks the secret before the chat store is touched.
             val repository = Repository.open(blobs(), s, cacheDir)
@@ -260,8 +288,12 @@ class BindingsBackupEngine(
                 }
                 trusted.use { fromBackup ->
                     val kept = device?.takeIf { !newKeys && keepsDevice(it, fromBackup) }
-                    val latest = repository.snapshots().lastOrNull()
-                        ?: throw KeepsakeFlowException(Failure.OTHER, "the repository holds no backup yet")
+                    // The newest intact snapshot; damaged ones are passed over, and the user told.
+                    val history = repository.history()
+                    val latest = history.snapshots.lastOrNull() ?: throw when {
+                        history.damaged.isEmpty() -> KeepsakeFlowException(Failure.OTHER, "the repository holds no backup yet")
+                        else -> KeepsakeFlowException(Failure.STORAGE_DAMAGED, "every backup in the storage is damaged")
+                    }
                     closeStore()
                     val report = repository.restore(chatDatabase, latest.id, true, listener(onProgress), cancellation)
                     // From here the files of this snapshot are due, also after the app was killed.
@@ -270,34 +302,41 @@ class BindingsBackupEngine(
                     keep(repository)
                     val counts = report.counts
                     val secrets = kept?.let { upgraded(it, s) } ?: fromBackup.secrets()
-                    RestoreResult(counts?.messages ?: 0, counts?.conversations ?: 0, secrets, kept != null, newKeys)
+                    RestoreResult(
+                        counts?.messages ?: 0, counts?.conversations ?: 0, secrets, kept != null, newKeys,
+                        damagedBackupsSkipped = history.damaged.size,
+                        backupTimeEpochSeconds = latest.time,
+                    )
                 }
             } catch (e: Throwable) {
                 if (synchronized(lock) { openRepository } !== repository) repository.close()
                 throw e
             }
         }
-    }
 
     override suspend fun mediaRestorePending(): Boolean = call { mediaPendingFile.isFile }
 
     override suspend fun restoreMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): MediaRestoreSummary =
-        io { cancellation ->
-            val snapshot = restoredSnapshot()
-            val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
-            mediaStateDir.mkdirs()
-            val report = repository.restoreMedia(mediaStateDir.path, fileMediaSink(::mediaFileOf), snapshot, null, listener(onProgress), cancellation)
-            // Done: a file lost to damage stays lost, another run would not bring it back.
-            mediaPendingFile.delete()
-            mediaSummary(report)
-        }
+        io { cancellation -> inStorage { restoreMediaOf(secrets, onProgress, cancellation) } }
 
-    override suspend fun loadMedia(secrets: KeyringSecrets, attachmentId: Long): MediaFile = call {
+    private fun restoreMediaOf(secrets: KeyringSecrets, onProgress: (Progress) -> Unit, cancellation: app.keepsake.Cancellation): MediaRestoreSummary {
         val snapshot = restoredSnapshot()
         val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
         mediaStateDir.mkdirs()
-        val item = repository.fetchMedia(mediaStateDir.path, attachmentId, fileMediaSink(::mediaFileOf), snapshot)
-        MediaFile(item.attachmentId, mediaFileOf(item).path, item.mime, item.size)
+        val report = repository.restoreMedia(mediaStateDir.path, fileMediaSink(::mediaFileOf), snapshot, null, listener(onProgress), cancellation)
+        // Done: a file lost to damage stays lost, another run would not bring it back.
+        mediaPendingFile.delete()
+        return mediaSummary(report)
+    }
+
+    override suspend fun loadMedia(secrets: KeyringSecrets, attachmentId: Long): MediaFile = call {
+        inStorage {
+            val snapshot = restoredSnapshot()
+            val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
+            mediaStateDir.mkdirs()
+            val item = repository.fetchMedia(mediaStateDir.path, attachmentId, fileMediaSink(::mediaFileOf), snapshot)
+            MediaFile(item.attachmentId, mediaFileOf(item).path, item.mime, item.size)
+        }
     }
 
     /**
@@ -377,7 +416,7 @@ class BindingsBackupEngine(
     private fun repositoryExists(): Boolean = try {
         blobs().stat(CONFIG) != null
     } catch (e: BlobStoreException) {
-        throw KeepsakeFlowException(Failure.IO, "the backup storage cannot be read: ${e.message}")
+        throw KeepsakeFlowException(Failure.STORAGE_UNAVAILABLE, "the backup storage cannot be read: ${e.message}")
     }
 
     /**
@@ -430,6 +469,14 @@ class BindingsBackupEngine(
         temp.writeText(text)
         if (!temp.renameTo(file)) throw KeepsakeFlowException(Failure.IO, "cannot write ${file.path}")
     }
+
+    /** What a backup healed, in the counts the Backup screen shows (null when nothing was wrong). */
+    private fun storageHealing(h: Healing) = StorageHealing(
+        partsLost = h.packsLost + h.packsResized,
+        partsDamaged = h.indexObjectsReplaced + h.chunksDamaged + h.objectsRestored,
+        olderBackupsDamaged = h.snapshotsDamaged,
+        storageRolledBack = h.storeRolledBack,
+    ).takeIf { h.foundDamage }
 
     private fun mediaCounts(media: MediaBackupReport) = MediaBackupCounts(
         filesStored = media.summary.filesStored,
@@ -587,6 +634,20 @@ class BindingsBackupEngine(
     }
 }
 
+/**
+ * Runs [block], a call on the backup storage: damaged data there is [Failure.STORAGE_DAMAGED]
+ * (repair the storage), not a damaged backup file.
+ */
+internal inline fun <T> inStorage(block: () -> T): T = try {
+    mapped(block)
+} catch (e: KeepsakeFlowException) {
+    throw if (e.failure == Failure.CORRUPTED || e.failure == Failure.TRUNCATED) {
+        KeepsakeFlowException(Failure.STORAGE_DAMAGED, e.message.orEmpty())
+    } else {
+        e
+    }
+}
+
 /** Runs [block], turning a KeepsakeException into the flows' KeepsakeFlowException. */
 internal inline fun <T> mapped(block: () -> T): T = try {
     block()
@@ -618,8 +679,10 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER
     // The restore replaces the chat store on purpose (replace = true).
     is KeepsakeException.TargetExists -> Failure.OTHER
-    // The backup storage failed or is busy (another device backing up): try again later.
-    is KeepsakeException.Storage, is KeepsakeException.RepositoryLocked -> Failure.IO
-    // A repository object is missing: damage, like a corrupted file.
-    is KeepsakeException.ObjectMissing -> Failure.CORRUPTED
+    // The backup storage failed (offline, signed out): try again, or sign in again.
+    is KeepsakeException.Storage -> Failure.STORAGE_UNAVAILABLE
+    // Another device is backing up: wait until it has finished.
+    is KeepsakeException.RepositoryLocked -> Failure.STORAGE_BUSY
+    // The storage lost an object this operation needs (a backup heals what it can itself).
+    is KeepsakeException.ObjectMissing -> Failure.STORAGE_DAMAGED
 }

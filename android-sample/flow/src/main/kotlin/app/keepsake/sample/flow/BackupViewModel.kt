@@ -50,6 +50,9 @@ sealed interface BackupWork {
      * ([Phase.BACKUP]), then the files ([Phase.MEDIA]: [ProgressText.of] says "files x of y").
      */
     data class BackingUp(val progress: Progress?, val withMedia: Boolean = false) : BackupWork
+
+    /** Repairing the backup storage (after a message offered [UserAction.REPAIR_STORAGE]). */
+    data object RepairingStorage : BackupWork
 }
 
 /**
@@ -184,6 +187,23 @@ class BackupViewModel(
             mutableState.update {
                 it.copy(work = null, lastBackup = last, message = UserMessages.backedUp(summary))
             }
+        }
+    }
+
+    /**
+     * Repairs the backup storage with the device's keyring, when a backup or failure offered
+     * [UserAction.REPAIR_STORAGE]: backups that can no longer be restored are removed, damaged
+     * parts replaced; the message then asks for a backup, which stores everything again.
+     */
+    fun repairStorage(): Job? = start(BackupWork.RepairingStorage) {
+        val secrets = vault.load()
+        if (secrets == null) {
+            finishWith(UserMessage("Turn on backups first: add a passkey or a recovery key.", isError = true))
+            return@start
+        }
+        withWipe(secrets) {
+            val repair = engine.repairStorage(it)
+            finishWith(UserMessages.repaired(repair))
         }
     }
 
