@@ -215,6 +215,7 @@ mod tests {
                     op: "put".into(),
                     name: "data/ab".into(),
                     message: "quota".into(),
+                    kind: keepsake_core::StorageErrorKind::QuotaExceeded,
                 }),
                 20,
             ),

@@ -15,6 +15,9 @@ pub mod check;
 pub mod chunker;
 mod codec;
 pub mod config;
+#[doc(hidden)]
+pub mod conformance;
+mod counting;
 pub mod index;
 pub mod keys;
 mod lock;
@@ -23,6 +26,7 @@ pub mod pack;
 mod packer;
 pub mod prune;
 pub mod reader;
+mod retry;
 pub mod snapshot;
 mod store;
 mod store_dir;
@@ -39,9 +43,13 @@ use subtle::ConstantTimeEq;
 
 pub use check::{CheckOptions, CheckReport};
 pub use chunker::ChunkerParams;
+pub use counting::{CountingStore, RequestCounts};
 pub use prune::{PruneReport, RetentionPolicy};
 pub use reader::SnapshotReader;
-pub use store::{check_name, storage_error, BlobReader, BlobStore, ByteRange, ObjectInfo};
+pub use retry::{RetryPolicy, RetryingStore};
+pub use store::{
+    check_name, storage_error, storage_error_of, BlobReader, BlobStore, ByteRange, ObjectInfo,
+};
 pub use store_dir::DirStore;
 pub use store_mem::MemStore;
 pub use writer::{SnapshotMeta, SnapshotWriter, WriteStats};
