@@ -158,8 +158,8 @@ pub struct RotateArgs {
 
     /// A repository to carry through the rotation (repeatable): it takes the new root key and
     /// starts a new key epoch in the same step, while the old key can still re-wrap its keys.
-    #[arg(long = "repo", value_name = "DIR")]
-    pub repos: Vec<PathBuf>,
+    #[arg(long = "repo", value_name = "LOCATION")]
+    pub repos: Vec<String>,
 }
 
 /// `keepsake keys add-password`.
@@ -227,8 +227,8 @@ pub struct RemoveSlotArgs {
 
     /// A repository to carry through the rotation that the removal makes (repeatable), as for
     /// `keys rotate --repo`.
-    #[arg(long = "repo", value_name = "DIR")]
-    pub repos: Vec<PathBuf>,
+    #[arg(long = "repo", value_name = "LOCATION")]
+    pub repos: Vec<String>,
 }
 
 /// `keepsake backup`.
@@ -327,12 +327,29 @@ pub struct RepoAdoptKeysArgs {
     pub to_keys: PathBuf,
 }
 
-/// Where a repository lives.
+/// Where a repository lives, and how to reach it.
 #[derive(Debug, Clone, Args)]
 pub struct RepoDirArg {
-    /// The repository directory (a directory blob store).
-    #[arg(long = "repo", value_name = "DIR", env = "KEEPSAKE_REPO")]
-    pub repo_dir: PathBuf,
+    /// The repository: a directory, or a remote store as restic names them
+    /// (s3:http://HOST:PORT/BUCKET/PREFIX, s3:https://..., webdav:https://HOST/PATH,
+    /// gs:BUCKET:/PREFIX, azure:CONTAINER:/PREFIX). Credentials come from the environment
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, KEEPSAKE_WEBDAV_USER, ...) or
+    /// --options-file, never from the command line (docs/STORES.md).
+    #[arg(long = "repo", value_name = "LOCATION", env = "KEEPSAKE_REPO")]
+    pub repo: String,
+
+    /// A store option (repeatable): connections=N, timeout=SECONDS, io-timeout=SECONDS,
+    /// retries=N, retry-delay=SECONDS, s3.region=REGION, ... (docs/STORES.md).
+    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+
+    /// A file of store options and credentials, KEY=VALUE per line (mode 0600).
+    #[arg(
+        long = "options-file",
+        value_name = "FILE",
+        env = "KEEPSAKE_OPTIONS_FILE"
+    )]
+    pub options_file: Option<PathBuf>,
 }
 
 /// `keepsake repo init`.

@@ -5,7 +5,7 @@
 
 use std::{io, path::PathBuf};
 
-use keepsake_core::Error as CoreError;
+use keepsake_core::{Error as CoreError, StorageErrorKind};
 
 /// A failed command.
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +71,20 @@ pub enum ExitStatus {
     /// 19: a repository object is missing (no repository at that location, or the store lost
     /// an object).
     ObjectMissing,
-    /// 20: the blob store failed (the bytes were not judged); running again may succeed.
+    /// 20: the blob store failed (the bytes were not judged) after its retries: the network
+    /// or the service failed; running again may succeed.
     Storage,
     /// 21: another writer holds the repository's lock.
     Locked,
     /// 22: an attachment's file could not be restored (not in the backup, or its data is lost).
     MediaUnavailable,
+    /// 23: the store kept throttling (or asked for a longer pause than the retries wait):
+    /// run again later.
+    Throttled,
+    /// 24: the store is full or over its quota: free space, then run again.
+    QuotaExceeded,
+    /// 25: the store refused the credentials: fix them, then run again.
+    Unauthorized,
 }
 
 impl ExitStatus {
@@ -99,6 +107,9 @@ impl ExitStatus {
             ExitStatus::Storage => 20,
             ExitStatus::Locked => 21,
             ExitStatus::MediaUnavailable => 22,
+            ExitStatus::Throttled => 23,
+            ExitStatus::QuotaExceeded => 24,
+            ExitStatus::Unauthorized => 25,
         }
     }
 
@@ -121,6 +132,9 @@ impl ExitStatus {
             ExitStatus::Storage => "storage",
             ExitStatus::Locked => "locked",
             ExitStatus::MediaUnavailable => "media_unavailable",
+            ExitStatus::Throttled => "throttled",
+            ExitStatus::QuotaExceeded => "quota_exceeded",
+            ExitStatus::Unauthorized => "unauthorized",
         }
     }
 }
@@ -154,7 +168,12 @@ pub fn classify(err: &CliError) -> ExitStatus {
             CoreError::InvalidArgument(_) => ExitStatus::Usage,
             CoreError::TargetExists { .. } => ExitStatus::TargetExists,
             CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
-            CoreError::Storage { .. } => ExitStatus::Storage,
+            CoreError::Storage { kind, .. } => match kind {
+                StorageErrorKind::Throttled { .. } => ExitStatus::Throttled,
+                StorageErrorKind::QuotaExceeded => ExitStatus::QuotaExceeded,
+                StorageErrorKind::Unauthorized => ExitStatus::Unauthorized,
+                _ => ExitStatus::Storage,
+            },
             CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
             CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
             // Database failures, randomness failures and any variant added later.
@@ -215,9 +234,36 @@ mod tests {
                     op: "put".into(),
                     name: "data/ab".into(),
                     message: "quota".into(),
-                    kind: keepsake_core::StorageErrorKind::QuotaExceeded,
+                    kind: StorageErrorKind::Transient,
                 }),
                 20,
+            ),
+            (
+                status_of(keepsake_core::repo::storage_error_of(
+                    StorageErrorKind::Throttled { retry_after: None },
+                    "put",
+                    "data/ab",
+                    "slow down",
+                )),
+                23,
+            ),
+            (
+                status_of(keepsake_core::repo::storage_error_of(
+                    StorageErrorKind::QuotaExceeded,
+                    "put",
+                    "data/ab",
+                    "full",
+                )),
+                24,
+            ),
+            (
+                status_of(keepsake_core::repo::storage_error_of(
+                    StorageErrorKind::Unauthorized,
+                    "list",
+                    "data/",
+                    "expired",
+                )),
+                25,
             ),
             (
                 status_of(CoreError::RepositoryLocked {

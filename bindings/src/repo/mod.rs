@@ -9,6 +9,8 @@
 //! fail with `KeepsakeError.RepositoryLocked`.
 
 mod blob_store;
+#[cfg(feature = "soft-authenticator")]
+mod conformance;
 mod media;
 mod records;
 
@@ -25,6 +27,8 @@ pub(crate) use blob_store::ForeignBlobStore;
 pub use blob_store::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange,
 };
+#[cfg(feature = "soft-authenticator")]
+pub use conformance::blob_store_conformance;
 pub use records::{
     CheckReport, KeyringAdoption, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo,
 };

@@ -174,7 +174,7 @@ fn the_apps_failures_reach_it_typed() {
     app.offline.store(true, Ordering::SeqCst);
     let err = repo.backup(chats.clone(), None, None, None).unwrap_err();
     assert!(
-        matches!(&err, KeepsakeError::Storage { detail } if detail.contains("no network")),
+        matches!(&err, KeepsakeError::Storage { detail, .. } if detail.contains("no network")),
         "{err:?}"
     );
     app.offline.store(false, Ordering::SeqCst);

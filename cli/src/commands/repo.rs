@@ -1,11 +1,10 @@
 //! `keepsake repo ...`: incremental backups into a repository kept in a directory (the core's
-//! directory blob store). The repository is opened with the keys directory (daily backups) or
+//! directory blob store) or a remote store (`stores`). The repository is opened with the keys directory (daily backups) or
 //! with a passkey or the recovery key (a new device), exactly as a backup file is.
 
 use std::{
     io::{self, Write},
     path::{Path, PathBuf},
-    sync::Arc,
     time::Instant,
 };
 
@@ -18,8 +17,8 @@ use keepsake_core::{
     },
     progress::{Phase, Reporter, Unit},
     repo::{
-        config::SealedConfig, BlobStore, CheckOptions, DirStore, KeyringAdoption, MediaSummary,
-        RepoOptions, Repository, RetentionPolicy, SnapshotId, SnapshotInfo, CONFIG_NAME,
+        config::SealedConfig, CheckOptions, KeyringAdoption, MediaSummary, RepoOptions, Repository,
+        RetentionPolicy, SnapshotId, SnapshotInfo, CONFIG_NAME,
     },
     store::ChatStore,
 };
@@ -33,12 +32,13 @@ use super::{
 use crate::{
     cli::{
         MediaKindArg, MediaRestoreArgs, RepoAdoptKeysArgs, RepoBackupArgs, RepoCheckArgs,
-        RepoCommand, RepoDirArg, RepoFetchMediaArgs, RepoInitArgs, RepoOpenArgs, RepoPruneArgs,
+        RepoCommand, RepoFetchMediaArgs, RepoInitArgs, RepoOpenArgs, RepoPruneArgs,
         RepoRestoreArgs,
     },
     error::{CliError, CliResult},
     keys_dir::KeysDir,
     output::{grouped, human_bytes, Report},
+    stores::{self, OpenedStore, Requests},
     Context,
 };
 
@@ -67,17 +67,16 @@ pub fn run(command: RepoCommand, context: &Context) -> CliResult<()> {
 /// Opens each repository in `dirs` with the device's `keyring` before it changes (a rotation
 /// needs the old root key to re-wrap the repository's keys).
 pub(crate) fn open_for_rotation(
-    dirs: &[PathBuf],
+    locations: &[String],
     keyring: &Keyring,
-) -> CliResult<Vec<(PathBuf, Repository)>> {
-    dirs.iter()
-        .map(|dir| {
-            let store = existing_store(&RepoDirArg {
-                repo_dir: dir.clone(),
-            })?;
+) -> CliResult<Vec<(String, Repository)>> {
+    locations
+        .iter()
+        .map(|location| {
+            let opened = stores::open(&stores::plain(location), true, false)?;
             Ok((
-                dir.clone(),
-                Repository::open(store, &Secret::Keyring(keyring))?,
+                location.clone(),
+                Repository::open(opened.store, &Secret::Keyring(keyring))?,
             ))
         })
         .collect()
@@ -85,14 +84,14 @@ pub(crate) fn open_for_rotation(
 
 /// Brings every repository opened by [`open_for_rotation`] up to `keyring`.
 pub(crate) fn adopt_all(
-    repos: &mut [(PathBuf, Repository)],
+    repos: &mut [(String, Repository)],
     keyring: &Keyring,
 ) -> CliResult<Vec<String>> {
     repos
         .iter_mut()
-        .map(|(dir, repo)| {
+        .map(|(location, repo)| {
             repo.adopt_keyring(keyring)?;
-            Ok(dir.display().to_string())
+            Ok(location.clone())
         })
         .collect()
 }
@@ -124,44 +123,27 @@ impl Report for AdoptKeysReport {
 
 fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
     let keyring = KeysDir::at(&args.to_keys).load()?;
-    let (mut repo, _) = open(&args.open)?;
+    let (mut repo, _, _) = open(&args.open)?;
     let change = match repo.adopt_keyring(&keyring)? {
         KeyringAdoption::Unchanged => "unchanged",
         KeyringAdoption::SlotsUpdated => "slots_updated",
         KeyringAdoption::Rotated => "rotated",
     };
     Ok(AdoptKeysReport {
-        repo: args.open.repo.repo_dir.display().to_string(),
+        repo: args.open.repo.repo.clone(),
         change,
         generation: keyring.generation(),
         epoch: repo.current_epoch(),
     })
 }
 
-/// Temporary files older than this belong to no live writer (a writer syncs within seconds).
-const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// The directory store at `--repo`, created if missing (for `init`).
-fn store(repo: &RepoDirArg) -> CliResult<Arc<dyn BlobStore>> {
-    Ok(Arc::new(DirStore::open(&repo.repo_dir)?))
-}
-
-/// The directory store of an existing repository: a missing directory is an I/O error, not a
-/// new empty directory left behind.
-fn existing_store(repo: &RepoDirArg) -> CliResult<Arc<dyn BlobStore>> {
-    if !repo.repo_dir.is_dir() {
-        return Err(CliError::io(
-            &repo.repo_dir,
-            io::Error::new(io::ErrorKind::NotFound, "no repository directory"),
-        ));
-    }
-    store(repo)
-}
-
 /// Opens the repository with the secret chosen on the command line; a passkey is asked for the
 /// PRF input and credentials named by the repository's (public) config.
-fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str)> {
-    let store = existing_store(&args.repo)?;
+///
+/// Also returns the opened store, whose requests the reports count.
+fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str, OpenedStore)> {
+    let opened = stores::open(&args.repo, true, false)?;
+    let store = opened.store.clone();
     let sealed = SealedConfig::decode(&store.get(CONFIG_NAME, None)?)?;
     let secret = OwnedSecret::gather_for(
         &args.unlock.choice(),
@@ -172,7 +154,7 @@ fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str)> {
         },
     )?;
     let repo = Repository::open(store, &secret.as_secret())?;
-    Ok((repo, secret.kind()))
+    Ok((repo, secret.kind(), opened))
 }
 
 fn repo_id(repo: &Repository) -> String {
@@ -216,9 +198,10 @@ fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
             args.keys.dir.display()
         );
     }
-    let repo = Repository::init(store(&args.repo)?, &keyring, &RepoOptions::default())?;
+    let opened = stores::open(&args.repo, false, false)?;
+    let repo = Repository::init(opened.store, &keyring, &RepoOptions::default())?;
     Ok(InitReport {
-        repo: args.repo.repo_dir.display().to_string(),
+        repo: args.repo.repo.clone(),
         id: repo_id(&repo),
         slots: keyring.slots().len(),
     })
@@ -249,6 +232,8 @@ pub struct RepoBackupReport {
     pub seconds: f64,
     /// Archive bytes per second.
     pub throughput_mib_s: f64,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 /// What the media part of `repo backup` did.
@@ -353,10 +338,9 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
             excluded_conversations: args.exclude_conversations.clone(),
         },
     });
-    let store = existing_store(&args.repo)?;
     // Temporary files of a killed backup (packs written but never synced) are dropped.
-    DirStore::open(&args.repo.repo_dir)?.sweep_temporaries(STALE_TEMPORARY)?;
-    let mut repo = Repository::open(store, &Secret::Keyring(&keyring))?;
+    let opened = stores::open(&args.repo, true, true)?;
+    let mut repo = Repository::open(opened.store.clone(), &Secret::Keyring(&keyring))?;
     let bar = context.bar();
     let started = Instant::now();
     let summary = backup::backup_store_with_media(
@@ -381,6 +365,7 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
         media: summary.media.as_ref().map(MediaBackupView::from),
         seconds: seconds(elapsed),
         throughput_mib_s: mib_per_second(summary.bytes_read, elapsed),
+        requests: opened.requests(),
     })
 }
 
@@ -436,6 +421,8 @@ pub struct SnapshotsReport {
     pub unlocked_with: &'static str,
     /// The snapshots, oldest first.
     pub snapshots: Vec<SnapshotView>,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 impl Report for SnapshotsReport {
@@ -472,7 +459,7 @@ impl Report for SnapshotsReport {
 }
 
 fn snapshots(args: &RepoOpenArgs) -> CliResult<SnapshotsReport> {
-    let (repo, unlocked_with) = open(args)?;
+    let (repo, unlocked_with, opened) = open(args)?;
     let snapshots = repo
         .snapshots()?
         .into_iter()
@@ -490,6 +477,7 @@ fn snapshots(args: &RepoOpenArgs) -> CliResult<SnapshotsReport> {
         repository: repo_id(&repo),
         unlocked_with,
         snapshots,
+        requests: opened.requests(),
     })
 }
 
@@ -513,6 +501,8 @@ pub struct RepoRestoreReport {
     pub media: Option<MediaRestoreView>,
     /// Wall time.
     pub seconds: f64,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 /// What the media part of `repo restore` did.
@@ -694,7 +684,7 @@ fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreRe
     if exists && !args.overwrite && state.is_none() {
         return Err(CliError::TargetExists(args.to.clone()));
     }
-    let (repo, unlocked_with) = open(&args.open)?;
+    let (repo, unlocked_with, opened) = open(&args.open)?;
     let (id, media) = match (&args.media.media_to, &state) {
         (Some(to), Some(state)) => {
             let snapshot = match id {
@@ -769,6 +759,7 @@ fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreRe
         database_kept: keep_database,
         media,
         seconds: seconds(elapsed),
+        requests: opened.requests(),
     })
 }
 
@@ -789,6 +780,8 @@ pub struct FetchMediaReport {
     pub unlocked_with: &'static str,
     /// Wall time (opening the media state included).
     pub seconds: f64,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 impl Report for FetchMediaReport {
@@ -811,7 +804,7 @@ fn fetch_media(args: &RepoFetchMediaArgs) -> CliResult<FetchMediaReport> {
         .as_deref()
         .map(str::parse::<SnapshotId>)
         .transpose()?;
-    let (repo, unlocked_with) = open(&args.open)?;
+    let (repo, unlocked_with, opened) = open(&args.open)?;
     let started = Instant::now();
     let state = media_state_dir(&args.media_to, args.media_state.as_deref());
     let restore = MediaRestore::open(&repo, id.as_ref(), &state)?;
@@ -825,6 +818,7 @@ fn fetch_media(args: &RepoFetchMediaArgs) -> CliResult<FetchMediaReport> {
         bytes: item.size,
         unlocked_with,
         seconds: seconds(started.elapsed()),
+        requests: opened.requests(),
     })
 }
 
@@ -870,7 +864,7 @@ fn prune(args: &RepoPruneArgs, context: &Context) -> CliResult<PruneView> {
         keep_daily: args.keep_daily,
         keep_weekly: args.keep_weekly,
     };
-    let (mut repo, _) = open(&args.open)?;
+    let (mut repo, _, _) = open(&args.open)?;
     let bar = context.bar();
     let started = Instant::now();
     let report = backup::prune_repo(&mut repo, &policy, &control(&bar, context))?;
@@ -937,7 +931,7 @@ fn check(args: &RepoCheckArgs, context: &Context) -> CliResult<CheckView> {
             args.read_data
         )));
     }
-    let (repo, _) = open(&args.open)?;
+    let (repo, _, _) = open(&args.open)?;
     let bar = context.bar();
     let started = Instant::now();
     let report = backup::check_repo(
@@ -969,9 +963,7 @@ mod tests {
         let keys = KeysDir::at(&dir.path().join("keys"));
         let mut keyring = keys.create().unwrap();
         let args = RepoInitArgs {
-            repo: RepoDirArg {
-                repo_dir: dir.path().join("repo"),
-            },
+            repo: stores::plain(&dir.path().join("repo").display().to_string()),
             keys: crate::cli::KeysDirArg {
                 dir: keys.path().to_path_buf(),
             },
