@@ -65,6 +65,10 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 100_000)]
     pub messages: u64,
 
+    /// Bytes of synthetic media files (photos, voice notes, documents, clips) beside the chats.
+    #[arg(long, value_name = "N", default_value_t = 32_000_000)]
+    pub media_bytes: u64,
+
     /// Keep the demo's files (databases, keys, passkey, backup) in this new directory instead of
     /// a temporary one that is removed at the end.
     #[arg(long, value_name = "DIR")]
@@ -431,7 +435,7 @@ pub struct RepoRestoreArgs {
 }
 
 /// The media part of `keepsake repo restore`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct MediaRestoreArgs {
     /// After the database, restore the attachments' files into DIR (at their `local_ref`).
     /// Resumable: running the same command again continues where it stopped.

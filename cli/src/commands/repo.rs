@@ -189,7 +189,7 @@ impl Report for InitReport {
     }
 }
 
-fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
+pub(crate) fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
     let keyring = KeysDir::at(&args.keys.dir).load()?;
     if keyring.slots().is_empty() {
         eprintln!(
@@ -325,7 +325,7 @@ fn media_source(dir: &Path) -> CliResult<DirMediaSource> {
     }
 }
 
-fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupReport> {
+pub(crate) fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupReport> {
     let keyring = KeysDir::at(&args.keys.dir).load()?;
     super::backup::ensure_chat_store(&args.database)?;
     let chats = ChatStore::open(&args.database)?;
@@ -669,7 +669,7 @@ fn media_filter(args: &MediaRestoreArgs) -> MediaFilter {
 /// before the database is restored, so a database found in place together with this
 /// snapshot's media state was put there by an interrupted run of this restore: the rerun
 /// keeps it and continues the media.
-fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreReport> {
+pub(crate) fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreReport> {
     let id = args
         .snapshot
         .as_deref()
