@@ -37,10 +37,10 @@ pub struct RepoDemo {
     pub daily_backup: RepoBackupReport,
     /// The repository's size after both backups.
     pub repository_bytes: u64,
-    /// The new device's database restore (chats usable from here).
-    pub new_device_chats: RepoRestoreReport,
-    /// The new device's media restore, after the chats.
-    pub new_device_media: RepoRestoreReport,
+    /// The new device's restore: the database, then the media.
+    pub new_device: RepoRestoreReport,
+    /// Seconds until the chats were usable (the restore's time before its media phase).
+    pub chats_seconds: f64,
     /// The new device's database against the phone's.
     pub compared: Comparison,
     /// The new device's media files against the phone's.
@@ -90,14 +90,15 @@ impl RepoDemo {
             daily.seconds,
             daily.requests.total
         )?;
+        let media = self.new_device.media.as_ref();
         writeln!(
             out,
             "  new device     passkey only: chats back in {:.2} s ({}), then {} media files ({}) in {:.2} s",
-            self.new_device_chats.seconds,
-            human_bytes(self.new_device_chats.database_bytes),
-            grouped(self.new_device_media.media.as_ref().map_or(0, |m| m.files_restored)),
-            human_bytes(self.new_device_media.media.as_ref().map_or(0, |m| m.bytes_restored)),
-            self.new_device_media.seconds
+            self.chats_seconds,
+            human_bytes(self.new_device.database_bytes),
+            grouped(media.map_or(0, |m| m.files_restored)),
+            human_bytes(media.map_or(0, |m| m.bytes_restored)),
+            media.map_or(0.0, |m| m.seconds)
         )?;
         writeln!(
             out,
@@ -146,24 +147,26 @@ pub fn run(dir: &Path, context: &Context) -> CliResult<RepoDemo> {
     let repository_bytes = tree_bytes(&file("repo"))?.1;
     context.cancel.check()?;
 
-    let restore_args = |media_to: Option<&str>| RepoRestoreArgs {
-        open: RepoOpenArgs {
-            repo: location.clone(),
-            unlock: UnlockArgs {
-                passkey: Some(file("phone.passkey")),
-                ..UnlockArgs::default()
+    let new_device = repo::restore(
+        &RepoRestoreArgs {
+            open: RepoOpenArgs {
+                repo: location,
+                unlock: UnlockArgs {
+                    passkey: Some(file("phone.passkey")),
+                    ..UnlockArgs::default()
+                },
+            },
+            to: file("new-device.db"),
+            snapshot: None,
+            overwrite: false,
+            media: MediaRestoreArgs {
+                media_to: Some(file("new-device-media")),
+                ..MediaRestoreArgs::default()
             },
         },
-        to: file("new-device.db"),
-        snapshot: None,
-        overwrite: false,
-        media: MediaRestoreArgs {
-            media_to: media_to.map(&file),
-            ..MediaRestoreArgs::default()
-        },
-    };
-    let new_device_chats = repo::restore(&restore_args(None), context)?;
-    let new_device_media = repo::restore(&restore_args(Some("new-device-media")), context)?;
+        context,
+    )?;
+    let chats_seconds = new_device.seconds - new_device.media.as_ref().map_or(0.0, |m| m.seconds);
     let compared = compare_databases(&file("chats.db"), &file("new-device.db"))?;
     let media_compared = compare_trees(&file("media"), &file("new-device-media"))?;
     Ok(RepoDemo {
@@ -171,8 +174,8 @@ pub fn run(dir: &Path, context: &Context) -> CliResult<RepoDemo> {
         day,
         daily_backup,
         repository_bytes,
-        new_device_chats,
-        new_device_media,
+        new_device,
+        chats_seconds,
         compared,
         media_compared,
     })
