@@ -31,7 +31,8 @@ pub struct Cli {
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
 12 corrupted, 13 truncated, 14 unsupported version, 15 I/O, 16 passkey (no slot, no PRF), \
 17 cancelled, 18 target exists, 19 repository object missing, 20 blob store failed, \
-21 repository locked, 22 media unavailable (an attachment could not be restored).";
+21 repository locked, 22 media unavailable (an attachment could not be restored), 23 store \
+throttling, 24 store quota exceeded, 25 store credentials refused.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
