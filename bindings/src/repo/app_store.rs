@@ -25,10 +25,15 @@ pub(super) struct AppStore {
     pub(super) oversize: Mutex<bool>,
     /// The size `stat` answers instead of the real one.
     pub(super) size: Mutex<Option<i64>>,
+    /// The next calls fail with these errors, one each, before the store answers again.
+    pub(super) next_failures: Mutex<Vec<BlobStoreError>>,
 }
 
 impl AppStore {
     fn check(&self) -> Result<(), BlobStoreError> {
+        if let Some(err) = self.next_failures.lock().unwrap().pop() {
+            return Err(err);
+        }
         if self.offline.load(Ordering::SeqCst) {
             return Err(BlobStoreError::Failed {
                 detail: "no network".into(),

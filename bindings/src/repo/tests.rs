@@ -271,3 +271,40 @@ fn the_repository_follows_the_device_keyring_through_an_added_slot_and_a_revocat
         KeyringAdoption::Rotated
     );
 }
+
+#[test]
+fn the_app_store_s_transient_failures_and_throttling_are_retried_and_quota_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(AppStore::default());
+    let keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("paper".into()).unwrap();
+    let repo = Repository::create(app.clone(), keyring, None).unwrap();
+    let chats = chat_store(&dir.path().join("chats.db"));
+    *app.next_failures.lock().unwrap() = vec![
+        BlobStoreError::Throttled {
+            detail: "429".into(),
+            retry_after_ms: Some(300),
+        },
+        BlobStoreError::Transient {
+            detail: "connection reset".into(),
+        },
+    ];
+    let started = std::time::Instant::now();
+    repo.backup(chats.clone(), None, None, None).unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(repo.snapshots().unwrap().len(), 1);
+    assert!(app.next_failures.lock().unwrap().is_empty());
+
+    *app.next_failures.lock().unwrap() = vec![BlobStoreError::QuotaExceeded {
+        detail: "storage full".into(),
+    }];
+    let err = repo.backup(chats, None, None, None).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            KeepsakeError::Storage { kind: crate::StorageFailure::QuotaExceeded, retry_after_ms: None, detail }
+                if detail.contains("storage full")
+        ),
+        "{err:?}"
+    );
+}
