@@ -224,7 +224,7 @@ for P in $PROFILES; do
 
     # --- one photo on demand (the largest image under 3 MB with a file), fresh state
     photo=$(sqlite3 "$D/chats.db" "SELECT id, local_ref FROM attachments WHERE mime LIKE 'image/%' AND size < 3000000 ORDER BY size DESC" |
-        while IFS='|' read -r id ref; do [ -f "$D/media/$ref" ] && { echo "$id"; break; }; done)
+        while IFS='|' read -r id ref; do [ -f "$D/media/$ref" ] && { echo "$id"; break; }; done || true)
     start_proxy "$P" "$P-ks-photo"
     "$KS" -q --json repo fetch-media --repo "$(ks_repo)" --recovery-key-file "$WORK/recovery.txt" \
         --attachment "$photo" --media-to "$D/photo" --media-state "$D/photo-state" >"$D/ks-photo.json"
