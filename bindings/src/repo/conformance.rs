@@ -16,7 +16,7 @@ use crate::{
 /// Runs the blob store conformance suite against `store` (no retries: the store itself is
 /// judged) and returns the names of the checks it passed; the first failing check is an
 /// `InvalidArgument` naming the check and what the store did. It writes under fresh
-/// `conformance-<hex>-*/` prefixes and deletes what it wrote. The suite calls the store from
+/// `conformance-<hex>-<area>` prefixes and deletes what it wrote. The suite calls the store from
 /// `threads` threads at once; `largeObjectBytes` sizes its large object, `listObjects` its
 /// listing (more than 1,000 crosses a cloud API's page size).
 #[uniffi::export]
