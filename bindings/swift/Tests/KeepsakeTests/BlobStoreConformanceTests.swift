@@ -17,11 +17,15 @@ final class ConcurrencyCheckingStore: BlobStore, @unchecked Sendable {
     init(_ inner: BlobStore) { self.inner = inner }
 
     private func call<T>(_ body: () throws -> T) rethrows -> T {
-        locked(lock) {
-            inFlight += 1
-            maxInFlight = max(maxInFlight, inFlight)
+        lock.lock()
+        inFlight += 1
+        maxInFlight = max(maxInFlight, inFlight)
+        lock.unlock()
+        defer {
+            lock.lock()
+            inFlight -= 1
+            lock.unlock()
         }
-        defer { locked(lock) { inFlight -= 1 } }
         // A cloud call takes a while: let the calls of other threads overlap this one.
         Thread.sleep(forTimeInterval: 0.001)
         return try body()

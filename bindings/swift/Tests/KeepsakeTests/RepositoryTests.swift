@@ -671,7 +671,7 @@ final class RepositoryTests: XCTestCase {
             try store.put(name: "index/cd", data: Data([9]))
             XCTAssertEqual(try store.get(name: "data/ab", range: ByteRange(offset: 1, len: 2)), Data([2, 3]))
             XCTAssertEqual(try store.get(name: "data/ab", range: ByteRange(offset: 3, len: 100)), Data([4, 5]))
-            XCTAssertEqual(try store.list(prefix: "data/"), ["data/ab"])
+            XCTAssertEqual(try store.list(prefix: "data/"), [ObjectInfo(name: "data/ab", size: 5)])
             XCTAssertEqual(try store.stat(name: "data/ab"), 5)
             try store.delete(name: "data/ab")
             try store.delete(name: "data/ab")

@@ -486,7 +486,7 @@ class RepositoryJourneyTest(private val kind: StoreKind) {
     fun `check finds a damaged pack`() = runBlocking<Unit> {
         val (store, repository, db) = fresh("damage")
         backUp(repository, db)
-        val pack = store.list("data/").first()
+        val pack = store.list("data/").first().name
         val bytes = store.inner.get(pack, null)
         bytes[20] = (bytes[20].toInt() xor 1).toByte() // inside the first chunk's ciphertext
         store.inner.put(pack, bytes)
@@ -508,7 +508,7 @@ class BuiltInBlobStoreTest {
             store.put("index/cd", byteArrayOf(9))
             assertContentEquals(byteArrayOf(2, 3), store.get("data/ab", ByteRange(1, 2)))
             assertContentEquals(byteArrayOf(4, 5), store.get("data/ab", ByteRange(3, 100)))
-            assertEquals(listOf("data/ab"), store.list("data/"))
+            assertEquals(listOf(ObjectInfo("data/ab", 5)), store.list("data/"))
             assertEquals(5L, store.stat("data/ab"))
             store.delete("data/ab")
             store.delete("data/ab")
