@@ -649,7 +649,7 @@ final class RepositoryTests: XCTestCase {
         for kind in StoreKind.allCases {
             let (store, repository, db, dir) = try await fresh(kind)
             _ = try await backUp(repository, db)
-            let pack = try XCTUnwrap(try store.list(prefix: "data/").first)
+            let pack = try XCTUnwrap(try store.list(prefix: "data/").first).name
             var bytes = try store.inner.get(name: pack, range: nil)
             bytes[bytes.startIndex + 20] ^= 1   // inside the first chunk's ciphertext
             try store.inner.put(name: pack, data: bytes)
