@@ -37,5 +37,11 @@ with_id=$(count 'get() = "attachmentId=${ `attachmentId` }, detail=${ `detail` }
 [[ "$with_id" == "1" ]] || patch_failed "$with_id MediaUnavailable message getters, expected 1"
 sed -i 's/get() = "attachmentId=\${ `attachmentId` }, detail=\${ `detail` }"$/get() = `detail`/' "$kotlin_file"
 variants=$((variants + with_id))
+#    KeepsakeException.Storage (kind, retryAfterMs) and BlobStoreException.Throttled
+#    (retryAfterMs) carry more fields after the detail; their message is the detail too.
+with_more=$(grep -cE 'get\(\) = "detail=\$\{ `detail` \}, [a-zA-Z]+=.*"$' "$kotlin_file" || true)
+[[ "$with_more" == "2" ]] || patch_failed "$with_more message getters with fields after the detail, expected 2"
+sed -i -E 's/get\(\) = "detail=\$\{ `detail` \}, [a-zA-Z]+=.*"$/get() = `detail`/' "$kotlin_file"
+variants=$((variants + with_more))
 [[ "$(count 'detail=')" == "0" ]] || patch_failed "a message still reads detail=..."
 echo "patch-kotlin-bindings.sh: patched $kotlin_file: $objects object lower() bodies, $variants exception messages" >&2

@@ -24,6 +24,13 @@ echo "== repository benchmark smoke (2,000 messages; restic installed if missing
 BENCH_SMOKE=1 scripts/bench-repo.sh >/dev/null
 # --- repository (issue 10): benchmark smoke run (end) ---
 
+# --- remote stores (issue 20) (begin) ---
+echo "== remote stores against moto (S3) and apache2 (WebDAV): conformance, CLI journeys, faults"
+scripts/test-remote.sh
+echo "== remote benchmark smoke (tiny data, loopback and a Drive-like profile)"
+BENCH_SMOKE=1 scripts/bench-remote.sh >/dev/null
+# --- remote stores (issue 20) (end) ---
+
 echo "== Kotlin and Swift bindings"
 scripts/test-bindings.sh
 

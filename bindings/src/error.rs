@@ -8,7 +8,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use keepsake_core::Error as CoreError;
+use keepsake_core::{Error as CoreError, StorageErrorKind};
 
 /// Everything that can go wrong, as seen by an app.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -106,12 +106,19 @@ pub enum KeepsakeError {
         /// The object's name.
         detail: String,
     },
-    /// The app's blob store failed (network, quota, permission); the bytes were not judged.
-    /// Nothing is lost: run the operation again later and it resumes.
+    /// The app's blob store failed; the bytes were not judged. Nothing is lost: run the
+    /// operation again and it resumes. `kind` says when: `Transient` and `Throttled` failures
+    /// were already retried a few times (wait, then schedule the work again, after
+    /// `retryAfterMs` when the service said), `QuotaExceeded` needs the user to free space,
+    /// `Unauthorized` needs them to sign in to the storage again.
     #[error("{detail}")]
     Storage {
         /// The store call, the object and the store's message.
         detail: String,
+        /// What kind of failure stopped the operation.
+        kind: StorageFailure,
+        /// How long the service asked to wait before trying again, when it said (throttling).
+        retry_after_ms: Option<i64>,
     },
     /// Another device or process is writing to the repository; try again later.
     #[error("{detail}")]
@@ -171,6 +178,39 @@ pub enum KeepsakeError {
         /// What happened.
         detail: String,
     },
+}
+
+/// What kind of failure a blob store call met (the `kind` of `KeepsakeError.Storage`, and what
+/// an app's own store reports through `BlobStoreError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum StorageFailure {
+    /// The network or the service failed for now (timeout, reset, 5xx): retried, then worth
+    /// scheduling again soon.
+    Transient,
+    /// The service asked to slow down (429, rate limit): retried after the pause it asked for.
+    Throttled,
+    /// The storage is full or over quota: not retried; the user must free space.
+    QuotaExceeded,
+    /// The credentials were refused: not retried; the user must sign in again.
+    Unauthorized,
+    /// Anything else the store reported: not retried.
+    Other,
+}
+
+impl StorageFailure {
+    /// The core's kind as the app's, with the pause asked for in milliseconds.
+    pub(crate) fn from_core(kind: StorageErrorKind) -> (StorageFailure, Option<i64>) {
+        match kind {
+            StorageErrorKind::Transient => (StorageFailure::Transient, None),
+            StorageErrorKind::Throttled { retry_after } => (
+                StorageFailure::Throttled,
+                retry_after.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            ),
+            StorageErrorKind::QuotaExceeded => (StorageFailure::QuotaExceeded, None),
+            StorageErrorKind::Unauthorized => (StorageFailure::Unauthorized, None),
+            _ => (StorageFailure::Other, None),
+        }
+    }
 }
 
 impl KeepsakeError {
@@ -240,10 +280,20 @@ impl From<CoreError> for KeepsakeError {
             CoreError::Database { .. } => KeepsakeError::Database { detail },
             CoreError::TargetExists { .. } => KeepsakeError::TargetExists { detail },
             CoreError::ObjectMissing { .. } => KeepsakeError::ObjectMissing { detail },
-            // A store that changed under a backup is retried like a failed store call.
-            CoreError::Storage { .. } | CoreError::StoreChanged { .. } => {
-                KeepsakeError::Storage { detail }
+            CoreError::Storage { kind, .. } => {
+                let (kind, retry_after_ms) = StorageFailure::from_core(kind);
+                KeepsakeError::Storage {
+                    detail,
+                    kind,
+                    retry_after_ms,
+                }
             }
+            // A store that changed under a backup: running it again reads the store anew.
+            CoreError::StoreChanged { .. } => KeepsakeError::Storage {
+                detail,
+                kind: StorageFailure::Transient,
+                retry_after_ms: None,
+            },
             CoreError::RepositoryLocked { .. } => KeepsakeError::RepositoryLocked { detail },
             CoreError::MediaUnavailable { attachment_id, .. } => KeepsakeError::MediaUnavailable {
                 attachment_id,
@@ -321,6 +371,38 @@ mod tests {
             }),
             KeepsakeError::KeyringRolledBack { .. }
         ));
+    }
+
+    #[test]
+    fn storage_failures_keep_their_kind_and_pause() {
+        let throttled = KeepsakeError::from(keepsake_core::repo::storage_error_of(
+            StorageErrorKind::Throttled {
+                retry_after: Some(std::time::Duration::from_millis(2500)),
+            },
+            "put",
+            "data/ab",
+            "slow down",
+        ));
+        assert!(matches!(
+            throttled,
+            KeepsakeError::Storage { kind: StorageFailure::Throttled, retry_after_ms: Some(2500), ref detail }
+                if detail.contains("slow down")
+        ));
+        for (core, app) in [
+            (
+                StorageErrorKind::QuotaExceeded,
+                StorageFailure::QuotaExceeded,
+            ),
+            (StorageErrorKind::Unauthorized, StorageFailure::Unauthorized),
+            (StorageErrorKind::Transient, StorageFailure::Transient),
+            (StorageErrorKind::Other, StorageFailure::Other),
+        ] {
+            let err = keepsake_core::repo::storage_error_of(core, "get", "config", "x");
+            assert!(matches!(
+                KeepsakeError::from(err),
+                KeepsakeError::Storage { kind, retry_after_ms: None, .. } if kind == app
+            ));
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub use backup::{
     restore_from_path, restore_from_source, verify_backup, BackupInfo, BackupOptions, BackupReport,
     PayloadKind, RestoreReport, VerifyReport,
 };
-pub use error::KeepsakeError;
+pub use error::{KeepsakeError, StorageFailure};
 pub use keyring::{normalize_recovery_key, Keyring, NewRecoveryKey, SlotInfo, SlotKind};
 pub use logging::{install_logger, LogLevel, Logger};
 pub use media::{
@@ -43,6 +43,8 @@ pub use passkey::{
     PasskeyRegistration, PasskeyUnlock, RegistrationRequestInfo,
 };
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
+#[cfg(feature = "soft-authenticator")]
+pub use repo::blob_store_conformance;
 pub use repo::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange, CheckProblem,
     CheckReport, CheckVerdict, DamagedSnapshot, Healing, ProblemKind, PruneReport, RemovedSnapshot,

@@ -32,7 +32,9 @@ pub(crate) const EXIT_CODES: &str =
     "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
 12 corrupted, 13 truncated, 14 unsupported version, 15 I/O, 16 passkey (no slot, no PRF), \
 17 cancelled, 18 target exists, 19 repository object missing, 20 blob store failed, \
-21 repository locked, 22 media unavailable (an attachment could not be restored).";
+21 repository locked, 22 media unavailable (an attachment could not be restored), 23 untrusted \
+keyring (opened through a version 2 slot), 24 legacy slot blocks a rotation, 25 store throttling, \
+26 store quota exceeded, 27 store credentials refused.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -65,6 +67,10 @@ pub struct DemoArgs {
     /// Messages in the synthetic database.
     #[arg(long, default_value_t = 100_000)]
     pub messages: u64,
+
+    /// Bytes of synthetic media files (photos, voice notes, documents, clips) beside the chats.
+    #[arg(long, value_name = "N", default_value_t = 32_000_000)]
+    pub media_bytes: u64,
 
     /// Keep the demo's files (databases, keys, passkey, backup) in this new directory instead of
     /// a temporary one that is removed at the end.
@@ -177,8 +183,8 @@ pub struct RekeyArgs {
 
     /// A repository sealed by the old keyring to move to the new one (repeatable): its keys are
     /// re-wrapped and a new key epoch starts, as for a rotation.
-    #[arg(long = "repo", value_name = "DIR")]
-    pub repos: Vec<PathBuf>,
+    #[arg(long = "repo", value_name = "LOCATION")]
+    pub repos: Vec<String>,
 }
 
 /// `keepsake keys rotate`.
@@ -189,8 +195,8 @@ pub struct RotateArgs {
 
     /// A repository to carry through the rotation (repeatable): it takes the new root key and
     /// starts a new key epoch in the same step, while the old key can still re-wrap its keys.
-    #[arg(long = "repo", value_name = "DIR")]
-    pub repos: Vec<PathBuf>,
+    #[arg(long = "repo", value_name = "LOCATION")]
+    pub repos: Vec<String>,
 }
 
 /// `keepsake keys add-password`.
@@ -258,8 +264,8 @@ pub struct RemoveSlotArgs {
 
     /// A repository to carry through the rotation that the removal makes (repeatable), as for
     /// `keys rotate --repo`.
-    #[arg(long = "repo", value_name = "DIR")]
-    pub repos: Vec<PathBuf>,
+    #[arg(long = "repo", value_name = "LOCATION")]
+    pub repos: Vec<String>,
 }
 
 /// `keepsake backup`.
@@ -365,12 +371,29 @@ pub struct RepoAdoptKeysArgs {
     pub to_keys: PathBuf,
 }
 
-/// Where a repository lives.
+/// Where a repository lives, and how to reach it.
 #[derive(Debug, Clone, Args)]
 pub struct RepoDirArg {
-    /// The repository directory (a directory blob store).
-    #[arg(long = "repo", value_name = "DIR", env = "KEEPSAKE_REPO")]
-    pub repo_dir: PathBuf,
+    /// The repository: a directory, or a remote store as restic names them
+    /// (s3:http://HOST:PORT/BUCKET/PREFIX, s3:https://..., webdav:https://HOST/PATH,
+    /// gs:BUCKET:/PREFIX, azure:CONTAINER:/PREFIX). Credentials come from the environment
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, KEEPSAKE_WEBDAV_USER, ...) or
+    /// --options-file, never from the command line (docs/STORES.md).
+    #[arg(long = "repo", value_name = "LOCATION", env = "KEEPSAKE_REPO")]
+    pub repo: String,
+
+    /// A store option (repeatable): connections=N, timeout=SECONDS, io-timeout=SECONDS,
+    /// retries=N, retry-delay=SECONDS, s3.region=REGION, ... (docs/STORES.md).
+    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+
+    /// A file of store options and credentials, KEY=VALUE per line (mode 0600).
+    #[arg(
+        long = "options-file",
+        value_name = "FILE",
+        env = "KEEPSAKE_OPTIONS_FILE"
+    )]
+    pub options_file: Option<PathBuf>,
 }
 
 /// `keepsake repo init`.
@@ -452,7 +475,7 @@ pub struct RepoRestoreArgs {
 }
 
 /// The media part of `keepsake repo restore`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct MediaRestoreArgs {
     /// After the database, restore the attachments' files into DIR (at their `local_ref`).
     /// Resumable: running the same command again continues where it stopped.

@@ -5,7 +5,7 @@
 
 use std::{io, path::PathBuf};
 
-use keepsake_core::Error as CoreError;
+use keepsake_core::{Error as CoreError, StorageErrorKind};
 
 /// A failed command.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +81,8 @@ pub enum ExitStatus {
     /// 19: a repository object is missing (no repository at that location, or the store lost
     /// an object).
     ObjectMissing,
-    /// 20: the blob store failed (the bytes were not judged); running again may succeed.
+    /// 20: the blob store failed (the bytes were not judged) after its retries: the network
+    /// or the service failed; running again may succeed.
     Storage,
     /// 21: another writer holds the repository's lock.
     Locked,
@@ -92,11 +93,18 @@ pub enum ExitStatus {
     UntrustedKeyring,
     /// 24: a version 1 or 2 slot blocks a rotation: unlock once with its secret to upgrade it.
     LegacySlot,
+    /// 25: the store kept throttling (or asked for a longer pause than the retries wait):
+    /// run again later.
+    Throttled,
+    /// 26: the store is full or over its quota: free space, then run again.
+    QuotaExceeded,
+    /// 27: the store refused the credentials: fix them, then run again.
+    Unauthorized,
 }
 
 impl ExitStatus {
     /// Every status, in code order (the table of docs/CLI.md, checked by a test).
-    pub const ALL: [ExitStatus; 18] = [
+    pub const ALL: [ExitStatus; 21] = [
         ExitStatus::Ok,
         ExitStatus::Other,
         ExitStatus::Usage,
@@ -115,6 +123,9 @@ impl ExitStatus {
         ExitStatus::MediaUnavailable,
         ExitStatus::UntrustedKeyring,
         ExitStatus::LegacySlot,
+        ExitStatus::Throttled,
+        ExitStatus::QuotaExceeded,
+        ExitStatus::Unauthorized,
     ];
 
     /// The process exit code.
@@ -138,6 +149,9 @@ impl ExitStatus {
             ExitStatus::MediaUnavailable => 22,
             ExitStatus::UntrustedKeyring => 23,
             ExitStatus::LegacySlot => 24,
+            ExitStatus::Throttled => 25,
+            ExitStatus::QuotaExceeded => 26,
+            ExitStatus::Unauthorized => 27,
         }
     }
 
@@ -162,6 +176,9 @@ impl ExitStatus {
             ExitStatus::MediaUnavailable => "media_unavailable",
             ExitStatus::UntrustedKeyring => "untrusted_keyring",
             ExitStatus::LegacySlot => "legacy_slot",
+            ExitStatus::Throttled => "throttled",
+            ExitStatus::QuotaExceeded => "quota_exceeded",
+            ExitStatus::Unauthorized => "unauthorized",
         }
     }
 }
@@ -207,7 +224,13 @@ fn classify_core(core: &CoreError) -> ExitStatus {
         CoreError::InvalidArgument(_) => ExitStatus::Usage,
         CoreError::TargetExists { .. } => ExitStatus::TargetExists,
         CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
-        CoreError::Storage { .. } | CoreError::StoreChanged { .. } => ExitStatus::Storage,
+        CoreError::Storage { kind, .. } => match kind {
+            StorageErrorKind::Throttled { .. } => ExitStatus::Throttled,
+            StorageErrorKind::QuotaExceeded => ExitStatus::QuotaExceeded,
+            StorageErrorKind::Unauthorized => ExitStatus::Unauthorized,
+            _ => ExitStatus::Storage,
+        },
+        CoreError::StoreChanged { .. } => ExitStatus::Storage,
         CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
         CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
         // Database failures, randomness failures and any variant added later.
@@ -267,8 +290,36 @@ mod tests {
                     op: "put".into(),
                     name: "data/ab".into(),
                     message: "quota".into(),
+                    kind: StorageErrorKind::Transient,
                 }),
                 20,
+            ),
+            (
+                status_of(keepsake_core::repo::storage_error_of(
+                    StorageErrorKind::Throttled { retry_after: None },
+                    "put",
+                    "data/ab",
+                    "slow down",
+                )),
+                25,
+            ),
+            (
+                status_of(keepsake_core::repo::storage_error_of(
+                    StorageErrorKind::QuotaExceeded,
+                    "put",
+                    "data/ab",
+                    "full",
+                )),
+                26,
+            ),
+            (
+                status_of(keepsake_core::repo::storage_error_of(
+                    StorageErrorKind::Unauthorized,
+                    "list",
+                    "data/",
+                    "expired",
+                )),
+                27,
             ),
             (
                 status_of(CoreError::RepositoryLocked {

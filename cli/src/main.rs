@@ -8,6 +8,7 @@ mod keys_dir;
 mod output;
 mod progress;
 mod secrets;
+mod stores;
 
 use std::process::ExitCode;
 

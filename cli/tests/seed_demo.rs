@@ -52,7 +52,18 @@ fn seed_refuses_an_existing_database() {
 #[test]
 fn demo_runs_the_whole_flow_and_compares_every_row() {
     let fx = Fixture::empty();
-    let doc = json_run(&["demo", "--messages", "3000", "--dir", &fx.arg("demo")], 0);
+    let doc = json_run(
+        &[
+            "demo",
+            "--messages",
+            "3000",
+            "--media-bytes",
+            "1000000",
+            "--dir",
+            &fx.arg("demo"),
+        ],
+        0,
+    );
     assert_eq!(doc["seed"]["counts"]["messages"], 3000, "{doc}");
     assert_eq!(doc["restore"]["unlocked_with"], "passkey", "{doc}");
     assert_eq!(doc["verify"]["unlocked_with"], "recovery_key", "{doc}");
@@ -70,12 +81,69 @@ fn demo_runs_the_whole_flow_and_compares_every_row() {
 }
 
 #[test]
+fn demo_backs_up_into_a_repository_daily_and_restores_a_new_device_with_the_passkey() {
+    let fx = Fixture::empty();
+    let doc = json_run(
+        &[
+            "demo",
+            "--messages",
+            "3000",
+            "--media-bytes",
+            "2000000",
+            "--dir",
+            &fx.arg("demo"),
+        ],
+        0,
+    );
+    let repo = &doc["repository"];
+    let first = &repo["first_backup"];
+    assert!(
+        first["media"]["files_stored"].as_u64().unwrap() > 0,
+        "{doc}"
+    );
+    // A day of use: new messages, and a daily backup that uploads a small share of the
+    // repository and reads no unchanged media file.
+    let new_messages = repo["day"]["new_messages"].as_u64().unwrap();
+    assert!(new_messages > 0, "{doc}");
+    let daily = repo["daily_backup"]["bytes_uploaded"].as_u64().unwrap();
+    let total = repo["repository_bytes"].as_u64().unwrap();
+    assert!(daily > 0 && daily * 20 < total, "{doc}");
+    assert_eq!(repo["daily_backup"]["media"]["files_read"], 0, "{doc}");
+    assert!(
+        repo["daily_backup"]["requests"]["total"].as_u64().unwrap() > 0,
+        "{doc}"
+    );
+    // The new device: the passkey alone, chats first, then every media file.
+    let new_device = &repo["new_device"];
+    assert_eq!(new_device["unlocked_with"], "passkey", "{doc}");
+    assert_eq!(
+        new_device["media"]["lost"].as_array().unwrap().len(),
+        0,
+        "{doc}"
+    );
+    assert!(repo["chats_seconds"].as_f64().unwrap() <= new_device["seconds"].as_f64().unwrap());
+    assert_eq!(
+        count_rows(&fx.path("demo/new-device.db"), "messages"),
+        3000 + new_messages
+    );
+    assert!(repo["compared"]["rows"].as_u64().unwrap() >= 3000 + new_messages);
+    let media_files = repo["media_compared"]["files"].as_u64().unwrap();
+    assert!(media_files > 0, "{doc}");
+    assert_eq!(
+        repo["media_compared"]["bytes"], new_device["media"]["bytes_restored"],
+        "{doc}"
+    );
+}
+
+#[test]
 fn demo_prints_a_readable_summary() {
     keepsake()
-        .args(["demo", "--messages", "500"])
+        .args(["demo", "--messages", "500", "--media-bytes", "1000000"])
         .assert()
         .success()
         .stdout(predicate::str::contains("every row came back identical"))
+        .stdout(predicate::str::contains("daily backup"))
+        .stdout(predicate::str::contains("new device     passkey only"))
         .stdout(predicate::str::contains("passkey"));
 }
 

@@ -4,7 +4,7 @@
 //! Errors raised inside `std::io::Read`/`Write` adapters travel wrapped in an `io::Error`;
 //! [`Error::from`] on such an `io::Error` recovers the original typed error.
 
-use std::{io, path::PathBuf};
+use std::{fmt, io, path::PathBuf, time::Duration};
 
 /// `Result` with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -211,15 +211,18 @@ pub enum Error {
         name: String,
     },
 
-    /// The blob store failed (network, quota, permission): the bytes were not judged.
-    #[error("blob store {op} of {name} failed: {message}")]
+    /// The blob store failed (network, throttling, quota, permission): the bytes were not
+    /// judged. `kind` says whether waiting and trying again can help.
+    #[error("blob store {op} of {name} failed ({kind}): {message}")]
     Storage {
-        /// The store call: `put`, `get`, `list`, `delete` or `stat`.
+        /// The store call: `put`, `get`, `create`, `list`, `delete` or `stat`.
         op: String,
         /// The object name (or prefix, for `list`).
         name: String,
         /// The store's description of the failure.
         message: String,
+        /// What kind of failure it was: what a retry policy and the user can do about it.
+        kind: StorageErrorKind,
     },
 
     /// The store changed under a backup in a way it cannot finish through: a pack its snapshot
@@ -250,7 +253,63 @@ pub enum Error {
     },
 }
 
+/// What kind of failure a blob store call met. A retry policy
+/// ([`crate::repo::RetryingStore`]) retries [`Transient`](Self::Transient) and
+/// [`Throttled`](Self::Throttled) failures and nothing else; apps and the CLI tell the user which
+/// one stopped an operation (no network, wait, the storage is full, sign in again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// The network or the service failed for now (connection reset, timeout, 5xx): trying
+    /// again soon may succeed.
+    Transient,
+    /// The service asks the client to slow down (HTTP 429, S3 `SlowDown`, Drive's rate limit),
+    /// possibly saying how long to wait (`Retry-After`).
+    Throttled {
+        /// How long the service asked to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+    /// The storage is full or the account's quota is spent (HTTP 507, S3 `QuotaExceeded`):
+    /// retrying cannot help until the user frees space.
+    QuotaExceeded,
+    /// The credentials were refused or do not allow the call (HTTP 401/403): the user must
+    /// sign in again or fix the permissions.
+    Unauthorized,
+    /// Anything else (a bad request, a local disk error, a store bug): not retried.
+    Other,
+}
+
+impl StorageErrorKind {
+    /// Whether waiting and trying the same call again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transient | Self::Throttled { .. })
+    }
+}
+
+impl fmt::Display for StorageErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transient => f.write_str("transient"),
+            Self::Throttled {
+                retry_after: Some(wait),
+            } => write!(f, "throttled, retry after {:.1} s", wait.as_secs_f64()),
+            Self::Throttled { retry_after: None } => f.write_str("throttled"),
+            Self::QuotaExceeded => f.write_str("quota exceeded"),
+            Self::Unauthorized => f.write_str("unauthorized"),
+            Self::Other => f.write_str("failed"),
+        }
+    }
+}
+
 impl Error {
+    /// The kind of a [`Error::Storage`]; None for every other error.
+    pub fn storage_kind(&self) -> Option<StorageErrorKind> {
+        match self {
+            Error::Storage { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
     /// An I/O error on a known path.
     pub fn io_at(path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::from(source).with_path(path)

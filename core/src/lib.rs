@@ -28,4 +28,4 @@ pub mod progress;
 pub mod repo;
 pub mod store;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, StorageErrorKind};

@@ -28,10 +28,15 @@ pub(super) struct AppStore {
     pub(super) size: Mutex<Option<i64>>,
     /// The last object created under `locks/`, with its name.
     pub(super) last_lock: Mutex<Option<(String, Vec<u8>)>>,
+    /// The next calls fail with these errors, one each, before the store answers again.
+    pub(super) next_failures: Mutex<Vec<BlobStoreError>>,
 }
 
 impl AppStore {
     fn check(&self) -> Result<(), BlobStoreError> {
+        if let Some(err) = self.next_failures.lock().unwrap().pop() {
+            return Err(err);
+        }
         if self.offline.load(Ordering::SeqCst) {
             return Err(BlobStoreError::Failed {
                 detail: "no network".into(),

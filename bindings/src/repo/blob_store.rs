@@ -3,19 +3,26 @@
 //! core's directory and in-memory stores handed to the app as the same trait.
 //!
 //! Errors keep their meaning in both directions: a missing object is `BlobStoreError.NotFound`
-//! on the app's side and `ObjectMissing` in the core; any other failure (including an exception
-//! the app did not declare) is `BlobStoreError.Failed` and the core's `Storage`, which the app
-//! sees as `KeepsakeError.Storage` and can retry.
+//! on the app's side and `ObjectMissing` in the core; `Transient`, `Throttled` (with the pause
+//! the service asked for), `QuotaExceeded` and `Unauthorized` become the core's `Storage` error
+//! of that kind, which the core's `RetryingStore` retries (the first two) or returns at once (the
+//! others); `Failed` is a failure of no known kind, not retried. An exception the app did not
+//! declare (an `IOException` from its HTTP client) counts as `Transient`.
+//!
+//! Every store the app hands to a `Repository` is wrapped in the core's `RetryingStore`
+//! ([`ForeignBlobStore::wrap`]), so the app's store makes one attempt per call and reports what
+//! happened; it must not retry itself (the retries would multiply).
 
 use std::{
     panic::{catch_unwind, AssertUnwindSafe},
     path::Path,
     sync::Arc,
+    time::Duration,
 };
 
 use keepsake_core::{
-    repo::{self as core_repo, storage_error},
-    Error as CoreError, Result as CoreResult,
+    repo::{self as core_repo, storage_error, storage_error_of},
+    Error as CoreError, Result as CoreResult, StorageErrorKind,
 };
 
 use crate::{
@@ -71,7 +78,37 @@ pub enum BlobStoreError {
         /// The object's name.
         name: String,
     },
-    /// The call failed: network, quota, permission, a bug. The operation stops with
+    /// The network or the service failed for now (timeout, connection reset, HTTP 5xx):
+    /// Keepsake retries the call with a growing, jittered pause.
+    #[error("{detail}")]
+    Transient {
+        /// What went wrong, for logs.
+        detail: String,
+    },
+    /// The service asked to slow down (HTTP 429, a rate limit): Keepsake waits at least
+    /// `retry_after_ms` (when the service said, e.g. its `Retry-After` header) and retries.
+    #[error("{detail}")]
+    Throttled {
+        /// What went wrong, for logs.
+        detail: String,
+        /// How long the service asked to wait, in milliseconds, if it said.
+        retry_after_ms: Option<i64>,
+    },
+    /// The storage is full or the quota is spent (HTTP 507, Drive's `storageQuotaExceeded`):
+    /// not retried; the operation stops with `KeepsakeError.Storage` of kind `QuotaExceeded`.
+    #[error("{detail}")]
+    QuotaExceeded {
+        /// What went wrong, for logs.
+        detail: String,
+    },
+    /// The credentials were refused (HTTP 401/403, an expired token): not retried; the
+    /// operation stops with `KeepsakeError.Storage` of kind `Unauthorized`.
+    #[error("{detail}")]
+    Unauthorized {
+        /// What went wrong, for logs.
+        detail: String,
+    },
+    /// Any other failure (a bug, a bad request): not retried. The operation stops with
     /// `KeepsakeError.Storage`; running it again later resumes it.
     #[error("{detail}")]
     Failed {
@@ -80,10 +117,11 @@ pub enum BlobStoreError {
     },
 }
 
-/// An exception the app's store threw without declaring it is a failure like any other.
+/// An exception the app's store threw without declaring it (an `IOException` from the HTTP
+/// client, most likely) is treated as transient: retried a few times, then reported.
 impl From<uniffi::UnexpectedUniFFICallbackError> for BlobStoreError {
     fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        BlobStoreError::Failed {
+        BlobStoreError::Transient {
             detail: format!("the app's blob store threw: {}", err.reason),
         }
     }
@@ -93,7 +131,14 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for BlobStoreError {
 /// `directoryBlobStore` / `memoryBlobStore`). Names are opaque ASCII such as `data/3fa2...`:
 /// store them as given (a `/` may become a folder). The store is not trusted: every byte read
 /// back is authenticated, so a store that loses or damages objects causes an error, never a
-/// wrong restore. Calls come from a background thread, one at a time per operation.
+/// wrong restore.
+///
+/// **Calls come from several threads at once**: a backup uploads packs while it reads the index,
+/// a restore fetches ranges in parallel, and several operations may share one store. Every
+/// method must be safe to call concurrently (no shared mutable state without a lock, one HTTP
+/// client shared by all calls). Make one attempt per call and report failures by kind
+/// (`Transient`, `Throttled`, `QuotaExceeded`, `Unauthorized`): Keepsake retries what can be
+/// retried, so the store must not retry by itself.
 #[uniffi::export(with_foreign)]
 pub trait BlobStore: Send + Sync {
     /// Stores `data` as object `name`, replacing any object of that name, atomically: a reader
@@ -121,9 +166,13 @@ pub trait BlobStore: Send + Sync {
 pub(crate) struct ForeignBlobStore(pub(crate) Arc<dyn BlobStore>);
 
 impl ForeignBlobStore {
-    /// The adapter as the core's store type.
+    /// The adapter as the core's store type, wrapped in the core's retry policy: every store
+    /// a `Repository` uses, the app's own and the built-in ones, is retried the same way.
     pub(crate) fn wrap(store: Arc<dyn BlobStore>) -> Arc<dyn core_repo::BlobStore> {
-        Arc::new(ForeignBlobStore(store))
+        Arc::new(core_repo::RetryingStore::new(
+            Arc::new(ForeignBlobStore(store)),
+            core_repo::RetryPolicy::default(),
+        ))
     }
 }
 
@@ -136,6 +185,29 @@ fn to_core(op: &str, name: &str, err: BlobStoreError) -> CoreError {
         // `NotFound` from a call that has no such answer is the store misbehaving.
         BlobStoreError::NotFound { name: missing } => {
             storage_error(op, name, format!("object {missing} not found"))
+        }
+        BlobStoreError::Transient { detail } => {
+            storage_error_of(StorageErrorKind::Transient, op, name, detail)
+        }
+        BlobStoreError::Throttled {
+            detail,
+            retry_after_ms,
+        } => {
+            let retry_after = retry_after_ms
+                .and_then(|ms| u64::try_from(ms).ok())
+                .map(Duration::from_millis);
+            storage_error_of(
+                StorageErrorKind::Throttled { retry_after },
+                op,
+                name,
+                detail,
+            )
+        }
+        BlobStoreError::QuotaExceeded { detail } => {
+            storage_error_of(StorageErrorKind::QuotaExceeded, op, name, detail)
+        }
+        BlobStoreError::Unauthorized { detail } => {
+            storage_error_of(StorageErrorKind::Unauthorized, op, name, detail)
         }
         BlobStoreError::Failed { detail } => storage_error(op, name, detail),
     }
@@ -222,13 +294,24 @@ impl core_repo::BlobStore for ForeignBlobStore {
 /// it directly or wrap it (to count uploads, to add its own retries).
 struct BuiltinBlobStore(Arc<dyn core_repo::BlobStore>);
 
-/// The core's error as the app-side error: a missing object stays `NotFound`.
+/// The core's error as the app-side error: a missing object stays `NotFound`, a storage
+/// failure keeps its kind.
 fn from_core(err: CoreError) -> BlobStoreError {
+    let detail = err.to_string();
     match err {
         CoreError::ObjectMissing { name } => BlobStoreError::NotFound { name },
-        other => BlobStoreError::Failed {
-            detail: other.to_string(),
+        CoreError::Storage { kind, .. } => match kind {
+            StorageErrorKind::Transient => BlobStoreError::Transient { detail },
+            StorageErrorKind::Throttled { retry_after } => BlobStoreError::Throttled {
+                detail,
+                retry_after_ms: retry_after
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            },
+            StorageErrorKind::QuotaExceeded => BlobStoreError::QuotaExceeded { detail },
+            StorageErrorKind::Unauthorized => BlobStoreError::Unauthorized { detail },
+            _ => BlobStoreError::Failed { detail },
         },
+        _ => BlobStoreError::Failed { detail },
     }
 }
 
@@ -359,8 +442,44 @@ mod tests {
         });
         assert!(matches!(
             to_core("put", "data/ab", undeclared),
-            CoreError::Storage { message, .. } if message.contains("timeout")
+            CoreError::Storage { message, kind: StorageErrorKind::Transient, .. }
+                if message.contains("timeout")
         ));
+        let kinds = [
+            (
+                BlobStoreError::Throttled {
+                    detail: "429".into(),
+                    retry_after_ms: Some(1500),
+                },
+                StorageErrorKind::Throttled {
+                    retry_after: Some(Duration::from_millis(1500)),
+                },
+            ),
+            (
+                BlobStoreError::QuotaExceeded {
+                    detail: "full".into(),
+                },
+                StorageErrorKind::QuotaExceeded,
+            ),
+            (
+                BlobStoreError::Unauthorized {
+                    detail: "token expired".into(),
+                },
+                StorageErrorKind::Unauthorized,
+            ),
+            (
+                BlobStoreError::Failed {
+                    detail: "bug".into(),
+                },
+                StorageErrorKind::Other,
+            ),
+        ];
+        for (app_error, kind) in kinds {
+            assert_eq!(
+                to_core("get", "data/ab", app_error).storage_kind(),
+                Some(kind)
+            );
+        }
         // NotFound from a put is not a missing object the engine could reason about.
         assert!(matches!(
             to_core(

@@ -9,6 +9,8 @@
 //! fail with `KeepsakeError.RepositoryLocked`.
 
 mod blob_store;
+#[cfg(feature = "soft-authenticator")]
+mod conformance;
 mod health;
 mod maintenance;
 mod media;
@@ -27,6 +29,8 @@ pub(crate) use blob_store::ForeignBlobStore;
 pub use blob_store::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange,
 };
+#[cfg(feature = "soft-authenticator")]
+pub use conformance::blob_store_conformance;
 pub use health::{
     CheckProblem, CheckReport, CheckVerdict, DamagedSnapshot, Healing, ProblemKind,
     RemovedSnapshot, RepairReport, SalvagedPack, SnapshotHistory, SnapshotMediaLoss, UnlockReport,

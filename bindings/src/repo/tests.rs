@@ -176,7 +176,7 @@ fn the_apps_failures_reach_it_typed() {
     app.offline.store(true, Ordering::SeqCst);
     let err = repo.backup(chats.clone(), None, None, None).unwrap_err();
     assert!(
-        matches!(&err, KeepsakeError::Storage { detail } if detail.contains("no network")),
+        matches!(&err, KeepsakeError::Storage { detail, .. } if detail.contains("no network")),
         "{err:?}"
     );
     app.offline.store(false, Ordering::SeqCst);
@@ -338,4 +338,41 @@ fn a_repository_opened_through_a_version_2_slot_is_re_keyed_before_it_is_written
     assert!(repo.is_authenticated().unwrap());
     repo.backup(chats, None, None, None).unwrap();
     assert_eq!(repo.keyring().unwrap().id().unwrap(), new.id().unwrap());
+}
+
+#[test]
+fn the_app_store_s_transient_failures_and_throttling_are_retried_and_quota_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(AppStore::default());
+    let keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("paper".into()).unwrap();
+    let repo = Repository::create(app.clone(), keyring, None).unwrap();
+    let chats = chat_store(&dir.path().join("chats.db"));
+    *app.next_failures.lock().unwrap() = vec![
+        BlobStoreError::Throttled {
+            detail: "429".into(),
+            retry_after_ms: Some(300),
+        },
+        BlobStoreError::Transient {
+            detail: "connection reset".into(),
+        },
+    ];
+    let started = std::time::Instant::now();
+    repo.backup(chats.clone(), None, None, None).unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(repo.snapshots().unwrap().len(), 1);
+    assert!(app.next_failures.lock().unwrap().is_empty());
+
+    *app.next_failures.lock().unwrap() = vec![BlobStoreError::QuotaExceeded {
+        detail: "storage full".into(),
+    }];
+    let err = repo.backup(chats, None, None, None).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            KeepsakeError::Storage { kind: crate::StorageFailure::QuotaExceeded, retry_after_ms: None, detail }
+                if detail.contains("storage full")
+        ),
+        "{err:?}"
+    );
 }

@@ -1,6 +1,8 @@
 //! `keepsake demo`: the whole flow on synthetic data in one command, with a summary a person can
-//! read in ten seconds: seed, enroll a software passkey and a recovery key, back up, inspect,
-//! restore with the passkey, verify with the recovery key, compare every row.
+//! read in ten seconds: seed chats and media, enroll a software passkey and a recovery key; the
+//! daily backups into a repository and a new device's restore (`demo_repo`); then the
+//! single-file export: back up, inspect, restore with the passkey, verify with the recovery key,
+//! compare every row.
 
 use std::{
     fs,
@@ -13,10 +15,11 @@ use serde::Serialize;
 
 use super::{
     backup::{backup, BackupReport},
+    demo_repo::{self, RepoDemo},
     keys::add_recovery_key,
     passkeys::enroll_software_passkey,
     restore::{restore, RestoreReport},
-    seed::{seed, SeedReport},
+    seed::{seed, MediaRequest, SeedReport},
     slots::{write_slots, SlotView},
     verify::{verify, VerifyReport},
     views::kind_name,
@@ -39,6 +42,7 @@ struct DemoReport {
     dir: String,
     kept: bool,
     seed: SeedReport,
+    repository: RepoDemo,
     backup: BackupReport,
     inspected_kind: &'static str,
     slots: Vec<SlotView>,
@@ -59,6 +63,8 @@ impl Report for DemoReport {
             human_bytes(self.seed.bytes),
             self.seed.seconds
         )?;
+        self.repository.write_text(out)?;
+        writeln!(out, "The same chats as one export file (the container):")?;
         writeln!(
             out,
             "  backup   {} -> {} ({:.0}% of the database) in {:.2} s, {:.0} MiB/s",
@@ -95,7 +101,8 @@ impl Report for DemoReport {
         if self.kept {
             writeln!(
                 out,
-                "Files kept in {}: chats.db, keys/, recovery.txt, phone.passkey, chats.keepsake, restored.db",
+                "Files kept in {}: chats.db, media/, keys/, recovery.txt, phone.passkey, repo/, \
+                 cache/, new-device.db, new-device-media/, chats.keepsake, restored.db",
                 self.dir
             )?;
         }
@@ -152,7 +159,19 @@ pub fn run(args: &DemoArgs, context: &Context) -> CliResult<()> {
     let dir = workspace.path();
     let file = |name: &str| dir.join(name);
 
-    let seeded = seed(&file("chats.db"), args.messages, 1, None, None, context)?;
+    let media = MediaRequest {
+        dir: file("media"),
+        bytes: args.media_bytes,
+        size_divisor: 1,
+    };
+    let seeded = seed(
+        &file("chats.db"),
+        args.messages,
+        1,
+        None,
+        Some(&media),
+        context,
+    )?;
     context.cancel.check()?;
 
     let keys = KeysDir::at(&file("keys"));
@@ -160,6 +179,8 @@ pub fn run(args: &DemoArgs, context: &Context) -> CliResult<()> {
     add_recovery_key(&keys, "demo recovery key", Some(&file("recovery.txt")))?;
     enroll_software_passkey(&keys, &file("phone.passkey"), "demo phone", DEMO_RP_ID)?;
     context.cancel.check()?;
+
+    // The single-file export first, of the chats as seeded (the repository's day changes them).
 
     let backed_up = backup(
         &BackupArgs {
@@ -202,11 +223,13 @@ pub fn run(args: &DemoArgs, context: &Context) -> CliResult<()> {
     context.cancel.check()?;
 
     let compared = compare_databases(&file("chats.db"), &file("restored.db"))?;
+    let repository = demo_repo::run(dir, context)?;
 
     let report = DemoReport {
         dir: dir.display().to_string(),
         kept: matches!(workspace, Workspace::Kept(_)),
         seed: seeded,
+        repository,
         backup: backed_up,
         inspected_kind: kind_name(info.header.payload_kind()),
         slots: SlotView::all(info.header.slots()),

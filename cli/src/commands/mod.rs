@@ -2,6 +2,7 @@
 
 mod backup;
 mod demo;
+mod demo_repo;
 mod inspect;
 mod keys;
 mod passkeys;

@@ -1,11 +1,10 @@
 //! `keepsake repo ...`: incremental backups into a repository kept in a directory (the core's
-//! directory blob store). The repository is opened with the keys directory (daily backups) or
+//! directory blob store) or a remote store (`stores`). The repository is opened with the keys directory (daily backups) or
 //! with a passkey or the recovery key (a new device), exactly as a backup file is.
 
 use std::{
     io::{self, Write},
     path::{Path, PathBuf},
-    sync::Arc,
     time::Instant,
 };
 
@@ -18,8 +17,7 @@ use keepsake_core::{
     },
     progress::{Phase, Reporter, Unit},
     repo::{
-        config::SealedConfig, BlobStore, DirStore, KeyringAdoption, RepoOptions, Repository,
-        SnapshotId, CONFIG_NAME,
+        config::SealedConfig, KeyringAdoption, RepoOptions, Repository, SnapshotId, CONFIG_NAME,
     },
     store::ChatStore,
 };
@@ -34,12 +32,13 @@ use super::{
 };
 use crate::{
     cli::{
-        MediaKindArg, MediaRestoreArgs, RepoAdoptKeysArgs, RepoBackupArgs, RepoCommand, RepoDirArg,
+        MediaKindArg, MediaRestoreArgs, RepoAdoptKeysArgs, RepoBackupArgs, RepoCommand,
         RepoFetchMediaArgs, RepoInitArgs, RepoOpenArgs, RepoRestoreArgs,
     },
     error::{CliError, CliResult},
     keys_dir::KeysDir,
     output::{grouped, human_bytes, Report},
+    stores::{self, OpenedStore, Requests},
     Context,
 };
 
@@ -67,20 +66,19 @@ pub fn run(command: RepoCommand, context: &Context) -> CliResult<()> {
     }
 }
 
-/// Opens each repository in `dirs` with the device's `keyring` before it changes (a rotation
-/// needs the old root key to re-wrap the repository's keys).
+/// Opens each repository in `locations` with the device's `keyring` before it changes (a
+/// rotation needs the old root key to re-wrap the repository's keys).
 pub(crate) fn open_for_rotation(
-    dirs: &[PathBuf],
+    locations: &[String],
     keyring: &Keyring,
-) -> CliResult<Vec<(PathBuf, Repository)>> {
-    dirs.iter()
-        .map(|dir| {
-            let store = existing_store(&RepoDirArg {
-                repo_dir: dir.clone(),
-            })?;
+) -> CliResult<Vec<(String, Repository)>> {
+    locations
+        .iter()
+        .map(|location| {
+            let opened = stores::open(&stores::plain(location), true, false)?;
             Ok((
-                dir.clone(),
-                Repository::open(store, &Secret::Keyring(keyring))?,
+                location.clone(),
+                Repository::open(opened.store, &Secret::Keyring(keyring))?,
             ))
         })
         .collect()
@@ -88,14 +86,14 @@ pub(crate) fn open_for_rotation(
 
 /// Brings every repository opened by [`open_for_rotation`] up to `keyring`.
 pub(crate) fn adopt_all(
-    repos: &mut [(PathBuf, Repository)],
+    repos: &mut [(String, Repository)],
     keyring: &Keyring,
 ) -> CliResult<Vec<String>> {
     repos
         .iter_mut()
-        .map(|(dir, repo)| {
+        .map(|(location, repo)| {
             repo.adopt_keyring(keyring)?;
-            Ok(dir.display().to_string())
+            Ok(location.clone())
         })
         .collect()
 }
@@ -137,7 +135,7 @@ impl Report for AdoptKeysReport {
 fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
     let keys = KeysDir::at(&args.to_keys);
     let mut keyring = keys.load()?;
-    let (mut repo, secret) = open_with_secret(&args.open)?;
+    let (mut repo, secret, _) = open_with_secret(&args.open)?;
     // The secret in hand replaces the keyring's legacy slots it opens (the next use of their
     // secret on this device), before the repository takes the keyring.
     let upgraded = match secret.slot_secret() {
@@ -153,7 +151,7 @@ fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
         KeyringAdoption::Rotated => "rotated",
     };
     Ok(AdoptKeysReport {
-        repo: args.open.repo.repo_dir.display().to_string(),
+        repo: args.open.repo.repo.clone(),
         change,
         generation: keyring.generation(),
         epoch: repo.current_epoch(),
@@ -161,38 +159,19 @@ fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
     })
 }
 
-/// Temporary files older than this belong to no live writer (a writer syncs within seconds).
-const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// The directory store at `--repo`, created if missing (for `init`).
-fn store(repo: &RepoDirArg) -> CliResult<Arc<dyn BlobStore>> {
-    Ok(Arc::new(DirStore::open(&repo.repo_dir)?))
-}
-
-/// The directory store of an existing repository. A missing directory holds no repository,
-/// like an empty one (exit 19, `object_missing`), and is not created by a read.
-fn existing_store(repo: &RepoDirArg) -> CliResult<Arc<dyn BlobStore>> {
-    if !repo.repo_dir.is_dir() {
-        return Err(CliError::Core(keepsake_core::Error::ObjectMissing {
-            name: format!(
-                "{CONFIG_NAME} (no repository at {}: the directory does not exist)",
-                repo.repo_dir.display()
-            ),
-        }));
-    }
-    store(repo)
-}
-
 /// Opens the repository with the secret chosen on the command line; a passkey is asked for the
 /// PRF input and credentials named by the repository's (public) config.
-pub(super) fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str)> {
-    let (repo, secret) = open_with_secret(args)?;
-    Ok((repo, secret.kind()))
+///
+/// Also returns the opened store, whose requests the reports count.
+pub(super) fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str, OpenedStore)> {
+    let (repo, secret, opened) = open_with_secret(args)?;
+    Ok((repo, secret.kind(), opened))
 }
 
 /// [`open`], keeping the secret (for the keyring's upgrade path).
-fn open_with_secret(args: &RepoOpenArgs) -> CliResult<(Repository, OwnedSecret)> {
-    let store = existing_store(&args.repo)?;
+fn open_with_secret(args: &RepoOpenArgs) -> CliResult<(Repository, OwnedSecret, OpenedStore)> {
+    let opened = stores::open(&args.repo, true, false)?;
+    let store = opened.store.clone();
     let sealed = SealedConfig::decode(&store.get(CONFIG_NAME, None)?)?;
     let secret = OwnedSecret::gather_for(
         &args.unlock.choice(),
@@ -203,7 +182,7 @@ fn open_with_secret(args: &RepoOpenArgs) -> CliResult<(Repository, OwnedSecret)>
         },
     )?;
     let repo = Repository::open(store, &secret.as_secret())?;
-    Ok((repo, secret))
+    Ok((repo, secret, opened))
 }
 
 pub(super) fn repo_id(repo: &Repository) -> String {
@@ -238,9 +217,11 @@ impl Report for InitReport {
     }
 }
 
-fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
+pub(crate) fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
     let keyring = KeysDir::at(&args.keys.dir).load()?;
-    refuse_non_empty(&args.repo.repo_dir)?;
+    if let keepsake_remote::Location::Directory(dir) = stores::location(&args.repo)? {
+        refuse_non_empty(&dir)?;
+    }
     if keyring.slots().is_empty() {
         eprintln!(
             "keepsake: warning: the keyring has no key slots, so only {} can open this \
@@ -248,9 +229,10 @@ fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
             args.keys.dir.display()
         );
     }
-    let repo = Repository::init(store(&args.repo)?, &keyring, &RepoOptions::default())?;
+    let opened = stores::open(&args.repo, false, false)?;
+    let repo = Repository::init(opened.store, &keyring, &RepoOptions::default())?;
     Ok(InitReport {
-        repo: args.repo.repo_dir.display().to_string(),
+        repo: args.repo.repo.clone(),
         id: repo_id(&repo),
         slots: keyring.slots().len(),
     })
@@ -306,6 +288,8 @@ pub struct RepoBackupReport {
     pub seconds: f64,
     /// Archive bytes per second.
     pub throughput_mib_s: f64,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 /// What the media part of `repo backup` did.
@@ -397,7 +381,7 @@ fn media_source(dir: &Path) -> CliResult<DirMediaSource> {
     }
 }
 
-fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupReport> {
+pub(crate) fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupReport> {
     let keys = KeysDir::at(&args.keys.dir);
     let keyring = keys.load()?;
     super::backup::ensure_chat_store(&args.database)?;
@@ -411,10 +395,9 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
             excluded_conversations: args.exclude_conversations.clone(),
         },
     });
-    let store = existing_store(&args.repo)?;
-    // Temporary files of a killed backup (packs written but never synced) are dropped.
-    DirStore::open(&args.repo.repo_dir)?.sweep_temporaries(STALE_TEMPORARY)?;
-    let mut repo = Repository::open(store, &Secret::Keyring(&keyring))?;
+    // A directory store first drops the temporary files of a killed backup.
+    let opened = stores::open(&args.repo, true, true)?;
+    let mut repo = Repository::open(opened.store.clone(), &Secret::Keyring(&keyring))?;
     let bar = context.bar();
     let started = Instant::now();
     let summary = backup::backup_store_with_media(
@@ -444,6 +427,7 @@ fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupRepor
         healing: HealingView::from(&summary.healing),
         seconds: seconds(elapsed),
         throughput_mib_s: mib_per_second(summary.bytes_read, elapsed),
+        requests: opened.requests(),
     })
 }
 
@@ -474,6 +458,8 @@ pub struct RepoRestoreReport {
     pub media: Option<MediaRestoreView>,
     /// Wall time.
     pub seconds: f64,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 /// What the media part of `repo restore` did.
@@ -636,7 +622,7 @@ fn media_filter(args: &MediaRestoreArgs) -> MediaFilter {
 /// before the database is restored, so a database found in place together with this
 /// snapshot's media state was put there by an interrupted run of this restore: the rerun
 /// keeps it and continues the media.
-fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreReport> {
+pub(crate) fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreReport> {
     let id = args
         .snapshot
         .as_deref()
@@ -651,7 +637,7 @@ fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreRe
     if exists && !args.overwrite && state.is_none() {
         return Err(CliError::TargetExists(args.to.clone()));
     }
-    let (repo, unlocked_with) = open(&args.open)?;
+    let (repo, unlocked_with, opened) = open(&args.open)?;
     // The snapshot is named before anything is restored: the database and the media then
     // come from the same one even if a backup lands in between, and the report can say which
     // intact snapshot was taken when damaged ones were passed over.
@@ -735,6 +721,7 @@ fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<RepoRestoreRe
         database_kept: keep_database,
         media,
         seconds: seconds(elapsed),
+        requests: opened.requests(),
     })
 }
 
@@ -755,6 +742,8 @@ pub struct FetchMediaReport {
     pub unlocked_with: &'static str,
     /// Wall time (opening the media state included).
     pub seconds: f64,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 impl Report for FetchMediaReport {
@@ -777,7 +766,7 @@ fn fetch_media(args: &RepoFetchMediaArgs) -> CliResult<FetchMediaReport> {
         .as_deref()
         .map(str::parse::<SnapshotId>)
         .transpose()?;
-    let (repo, unlocked_with) = open(&args.open)?;
+    let (repo, unlocked_with, opened) = open(&args.open)?;
     let started = Instant::now();
     let state = media_state_dir(&args.media_to, args.media_state.as_deref());
     let restore = MediaRestore::open(&repo, id.as_ref(), &state)?;
@@ -791,6 +780,7 @@ fn fetch_media(args: &RepoFetchMediaArgs) -> CliResult<FetchMediaReport> {
         bytes: item.size,
         unlocked_with,
         seconds: seconds(started.elapsed()),
+        requests: opened.requests(),
     })
 }
 
@@ -804,9 +794,7 @@ mod tests {
         let keys = KeysDir::at(&dir.path().join("keys"));
         let mut keyring = keys.create().unwrap();
         let args = RepoInitArgs {
-            repo: RepoDirArg {
-                repo_dir: dir.path().join("repo"),
-            },
+            repo: stores::plain(&dir.path().join("repo").display().to_string()),
             keys: crate::cli::KeysDirArg {
                 dir: keys.path().to_path_buf(),
             },
@@ -825,9 +813,7 @@ mod tests {
         assert!(dir.path().join("repo").join(CONFIG_NAME).is_file());
         assert!(matches!(init(&args), Err(CliError::Usage(m)) if m.contains("holds a repository")));
         let other = RepoInitArgs {
-            repo: RepoDirArg {
-                repo_dir: dir.path().to_path_buf(),
-            },
+            repo: stores::plain(&dir.path().display().to_string()),
             ..args
         };
         assert!(matches!(init(&other), Err(CliError::Usage(m)) if m.contains("not empty")));

@@ -141,7 +141,7 @@ impl Report for CheckView {
 /// `repo check`: the report, and for a broken repository the first loss as the failure that
 /// follows it.
 pub fn run(args: &RepoCheckArgs, context: &Context) -> CliResult<()> {
-    let (repo, _) = open(&args.open)?;
+    let (repo, _, _) = open(&args.open)?;
     let bar = context.bar();
     let started = Instant::now();
     let report = backup::check_repo(

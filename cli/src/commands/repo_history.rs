@@ -16,6 +16,7 @@ use crate::{
     cli::RepoOpenArgs,
     error::{CliError, CliResult},
     output::{grouped, human_bytes, Report},
+    stores::Requests,
 };
 
 /// One snapshot, as `repo snapshots` lists it.
@@ -86,6 +87,8 @@ pub struct SnapshotsReport {
     pub snapshots: Vec<SnapshotView>,
     /// Snapshot objects that are damaged (they cannot be restored; `repo repair` removes them).
     pub damaged: Vec<DamagedSnapshotView>,
+    /// Requests made to the store (opening the repository included).
+    pub requests: Requests,
 }
 
 impl Report for SnapshotsReport {
@@ -135,7 +138,7 @@ impl Report for SnapshotsReport {
 
 /// `repo snapshots`.
 pub fn snapshots(args: &RepoOpenArgs) -> CliResult<SnapshotsReport> {
-    let (repo, unlocked_with) = open(args)?;
+    let (repo, unlocked_with, opened) = open(args)?;
     let history = repo.history()?;
     let snapshots = history
         .snapshots
@@ -170,6 +173,7 @@ pub fn snapshots(args: &RepoOpenArgs) -> CliResult<SnapshotsReport> {
         unlocked_with,
         snapshots,
         damaged,
+        requests: opened.requests(),
     })
 }
 

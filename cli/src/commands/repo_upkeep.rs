@@ -173,7 +173,7 @@ pub fn prune(args: &RepoPruneArgs, context: &Context) -> CliResult<PruneView> {
         keep_weekly: args.keep_weekly,
         allow_forget_all: args.forget_all,
     };
-    let (mut repo, _) = open(&args.open)?;
+    let (mut repo, _, _) = open(&args.open)?;
     let bar = context.bar();
     let started = Instant::now();
     let report = backup::prune_repo(
@@ -302,7 +302,7 @@ impl Report for RepairView {
 
 /// `repo repair`.
 pub fn repair(args: &RepoRepairArgs) -> CliResult<RepairView> {
-    let (repo, _) = open(&args.open)?;
+    let (repo, _, _) = open(&args.open)?;
     let report = repo.repair(&RepairOptions { apply: args.apply })?;
     Ok(RepairView {
         applied: report.applied,
@@ -361,7 +361,7 @@ impl Report for UnlockView {
 
 /// `repo unlock`: a live writer's lock is exit 21 (naming the holder) unless `--force`.
 pub fn unlock(args: &RepoUnlockArgs) -> CliResult<UnlockView> {
-    let (repo, _) = open(&args.open)?;
+    let (repo, _, _) = open(&args.open)?;
     let report = repo.unlock(args.force)?;
     Ok(UnlockView {
         removed: report.removed,

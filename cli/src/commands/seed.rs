@@ -293,7 +293,7 @@ impl Report for DayView {
 }
 
 /// Applies a day of change to the existing database `path` (one transaction: all or nothing).
-fn apply_day(path: &Path, day: DayArg, seed: u64) -> CliResult<DayView> {
+pub fn apply_day(path: &Path, day: DayArg, seed: u64) -> CliResult<DayView> {
     if !path.exists() {
         return Err(CliError::io(
             path,

@@ -16,6 +16,9 @@ pub mod check;
 pub mod chunker;
 mod codec;
 pub mod config;
+#[doc(hidden)]
+pub mod conformance;
+mod counting;
 pub mod damage;
 mod describe;
 pub mod fetch;
@@ -32,6 +35,7 @@ pub mod reader;
 pub mod repair;
 pub mod reseal;
 pub mod resolve;
+mod retry;
 pub mod snapshot;
 mod store;
 mod store_dir;
@@ -47,12 +51,16 @@ use std::{fmt, str::FromStr, sync::Arc};
 
 pub use check::{CheckOptions, CheckReport, Problem, Verdict};
 pub use chunker::ChunkerParams;
+pub use counting::{CountingStore, RequestCounts};
 pub use history::{DamagedSnapshot, History};
 pub use prune::{PruneOptions, PruneReport, RetentionPolicy};
 pub use reader::SnapshotReader;
 pub use repair::{RepairOptions, RepairReport};
+pub use retry::{RetryPolicy, RetryingStore};
 pub use snapshot::Snapshot;
-pub use store::{check_name, storage_error, BlobReader, BlobStore, ByteRange, ObjectInfo};
+pub use store::{
+    check_name, storage_error, storage_error_of, BlobReader, BlobStore, ByteRange, ObjectInfo,
+};
 pub use store_dir::DirStore;
 pub use store_mem::MemStore;
 pub use writer::{Healing, SnapshotMeta, SnapshotWriter, WriteStats, WriterOptions};

@@ -10,7 +10,7 @@
 
 use std::io::{self, Read};
 
-use crate::{Error, Result};
+use crate::{error::StorageErrorKind, Error, Result};
 
 /// A byte range of an object: `len` bytes starting at `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,12 +73,23 @@ pub trait BlobStore: Send + Sync {
     }
 }
 
-/// A failed store call as [`Error::Storage`].
+/// A failed store call as [`Error::Storage`] of kind [`StorageErrorKind::Other`] (not retried).
 pub fn storage_error(op: &str, name: &str, message: impl std::fmt::Display) -> Error {
+    storage_error_of(StorageErrorKind::Other, op, name, message)
+}
+
+/// A failed store call as [`Error::Storage`] of the given kind.
+pub fn storage_error_of(
+    kind: StorageErrorKind,
+    op: &str,
+    name: &str,
+    message: impl std::fmt::Display,
+) -> Error {
     Error::Storage {
         op: op.to_owned(),
         name: name.to_owned(),
         message: message.to_string(),
+        kind,
     }
 }
 

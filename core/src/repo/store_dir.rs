@@ -18,8 +18,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use super::store::{check_name, storage_error, BlobStore, ByteRange, ObjectInfo};
-use crate::{crypto::random_bytes, Error, Result};
+use super::store::{check_name, storage_error_of, BlobStore, ByteRange, ObjectInfo};
+use crate::{crypto::random_bytes, Error, Result, StorageErrorKind};
 
 /// Suffix of a file being written.
 const TEMP_SUFFIX: &str = ".tmp";
@@ -158,8 +158,16 @@ impl DirStore {
     }
 }
 
+/// A file system failure as a store error: a full disk or a spent quota is the user's to fix
+/// (not retried); anything else is a local failure of kind `Other`.
 fn io_failure(op: &str, name: &str, err: io::Error) -> Error {
-    storage_error(op, name, err)
+    let kind = match err.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            StorageErrorKind::QuotaExceeded
+        }
+        _ => StorageErrorKind::Other,
+    };
+    storage_error_of(kind, op, name, err)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

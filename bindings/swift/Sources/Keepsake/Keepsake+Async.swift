@@ -200,7 +200,7 @@ extension KeepsakeError: LocalizedError {
              .BadPrfOutput(let detail), .NoMatchingSlot(let detail), .MalformedWebAuthn(let detail),
              .Corrupted(let detail), .Truncated(let detail), .UnsupportedVersion(let detail),
              .Cancelled(let detail), .Io(let detail), .Database(let detail), .InvalidArgument(let detail),
-             .TargetExists(let detail), .ObjectMissing(let detail), .Storage(let detail),
+             .TargetExists(let detail), .ObjectMissing(let detail), .Storage(let detail, _, _),
              .RepositoryLocked(let detail), .WrongPassword(let detail), .KeyringRolledBack(let detail),
              .LastSlot(let detail), .UnauthenticatedKeyring(let detail), .LegacySlot(let detail),
              .Internal(let detail), .MediaUnavailable(_, let detail):
@@ -219,7 +219,13 @@ extension KeepsakeError: LocalizedError {
         case .Corrupted, .Truncated: return "The backup file is damaged: download it again or use an older backup."
         case .UnsupportedVersion: return "Update the app to open this backup."
         case .TargetExists: return "Restore with replace, or choose another location."
-        case .Storage: return "The cloud storage failed: the backup runs again later and resumes."
+        case .Storage(_, let kind, _):
+            switch kind {
+            case .quotaExceeded: return "The cloud storage is full: free some space, then the backup resumes."
+            case .unauthorized: return "The cloud storage refused the sign-in: sign in again, then the backup resumes."
+            case .throttled: return "The cloud storage asked to slow down: the backup runs again later and resumes."
+            case .transient, .other: return "The cloud storage failed: the backup runs again later and resumes."
+            }
         case .RepositoryLocked: return "Another device is writing to this backup: try again later."
         case .WrongPassword: return "Check the password, or use a passkey or the recovery key."
         case .KeyringRolledBack: return "Keep this device's current keys: an older set may hold keys removed since."

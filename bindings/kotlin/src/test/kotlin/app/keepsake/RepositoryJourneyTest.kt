@@ -486,8 +486,8 @@ class RepositoryJourneyTest(private val kind: StoreKind) {
     fun `check finds a damaged pack`() = runBlocking<Unit> {
         val (store, repository, db) = fresh("damage")
         backUp(repository, db)
-        val pack = store.list("data/").first()
-        val bytes = store.inner.get(pack.name, null)
+        val pack = store.list("data/").first().name
+        val bytes = store.inner.get(pack, null)
         bytes[20] = (bytes[20].toInt() xor 1).toByte() // inside the first chunk's ciphertext
         store.inner.put(pack.name, bytes)
         val target = File(tempDir("keepsake-damaged"), "restored.db")
