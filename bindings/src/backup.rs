@@ -247,8 +247,9 @@ pub fn verify_backup(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report =
-            core_backup::verify_path(Path::new(&path), &secret.as_core(), &observers.control())?;
+        let report = secret.unlock(|secret| {
+            core_backup::verify_path(Path::new(&path), secret, &observers.control())
+        })?;
         Ok(VerifyReport {
             payload_kind: report.kind.into(),
             counts: report.counts.map(Into::into),
@@ -283,13 +284,15 @@ pub fn restore_from_path(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report = core_backup::restore_path(
-            Path::new(&backup_path),
-            &secret.as_core(),
-            Path::new(&target_path),
-            &RestoreOptions { replace },
-            &observers.control(),
-        )?;
+        let report = secret.unlock(|secret| {
+            core_backup::restore_path(
+                Path::new(&backup_path),
+                secret,
+                Path::new(&target_path),
+                &RestoreOptions { replace },
+                &observers.control(),
+            )
+        })?;
         Ok(restore_report(report))
     })
 }
@@ -308,13 +311,15 @@ pub fn restore_from_source(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report = core_backup::restore(
-            SourceReader::new(source),
-            &secret.as_core(),
-            Path::new(&target_path),
-            &RestoreOptions { replace },
-            &observers.control(),
-        )?;
+        let report = secret.unlock(|secret| {
+            core_backup::restore(
+                SourceReader::new(source),
+                secret,
+                Path::new(&target_path),
+                &RestoreOptions { replace },
+                &observers.control(),
+            )
+        })?;
         Ok(restore_report(report))
     })
 }
