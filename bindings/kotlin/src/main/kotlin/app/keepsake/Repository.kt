@@ -53,3 +53,10 @@ fun Repository.pruneFlow(policy: RetentionPolicy): Flow<OperationEvent<PruneRepo
  */
 fun Repository.checkFlow(readDataFraction: Double = 0.0): Flow<OperationEvent<CheckReport>> =
     operationFlow { listener, flag -> this.check(readDataFraction, listener, flag) }
+
+/**
+ * Releases a built-in store (`directoryBlobStore`, `memoryBlobStore`) now: they are Rust objects
+ * behind the [BlobStore] interface, which has no `close()` of its own. Does nothing for a store
+ * the app implements. A repository still using the store keeps it alive.
+ */
+fun BlobStore.close() = (this as? AutoCloseable)?.close() ?: Unit
