@@ -11,7 +11,7 @@ use keepsake_core::{
 
 use crate::{
     count::{long, unsigned},
-    error::{guard, FfiResult},
+    error::{guard, FfiResult, KeepsakeError},
     keyring::{Keyring, SlotInfo},
     progress::{Cancellation, Observers, ProgressListener},
     secret::BackupSecret,
@@ -37,10 +37,16 @@ impl From<CorePayloadKind> for PayloadKind {
     }
 }
 
+/// Highest zstd level the mobile API takes. Levels 1 to 3 use zstd's fast and double-fast
+/// strategies at every input size; the mobile libraries are built without the slower strategies
+/// of the higher levels (scripts/mobile-cflags.sh), which chat text barely profits from.
+pub(crate) const MAX_MOBILE_COMPRESSION_LEVEL: i32 = 3;
+
 /// How a backup is written.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct BackupOptions {
-    /// zstd level 1 to 19; 3 is fast and compresses chat text well.
+    /// zstd level 1 to 3 (3, the default, is fast and compresses chat text well), or 0 to store
+    /// the payload uncompressed; any other level is `InvalidArgument`.
     #[uniffi(default = 3)]
     pub compression_level: i32,
     /// Public header entries (e.g. the app version): authenticated, NOT encrypted.
@@ -61,6 +67,12 @@ pub struct BackupOptions {
 
 impl BackupOptions {
     pub(crate) fn to_core(&self) -> FfiResult<CoreBackupOptions> {
+        if !(0..=MAX_MOBILE_COMPRESSION_LEVEL).contains(&self.compression_level) {
+            return Err(KeepsakeError::invalid(format!(
+                "compression level {}: use 0 (none) or 1 to {MAX_MOBILE_COMPRESSION_LEVEL} (zstd)",
+                self.compression_level
+            )));
+        }
         Ok(CoreBackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
@@ -261,8 +273,9 @@ pub fn verify_backup(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report =
-            core_backup::verify_path(Path::new(&path), &secret.as_core(), &observers.control())?;
+        let report = secret.unlock(|secret| {
+            core_backup::verify_path(Path::new(&path), secret, &observers.control())
+        })?;
         Ok(VerifyReport {
             payload_kind: report.kind.into(),
             counts: report.counts.map(Into::into),
@@ -297,13 +310,15 @@ pub fn restore_from_path(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report = core_backup::restore_path(
-            Path::new(&backup_path),
-            &secret.as_core(),
-            Path::new(&target_path),
-            &RestoreOptions { replace },
-            &observers.control(),
-        )?;
+        let report = secret.unlock(|secret| {
+            core_backup::restore_path(
+                Path::new(&backup_path),
+                secret,
+                Path::new(&target_path),
+                &RestoreOptions { replace },
+                &observers.control(),
+            )
+        })?;
         Ok(restore_report(report))
     })
 }
@@ -322,13 +337,15 @@ pub fn restore_from_source(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report = core_backup::restore(
-            SourceReader::new(source),
-            &secret.as_core(),
-            Path::new(&target_path),
-            &RestoreOptions { replace },
-            &observers.control(),
-        )?;
+        let report = secret.unlock(|secret| {
+            core_backup::restore(
+                SourceReader::new(source),
+                secret,
+                Path::new(&target_path),
+                &RestoreOptions { replace },
+                &observers.control(),
+            )
+        })?;
         Ok(restore_report(report))
     })
 }
@@ -339,7 +356,38 @@ pub fn restore_from_source(
 pub fn keyring_from_backup(path: String, secret: Arc<BackupSecret>) -> FfiResult<Arc<Keyring>> {
     guard(|| {
         let file = std::fs::File::open(&path).map_err(|e| keepsake_core::Error::io_at(&path, e))?;
-        let opened = core_backup::unlock(std::io::BufReader::new(file), &secret.as_core())?;
+        let opened =
+            secret.unlock(|secret| core_backup::unlock(std::io::BufReader::new(file), secret))?;
         Ok(Keyring::wrap(opened.keyring()?))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(compression_level: i32) -> BackupOptions {
+        BackupOptions {
+            compression_level,
+            extra_metadata: HashMap::new(),
+            known_generation: 0,
+            verify_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn the_mobile_api_takes_zstd_levels_0_to_3_only() {
+        for level in [0, 1, 3] {
+            assert_eq!(options(level).to_core().unwrap().compression_level, level);
+        }
+        // The mobile libraries are built without the strategies of the higher levels.
+        for level in [-1, 4, 19] {
+            match options(level).to_core() {
+                Err(KeepsakeError::InvalidArgument { detail }) => {
+                    assert!(detail.contains("1 to 3"), "{detail}")
+                }
+                other => panic!("level {level}: {other:?}"),
+            }
+        }
+    }
 }

@@ -11,11 +11,12 @@ use keepsake_core::{
     backup::Secret,
     crypto::{PrfOutput, RootKey},
     keyring::{KeyringId, RecoveryKey, SlotSecret},
+    Error as CoreError,
 };
 use zeroize::Zeroizing;
 
 use crate::{
-    error::{guard, FfiResult},
+    error::{guard, FfiResult, KeepsakeError},
     keyring::Keyring,
 };
 
@@ -101,8 +102,22 @@ impl BackupSecret {
         })
     }
 
+    /// Runs `unlock` (a restore, a verify, a repository's open) with the core's view of this
+    /// secret. A password that finds no password slot at all (none was added, or it was removed)
+    /// is a core `NoMatchingSlot`, whose message speaks of a passkey; to the user it is a password
+    /// that does not open this backup, so it is `WrongPassword`, as the docs promise.
+    pub(crate) fn unlock<T>(
+        &self,
+        unlock: impl FnOnce(&Secret<'_>) -> keepsake_core::Result<T>,
+    ) -> FfiResult<T> {
+        unlock(&self.as_core()).map_err(|err| match (&self.kind, err) {
+            (SecretKind::Password(_), CoreError::NoMatchingSlot) => CoreError::WrongPassword.into(),
+            (_, err) => KeepsakeError::from(err),
+        })
+    }
+
     /// The core's view of this secret.
-    pub(crate) fn as_core(&self) -> Secret<'_> {
+    fn as_core(&self) -> Secret<'_> {
         match &self.kind {
             SecretKind::Recovery(key) => Secret::RecoveryKey(key),
             SecretKind::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
+mod self_exec;
+
 use std::{
     fs,
     io::{self, Write},
@@ -586,7 +588,7 @@ fn kill_9_during_restore_leaves_the_target_untouched_or_complete() {
         let target = out.path().join("app.db");
         let old_counts = populated_store(&target, 42, 100);
         let marker = fx._dir.path().join(format!("marker-{point}"));
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut child = self_exec::this_test_binary()
             .args([
                 "crash_child",
                 "--exact",

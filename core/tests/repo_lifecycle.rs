@@ -4,11 +4,12 @@
 #![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 mod repo_support;
+mod self_exec;
 
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Stdio,
     sync::Arc,
     time::Duration,
 };
@@ -99,7 +100,7 @@ fn run_and_kill(op: &str, env: &[(&str, &Path)], after: Duration) -> bool {
         .unwrap()
         .1;
     let _ = fs::remove_file(done);
-    let mut command = Command::new(std::env::current_exe().unwrap());
+    let mut command = self_exec::this_test_binary();
     command
         .args([
             "--exact",

@@ -108,7 +108,7 @@ impl Repository {
     ) -> FfiResult<Arc<Self>> {
         guard(|| {
             let store = ForeignBlobStore::wrap(store);
-            let repo = core_repo::Repository::open(store, &secret.as_core())?;
+            let repo = secret.unlock(|secret| core_repo::Repository::open(store, secret))?;
             Ok(Self::wrap(repo, cache_dir, secret.keyring_object()))
         })
     }

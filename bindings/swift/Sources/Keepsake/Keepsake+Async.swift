@@ -106,7 +106,7 @@ public final class FileHandleSink: ByteSink, @unchecked Sendable {
 public final class FileHandleSource: ByteSource, @unchecked Sendable {
     private let handle: FileHandle
     public init(_ handle: FileHandle) { self.handle = handle }
-    public func read(maxLen: UInt32) throws -> Data {
+    public func read(maxLen: Int64) throws -> Data {
         try handle.read(upToCount: Int(min(maxLen, 1 << 16))) ?? Data()
     }
 }

@@ -78,3 +78,10 @@ suspend fun Repository.repairRepository(apply: Boolean = false): RepairReport = 
  * knows that writer is gone.
  */
 suspend fun Repository.unlockRepository(force: Boolean = false): UnlockReport = keepsakeIo { this.unlock(force) }
+
+/**
+ * Releases a built-in store (`directoryBlobStore`, `memoryBlobStore`) now: they are Rust objects
+ * behind the [BlobStore] interface, which has no `close()` of its own. Does nothing for a store
+ * the app implements. A repository still using the store keeps it alive.
+ */
+fun BlobStore.close() = (this as? AutoCloseable)?.close() ?: Unit

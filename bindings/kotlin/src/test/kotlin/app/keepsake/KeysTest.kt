@@ -6,9 +6,11 @@ package app.keepsake
 import java.io.File
 import org.junit.AfterClass
 import org.junit.BeforeClass
+import kotlinx.coroutines.runBlocking
 import org.junit.Test
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertIs
 import kotlin.test.assertTrue
 
 class KeysTest {
@@ -68,6 +70,27 @@ class KeysTest {
             assertTrue(verifyWith(path, BackupSecret.password("$PASSWORD!")) is KeepsakeException.WrongPassword)
             // The backup's own slot list says what a new phone can use.
             assertEquals(listOf(SlotKind.PASSWORD), inspectBackup(path).slots.map { it.kind })
+        }
+    }
+
+    @Test
+    fun aRemovedPasswordIsWrongPasswordNeverAPasskeyMessage(): Unit = runBlocking {
+        Keyring.create().use { keyring ->
+            keyring.recoveryKey("Paper")
+            val slot = keyring.addPasswordSlot("Password", PASSWORD)
+            val before = backup(keyring, "password-before.keepsake")
+            keyring.removeSlot(slot.id)
+            val after = backup(keyring, "password-after.keepsake")
+            assertEquals(null, verifyWith(before, BackupSecret.password(PASSWORD)), "an older backup still opens")
+            val error = verifyWith(after, BackupSecret.password(PASSWORD))
+            assertIs<KeepsakeException.WrongPassword>(error, "$error")
+            val message = checkNotNull(error.message)
+            assertTrue(message.startsWith("Wrong password") && "passkey" !in message, message)
+            val restored = File(work, "password-restored.db").path
+            val viaFlow = BackupSecret.password(PASSWORD).use { secret ->
+                runCatching { restoreFlow(after, secret, restored).result() }.exceptionOrNull()
+            }
+            assertIs<KeepsakeException.WrongPassword>(viaFlow, "$viaFlow")
         }
     }
 
