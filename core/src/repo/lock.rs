@@ -28,7 +28,7 @@ use std::{
     path::Path,
     sync::{
         atomic::{AtomicBool, Ordering},
-        mpsc, Arc, Mutex, PoisonError,
+        mpsc, Arc,
     },
     thread::JoinHandle,
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -57,19 +57,6 @@ const TICK: Duration = Duration::from_secs(10);
 const MAX_LOCK_LEN: usize = 1024;
 /// Longest host name kept.
 const MAX_HOST_LEN: usize = 64;
-
-/// The nonces of the locks this process holds now. A lock of this device and this process id
-/// whose nonce is not here was left by an earlier run that could not delete it (its delete
-/// failed, or the process died and a new one got its id, as Android reuses them): it is stale
-/// at once, where a phone app's process would otherwise lock itself out for [`STALE`].
-static HELD_HERE: Mutex<Vec<[u8; 16]>> = Mutex::new(Vec::new());
-
-fn held_here(nonce: &[u8; 16]) -> bool {
-    HELD_HERE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .contains(nonce)
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -231,13 +218,6 @@ fn stale_reason(
             body.pid
         ));
     }
-    if body.holder == holder
-        && body.pid == my_pid
-        && body.nonce != [0; 16]
-        && !held_here(&body.nonce)
-    {
-        return Some("this process left it and no longer holds it".into());
-    }
     let by_its_clock = now().saturating_sub(body.refreshed);
     let unrefreshed = match cache {
         // By our own clock: since when we have seen this very lock unchanged; its own
@@ -337,10 +317,6 @@ impl<'r> Lock<'r> {
     }
 
     fn holding(repo: &'r Repository, body: LockBody, every: Duration, tick: Duration) -> Lock<'r> {
-        HELD_HERE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(body.nonce);
         let lost = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = mpsc::channel::<()>();
         let store = repo.store().clone();
@@ -433,18 +409,13 @@ impl Drop for Lock<'_> {
         if let Some(refresher) = self.refresher.take() {
             let _ = refresher.join();
         }
-        // Best effort, and only our own: a lock that cannot be deleted goes stale (at once
-        // for the next writer of this device and process, see `HELD_HERE`).
+        // Best effort, and only our own: a lock that cannot be deleted goes stale.
         let store = self.repo.store().as_ref();
         if let Ok(Some(Ok(body))) = read(store, self.repo.keys(), LOCK_NAME) {
             if body.nonce == self.body.nonce {
                 let _ = store.delete(LOCK_NAME);
             }
         }
-        HELD_HERE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|nonce| *nonce != self.body.nonce);
     }
 }
 
@@ -552,30 +523,6 @@ mod tests {
         assert!(stale_reason(&body, [9; 16], 1, None, LOCK_NAME).is_none());
         body.refreshed = now() - STALE.as_secs() - 5;
         assert!(stale_reason(&body, [9; 16], 1, None, LOCK_NAME).is_some());
-    }
-
-    #[test]
-    fn a_lock_this_process_left_behind_is_stale_at_once_and_one_it_holds_is_not() {
-        let repo = repository();
-        let lock = Lock::acquire(&repo, [1; 16], None).unwrap();
-        let held = read_body(&repo, LOCK_NAME).unwrap().unwrap().unwrap();
-        let me = std::process::id();
-        assert_eq!(held.pid, me);
-        // Held: a second writer of this device and process is refused.
-        assert!(stale_reason(&held, [1; 16], me, None, LOCK_NAME).is_none());
-        assert!(matches!(
-            Lock::acquire(&repo, [1; 16], None),
-            Err(Error::RepositoryLocked { .. })
-        ));
-        // Its delete failed (the object is put back after the drop): left behind, it no longer
-        // blocks this process.
-        let sealed = repo.store().get(LOCK_NAME, None).unwrap();
-        drop(lock);
-        repo.store().put(LOCK_NAME, &sealed).unwrap();
-        assert!(stale_reason(&held, [1; 16], me, None, LOCK_NAME).is_some());
-        drop(Lock::acquire(&repo, [1; 16], None).unwrap());
-        // Another device's lock with this process id is not this process's to judge.
-        assert!(stale_reason(&held, [9; 16], me, None, LOCK_NAME).is_none());
     }
 
     fn repository() -> Repository {
