@@ -32,8 +32,9 @@ final class ThrowingListener: ProgressListener, @unchecked Sendable {
 final class FullStore: BlobStore, @unchecked Sendable {
     struct QuotaExceeded: Error, CustomStringConvertible { var description: String { "quota exceeded" } }
     func put(name: String, data: Data) throws { throw QuotaExceeded() }
+    func create(name: String, data: Data) throws -> Bool { throw QuotaExceeded() }
     func get(name: String, range: ByteRange?) throws -> Data { throw BlobStoreError.NotFound(name: name) }
-    func list(prefix: String) throws -> [String] { [] }
+    func list(prefix: String) throws -> [ObjectInfo] { [] }
     func delete(name: String) throws {}
     func stat(name: String) throws -> Int64? { nil }
 }
@@ -66,7 +67,7 @@ final class CallbackFailureTests: XCTestCase {
         do {
             _ = try Repository.create(store: FullStore(), keyring: keyring)
             XCTFail("a store that cannot upload held a new repository")
-        } catch KeepsakeError.Storage(let detail) {
+        } catch KeepsakeError.Storage(let detail, _, _) {
             XCTAssertTrue(detail.contains("quota exceeded"), detail)
             XCTAssertFalse(detail.contains("\n"), detail)
         }
