@@ -42,6 +42,11 @@ dependencies {
     implementation(project(":keepsake"))
     implementation(project(":flow"))
     implementation(project(":engine"))
+    // The Google Drive store (appDataFolder) and its sign-in: Sign in with Google through
+    // Credential Manager, the drive.appdata scope through Identity's AuthorizationClient.
+    implementation(project(":drive"))
+    implementation("com.google.android.libraries.identity.googleid:googleid:1.1.1")
+    implementation("com.google.android.gms:play-services-auth:21.3.0")
 
     implementation("androidx.credentials:credentials:1.5.0")
     // Credential Manager on Android 13 and below goes through Play services.

@@ -28,7 +28,7 @@ pub use blob_store::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange,
 };
 #[cfg(feature = "soft-authenticator")]
-pub use conformance::blob_store_conformance;
+pub use conformance::{blob_store_conformance, blob_store_conformance_with_retries};
 pub use records::{
     CheckReport, KeyringAdoption, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo,
 };
