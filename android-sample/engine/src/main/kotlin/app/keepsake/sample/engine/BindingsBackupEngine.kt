@@ -31,6 +31,7 @@ import app.keepsake.PasskeyUnlock
 import app.keepsake.ProgressPhase
 import app.keepsake.ProgressReport
 import app.keepsake.SoftAuthenticator
+import app.keepsake.StorageFailure
 import app.keepsake.Repository
 import app.keepsake.backupToPath
 import app.keepsake.directoryBlobStore
@@ -359,7 +360,7 @@ class BindingsBackupEngine(
     private fun repositoryExists(): Boolean = try {
         blobs().stat(CONFIG) != null
     } catch (e: BlobStoreException) {
-        throw KeepsakeFlowException(Failure.IO, "the backup storage cannot be read: ${e.message}")
+        throw KeepsakeFlowException(blobStoreFailure(e), "the backup storage cannot be read: ${e.message}")
     }
 
     /**
@@ -588,8 +589,18 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER
     // The restore replaces the chat store on purpose (replace = true).
     is KeepsakeException.TargetExists -> Failure.OTHER
-    // The backup storage failed or is busy (another device backing up): try again later.
-    is KeepsakeException.Storage, is KeepsakeException.RepositoryLocked -> Failure.IO
+    // The cloud's full or refused the account: the user acts (CloudMessages says where).
+    is KeepsakeException.Storage -> storageFailure(e.kind)
+    // The backup storage is busy (another device backing up): try again later.
+    is KeepsakeException.RepositoryLocked -> Failure.IO
     // A repository object is missing: damage, like a corrupted file.
     is KeepsakeException.ObjectMissing -> Failure.CORRUPTED
+}
+
+/** A storage failure's kind as the screens explain it. */
+internal fun storageFailure(kind: StorageFailure): Failure = when (kind) {
+    StorageFailure.QUOTA_EXCEEDED -> Failure.STORAGE_FULL
+    StorageFailure.UNAUTHORIZED -> Failure.SIGN_IN_REQUIRED
+    StorageFailure.TRANSIENT, StorageFailure.THROTTLED -> Failure.STORAGE_UNAVAILABLE
+    StorageFailure.OTHER -> Failure.IO
 }

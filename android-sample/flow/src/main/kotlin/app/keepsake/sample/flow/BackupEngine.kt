@@ -312,6 +312,15 @@ enum class Failure {
 
     /** An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable. */
     MEDIA_UNAVAILABLE,
+
+    /** The cloud storage is full (Drive's or iCloud's quota): the user must free space. */
+    STORAGE_FULL,
+
+    /** The cloud account refused the app (signed out, access withdrawn): the user must sign in again. */
+    SIGN_IN_REQUIRED,
+
+    /** The cloud storage could not be reached or kept throttling, after Keepsake's retries: try later. */
+    STORAGE_UNAVAILABLE,
     OTHER,
 }
 

@@ -143,6 +143,6 @@ class DailyBackupRunner(
 
     private companion object {
         /** Failures a later run may not hit (storage, a busy database); the others need the user. */
-        val RETRYABLE = setOf(Failure.IO, Failure.DATABASE, Failure.OTHER)
+        val RETRYABLE = setOf(Failure.IO, Failure.DATABASE, Failure.OTHER, Failure.STORAGE_UNAVAILABLE)
     }
 }

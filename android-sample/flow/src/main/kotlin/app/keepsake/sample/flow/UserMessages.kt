@@ -42,6 +42,9 @@ object UserMessages {
             "This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.",
         )
         Failure.MEDIA_UNAVAILABLE -> info("This photo or file was not in the backup.")
+        Failure.STORAGE_FULL -> error("The backup storage is full. Free up space, then back up again.")
+        Failure.SIGN_IN_REQUIRED -> error("The backup storage needs you to sign in again.")
+        Failure.STORAGE_UNAVAILABLE -> error("The backup storage could not be reached. It will be tried again later.")
         Failure.OTHER -> error("Something went wrong.")
     }
 
