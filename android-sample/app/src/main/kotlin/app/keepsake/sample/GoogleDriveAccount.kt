@@ -9,6 +9,7 @@ import android.accounts.Account
 import android.app.Activity
 import android.content.Context
 import androidx.activity.ComponentActivity
+import androidx.activity.result.ActivityResultLauncher
 import androidx.activity.result.IntentSenderRequest
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.credentials.CredentialManager
@@ -125,15 +126,15 @@ class GoogleDriveAccount(context: Context, private val demo: Boolean) {
         // A launcher registered for this one sheet (the activity may be recreated meanwhile).
         return suspendCancellableCoroutine { done ->
             val key = "keepsake-drive-consent-${UUID.randomUUID()}"
-            var launcher: androidx.activity.result.ActivityResultLauncher<IntentSenderRequest>? = null
+            lateinit var launcher: ActivityResultLauncher<IntentSenderRequest>
             launcher = activity.activityResultRegistry.register(key, ActivityResultContracts.StartIntentSenderForResult()) { answer ->
-                launcher?.unregister()
+                launcher.unregister()
                 val granted = answer.resultCode == Activity.RESULT_OK && runCatching {
                     Identity.getAuthorizationClient(activity).getAuthorizationResultFromIntent(answer.data).accessToken != null
                 }.getOrDefault(false)
                 done.resume(granted)
             }
-            done.invokeOnCancellation { launcher?.unregister() }
+            done.invokeOnCancellation { launcher.unregister() }
             launcher.launch(IntentSenderRequest.Builder(pending.intentSender).build())
         }
     }
