@@ -363,7 +363,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         do {
             return try blobs().stat(name: "config") != nil
         } catch let error as BlobStoreError {
-            throw KeepsakeFlowError(.io, "the backup storage cannot be read: \(error)")
+            throw KeepsakeFlowError(blobStoreFailure(error), "the backup storage cannot be read: \(error)")
         }
     }
 
@@ -628,8 +628,10 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         case .InvalidArgument, .Internal: return .other
         // The restore replaces the chat store on purpose (replace: true).
         case .TargetExists: return .other
-        // The backup storage failed or is busy (another device backing up): try again later.
-        case .Storage, .RepositoryLocked: return .io
+        // The cloud is full or refused the account: the user acts (CloudMessages says where).
+        case .Storage(_, let kind, _): return storageFailure(kind)
+        // The backup storage is busy (another device backing up): try again later.
+        case .RepositoryLocked: return .io
         // A repository object is missing: damage, like a corrupted file.
         case .ObjectMissing: return .corrupted
         }

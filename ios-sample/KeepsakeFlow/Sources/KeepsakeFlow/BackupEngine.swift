@@ -259,6 +259,12 @@ public enum Failure: CaseIterable, Sendable {
     case lastSlot
     /// An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable.
     case mediaUnavailable
+    /// The cloud storage is full (iCloud's or Drive's quota): the user must free space.
+    case storageFull
+    /// The cloud account refused the app (signed out of iCloud, access withdrawn): the user must sign in.
+    case signInRequired
+    /// The cloud storage could not be reached or kept throttling, after Keepsake's retries: try later.
+    case storageUnavailable
     case other
 }
 

@@ -140,7 +140,7 @@ public final class DailyBackupRunner: @unchecked Sendable {
         if error is CancellationError { return .stopped }
         let failure = (error as? KeepsakeFlowError)?.failure ?? .other
         if failure == .cancelled { return .stopped }
-        return .failed(failure, willRetry: [.io, .database, .other].contains(failure))
+        return .failed(failure, willRetry: [.io, .database, .other, .storageUnavailable].contains(failure))
     }
 }
 

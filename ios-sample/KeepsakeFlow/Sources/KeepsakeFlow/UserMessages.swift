@@ -46,6 +46,9 @@ public struct UserMessage: Sendable, Equatable {
         case .lastSlot:
             return .error("This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.")
         case .mediaUnavailable: return .info("This photo or file was not in the backup.")
+        case .storageFull: return .error("The backup storage is full. Free up space, then back up again.")
+        case .signInRequired: return .error("The backup storage needs you to sign in again.")
+        case .storageUnavailable: return .error("The backup storage could not be reached. It will be tried again later.")
         case .other: return .error("Something went wrong.")
         }
     }
