@@ -48,6 +48,11 @@ public final class CloudKitBlobStore: BlobStore, @unchecked Sendable {
         return try runBlocking { try await container.accountStatus() }
     }
 
+    /// As `accountStatus()`, for async callers (the screens: never block the main thread).
+    public func currentAccountStatus() async throws -> CKAccountStatus {
+        try await container.accountStatus()
+    }
+
     /// Bytes the repository takes in iCloud (from the last listing).
     public var usedBytes: Int64 { mirror.totalBytes }
 
