@@ -40,31 +40,35 @@ final class SampleServices {
         excluded.isExcludedFromBackup = true
         try? state.setResourceValues(excluded)
         let repository = support.appendingPathComponent("keepsake-repository")
-        let iCloud = CloudKitBlobStore()
-        let isDemo = demo
+        // Not made in demo mode: CloudKit is not touched without an iCloud account to use.
+        let iCloud: CloudKitBlobStore? = demo ? nil : CloudKitBlobStore()
+        let store: () throws -> BlobStore = {
+            if let iCloud { return iCloud }
+            return try directoryBlobStore(path: repository.path)
+        }
+        let place: () async throws -> BackupPlace? = {
+            guard let iCloud else { return .thisPhone }
+            return try await iCloud.currentAccountStatus() == .available ? .iCloud : nil
+        }
         engine = BindingsBackupEngine(chatDatabase: support.appendingPathComponent("chats.sqlite").path,
                                       relyingPartyId: Self.relyingPartyId,
                                       mediaFolder: support.appendingPathComponent("Media"),
                                       mediaStateFolder: state,
                                       cacheDir: FileManager.default.urls(for: .cachesDirectory, in: .userDomainMask)[0]
                                           .appendingPathComponent("keepsake").path,
-                                      blobStore: { [isDemo] in
-                                          // iCloud (CloudKit's private database), or a folder in demo mode.
-                                          isDemo ? try directoryBlobStore(path: repository.path) : iCloud
-                                      })
+                                      // iCloud (CloudKit's private database), or a folder in demo mode.
+                                      blobStore: store)
         cloudAccount = BlobStoreCloudAccount(
-            store: { [isDemo] in isDemo ? try directoryBlobStore(path: repository.path) : iCloud },
-            currentPlace: { [isDemo] in
-                if isDemo { return .thisPhone }
-                return try await iCloud.currentAccountStatus() == .available ? .iCloud : nil
-            },
-            signInWith: { [isDemo] in
+            store: store,
+            currentPlace: place,
+            signInWith: {
                 // iCloud is signed in to in Settings, not in the app: open them, then look again.
-                if isDemo { return .thisPhone }
-                await MainActor.run {
-                    if let url = URL(string: UIApplication.openSettingsURLString) { UIApplication.shared.open(url) }
+                if iCloud != nil {
+                    await MainActor.run {
+                        if let url = URL(string: UIApplication.openSettingsURLString) { UIApplication.shared.open(url) }
+                    }
                 }
-                return try await iCloud.currentAccountStatus() == .available ? .iCloud : nil
+                return try await place()
             })
         if demo {
             // The software authenticator lives in memory: its passkeys last for the process.
