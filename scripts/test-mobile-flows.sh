@@ -3,7 +3,9 @@
 # JUnit classes (android-sample/flow and engine, src/test/kotlin) with kotlinc and JUnit, and the
 # iOS sample's XCTest targets (ios-sample/KeepsakeFlow and KeepsakeEngine) with `swift test` in
 # the Linux Swift toolchain; each first over test doubles, then over the engine adapters on the
-# real generated bindings with the software authenticator as passkey provider. Called by scripts/test.sh;
+# real generated bindings with the software authenticator as passkey provider; then the samples'
+# cloud stores: the Google Drive store (android-sample/drive) against a local Drive stand-in
+# (scripts/drive-standin.py) and the iCloud store's plain parts (ios-sample/KeepsakeCloud). Called by scripts/test.sh;
 # toolchains come from scripts/provision-toolchains.sh (cached outside the repository).
 #
 # Local opt-outs (refused when CI=true): KEEPSAKE_SKIP_KOTLIN=1, KEEPSAKE_SKIP_SWIFT=1.
