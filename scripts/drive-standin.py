@@ -38,6 +38,7 @@ written to FILE once the server listens).
 import argparse
 import base64
 import json
+import os
 import random
 import re
 import threading
@@ -432,7 +433,6 @@ def main():
     server.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as out:
         out.write(str(server.server_address[1]))
-    import os
     os.replace(args.port_file + ".tmp", args.port_file)
     server.serve_forever()
 
