@@ -105,8 +105,12 @@ kotlin_drive() {
         return 1
     fi
     drive=$(kotlin_compile_cached "$kotlin_cache" drive "$classes:$cp" "${main[@]}") || return 1
+    # DriveJourneyTest runs the sample's engine (and so :flow) over the Drive store.
+    local engine
+    mapfile -t main < <(find "$repo/android-sample/engine/src/main" -name '*.kt' | sort)
+    engine=$(kotlin_compile_cached "$kotlin_cache" engine "$classes:$FLOW_MAIN:$cp" "${main[@]}") || return 1
     mapfile -t tests < <(find "$repo/android-sample/drive/src/test" -name '*.kt' | sort)
-    drive_tests=$(kotlin_compile_cached "$kotlin_cache" drive-tests "$drive:$classes:$cp:$KOTLIN_TEST_CP" "${tests[@]}") || return 1
+    drive_tests=$(kotlin_compile_cached "$kotlin_cache" drive-tests "$drive:$engine:$FLOW_MAIN:$classes:$cp:$KOTLIN_TEST_CP" "${tests[@]}") || return 1
     local port_file="$out/drive-standin.port" status=0
     rm -f "$port_file"
     trap stop_drive_standin EXIT
@@ -125,7 +129,7 @@ kotlin_drive() {
     fi
     KEEPSAKE_DRIVE_STANDIN="http://127.0.0.1:$(cat "$port_file")"
     export KEEPSAKE_DRIVE_STANDIN
-    kotlin_junit "android drive" "$out/kotlin-drive.log" "$drive_tests:$drive:$classes:$cp" "$drive_tests" || status=1
+    kotlin_junit "android drive" "$out/kotlin-drive.log" "$drive_tests:$drive:$engine:$FLOW_MAIN:$classes:$cp" "$drive_tests" || status=1
     unset KEEPSAKE_DRIVE_STANDIN
     stop_drive_standin
     # A skipped test did not reach the stand-in: here that is a failure.

@@ -24,5 +24,7 @@ kotlin { jvmToolchain(17) }
 
 dependencies {
     api(project(":keepsake"))
+    // DriveJourneyTest runs the sample's engine over the Drive store.
+    testImplementation(project(":engine"))
     testImplementation(kotlin("test-junit"))
 }
