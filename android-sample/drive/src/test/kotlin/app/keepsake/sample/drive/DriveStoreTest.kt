@@ -61,6 +61,22 @@ class DriveStoreTest {
     }
 
     @Test
+    fun aFileReplacedByAnotherDeviceIsFoundAgainNotDuplicated() {
+        val url = StandIn.fresh()
+        val phone = standInStore(url)
+        val other = standInStore(url)
+        phone.put("config", "one".toByteArray()) // the phone now knows config's file id
+        other.delete("config")
+        other.put("config", "two".toByteArray()) // a new file, a new id
+        assertContentEquals("two".toByteArray(), phone.get("config", null))
+        other.delete("config")
+        other.put("config", "three".toByteArray())
+        phone.put("config", "four".toByteArray()) // its id is stale again: updates the new file
+        assertEquals(1L, StandIn.stat("files"))
+        assertContentEquals("four".toByteArray(), other.get("config", null))
+    }
+
+    @Test
     fun aDeleteRemovesEveryFileOfTheName() {
         val url = StandIn.fresh()
         StandIn.seed("locks/aa", "a".toByteArray(), "b".toByteArray())
