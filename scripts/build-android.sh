@@ -80,6 +80,8 @@ done
 
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
+# shellcheck source-path=SCRIPTDIR source=mobile-cflags.sh
+source scripts/mobile-cflags.sh
 
 rust_target_of() {
     case "$1" in
@@ -138,7 +140,9 @@ x86_64_builtins() {
 # --- build --------------------------------------------------------------------------------------
 
 # Every library is linked for 16 KB pages (required for Android 15+ devices with 16 KB pages).
-# Per-target variables, because RUSTFLAGS would replace them instead of adding to them.
+# Per-target variables, because RUSTFLAGS would replace them instead of adding to them. The C
+# parts get the mobile flags (scripts/mobile-cflags.sh: zstd without the strategies of levels
+# above 3, which the mobile API refuses).
 page_flags="-C link-arg=-Wl,-z,max-page-size=16384"
 target_args=()
 for abi in "${abis[@]}"; do
@@ -151,6 +155,7 @@ for abi in "${abis[@]}"; do
         flags="$flags -C link-arg=$(x86_64_builtins)"
     fi
     export "$var=$flags"
+    export_mobile_cflags "$target"
 done
 
 module="$repo/android-sample/keepsake/src/main"

@@ -101,6 +101,8 @@ done
 
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
+# shellcheck source-path=SCRIPTDIR source=mobile-cflags.sh
+source scripts/mobile-cflags.sh
 
 # --- layout: headers and package sources (no Xcode needed) ----------------------------------------
 
@@ -169,6 +171,7 @@ lib_of() { echo "$repo/target/$1/$profile_dir/libkeepsake_ffi.a"; }
 for target in "${targets[@]}"; do
     if [[ "$build" == "1" ]]; then
         rustup target add "$target" >/dev/null
+        export_mobile_cflags "$target"
         echo "== cargo build $target ($profile)" >&2
         cargo build -p keepsake-ffi --lib --target "$target" --profile "$profile" ${features[@]+"${features[@]}"}
     else

@@ -303,6 +303,17 @@ def _():
         assert needle in text, f"release.yml lacks {needle}"
 
 
+@check("workflows: cross-abi.yml runs the core's tests on i686, aarch64 and armv7, the size report and the arm64 crypto proof")
+def _():
+    flow = workflow("cross-abi.yml")
+    abis = set(flow["jobs"]["core-tests"]["strategy"]["matrix"]["abi"])
+    assert abis == {"i686", "aarch64", "armv7"}, abis
+    text = (WORKFLOWS / "cross-abi.yml").read_text()
+    for needle in ("scripts/test-cross-abi.sh --packages", "scripts/test-cross-abi.sh --abi", "scripts/size-report.sh",
+                   "scripts/arm64-crypto-report.sh"):
+        assert needle in text, f"cross-abi.yml lacks {needle}"
+
+
 def main():
     failed = 0
     for ok, name, reason in results:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds keepsake-ffi and generates the Kotlin and Swift bindings from that very library, so the
-# generated code always matches the build that is tested and shipped, then patches two UniFFI
+# generated code always matches the build that is tested and shipped, then patches three UniFFI
 # 0.32 defects in the Kotlin (scripts/patch-kotlin-bindings.sh). Output is build output, never
 # committed:
 #   target/bindings/kotlin/app/keepsake/keepsake_ffi.kt
@@ -50,7 +50,7 @@ for language in kotlin swift; do
         "$out/lib/$lib_file"
 done
 
-# Patches two UniFFI 0.32 defects in the generated Kotlin; fails if the text it patches changed.
+# Patches three UniFFI 0.32 defects in the generated Kotlin; fails if the text it patches changed.
 scripts/patch-kotlin-bindings.sh "$out/kotlin/app/keepsake/keepsake_ffi.kt"
 
 echo "bindings generated in $out from target/$profile/$lib_file" >&2

@@ -44,4 +44,28 @@ with_more=$(grep -cE 'get\(\) = "detail=\$\{ `detail` \}, [a-zA-Z]+=.*"$' "$kotl
 sed -i -E 's/get\(\) = "detail=\$\{ `detail` \}, [a-zA-Z]+=.*"$/get() = `detail`/' "$kotlin_file"
 variants=$((variants + with_more))
 [[ "$(count 'detail=')" == "0" ]] || patch_failed "a message still reads detail=..."
-echo "patch-kotlin-bindings.sh: patched $kotlin_file: $objects object lower() bodies, $variants exception messages" >&2
+
+# 3. What an app callback (a BlobStore, a ByteSink, a media writer) throws reaches Rust as one
+#    line, not as a Java stack trace: the message ends up in a KeepsakeException's message, which
+#    is a sentence for logs and error UIs. And an Error (Kotlin's TODO(), an assertion) is caught
+#    like an Exception: uncaught, JNA swallowed it and Rust read the empty answer as success
+#    ("not enough bytes remaining in buffer").
+helpers=$(count '    } catch(e: kotlin.Exception) {')
+traces=$(count 'try { e.stackTraceToString() } catch(_: Throwable) { "" }')
+[[ "$helpers" == "2" ]] || patch_failed "$helpers callback helpers catching kotlin.Exception, expected 2"
+[[ "$traces" == "2" ]] || patch_failed "$traces stack traces lowered for Rust, expected 2"
+sed -i 's/^    } catch(e: kotlin\.Exception) {$/    } catch(e: kotlin.Throwable) {/' "$kotlin_file"
+sed -i 's/try { e\.stackTraceToString() } catch(_: Throwable) { "" }/try { uniffiCallbackFailure(e) } catch(_: Throwable) { "" }/' "$kotlin_file"
+cat >>"$kotlin_file" <<'KOTLIN'
+
+// Added by scripts/patch-kotlin-bindings.sh: how an exception an app callback threw reads in
+// Keepsake's error messages, "<message> (<exception class>)", instead of its stack trace.
+internal fun uniffiCallbackFailure(e: Throwable): String {
+    val type = e.javaClass.simpleName.ifEmpty { e.javaClass.name }
+    val message = e.message?.lineSequence()?.firstOrNull()?.trim().orEmpty()
+    return if (message.isEmpty()) type else "$message ($type)"
+}
+KOTLIN
+[[ "$(count 'catch(e: kotlin.Throwable) {')" -ge 2 && "$(count 'uniffiCallbackFailure(e)')" == "2" ]] ||
+    patch_failed "callback exception patch incomplete"
+echo "patch-kotlin-bindings.sh: patched $kotlin_file: $objects object lower() bodies, $variants exception messages, $helpers callback helpers" >&2

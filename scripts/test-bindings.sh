@@ -154,6 +154,13 @@ else
 fi
 rm -rf "$exchange"
 mkdir -p "$exchange"
+# The files the key-trust tests (KeyTrustTest, KeyTrustTests) open on both platforms: the store's
+# forgery of a backup, and a backup with version 2 slots (core/tests/vectors/container*).
+mkdir -p "$exchange/vectors"
+cp core/tests/vectors/container/negative_forged_root_seal_recovery_key.bin \
+    "$exchange/vectors/forged.keepsake"
+cp core/tests/vectors/container/one_byte.bin "$exchange/vectors/genuine.keepsake"
+cp core/tests/vectors/container-slot-v2/one_byte.bin "$exchange/vectors/slot-v2.keepsake"
 
 failed=0
 if [[ "$run_kotlin" == "1" ]]; then

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts=(scripts/build-android.sh scripts/build-ios.sh scripts/release-swift-package.sh scripts/test-mobile-*.sh)
+scripts=(scripts/build-android.sh scripts/build-ios.sh scripts/release-swift-package.sh scripts/test-mobile-*.sh
+    scripts/mobile-cflags.sh scripts/size-report.sh scripts/arm64-crypto-report.sh scripts/test-cross-abi.sh)
 
 if ! command -v shellcheck >/dev/null 2>&1; then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
@@ -146,6 +147,42 @@ package_sources() {
     [[ "$actual" == "$expected" ]] && [[ "$actual" == *"Keepsake+Async.swift"* ]]
 }
 check "package Sources/Keepsake holds Keepsake.swift and Keepsake+Async.swift (all of bindings/swift/Sources/Keepsake)" package_sources
+
+# --- size, cross-ABI tests, arm64 crypto (Linux proxies of the mobile builds) --------------------
+
+run scripts/size-report.sh --help
+check "size-report --help prints usage and names every ABI's proxy" prints "thumbv7neon-unknown-linux-gnueabihf"
+run scripts/size-report.sh --abi mips
+check "size-report rejects an unknown ABI" fails_with "unknown ABI 'mips'"
+
+run scripts/test-cross-abi.sh --help
+check "test-cross-abi --help prints usage" prints "Usage: scripts/test-cross-abi.sh"
+run scripts/test-cross-abi.sh --abi riscv
+check "test-cross-abi rejects an unknown ABI" fails_with "unknown ABI 'riscv'"
+run scripts/test-cross-abi.sh --packages --abi aarch64
+check "test-cross-abi --packages lists the cross compiler and qemu for aarch64" prints "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+run scripts/test-cross-abi.sh --packages --abi i686
+i686_native() { prints libc6-i386 && ! grep -q qemu "$scratch/out"; }
+check "test-cross-abi --packages runs i686 natively (no qemu)" i686_native
+
+run scripts/arm64-crypto-report.sh --help
+check "arm64-crypto-report --help prints usage" prints "Usage: scripts/arm64-crypto-report.sh"
+run scripts/arm64-crypto-report.sh --lib
+check "arm64-crypto-report --lib needs a path" fails_with "--lib needs a path"
+
+# The mobile C flags leave out exactly zstd's strategies above level 3 (the API's cap).
+mobile_cflags_exclude_above_dfast() (
+    # shellcheck source-path=SCRIPTDIR source=mobile-cflags.sh
+    source scripts/mobile-cflags.sh
+    unset CFLAGS_aarch64_linux_android
+    export_mobile_cflags aarch64-linux-android
+    local excluded
+    # shellcheck disable=SC2154 # exported by export_mobile_cflags
+    excluded="$(tr ' ' '\n' <<<"$CFLAGS_aarch64_linux_android" | sed -n 's/^-DZSTD_EXCLUDE_\(.*\)_BLOCK_COMPRESSOR$/\1/p' | sort | tr '\n' ' ')"
+    [[ "$excluded" == "BTLAZY2 BTOPT BTULTRA GREEDY LAZY LAZY2 " ]] &&
+        grep -q 'MAX_MOBILE_COMPRESSION_LEVEL: i32 = 3;' bindings/src/backup.rs
+)
+check "mobile C flags exclude zstd's greedy to btultra strategies, and the mobile API stops at level 3" mobile_cflags_exclude_above_dfast
 
 # --- release: the root Package.swift's binaryTarget ------------------------------------------------
 

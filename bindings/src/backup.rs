@@ -11,7 +11,7 @@ use keepsake_core::{
 
 use crate::{
     count::{long, unsigned},
-    error::{guard, FfiResult},
+    error::{guard, FfiResult, KeepsakeError},
     keyring::{Keyring, SlotInfo},
     progress::{Cancellation, Observers, ProgressListener},
     secret::BackupSecret,
@@ -37,29 +37,67 @@ impl From<CorePayloadKind> for PayloadKind {
     }
 }
 
+/// Highest zstd level the mobile API takes. Levels 1 to 3 use zstd's fast and double-fast
+/// strategies at every input size; the mobile libraries are built without the slower strategies
+/// of the higher levels (scripts/mobile-cflags.sh), which chat text barely profits from.
+pub(crate) const MAX_MOBILE_COMPRESSION_LEVEL: i32 = 3;
+
 /// How a backup is written.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct BackupOptions {
-    /// zstd level 1 to 19; 3 is fast and compresses chat text well.
+    /// zstd level 1 to 3 (3, the default, is fast and compresses chat text well), or 0 to store
+    /// the payload uncompressed; any other level is `InvalidArgument`.
     #[uniffi(default = 3)]
     pub compression_level: i32,
     /// Public header entries (e.g. the app version): authenticated, NOT encrypted.
     pub extra_metadata: HashMap<String, String>,
     /// The keyring generation the app keeps with its root key (`Keyring.generation()` after the
     /// last rotation); a keyring of a lower generation is refused with `KeyringRolledBack`.
+    /// The generation of the keyring the backup is made with (a file backup), or of the device
+    /// keyring a repository was opened with, is always checked too, so 0 never disables it.
     #[uniffi(default = 0)]
     pub known_generation: i64,
+    /// Repository backups: bytes of packs read back and verified before each backup, least
+    /// recently verified first, so a store that damages what it holds is found (and healed) by
+    /// the next backup rather than at restore. 0 turns it off; the default is 16 MiB
+    /// (`keepsake_core::repo::writer::DEFAULT_VERIFY_BYTES`). Single-file backups ignore it.
+    #[uniffi(default = 16777216)]
+    pub verify_bytes: i64,
 }
 
 impl BackupOptions {
     pub(crate) fn to_core(&self) -> FfiResult<CoreBackupOptions> {
+        if !(0..=MAX_MOBILE_COMPRESSION_LEVEL).contains(&self.compression_level) {
+            return Err(KeepsakeError::invalid(format!(
+                "compression level {}: use 0 (none) or 1 to {MAX_MOBILE_COMPRESSION_LEVEL} (zstd)",
+                self.compression_level
+            )));
+        }
         Ok(CoreBackupOptions {
             compression_level: self.compression_level,
             extra_metadata: self.extra_metadata.clone().into_iter().collect(),
-            known_generation: unsigned(self.known_generation, "the known generation")?,
-            ..CoreBackupOptions::default()
+            verify_bytes: unsigned(self.verify_bytes, "verify_bytes")?,
+            ..CoreBackupOptions::for_generation(unsigned(
+                self.known_generation,
+                "the known generation",
+            )?)
         })
     }
+}
+
+/// The core's options for a backup made with `keyring`: the app's known generation, never below
+/// the keyring's own.
+fn backup_options(
+    keyring: &Keyring,
+    options: Option<BackupOptions>,
+) -> FfiResult<CoreBackupOptions> {
+    let generation = keyring.with(|k| Ok(k.generation()))?;
+    let mut core = options.map_or_else(
+        || Ok(CoreBackupOptions::for_generation(generation)),
+        |o| o.to_core(),
+    )?;
+    core.known_generation = core.known_generation.max(generation);
+    Ok(core)
 }
 
 /// What a backup wrote.
@@ -164,7 +202,7 @@ pub fn backup_to_path(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
+        let options = backup_options(&keyring, options)?;
         let summary = store.with_store(|s| {
             keyring.with(|k| {
                 core_backup::backup_store_to_path(
@@ -195,7 +233,7 @@ pub fn backup_to_sink(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
+        let options = backup_options(&keyring, options)?;
         let (writer, summary) = store.with_store(|s| {
             keyring.with(|k| {
                 core_backup::backup_store(
@@ -235,8 +273,9 @@ pub fn verify_backup(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report =
-            core_backup::verify_path(Path::new(&path), &secret.as_core(), &observers.control())?;
+        let report = secret.unlock(|secret| {
+            core_backup::verify_path(Path::new(&path), secret, &observers.control())
+        })?;
         Ok(VerifyReport {
             payload_kind: report.kind.into(),
             counts: report.counts.map(Into::into),
@@ -271,13 +310,15 @@ pub fn restore_from_path(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report = core_backup::restore_path(
-            Path::new(&backup_path),
-            &secret.as_core(),
-            Path::new(&target_path),
-            &RestoreOptions { replace },
-            &observers.control(),
-        )?;
+        let report = secret.unlock(|secret| {
+            core_backup::restore_path(
+                Path::new(&backup_path),
+                secret,
+                Path::new(&target_path),
+                &RestoreOptions { replace },
+                &observers.control(),
+            )
+        })?;
         Ok(restore_report(report))
     })
 }
@@ -296,13 +337,15 @@ pub fn restore_from_source(
     guard(|| {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let report = core_backup::restore(
-            SourceReader::new(source),
-            &secret.as_core(),
-            Path::new(&target_path),
-            &RestoreOptions { replace },
-            &observers.control(),
-        )?;
+        let report = secret.unlock(|secret| {
+            core_backup::restore(
+                SourceReader::new(source),
+                secret,
+                Path::new(&target_path),
+                &RestoreOptions { replace },
+                &observers.control(),
+            )
+        })?;
         Ok(restore_report(report))
     })
 }
@@ -313,7 +356,38 @@ pub fn restore_from_source(
 pub fn keyring_from_backup(path: String, secret: Arc<BackupSecret>) -> FfiResult<Arc<Keyring>> {
     guard(|| {
         let file = std::fs::File::open(&path).map_err(|e| keepsake_core::Error::io_at(&path, e))?;
-        let opened = core_backup::unlock(std::io::BufReader::new(file), &secret.as_core())?;
+        let opened =
+            secret.unlock(|secret| core_backup::unlock(std::io::BufReader::new(file), secret))?;
         Ok(Keyring::wrap(opened.keyring()?))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(compression_level: i32) -> BackupOptions {
+        BackupOptions {
+            compression_level,
+            extra_metadata: HashMap::new(),
+            known_generation: 0,
+            verify_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn the_mobile_api_takes_zstd_levels_0_to_3_only() {
+        for level in [0, 1, 3] {
+            assert_eq!(options(level).to_core().unwrap().compression_level, level);
+        }
+        // The mobile libraries are built without the strategies of the higher levels.
+        for level in [-1, 4, 19] {
+            match options(level).to_core() {
+                Err(KeepsakeError::InvalidArgument { detail }) => {
+                    assert!(detail.contains("1 to 3"), "{detail}")
+                }
+                other => panic!("level {level}: {other:?}"),
+            }
+        }
+    }
 }

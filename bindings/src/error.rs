@@ -155,6 +155,23 @@ pub enum KeepsakeError {
         /// Why.
         detail: String,
     },
+    /// The keyring was opened through a version 2 key slot, whose root-key seal anyone holding
+    /// the backup or repository could have made. Its data restores, but never keep or write
+    /// under its keys: set up a new keyring (`Keyring.create`, or `Keyring.rekey` of the
+    /// repository's keyring with `Repository.rekeyed_keyring`), enroll the passkey again and
+    /// show a new recovery key.
+    #[error("{detail}")]
+    UnauthenticatedKeyring {
+        /// What to do.
+        detail: String,
+    },
+    /// A version 1 or 2 key slot blocks a rotation: ask the user to unlock once with that
+    /// slot's secret and call `Keyring.upgrade_slots` with it, or remove the slot.
+    #[error("{detail}")]
+    LegacySlot {
+        /// Which slot.
+        detail: String,
+    },
     /// A bug: a panic or broken invariant inside Keepsake. Please report it.
     #[error("{detail}")]
     Internal {
@@ -238,7 +255,13 @@ impl From<CoreError> for KeepsakeError {
                 KeepsakeError::WrongKey { detail }
             }
             CoreError::WrongPassword => KeepsakeError::WrongPassword { detail },
-            CoreError::KeyringRolledBack { .. } => KeepsakeError::KeyringRolledBack { detail },
+            // A config put back from before a rotation is a rollback of the repository's keys:
+            // the app's reaction is the same, keep the current keyring and adopt nothing.
+            CoreError::KeyringRolledBack { .. } | CoreError::RepositoryRolledBack { .. } => {
+                KeepsakeError::KeyringRolledBack { detail }
+            }
+            CoreError::UnauthenticatedKeyring => KeepsakeError::UnauthenticatedKeyring { detail },
+            CoreError::LegacySlot { .. } => KeepsakeError::LegacySlot { detail },
             CoreError::LastSlot { .. } => KeepsakeError::LastSlot { detail },
             CoreError::RecoveryKeyTypo { .. } => KeepsakeError::RecoveryKeyTypo { detail },
             CoreError::PrfUnsupported => KeepsakeError::PrfUnsupported { detail },
@@ -265,6 +288,12 @@ impl From<CoreError> for KeepsakeError {
                     retry_after_ms,
                 }
             }
+            // A store that changed under a backup: running it again reads the store anew.
+            CoreError::StoreChanged { .. } => KeepsakeError::Storage {
+                detail,
+                kind: StorageFailure::Transient,
+                retry_after_ms: None,
+            },
             CoreError::RepositoryLocked { .. } => KeepsakeError::RepositoryLocked { detail },
             CoreError::MediaUnavailable { attachment_id, .. } => KeepsakeError::MediaUnavailable {
                 attachment_id,
@@ -330,6 +359,17 @@ mod tests {
         assert!(matches!(
             KeepsakeError::from(CoreError::Cancelled),
             KeepsakeError::Cancelled { .. }
+        ));
+        assert!(matches!(
+            KeepsakeError::from(CoreError::UnauthenticatedKeyring),
+            KeepsakeError::UnauthenticatedKeyring { detail } if detail.contains("new keyring")
+        ));
+        assert!(matches!(
+            KeepsakeError::from(CoreError::RepositoryRolledBack {
+                config_epoch: 0,
+                found_epoch: 1
+            }),
+            KeepsakeError::KeyringRolledBack { .. }
         ));
     }
 

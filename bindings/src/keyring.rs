@@ -7,7 +7,10 @@
 //! new device gets it from a backup instead (`keyring_from_backup`).
 //!
 //! Removing a slot rotates the root key (a new key and generation): the app must then seal the
-//! new root key and generation and store the new public bytes, in place of the old ones.
+//! new root key and generation and store the new public bytes, in place of the old ones. Store
+//! the public bytes again after *every* change (a slot added, upgraded or removed, a rotation,
+//! a re-key): they also carry the keyring authentication secret, created with the first
+//! version 3 slot, without which the keyring cannot rotate.
 
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use crate::{
     count::{long, unsigned},
     error::{guard, FfiResult, KeepsakeError},
     lock::Guarded,
-    secret::RecoveryKeyText,
+    secret::{BackupSecret, RecoveryKeyText},
 };
 
 /// What unlocks a slot.
@@ -61,7 +64,8 @@ pub struct SlotInfo {
     /// True for a passkey that cannot sync: warn the user that it is lost with this phone and
     /// that a recovery key, password or synced passkey is needed to restore elsewhere.
     pub device_bound: bool,
-    /// The slot encoding version; a version 1 slot cannot take a new root key: replace it.
+    /// The slot encoding version (3 today). A version 1 or 2 slot cannot take a new root key
+    /// (rotation fails with `LegacySlot`): `Keyring.upgrade_slots` with its secret replaces it.
     pub version: u8,
 }
 
@@ -212,12 +216,48 @@ impl Keyring {
 
     /// Rotates the root key without any prompt (new key, generation + 1, sealed to every slot).
     /// Returns the new generation; then seal `export_root_key()` and the generation, and store
-    /// `public_bytes()`, replacing the old ones.
+    /// `public_bytes()`, replacing the old ones. A version 1 or 2 slot blocks it (`LegacySlot`:
+    /// see `upgrade_slots`).
     pub fn rotate_root_key(&self) -> FfiResult<i64> {
         guard(|| self.with_mut(|k| Ok(long(k.rotate_root_key()?.new_generation))))
     }
 
-    /// Adds a password slot (at least 8 characters; Argon2id, about a second on a phone).
+    /// Replaces the version 1 and 2 slots that `secret` opens (a recovery key, a passkey's
+    /// `PasskeyUnlock` result or a password the user just entered on this device) by version 3
+    /// slots, and returns them; none is not an error. Call it whenever the user unlocks with a
+    /// slot's secret on a device that holds the keyring; then store `public_bytes()` again.
+    pub fn upgrade_slots(&self, secret: Arc<BackupSecret>) -> FfiResult<Vec<SlotInfo>> {
+        guard(|| {
+            let Some(slot_secret) = secret.slot_secret() else {
+                return Ok(Vec::new());
+            };
+            self.with_mut(|k| {
+                let ids = k.upgrade_slots(&slot_secret)?;
+                ids.iter().map(|id| slot_info(k, id)).collect()
+            })
+        })
+    }
+
+    /// A new keyring to replace this one after a revocation whose secret may be in hostile
+    /// hands (it still knows this keyring's authentication secret, so it could still seal root
+    /// keys the remaining slots accept): new id, root key, authentication secret and PRF input,
+    /// generation one above this one, no slots yet. Enroll each remaining passkey with
+    /// `PasskeyUnlock.for_renewal` (one assertion each), add a new recovery key, ask for
+    /// passwords again; seal its root key and generation, store its public bytes, then
+    /// `Repository.adopt_keyring` it on each repository opened with this keyring. This keyring
+    /// is not changed.
+    pub fn rekey(&self) -> FfiResult<Arc<Keyring>> {
+        guard(|| Ok(Keyring::wrap(self.with(|k| k.rekey())?)))
+    }
+
+    /// The id of the keyring this one replaced by `rekey`, if it did.
+    pub fn rekeyed_from(&self) -> FfiResult<Option<Vec<u8>>> {
+        guard(|| self.with(|k| Ok(k.rekeyed_from().map(|id| id.as_bytes().to_vec()))))
+    }
+
+    /// Adds a password slot: at least 12 characters, not built on the passwords people use
+    /// most or on patterns (`InvalidArgument` says what to change); its NFC form is stretched
+    /// with Argon2id (about a second on a phone).
     pub fn add_password(&self, label: String, password: String) -> FfiResult<SlotInfo> {
         guard(|| {
             let password = Zeroizing::new(password);
@@ -295,7 +335,10 @@ impl Keyring {
 }
 
 /// The public description of the slot `id` of `keyring`.
-fn slot_info(keyring: &core_keyring::Keyring, id: &SlotId) -> keepsake_core::Result<SlotInfo> {
+pub(crate) fn slot_info(
+    keyring: &core_keyring::Keyring,
+    id: &SlotId,
+) -> keepsake_core::Result<SlotInfo> {
     keyring
         .slots()
         .iter()

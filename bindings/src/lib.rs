@@ -46,8 +46,10 @@ pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport
 #[cfg(feature = "soft-authenticator")]
 pub use repo::{blob_store_conformance, blob_store_conformance_with_retries};
 pub use repo::{
-    directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange, CheckReport,
-    PruneReport, RepoBackupReport, Repository, RetentionPolicy, SnapshotInfo,
+    directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange, CheckProblem,
+    CheckReport, CheckVerdict, DamagedSnapshot, Healing, ProblemKind, PruneReport, RemovedSnapshot,
+    RepairReport, RepoBackupReport, Repository, RetentionPolicy, SalvagedPack, SnapshotHistory,
+    SnapshotInfo, SnapshotMediaLoss, UnlockReport,
 };
 pub use secret::{BackupSecret, RecoveryKeyText};
 #[cfg(feature = "soft-authenticator")]

@@ -4,7 +4,10 @@
 //! the first time and later calls only swap the foreign target and level. The core never logs
 //! key material, so forwarding is safe.
 
-use std::sync::{Arc, RwLock};
+use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::{Arc, RwLock},
+};
 
 use crate::error::{guard, FfiResult};
 
@@ -45,7 +48,8 @@ impl LogLevel {
     }
 }
 
-/// Implemented by the app: receives Keepsake's log records. Called on whatever thread logs.
+/// Implemented by the app: receives Keepsake's log records. Called on whatever thread logs. A
+/// logger that throws loses that record; the code that logged goes on.
 #[uniffi::export(with_foreign)]
 pub trait Logger: Send + Sync {
     /// One record: its level, the Rust module that wrote it, and the message.
@@ -74,11 +78,15 @@ impl log::Log for Forwarder {
             Err(_) => return,
         };
         if let Some(logger) = logger {
-            logger.log(
-                LogLevel::from_level(record.level()),
-                record.target().to_owned(),
-                record.args().to_string(),
-            );
+            // A logger that throws (a panic here: `log` has no error to return) loses this record;
+            // it must not unwind through the code that logged.
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                logger.log(
+                    LogLevel::from_level(record.level()),
+                    record.target().to_owned(),
+                    record.args().to_string(),
+                )
+            }));
         }
     }
 

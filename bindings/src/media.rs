@@ -380,8 +380,8 @@ impl core_media::MediaSource for ForeignMediaSource {
 struct StreamChunks(Arc<dyn MediaStream>);
 
 impl ByteSource for StreamChunks {
-    fn read(&self, max_len: u32) -> Result<Vec<u8>, KeepsakeError> {
-        self.0.read(i64::from(max_len))
+    fn read(&self, max_len: i64) -> Result<Vec<u8>, KeepsakeError> {
+        self.0.read(max_len)
     }
 }
 

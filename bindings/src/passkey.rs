@@ -363,6 +363,50 @@ impl PasskeyUnlock {
         })
     }
 
+    /// An assertion request for a re-key (`Keyring.rekey`): it names the passkeys of
+    /// `old_keyring` for `rp_id` and asks for their PRF output under `new_keyring`'s PRF input.
+    /// Show it, then hand each answer to `renew_json` / `renew_typed`: one assertion per
+    /// remaining passkey, no new registration. `NoMatchingSlot` if the old keyring has none.
+    #[uniffi::constructor]
+    pub fn for_renewal(
+        old_keyring: Arc<Keyring>,
+        new_keyring: Arc<Keyring>,
+        rp_id: String,
+    ) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let old_slots = old_keyring.with(|k| Ok(k.slots().to_vec()))?;
+            let flow =
+                new_keyring.with(|k| core_passkey::Unlock::for_renewal(&old_slots, k, &rp_id))?;
+            Ok(Arc::new(PasskeyUnlock { flow }))
+        })
+    }
+
+    /// Enrolls the passkey that answered a `for_renewal` request into `new_keyring`, with its
+    /// old slot's label and flags. Errors as `finish_json`.
+    pub fn renew_json(
+        &self,
+        new_keyring: Arc<Keyring>,
+        response_json: String,
+    ) -> FfiResult<SlotInfo> {
+        let response_json = Zeroizing::new(response_json);
+        guard(|| {
+            let key = self.flow.verify_response(&response_json)?;
+            self.renew(&new_keyring, &key)
+        })
+    }
+
+    /// Enrolls the passkey of an iOS assertion for a `for_renewal` request; as `renew_json`.
+    pub fn renew_typed(
+        &self,
+        new_keyring: Arc<Keyring>,
+        assertion: PasskeyAssertion,
+    ) -> FfiResult<SlotInfo> {
+        guard(|| {
+            let key = self.flow.verify_typed(&assertion.into_core())?;
+            self.renew(&new_keyring, &key)
+        })
+    }
+
     /// The `requestJson` for `GetPublicKeyCredentialOption`.
     pub fn request_json(&self) -> String {
         self.flow.request().to_json()
@@ -399,6 +443,17 @@ impl PasskeyUnlock {
     /// An unlock for a flow built elsewhere (the repository's config).
     pub(crate) fn from_flow(flow: core_passkey::Unlock) -> Arc<Self> {
         Arc::new(PasskeyUnlock { flow })
+    }
+
+    fn renew(
+        &self,
+        new_keyring: &Keyring,
+        key: &core_passkey::PasskeyUnlockKey,
+    ) -> FfiResult<SlotInfo> {
+        new_keyring.with_mut(|k| {
+            let id = self.flow.renew(k, key)?;
+            crate::keyring::slot_info(k, &id)
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use keepsake_core::{
 
 use crate::{
     count::long,
-    error::{guard, FfiResult},
+    error::{guard, FfiResult, KeepsakeError},
 };
 
 /// What a long operation is doing.
@@ -94,8 +94,10 @@ fn unit(u: Unit) -> ProgressUnit {
 /// about ten times a second per phase; keep it quick (post to the UI thread).
 #[uniffi::export(with_foreign)]
 pub trait ProgressListener: Send + Sync {
-    /// One report.
-    fn on_progress(&self, report: ProgressReport);
+    /// One report. An implementation need not throw; if it does, the operation goes on without
+    /// it: the listener gets no more reports of that operation and the failure is logged as a
+    /// warning through the `Logger`.
+    fn on_progress(&self, report: ProgressReport) -> Result<(), KeepsakeError>;
 }
 
 /// Where the current phase started within the operation.
@@ -112,10 +114,12 @@ struct Position {
 /// Forwards core progress to a foreign listener as one monotonic count per operation: the core
 /// counts each phase from 0, this adds the work of the phases already finished.
 ///
-/// A listener that throws reaches Rust as a panic (its method returns nothing, so UniFFI has no
-/// error to give). It is caught here, on the foreign call itself, so it never unwinds through
-/// the core or through the lock of the object being backed up or restored: the listener is
-/// dropped for the rest of the operation, a warning is logged and the operation goes on.
+/// A listener that throws (an error, from Kotlin or Swift) or panics (a Rust implementation) is
+/// dropped for the rest of the operation, which goes on; the failure is logged as a warning
+/// (through the app's `Logger`), never printed. The method is declared throwing so that a foreign
+/// exception arrives as an error: a callback without an error type turns it into a panic, which
+/// the default hook prints on stderr. The panic is still caught here, on the call itself, so it
+/// never unwinds through the core or through the lock of the object being backed up.
 pub(crate) struct ListenerSink {
     listener: Arc<dyn ProgressListener>,
     failed: AtomicBool,
@@ -174,11 +178,15 @@ impl ProgressSink for ListenerSink {
             return;
         }
         let report = self.report(progress);
-        let call = catch_unwind(AssertUnwindSafe(|| self.listener.on_progress(report)));
-        if call.is_err() {
-            self.failed.store(true, Ordering::Relaxed);
-            log::warn!("the progress listener threw; it gets no more reports for this operation");
-        }
+        let failure = match catch_unwind(AssertUnwindSafe(|| self.listener.on_progress(report))) {
+            Ok(Ok(())) => return,
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => "it panicked".to_owned(),
+        };
+        self.failed.store(true, Ordering::Relaxed);
+        log::warn!(
+            "the progress listener failed and gets no more reports for this operation: {failure}"
+        );
     }
 }
 
@@ -262,8 +270,9 @@ mod tests {
     struct Recorder(Mutex<Vec<ProgressReport>>);
 
     impl ProgressListener for Recorder {
-        fn on_progress(&self, report: ProgressReport) {
+        fn on_progress(&self, report: ProgressReport) -> Result<(), KeepsakeError> {
             self.0.lock().unwrap().push(report);
+            Ok(())
         }
     }
 

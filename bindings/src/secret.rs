@@ -10,12 +10,13 @@ use std::{
 use keepsake_core::{
     backup::Secret,
     crypto::{PrfOutput, RootKey},
-    keyring::{KeyringId, RecoveryKey},
+    keyring::{KeyringId, RecoveryKey, SlotSecret},
+    Error as CoreError,
 };
 use zeroize::Zeroizing;
 
 use crate::{
-    error::{guard, FfiResult},
+    error::{guard, FfiResult, KeepsakeError},
     keyring::Keyring,
 };
 
@@ -28,11 +29,13 @@ pub(crate) enum SecretKind {
     },
     Password(Zeroizing<String>),
     /// The device keyring's root key, with the keyring's id so that another keyring's backup
-    /// is `WrongKey` rather than `Corrupted`.
+    /// is `WrongKey` rather than `Corrupted`, and the keyring object itself, whose generation a
+    /// repository opened with it checks at every backup.
     Device {
         keyring_id: KeyringId,
         generation: u64,
         root: RootKey,
+        keyring: Arc<Keyring>,
     },
 }
 
@@ -64,7 +67,9 @@ impl BackupSecret {
     }
 
     /// A password as typed, for the backup's password slots. A wrong one fails at unlock with
-    /// `WrongPassword` (after one Argon2id run per password slot, about a second each).
+    /// `WrongPassword` (after one Argon2id run per password slot, about a second each). The
+    /// string crosses the FFI as a platform string, which Kotlin and Swift cannot wipe: the
+    /// copy held here is wiped when this object is freed (see `docs/KOTLIN.md`).
     #[uniffi::constructor]
     pub fn password(password: String) -> Arc<Self> {
         Arc::new(BackupSecret {
@@ -82,6 +87,7 @@ impl BackupSecret {
                     keyring_id: *k.id(),
                     generation: k.generation(),
                     root: k.root_key().clone(),
+                    keyring: keyring.clone(),
                 })
             })?;
             Ok(Arc::new(BackupSecret { kind }))
@@ -96,8 +102,22 @@ impl BackupSecret {
         })
     }
 
+    /// Runs `unlock` (a restore, a verify, a repository's open) with the core's view of this
+    /// secret. A password that finds no password slot at all (none was added, or it was removed)
+    /// is a core `NoMatchingSlot`, whose message speaks of a passkey; to the user it is a password
+    /// that does not open this backup, so it is `WrongPassword`, as the docs promise.
+    pub(crate) fn unlock<T>(
+        &self,
+        unlock: impl FnOnce(&Secret<'_>) -> keepsake_core::Result<T>,
+    ) -> FfiResult<T> {
+        unlock(&self.as_core()).map_err(|err| match (&self.kind, err) {
+            (SecretKind::Password(_), CoreError::NoMatchingSlot) => CoreError::WrongPassword.into(),
+            (_, err) => KeepsakeError::from(err),
+        })
+    }
+
     /// The core's view of this secret.
-    pub(crate) fn as_core(&self) -> Secret<'_> {
+    fn as_core(&self) -> Secret<'_> {
         match &self.kind {
             SecretKind::Recovery(key) => Secret::RecoveryKey(key),
             SecretKind::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
@@ -106,11 +126,32 @@ impl BackupSecret {
                 keyring_id,
                 generation,
                 root,
+                ..
             } => Secret::DeviceRootKey {
                 keyring_id,
                 generation: *generation,
                 root,
             },
+        }
+    }
+
+    /// The secret as the keyring's upgrade path takes it; none for the device keyring.
+    pub(crate) fn slot_secret(&self) -> Option<SlotSecret<'_>> {
+        match &self.kind {
+            SecretKind::Recovery(key) => Some(SlotSecret::RecoveryKey(key)),
+            SecretKind::Passkey { credential_id, prf } => {
+                Some(SlotSecret::Passkey { credential_id, prf })
+            }
+            SecretKind::Password(password) => Some(SlotSecret::Password(password)),
+            SecretKind::Device { .. } => None,
+        }
+    }
+
+    /// The device keyring object this secret was made from, if it was.
+    pub(crate) fn keyring_object(&self) -> Option<Arc<Keyring>> {
+        match &self.kind {
+            SecretKind::Device { keyring, .. } => Some(keyring.clone()),
+            _ => None,
         }
     }
 }

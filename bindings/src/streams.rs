@@ -27,8 +27,9 @@ pub trait ByteSink: Send + Sync {
 /// Where a backup comes from: implemented by the app.
 #[uniffi::export(with_foreign)]
 pub trait ByteSource: Send + Sync {
-    /// Up to `max_len` next bytes; an empty array means end of data.
-    fn read(&self, max_len: u32) -> Result<Vec<u8>, KeepsakeError>;
+    /// Up to `max_len` next bytes (a positive `i64`, Kotlin `Long`, Swift `Int64`, as every
+    /// size in the API; Keepsake asks for 64 KiB); an empty array means end of data.
+    fn read(&self, max_len: i64) -> Result<Vec<u8>, KeepsakeError>;
 }
 
 /// An error thrown by foreign code, carried through `io::Error` so the core can propagate it.
@@ -110,8 +111,7 @@ impl Read for SourceReader {
             if self.at_end {
                 return Ok(0);
             }
-            let ask =
-                u32::try_from(CHUNK_SIZE.max(buf.len()).min(u32::MAX as usize)).unwrap_or(u32::MAX);
+            let ask = i64::try_from(CHUNK_SIZE.max(buf.len())).unwrap_or(i64::MAX);
             self.pending = self.source.read(ask).map_err(foreign_to_io)?;
             self.position = 0;
             if self.pending.is_empty() {
@@ -162,7 +162,7 @@ mod tests {
     struct Pieces(Mutex<Vec<Vec<u8>>>);
 
     impl ByteSource for Pieces {
-        fn read(&self, _max_len: u32) -> Result<Vec<u8>, KeepsakeError> {
+        fn read(&self, _max_len: i64) -> Result<Vec<u8>, KeepsakeError> {
             let mut pieces = self
                 .0
                 .lock()

@@ -327,8 +327,9 @@ impl MediaFileWriter for AppWriter {
 struct Recorder(Mutex<Vec<ProgressReport>>);
 
 impl ProgressListener for Recorder {
-    fn on_progress(&self, report: ProgressReport) {
+    fn on_progress(&self, report: ProgressReport) -> Result<(), KeepsakeError> {
         self.0.lock().unwrap().push(report);
+        Ok(())
     }
 }
 

@@ -28,11 +28,13 @@ pub struct Cli {
 }
 
 /// The exit codes, shown under `--help` (and in docs/CLI.md).
-const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
+pub(crate) const EXIT_CODES: &str =
+    "Exit codes: 0 ok, 1 other, 2 usage, 10 wrong key, 11 recovery key typo, \
 12 corrupted, 13 truncated, 14 unsupported version, 15 I/O, 16 passkey (no slot, no PRF), \
 17 cancelled, 18 target exists, 19 repository object missing, 20 blob store failed, \
-21 repository locked, 22 media unavailable (an attachment could not be restored), 23 store \
-throttling, 24 store quota exceeded, 25 store credentials refused.";
+21 repository locked, 22 media unavailable (an attachment could not be restored), 23 untrusted \
+keyring (opened through a version 2 slot), 24 legacy slot blocks a rotation, 25 store throttling, \
+26 store quota exceeded, 27 store credentials refused.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -153,6 +155,36 @@ pub enum KeysCommand {
     Rotate(RotateArgs),
     /// Remove a key slot.
     Remove(RemoveSlotArgs),
+    /// Replace the keyring after a revocation whose secret may be in hostile hands: a new
+    /// keyring id, root key, authentication secret and PRF input; the remaining software
+    /// passkeys are renewed, a new recovery key is made, passwords are entered again.
+    Rekey(RekeyArgs),
+}
+
+/// `keepsake keys rekey`.
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    #[command(flatten)]
+    pub keys: KeysDirArg,
+
+    /// A software passkey of the old keyring to carry into the new one (repeatable): it is
+    /// asked once, under the new PRF input. Passkeys not named are not carried.
+    #[arg(long = "passkey", value_name = "FILE")]
+    pub passkeys: Vec<PathBuf>,
+
+    /// Write the new recovery key to this new file (mode 0600) instead of printing it.
+    #[arg(long = "recovery-out", value_name = "FILE")]
+    pub recovery_out: Option<PathBuf>,
+
+    /// Add a password slot to the new keyring, the password read from the first line of
+    /// standard input (passwords are never carried: they are entered again).
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// A repository sealed by the old keyring to move to the new one (repeatable): its keys are
+    /// re-wrapped and a new key epoch starts, as for a rotation.
+    #[arg(long = "repo", value_name = "LOCATION")]
+    pub repos: Vec<String>,
 }
 
 /// `keepsake keys rotate`.
@@ -304,14 +336,21 @@ pub enum RepoCommand {
     Init(RepoInitArgs),
     /// Back up a chat database as a new snapshot, storing only what the repository lacks.
     Backup(RepoBackupArgs),
-    /// List the snapshots, oldest first.
+    /// List the snapshots, oldest first, and the snapshot objects that are damaged.
     Snapshots(RepoOpenArgs),
-    /// Restore a snapshot (the latest by default) into a new database file.
+    /// Restore a snapshot (the newest intact one by default) into a new database file.
     Restore(RepoRestoreArgs),
     /// Forget the snapshots a retention policy does not keep and reclaim their space.
     Prune(RepoPruneArgs),
-    /// Check the repository's structure and optionally read and authenticate its data.
+    /// Check the repository: every problem, and whether every snapshot still restores (healthy,
+    /// healed or broken); reads and authenticates all data unless told otherwise.
     Check(RepoCheckArgs),
+    /// Make a damaged repository consistent again, keeping everything that authenticates
+    /// (a dry run that only reports, unless --apply).
+    Repair(RepoRepairArgs),
+    /// Remove stale writer locks (and unreadable objects under locks/); a live writer's lock
+    /// only with --force.
+    Unlock(RepoUnlockArgs),
     /// Open the repository with a passkey, the recovery key or a password and bring it up to
     /// the keys directory's keyring (after a rotation it did not take part in).
     AdoptKeys(RepoAdoptKeysArgs),
@@ -520,6 +559,15 @@ pub struct RepoPruneArgs {
     /// Keep the newest snapshot of each of the last N weeks (UTC).
     #[arg(long, value_name = "N", group = "policy")]
     pub keep_weekly: Option<u32>,
+
+    /// Allow the policy to forget every snapshot (a policy that keeps none, such as
+    /// --keep-last 0, is refused without it); alone, forget them all.
+    #[arg(long, group = "policy")]
+    pub forget_all: bool,
+
+    /// Report what would be forgotten and reclaimed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `keepsake repo check`.
@@ -528,9 +576,42 @@ pub struct RepoCheckArgs {
     #[command(flatten)]
     pub open: RepoOpenArgs,
 
-    /// Also download and authenticate this share of the data packs (0 to 1; 1 reads all).
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
-    pub read_data: f64,
+    /// Download and authenticate this share of the data packs, in percent (0 to 100; a trailing
+    /// % is allowed). 0 checks the structure only, without reading data.
+    #[arg(long, value_name = "PERCENT", default_value = "100", value_parser = parse_percent)]
+    pub read_data_subset: f64,
+}
+
+/// A share in percent (`12.5`, `12.5%`), as a fraction of 1.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<f64>() {
+        Ok(percent) if (0.0..=100.0).contains(&percent) => Ok(percent / 100.0),
+        _ => Err(format!("{text:?} is not a percentage between 0 and 100")),
+    }
+}
+
+/// `keepsake repo repair`.
+#[derive(Debug, Args)]
+pub struct RepoRepairArgs {
+    #[command(flatten)]
+    pub open: RepoOpenArgs,
+
+    /// Change the repository; without it, only report what would change.
+    #[arg(long)]
+    pub apply: bool,
+}
+
+/// `keepsake repo unlock`.
+#[derive(Debug, Args)]
+pub struct RepoUnlockArgs {
+    #[command(flatten)]
+    pub open: RepoOpenArgs,
+
+    /// Also remove a lock whose writer looks alive: only when you know no backup, prune or
+    /// repair runs there any more (its device was reset, or its process was killed elsewhere).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Which secret opens a backup. Without any of these, the recovery key is asked for.
@@ -618,6 +699,16 @@ mod tests {
             "p",
         ]);
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn percentages_read_with_or_without_the_sign() {
+        assert_eq!(parse_percent("100"), Ok(1.0));
+        assert_eq!(parse_percent("12.5%"), Ok(0.125));
+        assert_eq!(parse_percent("0"), Ok(0.0));
+        for bad in ["101", "-1", "half", "", "NaN"] {
+            assert!(parse_percent(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

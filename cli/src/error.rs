@@ -29,9 +29,19 @@ pub enum CliError {
     /// missing packs). The command's report, already printed, lists them with the reasons.
     #[error("{0} attachment(s) could not be restored; the report lists them with the reasons")]
     MediaLost(usize),
+    /// `repo check` found a snapshot (or some of its media) that cannot be restored: the first
+    /// such loss, after the report that lists every problem.
+    #[error("the repository is broken: {0}")]
+    Broken(CoreError),
 }
 
 impl CliError {
+    /// Whether the command printed its report before failing (the report says what failed,
+    /// so `--json` prints no second document).
+    pub fn after_report(&self) -> bool {
+        matches!(self, CliError::MediaLost(_) | CliError::Broken(_))
+    }
+
     /// An I/O failure on `path`.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         CliError::Core(CoreError::io_at(path, source))
@@ -78,16 +88,46 @@ pub enum ExitStatus {
     Locked,
     /// 22: an attachment's file could not be restored (not in the backup, or its data is lost).
     MediaUnavailable,
-    /// 23: the store kept throttling (or asked for a longer pause than the retries wait):
+    /// 23: the keyring was opened through a version 2 slot, whose seal anyone could have made:
+    /// its data reads, its keys are not adopted or written under (re-key).
+    UntrustedKeyring,
+    /// 24: a version 1 or 2 slot blocks a rotation: unlock once with its secret to upgrade it.
+    LegacySlot,
+    /// 25: the store kept throttling (or asked for a longer pause than the retries wait):
     /// run again later.
     Throttled,
-    /// 24: the store is full or over its quota: free space, then run again.
+    /// 26: the store is full or over its quota: free space, then run again.
     QuotaExceeded,
-    /// 25: the store refused the credentials: fix them, then run again.
+    /// 27: the store refused the credentials: fix them, then run again.
     Unauthorized,
 }
 
 impl ExitStatus {
+    /// Every status, in code order (the table of docs/CLI.md, checked by a test).
+    pub const ALL: [ExitStatus; 21] = [
+        ExitStatus::Ok,
+        ExitStatus::Other,
+        ExitStatus::Usage,
+        ExitStatus::WrongKey,
+        ExitStatus::RecoveryKeyTypo,
+        ExitStatus::Corrupted,
+        ExitStatus::Truncated,
+        ExitStatus::UnsupportedVersion,
+        ExitStatus::Io,
+        ExitStatus::Passkey,
+        ExitStatus::Cancelled,
+        ExitStatus::TargetExists,
+        ExitStatus::ObjectMissing,
+        ExitStatus::Storage,
+        ExitStatus::Locked,
+        ExitStatus::MediaUnavailable,
+        ExitStatus::UntrustedKeyring,
+        ExitStatus::LegacySlot,
+        ExitStatus::Throttled,
+        ExitStatus::QuotaExceeded,
+        ExitStatus::Unauthorized,
+    ];
+
     /// The process exit code.
     pub fn code(self) -> u8 {
         match self {
@@ -107,9 +147,11 @@ impl ExitStatus {
             ExitStatus::Storage => 20,
             ExitStatus::Locked => 21,
             ExitStatus::MediaUnavailable => 22,
-            ExitStatus::Throttled => 23,
-            ExitStatus::QuotaExceeded => 24,
-            ExitStatus::Unauthorized => 25,
+            ExitStatus::UntrustedKeyring => 23,
+            ExitStatus::LegacySlot => 24,
+            ExitStatus::Throttled => 25,
+            ExitStatus::QuotaExceeded => 26,
+            ExitStatus::Unauthorized => 27,
         }
     }
 
@@ -132,6 +174,8 @@ impl ExitStatus {
             ExitStatus::Storage => "storage",
             ExitStatus::Locked => "locked",
             ExitStatus::MediaUnavailable => "media_unavailable",
+            ExitStatus::UntrustedKeyring => "untrusted_keyring",
+            ExitStatus::LegacySlot => "legacy_slot",
             ExitStatus::Throttled => "throttled",
             ExitStatus::QuotaExceeded => "quota_exceeded",
             ExitStatus::Unauthorized => "unauthorized",
@@ -146,39 +190,51 @@ pub fn classify(err: &CliError) -> ExitStatus {
         CliError::TargetExists(_) => ExitStatus::TargetExists,
         CliError::Mismatch(_) | CliError::Internal(_) => ExitStatus::Other,
         CliError::MediaLost(_) => ExitStatus::MediaUnavailable,
-        CliError::Core(core) => match core {
-            CoreError::WrongKey | CoreError::WrongPassword | CoreError::OtherGeneration { .. } => {
-                ExitStatus::WrongKey
-            }
-            CoreError::KeyringRolledBack { .. } => ExitStatus::Corrupted,
-            CoreError::LastSlot { .. } => ExitStatus::Usage,
-            CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
-            CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
-            CoreError::Truncated { .. } => ExitStatus::Truncated,
-            CoreError::UnsupportedVersion { .. } => ExitStatus::UnsupportedVersion,
-            CoreError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
-                ExitStatus::TargetExists
-            }
-            CoreError::Io { .. } => ExitStatus::Io,
-            CoreError::NoMatchingSlot
-            | CoreError::PrfUnsupported
-            | CoreError::BadPrfOutput { .. }
-            | CoreError::MalformedWebAuthn { .. } => ExitStatus::Passkey,
-            CoreError::Cancelled => ExitStatus::Cancelled,
-            CoreError::InvalidArgument(_) => ExitStatus::Usage,
-            CoreError::TargetExists { .. } => ExitStatus::TargetExists,
-            CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
-            CoreError::Storage { kind, .. } => match kind {
-                StorageErrorKind::Throttled { .. } => ExitStatus::Throttled,
-                StorageErrorKind::QuotaExceeded => ExitStatus::QuotaExceeded,
-                StorageErrorKind::Unauthorized => ExitStatus::Unauthorized,
-                _ => ExitStatus::Storage,
-            },
-            CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
-            CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
-            // Database failures, randomness failures and any variant added later.
-            _ => ExitStatus::Other,
+        CliError::Broken(core) => classify_core(core),
+        CliError::Core(core) => classify_core(core),
+    }
+}
+
+/// The exit status of a core error.
+fn classify_core(core: &CoreError) -> ExitStatus {
+    match core {
+        CoreError::WrongKey | CoreError::WrongPassword | CoreError::OtherGeneration { .. } => {
+            ExitStatus::WrongKey
+        }
+        // A store that put back old keys or an old config: the data is not as it should be.
+        CoreError::KeyringRolledBack { .. } | CoreError::RepositoryRolledBack { .. } => {
+            ExitStatus::Corrupted
+        }
+        CoreError::UnauthenticatedKeyring => ExitStatus::UntrustedKeyring,
+        CoreError::LegacySlot { .. } => ExitStatus::LegacySlot,
+        CoreError::LastSlot { .. } => ExitStatus::Usage,
+        CoreError::RecoveryKeyTypo { .. } => ExitStatus::RecoveryKeyTypo,
+        CoreError::Corrupted { .. } | CoreError::LimitExceeded { .. } => ExitStatus::Corrupted,
+        CoreError::Truncated { .. } => ExitStatus::Truncated,
+        CoreError::UnsupportedVersion { .. } => ExitStatus::UnsupportedVersion,
+        CoreError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
+            ExitStatus::TargetExists
+        }
+        CoreError::Io { .. } => ExitStatus::Io,
+        CoreError::NoMatchingSlot
+        | CoreError::PrfUnsupported
+        | CoreError::BadPrfOutput { .. }
+        | CoreError::MalformedWebAuthn { .. } => ExitStatus::Passkey,
+        CoreError::Cancelled => ExitStatus::Cancelled,
+        CoreError::InvalidArgument(_) => ExitStatus::Usage,
+        CoreError::TargetExists { .. } => ExitStatus::TargetExists,
+        CoreError::ObjectMissing { .. } => ExitStatus::ObjectMissing,
+        CoreError::Storage { kind, .. } => match kind {
+            StorageErrorKind::Throttled { .. } => ExitStatus::Throttled,
+            StorageErrorKind::QuotaExceeded => ExitStatus::QuotaExceeded,
+            StorageErrorKind::Unauthorized => ExitStatus::Unauthorized,
+            _ => ExitStatus::Storage,
         },
+        CoreError::StoreChanged { .. } => ExitStatus::Storage,
+        CoreError::RepositoryLocked { .. } => ExitStatus::Locked,
+        CoreError::MediaUnavailable { .. } => ExitStatus::MediaUnavailable,
+        // Database failures, randomness failures and any variant added later.
+        _ => ExitStatus::Other,
     }
 }
 
@@ -245,7 +301,7 @@ mod tests {
                     "data/ab",
                     "slow down",
                 )),
-                23,
+                25,
             ),
             (
                 status_of(keepsake_core::repo::storage_error_of(
@@ -254,7 +310,7 @@ mod tests {
                     "data/ab",
                     "full",
                 )),
-                24,
+                26,
             ),
             (
                 status_of(keepsake_core::repo::storage_error_of(
@@ -263,7 +319,7 @@ mod tests {
                     "data/",
                     "expired",
                 )),
-                25,
+                27,
             ),
             (
                 status_of(CoreError::RepositoryLocked {
@@ -279,6 +335,22 @@ mod tests {
                 22,
             ),
             (classify(&CliError::MediaLost(2)), 22),
+            (status_of(CoreError::UnauthenticatedKeyring), 23),
+            (
+                status_of(CoreError::LegacySlot {
+                    slot: "00".into(),
+                    label: "paper".into(),
+                    version: 2,
+                }),
+                24,
+            ),
+            (
+                status_of(CoreError::RepositoryRolledBack {
+                    config_epoch: 0,
+                    found_epoch: 1,
+                }),
+                12,
+            ),
         ];
         for (status, code) in cases {
             assert_eq!(status.code(), code, "{status:?}");
@@ -293,27 +365,48 @@ mod tests {
 
     #[test]
     fn kinds_are_distinct() {
-        let all = [
-            ExitStatus::Ok,
-            ExitStatus::Other,
-            ExitStatus::Usage,
-            ExitStatus::WrongKey,
-            ExitStatus::RecoveryKeyTypo,
-            ExitStatus::Corrupted,
-            ExitStatus::Truncated,
-            ExitStatus::UnsupportedVersion,
-            ExitStatus::Io,
-            ExitStatus::Passkey,
-            ExitStatus::Cancelled,
-            ExitStatus::TargetExists,
-            ExitStatus::ObjectMissing,
-            ExitStatus::Storage,
-            ExitStatus::Locked,
-            ExitStatus::MediaUnavailable,
-        ];
-        let kinds: std::collections::BTreeSet<_> = all.iter().map(|s| s.kind()).collect();
-        let codes: std::collections::BTreeSet<_> = all.iter().map(|s| s.code()).collect();
-        assert_eq!(kinds.len(), all.len());
-        assert_eq!(codes.len(), all.len());
+        let kinds: std::collections::BTreeSet<_> =
+            ExitStatus::ALL.iter().map(|s| s.kind()).collect();
+        let codes: std::collections::BTreeSet<_> =
+            ExitStatus::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(kinds.len(), ExitStatus::ALL.len());
+        assert_eq!(codes.len(), ExitStatus::ALL.len());
+    }
+
+    /// The exit code table of docs/CLI.md lists exactly these codes with these kinds, and
+    /// `--help` names every code.
+    #[test]
+    fn the_documented_exit_codes_are_the_codes() {
+        let docs = include_str!("../../docs/CLI.md");
+        let table = docs
+            .split("## Exit codes")
+            .nth(1)
+            .expect("docs/CLI.md has an Exit codes section");
+        let documented: Vec<(u8, String)> = table
+            .lines()
+            .skip_while(|line| !line.starts_with("| code"))
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let code = cells[1].parse().expect("a code");
+                (code, cells[2].trim_matches('`').to_owned())
+            })
+            .collect();
+        let expected: Vec<(u8, String)> = ExitStatus::ALL
+            .iter()
+            .map(|s| {
+                let kind = if *s == ExitStatus::Ok { "" } else { s.kind() };
+                (s.code(), kind.to_owned())
+            })
+            .collect();
+        assert_eq!(documented, expected);
+        for status in ExitStatus::ALL {
+            assert!(
+                crate::cli::EXIT_CODES.contains(&format!("{} ", status.code())),
+                "--help lacks {}",
+                status.code()
+            );
+        }
     }
 }

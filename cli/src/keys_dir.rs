@@ -56,18 +56,29 @@ impl KeysDir {
         self.dir.join(GENERATION_FILE)
     }
 
-    /// The generation this directory has seen; 0 when the file is missing (older directories).
-    pub fn known_generation(&self) -> CliResult<u64> {
+    /// The generation this directory has seen; `None` when the file is missing (a directory
+    /// written before the file existed: [`Self::load`] writes it then).
+    fn stored_generation(&self) -> CliResult<Option<u64>> {
         let path = self.generation_path();
         match fs::read_to_string(&path) {
-            Ok(text) => text.trim().parse().map_err(|_| {
+            Ok(text) => text.trim().parse().map(Some).map_err(|_| {
                 CliError::Usage(format!(
                     "{} does not hold a generation number",
                     path.display()
                 ))
             }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(CliError::io(&path, err)),
+        }
+    }
+
+    /// The generation this directory has seen, which every backup passes as its known
+    /// generation; never a silent 0: a directory without the file gets it from its keyring at
+    /// the first [`Self::load`].
+    pub fn known_generation(&self) -> CliResult<u64> {
+        match self.stored_generation()? {
+            Some(generation) => Ok(generation),
+            None => Ok(self.load()?.generation()),
         }
     }
 
@@ -100,11 +111,15 @@ impl KeysDir {
         let root = secrets::read_root_key(&self.root_key_path())?;
         let public_path = self.public_path();
         let public = fs::read(&public_path).map_err(|e| CliError::io(&public_path, e))?;
-        Ok(Keyring::from_stored(
-            root,
-            &public,
-            self.known_generation()?,
-        )?)
+        match self.stored_generation()? {
+            Some(known) => Ok(Keyring::from_stored(root, &public, known)?),
+            None => {
+                // Trust on first use: from now on an older keyring.pub is refused.
+                let keyring = Keyring::from_parts(root, &public)?;
+                self.save_generation(keyring.generation())?;
+                Ok(keyring)
+            }
+        }
     }
 
     /// Write the keyring after a slot change: the root key (new after a rotation), the public

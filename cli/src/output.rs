@@ -52,7 +52,7 @@ impl Output {
     /// stdout always holds exactly one document.
     pub fn error(&self, err: &CliError, status: ExitStatus) {
         eprintln!("keepsake: error: {err}");
-        if self.json && !matches!(err, CliError::MediaLost(_)) {
+        if self.json && !err.after_report() {
             println!("{}", error_document(status, &err.to_string()));
         }
     }

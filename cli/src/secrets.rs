@@ -164,12 +164,16 @@ pub fn write_root_key(path: &Path, key: &RootKey) -> CliResult<()> {
 /// Load a root key written by [`write_root_key`].
 pub fn read_root_key(path: &Path) -> CliResult<RootKey> {
     let bytes = read_private_file(path)?;
+    // A root key of another length is a damaged keys directory (exit 12, as a keyring.pub whose
+    // MAC fails), not a usage mistake.
     let mut array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-        CliError::Usage(format!(
-            "{} is not a root key file (expected 32 bytes, found {})",
-            path.display(),
-            bytes.len()
-        ))
+        CliError::Core(keepsake_core::Error::Corrupted {
+            what: format!(
+                "{} is damaged: a root key is 32 bytes, this file has {}",
+                path.display(),
+                bytes.len()
+            ),
+        })
     })?;
     let key = RootKey::from_bytes(array);
     array.zeroize();
@@ -212,11 +216,14 @@ mod tests {
     }
 
     #[test]
-    fn a_root_key_file_of_the_wrong_size_is_refused() {
+    fn a_root_key_file_of_the_wrong_size_is_refused_as_damaged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("root.key");
         write_private_file(&path, &[7u8; 31]).unwrap();
-        assert!(matches!(read_root_key(&path), Err(CliError::Usage(_))));
+        assert!(matches!(
+            read_root_key(&path),
+            Err(CliError::Core(keepsake_core::Error::Corrupted { what })) if what.contains("has 31")
+        ));
     }
 
     #[test]

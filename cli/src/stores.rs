@@ -7,9 +7,11 @@
 //! around the store itself, so the retries are counted as the requests they are and each
 //! command can report how many it made.
 
-use std::{io, path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
-use keepsake_core::repo::{BlobStore, CountingStore, DirStore, RequestCounts, RetryingStore};
+use keepsake_core::repo::{
+    BlobStore, CountingStore, DirStore, RequestCounts, RetryingStore, CONFIG_NAME,
+};
 use keepsake_remote::{Location, StoreOptions};
 use serde::Serialize;
 
@@ -92,18 +94,22 @@ fn options(arg: &RepoDirArg) -> CliResult<StoreOptions> {
     Ok(options)
 }
 
-/// Opens the store at `--repo`. `existing`: a directory must already exist (a typo is an I/O
-/// error, not a new empty directory). Before a backup (`sweep`), a directory store's
+/// Opens the store at `--repo`. `existing`: a directory must already exist (a typo is no
+/// repository, not a new empty directory). Before a backup (`sweep`), a directory store's
 /// temporaries of killed writers are removed.
 pub fn open(arg: &RepoDirArg, existing: bool, sweep: bool) -> CliResult<OpenedStore> {
     let location = location(arg)?;
     let options = options(arg)?;
     if let Location::Directory(dir) = &location {
+        // A missing directory holds no repository, like an empty one (exit 19,
+        // `object_missing`), and is not created by a read.
         if existing && !dir.is_dir() {
-            return Err(CliError::io(
-                dir,
-                io::Error::new(io::ErrorKind::NotFound, "no repository directory"),
-            ));
+            return Err(CliError::Core(keepsake_core::Error::ObjectMissing {
+                name: format!(
+                    "{CONFIG_NAME} (no repository at {}: the directory does not exist)",
+                    dir.display()
+                ),
+            }));
         }
         if sweep {
             DirStore::open(dir)?.sweep_temporaries(STALE_TEMPORARY)?;

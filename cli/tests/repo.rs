@@ -113,8 +113,15 @@ fn a_day_of_change_is_backed_up_small_and_every_snapshot_restores() {
     let second = repo_backup(&fx);
     assert_eq!(second["counts"]["messages"], MESSAGES + 30, "{second}");
     let uploaded = second["bytes_uploaded"].as_u64().unwrap();
+    // A day's change is one chat pack (padded to a multiple of 64 KiB, REPOSITORY.md §5), one
+    // index and one snapshot object (each padded to 4 KiB here): a floor of about 72 KB that
+    // this small fixture's full backup is only three times larger than.
     assert!(
-        uploaded * 3 < full,
+        uploaded < 64 * 1024 + 4 * 4096,
+        "uploaded {uploaded} of {full}: {second}"
+    );
+    assert!(
+        uploaded * 2 < full,
         "uploaded {uploaded} of {full}: {second}"
     );
     assert!(
@@ -182,11 +189,10 @@ fn a_day_of_change_is_backed_up_small_and_every_snapshot_restores() {
             &fx.arg("repo"),
             "--keys",
             &fx.arg("keys"),
-            "--read-data",
-            "1",
         ],
         0,
     );
+    assert_eq!(checked["verdict"], "healthy", "{checked}");
     assert_eq!(checked["snapshots"], 1, "{checked}");
     assert!(
         checked["chunks_authenticated"].as_u64().unwrap() > 0,
@@ -211,7 +217,7 @@ fn no_repository_wrong_keys_and_existing_targets_have_their_codes() {
         19,
         "object_missing",
     );
-    // A missing directory is an I/O error, and is not created by a read.
+    // A missing directory holds no repository either, and is not created by a read.
     expect_error(
         &[
             "repo",
@@ -221,8 +227,8 @@ fn no_repository_wrong_keys_and_existing_targets_have_their_codes() {
             "--keys",
             &fx.arg("keys"),
         ],
-        15,
-        "io",
+        19,
+        "object_missing",
     );
     assert!(!fx.path("nowhere").exists());
     // A second init over a repository is refused.
@@ -336,8 +342,8 @@ fn no_repository_wrong_keys_and_existing_targets_have_their_codes() {
             &fx.arg("repo"),
             "--keys",
             &fx.arg("keys"),
-            "--read-data",
-            "2",
+            "--read-data-subset",
+            "200",
         ],
         2,
         "usage",
@@ -345,33 +351,18 @@ fn no_repository_wrong_keys_and_existing_targets_have_their_codes() {
 }
 
 #[test]
-fn damage_is_found_by_check_and_stops_a_restore_without_leaving_a_file() {
+fn damage_stops_a_restore_without_leaving_a_file_and_check_reports_it() {
     let fx = with_repository();
     let data = fx.path("repo").join("data");
-    let mut packs: Vec<_> = fs::read_dir(&data)
+    // The largest pack, inside its first chunk (a small last pack may end in padding there).
+    let pack = fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .collect();
-    packs.sort();
-    let pack = packs.first().expect("a pack");
-    let mut bytes = fs::read(pack).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    fs::write(pack, bytes).unwrap();
-    expect_error(
-        &[
-            "repo",
-            "check",
-            "--repo",
-            &fx.arg("repo"),
-            "--keys",
-            &fx.arg("keys"),
-            "--read-data",
-            "1",
-        ],
-        12,
-        "corrupted",
-    );
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .expect("a pack");
+    let mut bytes = fs::read(&pack).unwrap();
+    bytes[100] ^= 0x01;
+    fs::write(&pack, bytes).unwrap();
     expect_error(
         &[
             "repo",
@@ -390,6 +381,19 @@ fn damage_is_found_by_check_and_stops_a_restore_without_leaving_a_file() {
         .files()
         .iter()
         .any(|name| name.starts_with("restored") || name.contains(".tmp")));
+    // Check prints its whole report, then exits with the first loss's code.
+    let report = json_run(
+        &[
+            "repo",
+            "check",
+            "--repo",
+            &fx.arg("repo"),
+            "--keys",
+            &fx.arg("keys"),
+        ],
+        12,
+    );
+    assert_eq!(report["verdict"], "broken", "{report}");
 }
 
 #[test]

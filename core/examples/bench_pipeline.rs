@@ -77,7 +77,7 @@ fn run(args: &[String]) -> Result<()> {
                 &store,
                 &keyring,
                 Path::new(arg(2)?),
-                &BackupOptions::default(),
+                &BackupOptions::for_generation(0),
                 &Control::default(),
             )?;
             Ok(())

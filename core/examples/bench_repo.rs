@@ -96,7 +96,7 @@ fn run(args: &[String]) -> Result<()> {
                 &chats,
                 &mut repo,
                 Some(path(4)?),
-                &BackupOptions::default(),
+                &BackupOptions::for_generation(0),
                 &Control::default(),
             )?;
             eprintln!(
@@ -300,7 +300,7 @@ fn media_backup(
         &chats,
         &mut repo,
         Some(cache),
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         Some(&MediaBackup {
             source: &source,
             options: MediaOptions::default(),

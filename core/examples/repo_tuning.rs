@@ -13,7 +13,7 @@ use std::{path::Path, sync::Arc, time::Instant};
 
 use keepsake_core::{
     backup::{backup_store_to_repo, BackupOptions, Control},
-    keyring::Keyring,
+    keyring::{Keyring, UnlockedRoot},
     repo::{ChunkerParams, MemStore, RepoOptions, Repository},
     store::{
         synthetic::{apply_day, DayKind, DayOfChange},
@@ -65,7 +65,7 @@ fn backup_options() -> BackupOptions {
             .ok()
             .and_then(|l| l.parse().ok())
             .unwrap_or(3),
-        ..BackupOptions::default()
+        ..BackupOptions::for_generation(0)
     }
 }
 
@@ -175,8 +175,9 @@ fn main() -> Result<()> {
                 let bytes = keepsake_core::repo::BlobStore::get(mem.as_ref(), &name, None)?;
                 keepsake_core::repo::BlobStore::put(day_mem.as_ref(), &name, &bytes)?;
             }
-            let mut day_repo =
-                Repository::open_with(day_mem.clone(), |_, _, _| Ok(keyring.root_key().clone()))?;
+            let mut day_repo = Repository::open_with(day_mem.clone(), |_, _, _| {
+                Ok(UnlockedRoot::device(keyring.root_key().clone()))
+            })?;
             let store = ChatStore::open(&dir.join(format!("{day_kind:?}.db")))?;
             let before = day_mem.total_bytes();
             backup_store_to_repo(

@@ -46,6 +46,48 @@ pub enum Error {
         device: u64,
     },
 
+    /// The root key came through a version 2 key slot, whose HPKE base-mode seal anyone holding
+    /// the public header or repository config could have made: the data it opens may be read,
+    /// but its keyring must never be adopted (the store may know its root key).
+    #[error(
+        "this keyring cannot be trusted: it was opened through a version 2 key slot, whose \
+         root-key seal anyone holding the backup could have made. Its data can still be \
+         restored, but do not keep its keys: set up a new keyring on this device (re-key: \
+         enroll the passkey again and make a new recovery key)"
+    )]
+    UnauthenticatedKeyring,
+
+    /// A version 1 or 2 slot cannot take a new root key without its secret, so the keyring
+    /// cannot rotate while it remains.
+    #[error(
+        "key slot {slot} ({label:?}) is a version {version} slot, which cannot take a new root \
+         key without its secret: unlock once with that secret on this device (which upgrades \
+         the slot) or remove the slot, then rotate"
+    )]
+    LegacySlot {
+        /// The slot id (hex).
+        slot: String,
+        /// The slot's label.
+        label: String,
+        /// Its encoding version (1 or 2).
+        version: u8,
+    },
+
+    /// The repository's config is older than objects the store holds (an old config put back
+    /// after a key rotation): adopting keys on it would make everything written since
+    /// unreadable.
+    #[error(
+        "the repository's config was put back to an older state: it knows key epochs up to \
+         {config_epoch}, but the store holds objects of key epoch {found_epoch}, written after \
+         a later key change; refusing to overwrite the newer keys"
+    )]
+    RepositoryRolledBack {
+        /// The newest epoch the config holds.
+        config_epoch: u32,
+        /// The newer epoch an object in the store is sealed under.
+        found_epoch: u32,
+    },
+
     /// The last key slot (or the last one a new device could use) would go: a backup without
     /// one could never be restored on a new phone. Removal needs `force`.
     #[error("{reason}")]
@@ -181,6 +223,16 @@ pub enum Error {
         message: String,
         /// What kind of failure it was: what a retry policy and the user can do about it.
         kind: StorageErrorKind,
+    },
+
+    /// The store changed under a backup in a way it cannot finish through: a pack its snapshot
+    /// needs disappeared while it ran (another device's prune, or the store lost it). Nothing
+    /// was committed; the next run (the backup retries once by itself) uploads what is
+    /// missing.
+    #[error("the repository changed during the backup: {what}")]
+    StoreChanged {
+        /// What changed.
+        what: String,
     },
 
     /// Another writer holds the repository's lock.

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
+mod self_exec;
+
 use std::{
     fs,
     io::{self, Write},
@@ -89,7 +91,7 @@ fn fixture(messages: u64) -> Fixture {
         &store,
         &keyring,
         &backup,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -203,7 +205,7 @@ fn a_full_disk_during_backup_is_a_clean_error() {
         &store,
         &keyring,
         sink,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     );
     match result {
@@ -253,7 +255,7 @@ fn a_full_tmpfs_leaves_no_partial_backup_or_restore() {
         &store,
         &fx.keyring,
         &out,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap_err();
@@ -295,7 +297,7 @@ fn cancelling_a_backup_or_a_restore_leaves_nothing() {
         &store,
         &fx.keyring,
         &out.path().join("b.keepsake"),
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &control,
     );
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
@@ -446,7 +448,7 @@ fn a_concurrent_writer_does_not_change_the_snapshot() {
             &store,
             &keyring,
             &backup_path,
-            &BackupOptions::default(),
+            &BackupOptions::for_generation(0),
             &Control {
                 progress: Some(&started),
                 cancel: None,
@@ -490,7 +492,7 @@ fn sqlite_snapshot_kind_round_trips_through_the_container() {
         &source,
         &keyring,
         &backup_path,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -586,7 +588,7 @@ fn kill_9_during_restore_leaves_the_target_untouched_or_complete() {
         let target = out.path().join("app.db");
         let old_counts = populated_store(&target, 42, 100);
         let marker = fx._dir.path().join(format!("marker-{point}"));
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut child = self_exec::this_test_binary()
             .args([
                 "crash_child",
                 "--exact",

@@ -55,7 +55,7 @@ fn seal(fixture: &Fixture, plaintext: &[u8], level: i32, chunk: usize) -> Vec<u8
         &metadata,
         &WriteOptions {
             compression_level: level,
-            ..WriteOptions::default()
+            ..WriteOptions::for_generation(0)
         },
     )
     .unwrap();

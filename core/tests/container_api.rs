@@ -44,7 +44,7 @@ fn backup(keyring: &Keyring, kind: PayloadKind, level: i32, payload: &[u8]) -> V
     metadata.insert("app_version", "1.2.3").unwrap();
     let options = WriteOptions {
         compression_level: level,
-        ..WriteOptions::default()
+        ..WriteOptions::for_generation(0)
     };
     let mut writer = ContainerWriter::new(Vec::new(), keyring, kind, &metadata, &options).unwrap();
     writer.write_all(payload).unwrap();
@@ -145,7 +145,7 @@ fn bad_compression_levels_are_refused() {
             &Metadata::new(),
             &WriteOptions {
                 compression_level: level,
-                ..WriteOptions::default()
+                ..WriteOptions::for_generation(0)
             },
         );
         assert!(
@@ -167,7 +167,7 @@ fn a_writer_dropped_without_finish_leaves_a_truncated_backup() {
             &Metadata::new(),
             &WriteOptions {
                 compression_level: 0,
-                ..WriteOptions::default()
+                ..WriteOptions::for_generation(0)
             },
         )
         .unwrap();
@@ -187,5 +187,5 @@ fn a_writer_dropped_without_finish_leaves_a_truncated_backup() {
 
 #[test]
 fn default_options_compress_with_zstd_level_3() {
-    assert_eq!(WriteOptions::default().compression_level, 3);
+    assert_eq!(WriteOptions::for_generation(0).compression_level, 3);
 }

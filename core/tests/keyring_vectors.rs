@@ -105,9 +105,9 @@ fn version_1_keyring_vectors_decode_and_open() {
         0,
         "a version 1 keyring has generation 0"
     );
-    // Stored again, it takes the version 2 layout, which loads back to the same keyring.
+    // Stored again, it takes the version 3 layout, which loads back to the same keyring.
     let upgraded = rebuilt.to_public_bytes();
-    assert_eq!(upgraded[4], 2);
+    assert_eq!(upgraded[4], 3);
     let reloaded = Keyring::from_parts(root, &upgraded).unwrap();
     assert_eq!(reloaded.slots(), slots.as_slice());
 }

@@ -24,9 +24,11 @@ use keepsake_core::{
     progress::CancellationToken,
     repo::{
         catalog,
-        reader::{find_snapshot, load_index},
+        fetch::ChunkFetcher,
+        inventory::Inventory,
+        reader::find_snapshot,
         testing::{Faults, FaultyStore},
-        CheckOptions, MemStore, Repository, RetentionPolicy,
+        CheckOptions, MemStore, PruneOptions, Repository, RetentionPolicy,
     },
     store::ChatStore,
     Error, Result,
@@ -189,13 +191,15 @@ fn failing_any_call_of_a_media_restore_resumes_without_redoing_finished_files() 
 
 /// Attachment ids per media pack of the latest snapshot, and each attachment's packs.
 fn attachments_by_pack(repo: &Repository) -> BTreeMap<String, BTreeSet<i64>> {
-    let snapshot = find_snapshot(repo, None).unwrap();
-    let index = Arc::new(load_index(repo).unwrap());
+    let inventory = Inventory::take(repo.store().as_ref()).unwrap();
+    let snapshot = find_snapshot(repo, &inventory, None).unwrap();
+    let fetcher = Arc::new(ChunkFetcher::open_with(repo, &inventory).unwrap());
+    let index = fetcher.index().clone();
     let mut out: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
-    for entry in catalog::entries(repo, index.clone(), &snapshot) {
+    for entry in catalog::entries(fetcher.clone(), &snapshot) {
         let entry = entry.unwrap();
         for id in &entry.chunks {
-            let pack = index.pack_name(index.get(id).unwrap().pack).0.to_string();
+            let pack = index.pack(index.get(id).unwrap().pack).name.clone();
             out.entry(pack).or_default().insert(entry.attachment_id);
         }
     }
@@ -216,8 +220,9 @@ fn a_damaged_or_lost_media_pack_costs_exactly_its_attachments() {
             world.store.delete(victim).unwrap();
         } else {
             let mut bytes = world.store.get(victim, None).unwrap();
-            let middle = bytes.len() / 2;
-            bytes[middle] ^= 0x10;
+            // Inside the pack's first chunk (every file here is larger than this): a media
+            // pack's tail end is padding that nothing reads.
+            bytes[100] ^= 0x10;
             world.store.put(victim, &bytes).unwrap();
         }
         // The chats restore whole: media packs hold no chat data.
@@ -470,7 +475,7 @@ fn a_cancelled_media_backup_leaves_no_snapshot_and_the_next_run_reuses_its_uploa
         &chat,
         &mut world.repo(),
         None,
-        &Default::default(),
+        &backup::BackupOptions::for_generation(0),
         Some(&MediaBackup {
             source: &source,
             options: MediaOptions::default(),
@@ -520,15 +525,21 @@ fn empty_large_and_duplicate_files_round_trip_and_prune_keeps_media() {
     std::fs::write(path(&with_files[4]), b"a new voice note").unwrap();
     world.backup(&MediaOptions::default()).unwrap();
     let mut repo = world.repo();
-    backup::prune_repo(
-        &mut repo,
-        &RetentionPolicy {
-            keep_last: Some(1),
-            ..Default::default()
-        },
-        &quiet(),
-    )
-    .unwrap();
+    for _ in 0..2 {
+        backup::prune_repo(
+            &mut repo,
+            &RetentionPolicy {
+                keep_last: Some(1),
+                ..Default::default()
+            },
+            &PruneOptions {
+                grace: std::time::Duration::ZERO,
+                ..PruneOptions::default()
+            },
+            &quiet(),
+        )
+        .unwrap();
+    }
     assert_sound(&repo);
     let repo = world.open_with_recovery_key();
     let restored = restored_media(&world, &repo, "new-device");
@@ -613,4 +624,25 @@ fn a_media_restore_and_fetches_on_demand_at_the_same_time_all_succeed() {
         });
         assert_eq!(files_under(&to), expected, "round {round}");
     }
+}
+
+#[test]
+fn a_lost_media_pack_is_uploaded_again_by_the_next_backup_while_the_files_are_on_the_device() {
+    let world = World::build(400, &small_spec(), |_| Arc::new(MemStore::new()));
+    world.backup(&MediaOptions::default()).unwrap();
+    let expected = files_under(&world.media);
+    let repo = world.open_with_recovery_key();
+    let by_pack = attachments_by_pack(&repo);
+    let (victim, _) = by_pack.iter().next().unwrap();
+    world.store.delete(victim).unwrap();
+    // Before: the files were judged unchanged (their chunks still in an index object naming
+    // the lost pack), not read again, and stayed lost in every later snapshot.
+    let healing = world.backup(&MediaOptions::default()).unwrap().healing;
+    assert_eq!(healing.packs_lost, 1);
+    let to = world.dir.path().join("restored");
+    let report = world
+        .restore_media(&repo, &world.dir.path().join("state"), &to)
+        .unwrap();
+    assert!(report.lost.is_empty(), "{:?}", report.lost);
+    assert_eq!(files_under(&to), expected);
 }

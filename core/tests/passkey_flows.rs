@@ -84,7 +84,7 @@ fn backup(keyring: &Keyring) -> Vec<u8> {
         keyring,
         PayloadKind::ChatArchive,
         &Metadata::new(),
-        &WriteOptions::default(),
+        &WriteOptions::for_generation(0),
     )
     .unwrap();
     writer.write_all(PAYLOAD).unwrap();

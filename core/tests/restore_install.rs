@@ -44,7 +44,7 @@ fn fixture() -> Fixture {
         &store,
         &keyring,
         &chat_backup,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -54,7 +54,7 @@ fn fixture() -> Fixture {
         &source,
         &keyring,
         &snapshot_backup,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
     .unwrap();
@@ -153,7 +153,7 @@ mod modes {
             &source,
             &fx.keyring,
             &written,
-            &BackupOptions::default(),
+            &BackupOptions::for_generation(0),
             &control,
         )
         .unwrap();

@@ -37,7 +37,7 @@ fn enrollment(credential_id: &[u8], eligible: bool) -> PasskeyEnrollment {
 fn write(keyring: &Keyring, known_generation: u64) -> Result<Vec<u8>, Error> {
     let options = WriteOptions {
         known_generation,
-        ..WriteOptions::default()
+        ..WriteOptions::for_generation(0)
     };
     let mut writer = ContainerWriter::new(
         Vec::new(),
@@ -138,13 +138,14 @@ fn a_revoked_recovery_key_and_passkey_open_nothing_written_afterwards() {
         sealed.unlock_with_passkey(PHONE, &prf(1)),
         Err(Error::NoMatchingSlot)
     ));
-    // ...and its old slot, put back into the new header, opens only the old root key: WrongKey.
+    // ...and its old slot, put back into the new header, opens only the old root key: its
+    // private part opens, its seal (of the old generation) does not, which is tampering.
     let spliced = splice_slot(&after, &old_phone_slot);
     let sealed = format::open(spliced.as_slice()).unwrap();
     assert_eq!(sealed.header().slots().len(), keyring.slots().len() + 1);
     assert!(matches!(
         sealed.unlock_with_passkey(PHONE, &prf(1)),
-        Err(Error::WrongKey)
+        Err(Error::Corrupted { what }) if what.contains("root-key seal")
     ));
     // The remaining secrets open the new backup.
     let opened = format::open(after.as_slice())
@@ -205,10 +206,16 @@ fn an_old_backup_restores_but_its_keyring_is_not_adopted() {
     let root = keyring.root_key().clone();
     let opened = format::open(after.as_slice())
         .unwrap()
-        .unlock_with_root_key(&root)
+        .unlock_with_keyring(&keyring)
         .unwrap();
     assert_eq!(opened.header().keyring_generation(), known);
     assert_eq!(opened.keyring_at_least(known).unwrap().generation(), known);
+    // A bare root key does not know the keyring's authentication secret: no keyring to adopt.
+    let opened = format::open(after.as_slice())
+        .unwrap()
+        .unlock_with_root_key(&root)
+        .unwrap();
+    assert!(matches!(opened.keyring(), Err(Error::InvalidArgument(_))));
 }
 
 #[test]

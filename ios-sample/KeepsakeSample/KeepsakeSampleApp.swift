@@ -176,7 +176,14 @@ struct BackupView: View {
                     Text("\(run.finishedAt.formatted()): \(UserMessage.of(run.result).text)")
                         .accessibilityIdentifier("last-scheduled-run")
                 }
-                if let message = state.message { MessageText(message: message) }
+                if let message = state.message {
+                    MessageText(message: message)
+                    // The backup storage lost or damaged data no backup can bring back: offer the repair.
+                    if message.action == .repairStorage {
+                        Button("Repair backup storage") { store.model.repairStorage() }
+                            .disabled(state.work != nil).accessibilityIdentifier("repair-storage")
+                    }
+                }
             }
             .navigationTitle("Backup")
             // Removing a slot is a revocation (a root-key rotation), not a harmless clean-up: say so.
@@ -247,8 +254,8 @@ struct RestoreView: View {
                 case .restoring(_, let progress):
                     ProgressLine(progress: progress)
                     Button("Cancel", role: .cancel) { store.model.cancel() }
-                case .restored(let messages, let conversations, let keptDeviceKeyring):
-                    Text(UserMessage.restored(messages: messages, conversations: conversations, keptDeviceKeyring: keptDeviceKeyring).text)
+                case .restored:
+                    Text(store.state.restoredMessage?.text ?? "")
                         .accessibilityIdentifier("restored")
                     // The chats are ready: the photos and files go on in the background (below).
                     Button("Show my chats") { onRestored(); store.model.reset() }

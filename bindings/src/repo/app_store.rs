@@ -1,6 +1,7 @@
 //! A test double of an app's blob store (tests only): a map, as a Kotlin or Swift app would
 //! write one, that counts the bytes it receives and can be switched offline, made to fail, to
-//! ignore byte ranges or to misreport sizes.
+//! ignore byte ranges or to misreport sizes, and keeps the last lock object a writer created
+//! (put back, it is a live lock of this process).
 
 use std::{
     collections::BTreeMap,
@@ -25,6 +26,8 @@ pub(super) struct AppStore {
     pub(super) oversize: Mutex<bool>,
     /// The size `stat` answers instead of the real one.
     pub(super) size: Mutex<Option<i64>>,
+    /// The last object created under `locks/`, with its name.
+    pub(super) last_lock: Mutex<Option<(String, Vec<u8>)>>,
     /// The next calls fail with these errors, one each, before the store answers again.
     pub(super) next_failures: Mutex<Vec<BlobStoreError>>,
 }
@@ -78,6 +81,9 @@ impl BlobStore for AppStore {
         let mut objects = self.objects.lock().unwrap();
         if objects.contains_key(&name) {
             return Ok(false);
+        }
+        if name.starts_with("locks/") {
+            *self.last_lock.lock().unwrap() = Some((name.clone(), data.clone()));
         }
         objects.insert(name, data);
         Ok(true)

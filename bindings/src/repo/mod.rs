@@ -11,6 +11,8 @@
 mod blob_store;
 #[cfg(feature = "soft-authenticator")]
 mod conformance;
+mod health;
+mod maintenance;
 mod media;
 mod records;
 
@@ -20,7 +22,7 @@ use keepsake_core::{
     backup::{self as core_backup, BackupOptions as CoreBackupOptions, RestoreOptions},
     media::MediaBackup,
     passkey as core_passkey,
-    repo::{self as core_repo, CheckOptions, RepoOptions},
+    repo::{self as core_repo, RepoOptions},
 };
 
 pub(crate) use blob_store::ForeignBlobStore;
@@ -29,13 +31,14 @@ pub use blob_store::{
 };
 #[cfg(feature = "soft-authenticator")]
 pub use conformance::{blob_store_conformance, blob_store_conformance_with_retries};
-pub use records::{
-    CheckReport, KeyringAdoption, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo,
+pub use health::{
+    CheckProblem, CheckReport, CheckVerdict, DamagedSnapshot, Healing, ProblemKind,
+    RemovedSnapshot, RepairReport, SalvagedPack, SnapshotHistory, SnapshotMediaLoss, UnlockReport,
 };
+pub use records::{KeyringAdoption, PruneReport, RepoBackupReport, RetentionPolicy, SnapshotInfo};
 
 use crate::{
     backup::{restore_report, BackupOptions, RestoreReport},
-    count::long,
     error::{guard, FfiResult, KeepsakeError},
     keyring::Keyring,
     lock::SharedGuarded,
@@ -51,13 +54,22 @@ pub struct Repository {
     inner: SharedGuarded<core_repo::Repository>,
     /// The local cache that makes daily backups cheap (rebuilt from the store when lost).
     cache_dir: Option<PathBuf>,
+    /// The device keyring it was created or opened with: every backup refuses to write while
+    /// that keyring has moved to a newer generation the repository has not adopted (the known
+    /// generation is derived from it, never a silent 0).
+    device: Option<Arc<Keyring>>,
 }
 
 impl Repository {
-    fn wrap(repo: core_repo::Repository, cache_dir: Option<String>) -> Arc<Self> {
+    fn wrap(
+        repo: core_repo::Repository,
+        cache_dir: Option<String>,
+        device: Option<Arc<Keyring>>,
+    ) -> Arc<Self> {
         Arc::new(Repository {
             inner: SharedGuarded::new(repo, "repository"),
             cache_dir: cache_dir.map(PathBuf::from),
+            device,
         })
     }
 }
@@ -78,7 +90,7 @@ impl Repository {
             let store = ForeignBlobStore::wrap(store);
             let repo =
                 keyring.with(|k| core_repo::Repository::init(store, k, &RepoOptions::default()))?;
-            Ok(Self::wrap(repo, cache_dir))
+            Ok(Self::wrap(repo, cache_dir, Some(keyring)))
         })
     }
 
@@ -96,8 +108,8 @@ impl Repository {
     ) -> FfiResult<Arc<Self>> {
         guard(|| {
             let store = ForeignBlobStore::wrap(store);
-            let repo = core_repo::Repository::open(store, &secret.as_core())?;
-            Ok(Self::wrap(repo, cache_dir))
+            let repo = secret.unlock(|secret| core_repo::Repository::open(store, secret))?;
+            Ok(Self::wrap(repo, cache_dir, secret.keyring_object()))
         })
     }
 
@@ -108,17 +120,26 @@ impl Repository {
 
     /// The keyring the repository is sealed with, rebuilt from the secret that opened it: on a
     /// new device, seal its root key in the platform keystore and keep backing up with it.
+    /// `UnauthenticatedKeyring` when the repository was opened through a version 2 slot (its
+    /// config could be the store's forgery): restore from it, then set up new keys with
+    /// `rekeyed_keyring` and `adopt_keyring`.
     pub fn keyring(&self) -> FfiResult<Arc<Keyring>> {
-        guard(|| {
-            let keyring = self.inner.with(|r| {
-                let k = r.keyring();
-                keepsake_core::keyring::Keyring::from_parts(
-                    keepsake_core::crypto::RootKey::from_bytes(*k.root_key().expose_secret()),
-                    &k.to_public_bytes(),
-                )
-            })?;
-            Ok(Keyring::wrap(keyring))
-        })
+        guard(|| Ok(Keyring::wrap(self.inner.with(|r| r.adoptable_keyring())?)))
+    }
+
+    /// Whether the repository's keys are authenticated: false after opening it through a
+    /// version 2 slot until a keyring is adopted. While false, it restores but refuses to back
+    /// up or prune (`UnauthenticatedKeyring`).
+    pub fn is_authenticated(&self) -> FfiResult<bool> {
+        guard(|| self.inner.with(|r| Ok(r.is_authenticated())))
+    }
+
+    /// A new keyring that re-keys the repository's (fresh id, root key, authentication secret
+    /// and PRF input; no slots yet): what a new device sets up when `keyring()` is refused.
+    /// Renew the passkeys with `PasskeyUnlock.for_repository_renewal`, add a recovery key,
+    /// then `adopt_keyring` it.
+    pub fn rekeyed_keyring(&self) -> FfiResult<Arc<Keyring>> {
+        guard(|| Ok(Keyring::wrap(self.inner.with(|r| r.keyring().rekey())?)))
     }
 
     /// Brings the repository up to the device's `keyring` after it changed: an added slot is
@@ -137,11 +158,44 @@ impl Repository {
         })
     }
 
-    /// Every snapshot, oldest first. Each one is authenticated; a damaged one fails the call.
+    /// Every intact snapshot, oldest first (by `sequence`, then time): the ones a restore can
+    /// use. Each one is authenticated; damaged snapshot objects are left out, `history` lists
+    /// them.
     pub fn snapshots(&self) -> FfiResult<Vec<SnapshotInfo>> {
         guard(|| {
             let all = self.inner.with(|r| r.snapshots())?;
             Ok(all.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// The intact snapshots (as `snapshots`) and the snapshot objects that are damaged, with
+    /// why: what a backup list shows, marking what was lost. A restore of "the latest" uses the
+    /// newest intact snapshot; a damaged object never blocks the others.
+    pub fn history(&self) -> FfiResult<SnapshotHistory> {
+        guard(|| Ok(self.inner.with(|r| r.history())?.into()))
+    }
+
+    /// How many store calls a backup or restore keeps in flight at once (pack uploads, ranged
+    /// reads); 4 unless set.
+    pub fn connections(&self) -> FfiResult<i64> {
+        guard(|| {
+            let n = self.inner.with(|r| Ok(r.connections()))?;
+            Ok(i64::try_from(n).unwrap_or(i64::MAX))
+        })
+    }
+
+    /// Sets how many store calls a backup or restore keeps in flight, 1 to 32: 1 for a store
+    /// that must be called one call at a time, more for a cloud store over a link with latency.
+    /// Each upload in flight holds one pack (a few MiB) in memory. Others are `InvalidArgument`.
+    pub fn set_connections(&self, connections: i64) -> FfiResult<()> {
+        guard(|| {
+            let n = usize::try_from(connections).map_err(|_| {
+                KeepsakeError::invalid(format!(
+                    "connections {connections} is not within 1..={}",
+                    core_repo::MAX_CONNECTIONS
+                ))
+            })?;
+            self.inner.with_mut(|r| r.set_connections(n))
         })
     }
 
@@ -189,61 +243,6 @@ impl Repository {
         })
     }
 
-    /// Forgets the snapshots `policy` does not keep and reclaims their space (deletes unused
-    /// packs, repacks mostly-unused ones). Safe to kill at any point: every kept snapshot stays
-    /// restorable.
-    #[uniffi::method(default(listener = None, cancellation = None))]
-    pub fn prune(
-        &self,
-        policy: RetentionPolicy,
-        listener: Option<Arc<dyn ProgressListener>>,
-        cancellation: Option<Arc<Cancellation>>,
-    ) -> FfiResult<PruneReport> {
-        guard(|| {
-            let policy = policy.to_core()?;
-            let observers = Observers::new(listener, cancellation);
-            observers.check()?;
-            let report = self
-                .inner
-                .with_mut(|r| core_backup::prune_repo(r, &policy, &observers.control()))?;
-            Ok(report.into())
-        })
-    }
-
-    /// Checks the repository's structure and, for `read_data_fraction` (0 to 1) of the packs,
-    /// downloads and authenticates every chunk. The first problem is thrown as a typed error.
-    #[uniffi::method(default(read_data_fraction = 0.0, listener = None, cancellation = None))]
-    pub fn check(
-        &self,
-        read_data_fraction: f64,
-        listener: Option<Arc<dyn ProgressListener>>,
-        cancellation: Option<Arc<Cancellation>>,
-    ) -> FfiResult<CheckReport> {
-        guard(|| {
-            if !(0.0..=1.0).contains(&read_data_fraction) {
-                return Err(KeepsakeError::invalid(format!(
-                    "read_data_fraction {read_data_fraction} is not between 0 and 1"
-                )));
-            }
-            let observers = Observers::new(listener, cancellation);
-            observers.check()?;
-            let options = CheckOptions { read_data_fraction };
-            let report = self
-                .inner
-                .with(|r| core_backup::check_repo(r, &options, &observers.control()))?;
-            Ok(report.into())
-        })
-    }
-
-    /// Removes every lock object, whoever holds it: only when the app knows no other device is
-    /// writing (a lock left by a crashed device expires by itself). Returns how many.
-    pub fn break_locks(&self) -> FfiResult<i64> {
-        guard(|| {
-            let removed = self.inner.with(|r| r.break_locks())?;
-            Ok(long(u64::try_from(removed).unwrap_or(u64::MAX)))
-        })
-    }
-
     /// Releases the repository's keys now; later calls fail with `InvalidArgument`. Idempotent.
     pub fn close_repository(&self) -> FfiResult<()> {
         guard(|| {
@@ -278,6 +277,25 @@ impl PasskeyUnlock {
             Ok(PasskeyUnlock::from_flow(flow))
         })
     }
+
+    /// `for_renewal` for a re-key that starts from an open repository's keyring
+    /// (`Repository.rekeyed_keyring` on a new device whose `Repository.keyring()` was refused):
+    /// it names the repository's passkeys under `new_keyring`'s PRF input.
+    #[uniffi::constructor]
+    pub fn for_repository_renewal(
+        repository: Arc<Repository>,
+        new_keyring: Arc<Keyring>,
+        rp_id: String,
+    ) -> FfiResult<Arc<Self>> {
+        guard(|| {
+            let old_slots = repository
+                .inner
+                .with(|r| Ok(r.keyring().slots().to_vec()))?;
+            let flow =
+                new_keyring.with(|k| core_passkey::Unlock::for_renewal(&old_slots, k, &rp_id))?;
+            Ok(PasskeyUnlock::from_flow(flow))
+        })
+    }
 }
 
 impl Repository {
@@ -292,7 +310,15 @@ impl Repository {
     ) -> FfiResult<RepoBackupReport> {
         let observers = Observers::new(listener, cancellation);
         observers.check()?;
-        let options = options.map_or_else(|| Ok(CoreBackupOptions::default()), |o| o.to_core())?;
+        let device_generation = match &self.device {
+            Some(keyring) => keyring.with(|k| Ok(k.generation()))?,
+            None => 0,
+        };
+        let mut options = options.map_or_else(
+            || Ok(CoreBackupOptions::for_generation(device_generation)),
+            |o| o.to_core(),
+        )?;
+        options.known_generation = options.known_generation.max(device_generation);
         let summary = store.with_store(|s| {
             self.inner.with_mut(|r| {
                 core_backup::backup_store_with_media(
@@ -315,5 +341,7 @@ fn hex_id(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod app_store;
+#[cfg(test)]
+mod heal_tests;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use keepsake_core::{
     repo::{self as core_repo, SnapshotId},
 };
 
+use super::health::Healing;
 use crate::{
     count::{long, unsigned},
     error::FfiResult,
@@ -41,6 +42,9 @@ pub struct SnapshotInfo {
     pub id: String,
     /// When the backup began, seconds since the Unix epoch.
     pub time: i64,
+    /// One more than its parent's (1 for the first): what orders snapshots taken within one
+    /// second or on devices whose clocks disagree. The latest snapshot has the highest.
+    pub sequence: i64,
     /// Records per kind.
     pub counts: RecordCounts,
     /// The snapshot this one was made after, if any.
@@ -58,6 +62,7 @@ impl From<core_repo::SnapshotInfo> for SnapshotInfo {
         SnapshotInfo {
             id: info.id.to_string(),
             time: long(info.time),
+            sequence: long(info.sequence),
             counts: info.counts.into(),
             parent: info.parent.map(|p| p.to_string()),
             bytes: long(info.bytes),
@@ -89,6 +94,9 @@ pub struct RepoBackupReport {
     pub packs_adopted: i64,
     /// What the media part did, when the backup had media (`Repository.backupWithMedia`).
     pub media: Option<MediaBackupReport>,
+    /// What the backup found lost or damaged in the store and healed: this snapshot restores
+    /// whole regardless; tell the user when `healing.foundDamage`.
+    pub healing: Healing,
 }
 
 impl From<RepoBackupSummary> for RepoBackupReport {
@@ -103,12 +111,15 @@ impl From<RepoBackupSummary> for RepoBackupReport {
             objects_written: long(s.objects_written),
             packs_adopted: long(s.packs_adopted),
             media: s.media.map(Into::into),
+            healing: s.healing.into(),
         }
     }
 }
 
 /// Which snapshots a prune keeps; a snapshot kept by any rule stays. Set at least one rule.
-/// A negative count is `InvalidArgument`.
+/// A negative count is `InvalidArgument`, and so is a policy that keeps none of the snapshots
+/// (`keepLast = 0` is more often a slip than a wish to delete the whole backup) unless
+/// `allow_forget_all`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
 pub struct RetentionPolicy {
     /// Keep the newest N snapshots.
@@ -120,6 +131,9 @@ pub struct RetentionPolicy {
     /// Keep the newest snapshot of each of the last N weeks (UTC) that have one.
     #[uniffi(default = None)]
     pub keep_weekly: Option<i64>,
+    /// Allow the policy to forget every snapshot.
+    #[uniffi(default = false)]
+    pub allow_forget_all: bool,
 }
 
 impl RetentionPolicy {
@@ -134,66 +148,49 @@ impl RetentionPolicy {
             keep_last: count(self.keep_last, "keep_last")?,
             keep_daily: count(self.keep_daily, "keep_daily")?,
             keep_weekly: count(self.keep_weekly, "keep_weekly")?,
+            allow_forget_all: self.allow_forget_all,
         })
     }
 }
 
-/// What a prune did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+/// What a prune did, or in a dry run would do.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PruneReport {
+    /// Whether this was a dry run (nothing changed).
+    pub dry_run: bool,
     /// Snapshots kept.
     pub snapshots_kept: i64,
     /// Snapshots forgotten.
     pub snapshots_removed: i64,
-    /// Packs deleted (unused, repacked, or left by interrupted runs).
+    /// Packs deleted: unused packs an earlier prune condemned at least an hour before (so a
+    /// backup still running on another device keeps what it uploaded).
     pub packs_deleted: i64,
+    /// Packs this prune condemned: a later prune deletes them.
+    pub packs_condemned: i64,
     /// Packs whose live chunks were copied into new packs.
     pub packs_repacked: i64,
     /// Bytes deleted from the store.
     pub bytes_deleted: i64,
     /// Bytes written to the store (new packs and index).
     pub bytes_written: i64,
+    /// Why no space was reclaimed, when none was: while a snapshot object is damaged (see
+    /// `Repository.history`) prune forgets snapshots but deletes nothing, since it cannot know
+    /// what the damaged one needs; `repair` first.
+    pub not_reclaimed: Option<String>,
 }
 
 impl From<core_repo::PruneReport> for PruneReport {
     fn from(r: core_repo::PruneReport) -> Self {
         PruneReport {
+            dry_run: r.dry_run,
             snapshots_kept: long(r.snapshots_kept),
             snapshots_removed: long(r.snapshots_removed),
             packs_deleted: long(r.packs_deleted),
+            packs_condemned: long(r.packs_condemned),
             packs_repacked: long(r.packs_repacked),
             bytes_deleted: long(r.bytes_deleted),
             bytes_written: long(r.bytes_written),
-        }
-    }
-}
-
-/// What a check looked at; all of it was sound, or the check would have thrown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
-pub struct CheckReport {
-    /// Snapshots checked.
-    pub snapshots: i64,
-    /// Packs named by the index.
-    pub packs: i64,
-    /// Chunks named by the index.
-    pub chunks: i64,
-    /// Packs read whole.
-    pub packs_read: i64,
-    /// Chunks decrypted and checked against their ids.
-    pub chunks_authenticated: i64,
-    /// Packs no index names (left by interrupted backups; the next prune removes them).
-    pub unindexed_packs: i64,
-}
-
-impl From<core_repo::CheckReport> for CheckReport {
-    fn from(r: core_repo::CheckReport) -> Self {
-        CheckReport {
-            snapshots: long(r.snapshots),
-            packs: long(r.packs),
-            chunks: long(r.chunks),
-            packs_read: long(r.packs_read),
-            chunks_authenticated: long(r.chunks_authenticated),
-            unindexed_packs: long(r.unindexed_packs),
+            not_reclaimed: r.not_reclaimed,
         }
     }
 }

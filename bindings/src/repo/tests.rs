@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use super::{app_store::AppStore, *};
 use crate::store::{Conversation, ConversationKind, DeliveryState, Message, MessageKind};
 
-fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
+pub(super) fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
     (0..count)
         .map(|i| Message {
             id: first_id + i,
@@ -28,7 +28,7 @@ fn messages(conversation_id: i64, first_id: i64, count: i64) -> Vec<Message> {
         .collect()
 }
 
-fn chat_store(path: &std::path::Path) -> Arc<ChatStore> {
+pub(super) fn chat_store(path: &std::path::Path) -> Arc<ChatStore> {
     let store = ChatStore::open(path.display().to_string()).unwrap();
     store
         .upsert_conversation(Conversation {
@@ -131,7 +131,7 @@ fn the_journey_through_the_ffi_types() {
         },
     ] {
         assert!(matches!(
-            other.prune(policy, None, None),
+            other.prune(policy, false, None, None),
             Err(KeepsakeError::InvalidArgument { detail }) if detail.contains("negative")
         ));
     }
@@ -143,12 +143,14 @@ fn the_journey_through_the_ffi_types() {
                 keep_last: Some(1),
                 ..RetentionPolicy::default()
             },
+            false,
             None,
             None,
         )
         .unwrap();
     assert_eq!((pruned.snapshots_kept, pruned.snapshots_removed), (1, 1));
     let checked = other.check(1.0, None, None).unwrap();
+    assert_eq!(checked.verdict, CheckVerdict::Healthy, "{checked:?}");
     assert_eq!(checked.snapshots, 1);
     assert!(checked.chunks_authenticated > 0, "{checked:?}");
 }
@@ -270,6 +272,72 @@ fn the_repository_follows_the_device_keyring_through_an_added_slot_and_a_revocat
         behind.adopt_keyring(keyring).unwrap(),
         KeyringAdoption::Rotated
     );
+}
+
+/// Issue 18 item 6: an app that rotates (or revokes) through the device keyring object but
+/// skips `adopt_keyring` does not go on writing under the old key epoch: the repository opened
+/// with that keyring derives the known generation from it, even with no options.
+#[test]
+fn a_backup_after_a_rotation_that_was_not_adopted_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(AppStore::default());
+    let keyring = Keyring::create().unwrap();
+    keyring.add_recovery_key("paper".into()).unwrap();
+    let chats = chat_store(&dir.path().join("chats.db"));
+    let repo = Repository::create(app.clone(), keyring.clone(), None).unwrap();
+    repo.backup(chats.clone(), None, None, None).unwrap();
+    let device = BackupSecret::device_keyring(keyring.clone()).unwrap();
+    let reopened = Repository::open(app, device, None).unwrap();
+
+    keyring.rotate_root_key().unwrap();
+    for repo in [&repo, &reopened] {
+        match repo.backup(chats.clone(), None, None, None) {
+            Err(KeepsakeError::KeyringRolledBack { detail }) => {
+                assert!(detail.contains("generation 1"), "{detail}")
+            }
+            other => panic!("a backup under the old keys went through: {other:?}"),
+        }
+    }
+    repo.adopt_keyring(keyring).unwrap();
+    repo.backup(chats, None, None, None).unwrap();
+}
+
+/// A repository opened through a version 2 slot (the frozen repository vector's config)
+/// restores but gives no keyring and takes no backup until a re-key is adopted.
+#[test]
+fn a_repository_opened_through_a_version_2_slot_is_re_keyed_before_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(AppStore::default());
+    let config = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/vectors/repo/config.bin"
+    ))
+    .unwrap();
+    BlobStore::put(app.as_ref(), "config".into(), config).unwrap();
+    let secret = BackupSecret::recovery_key(
+        "R30W-5GY4-RQ3C-FJ69-SB5W-SKEE-SZ8D-3MPK-TKAX-DNYR-V7DD-QQ6X-VVFH-30H3-852M-24FK".into(),
+    )
+    .unwrap();
+    let repo = Repository::open(app, secret, None).unwrap();
+    assert!(!repo.is_authenticated().unwrap());
+    assert!(matches!(
+        repo.keyring(),
+        Err(KeepsakeError::UnauthenticatedKeyring { .. })
+    ));
+    let chats = chat_store(&dir.path().join("chats.db"));
+    assert!(matches!(
+        repo.backup(chats.clone(), None, None, None),
+        Err(KeepsakeError::UnauthenticatedKeyring { .. })
+    ));
+    let new = repo.rekeyed_keyring().unwrap();
+    new.add_recovery_key("new paper".into()).unwrap();
+    assert_eq!(
+        repo.adopt_keyring(new.clone()).unwrap(),
+        KeyringAdoption::Rotated
+    );
+    assert!(repo.is_authenticated().unwrap());
+    repo.backup(chats, None, None, None).unwrap();
+    assert_eq!(repo.keyring().unwrap().id().unwrap(), new.id().unwrap());
 }
 
 #[test]

@@ -72,7 +72,8 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
     if !args.overwrite && args.out.exists() {
         return Err(CliError::TargetExists(args.out.clone()));
     }
-    let keyring = KeysDir::at(&args.keys.dir).load()?;
+    let keys = KeysDir::at(&args.keys.dir);
+    let keyring = keys.load()?;
     if keyring.slots().is_empty() {
         eprintln!(
             "keepsake: warning: the keyring has no key slots, so only {} can open this backup; \
@@ -88,7 +89,7 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
         progress: Some(&bar),
         cancel: Some(&context.cancel),
     };
-    let options = BackupOptions::default();
+    let options = BackupOptions::for_generation(keys.known_generation()?);
     let started = Instant::now();
     let summary = if args.snapshot {
         backup::backup_sqlite_file_to_path(&args.database, &keyring, &args.out, &options, &control)?
@@ -115,6 +116,14 @@ pub fn backup(args: &BackupArgs, context: &Context) -> CliResult<BackupReport> {
 /// Refuse a database that is not a Keepsake chat store before `ChatStore::open` would migrate
 /// it (adding Keepsake's tables to someone else's schema).
 pub(super) fn ensure_chat_store(path: &Path) -> CliResult<()> {
+    // A missing file is an I/O error (exit 15), as for every other input file; SQLite would
+    // only say it cannot open it.
+    if !path.is_file() {
+        return Err(CliError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no database file"),
+        ));
+    }
     let is_store = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|conn| {
             conn.query_row(

@@ -34,6 +34,7 @@ pub fn run(command: KeysCommand, context: &Context) -> CliResult<()> {
         KeysCommand::AddPassword(args) => add_password(&args, context),
         KeysCommand::Rotate(args) => rotate(&args, context),
         KeysCommand::Remove(args) => remove(&args, context),
+        KeysCommand::Rekey(args) => super::rekey::rekey(&args, context),
     }
 }
 

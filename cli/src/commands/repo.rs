@@ -17,8 +17,7 @@ use keepsake_core::{
     },
     progress::{Phase, Reporter, Unit},
     repo::{
-        config::SealedConfig, CheckOptions, KeyringAdoption, MediaSummary, RepoOptions, Repository,
-        RetentionPolicy, SnapshotId, SnapshotInfo, CONFIG_NAME,
+        config::SealedConfig, KeyringAdoption, RepoOptions, Repository, SnapshotId, CONFIG_NAME,
     },
     store::ChatStore,
 };
@@ -26,14 +25,15 @@ use serde::Serialize;
 
 use super::{
     passkeys::SealedBy,
+    repo_check, repo_history, repo_upkeep,
+    repo_upkeep::{HealingView, STORE_ROLLED_BACK},
     unlock::OwnedSecret,
     views::{mib_per_second, seconds, utc_timestamp, CountsView},
 };
 use crate::{
     cli::{
-        MediaKindArg, MediaRestoreArgs, RepoAdoptKeysArgs, RepoBackupArgs, RepoCheckArgs,
-        RepoCommand, RepoFetchMediaArgs, RepoInitArgs, RepoOpenArgs, RepoPruneArgs,
-        RepoRestoreArgs,
+        MediaKindArg, MediaRestoreArgs, RepoAdoptKeysArgs, RepoBackupArgs, RepoCommand,
+        RepoFetchMediaArgs, RepoInitArgs, RepoOpenArgs, RepoRestoreArgs,
     },
     error::{CliError, CliResult},
     keys_dir::KeysDir,
@@ -47,7 +47,7 @@ pub fn run(command: RepoCommand, context: &Context) -> CliResult<()> {
     match command {
         RepoCommand::Init(args) => context.output.report(&init(&args)?),
         RepoCommand::Backup(args) => context.output.report(&backup(&args, context)?),
-        RepoCommand::Snapshots(args) => context.output.report(&snapshots(&args)?),
+        RepoCommand::Snapshots(args) => context.output.report(&repo_history::snapshots(&args)?),
         RepoCommand::Restore(args) => {
             let report = restore(&args, context)?;
             context.output.report(&report)?;
@@ -57,15 +57,17 @@ pub fn run(command: RepoCommand, context: &Context) -> CliResult<()> {
                 lost => Err(CliError::MediaLost(lost)),
             }
         }
-        RepoCommand::Prune(args) => context.output.report(&prune(&args, context)?),
-        RepoCommand::Check(args) => context.output.report(&check(&args, context)?),
+        RepoCommand::Prune(args) => context.output.report(&repo_upkeep::prune(&args, context)?),
+        RepoCommand::Check(args) => repo_check::run(&args, context),
+        RepoCommand::Repair(args) => context.output.report(&repo_upkeep::repair(&args)?),
+        RepoCommand::Unlock(args) => context.output.report(&repo_upkeep::unlock(&args)?),
         RepoCommand::AdoptKeys(args) => context.output.report(&adopt_keys(&args)?),
         RepoCommand::FetchMedia(args) => context.output.report(&fetch_media(&args)?),
     }
 }
 
-/// Opens each repository in `dirs` with the device's `keyring` before it changes (a rotation
-/// needs the old root key to re-wrap the repository's keys).
+/// Opens each repository in `locations` with the device's `keyring` before it changes (a
+/// rotation needs the old root key to re-wrap the repository's keys).
 pub(crate) fn open_for_rotation(
     locations: &[String],
     keyring: &Keyring,
@@ -104,6 +106,9 @@ pub struct AdoptKeysReport {
     change: &'static str,
     generation: u64,
     epoch: u32,
+    /// Version 1 or 2 slots of the keys directory that the secret used here upgraded to
+    /// version 3 (saved in the keys directory).
+    upgraded_slots: Vec<String>,
 }
 
 impl Report for AdoptKeysReport {
@@ -113,6 +118,12 @@ impl Report for AdoptKeysReport {
             "slots_updated" => "took the keyring's new slots",
             _ => "already matched the keyring",
         };
+        for slot in &self.upgraded_slots {
+            writeln!(
+                out,
+                "Upgraded slot {slot} to version 3 with the secret used here."
+            )?;
+        }
         writeln!(
             out,
             "Repository {} {what} (keyring generation {}, key epoch {}).",
@@ -122,8 +133,18 @@ impl Report for AdoptKeysReport {
 }
 
 fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
-    let keyring = KeysDir::at(&args.to_keys).load()?;
-    let (mut repo, _, _) = open(&args.open)?;
+    let keys = KeysDir::at(&args.to_keys);
+    let mut keyring = keys.load()?;
+    let (mut repo, secret, _) = open_with_secret(&args.open)?;
+    // The secret in hand replaces the keyring's legacy slots it opens (the next use of their
+    // secret on this device), before the repository takes the keyring.
+    let upgraded = match secret.slot_secret() {
+        Some(slot_secret) => keyring.upgrade_slots(&slot_secret)?,
+        None => Vec::new(),
+    };
+    if !upgraded.is_empty() {
+        keys.save(&keyring)?;
+    }
     let change = match repo.adopt_keyring(&keyring)? {
         KeyringAdoption::Unchanged => "unchanged",
         KeyringAdoption::SlotsUpdated => "slots_updated",
@@ -134,6 +155,7 @@ fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
         change,
         generation: keyring.generation(),
         epoch: repo.current_epoch(),
+        upgraded_slots: upgraded.iter().map(ToString::to_string).collect(),
     })
 }
 
@@ -141,7 +163,13 @@ fn adopt_keys(args: &RepoAdoptKeysArgs) -> CliResult<AdoptKeysReport> {
 /// PRF input and credentials named by the repository's (public) config.
 ///
 /// Also returns the opened store, whose requests the reports count.
-fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str, OpenedStore)> {
+pub(super) fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str, OpenedStore)> {
+    let (repo, secret, opened) = open_with_secret(args)?;
+    Ok((repo, secret.kind(), opened))
+}
+
+/// [`open`], keeping the secret (for the keyring's upgrade path).
+fn open_with_secret(args: &RepoOpenArgs) -> CliResult<(Repository, OwnedSecret, OpenedStore)> {
     let opened = stores::open(&args.repo, true, false)?;
     let store = opened.store.clone();
     let sealed = SealedConfig::decode(&store.get(CONFIG_NAME, None)?)?;
@@ -154,14 +182,14 @@ fn open(args: &RepoOpenArgs) -> CliResult<(Repository, &'static str, OpenedStore
         },
     )?;
     let repo = Repository::open(store, &secret.as_secret())?;
-    Ok((repo, secret.kind(), opened))
+    Ok((repo, secret, opened))
 }
 
-fn repo_id(repo: &Repository) -> String {
+pub(super) fn repo_id(repo: &Repository) -> String {
     repo.id().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn control<'a>(bar: &'a crate::progress::Bar, context: &'a Context) -> Control<'a> {
+pub(super) fn control<'a>(bar: &'a crate::progress::Bar, context: &'a Context) -> Control<'a> {
     Control {
         progress: Some(bar),
         cancel: Some(&context.cancel),
@@ -191,6 +219,9 @@ impl Report for InitReport {
 
 pub(crate) fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
     let keyring = KeysDir::at(&args.keys.dir).load()?;
+    if let keepsake_remote::Location::Directory(dir) = stores::location(&args.repo)? {
+        refuse_non_empty(&dir)?;
+    }
     if keyring.slots().is_empty() {
         eprintln!(
             "keepsake: warning: the keyring has no key slots, so only {} can open this \
@@ -205,6 +236,29 @@ pub(crate) fn init(args: &RepoInitArgs) -> CliResult<InitReport> {
         id: repo_id(&repo),
         slots: keyring.slots().len(),
     })
+}
+
+/// `repo init` goes into a new or empty directory only (exit 2 otherwise): a repository mixed
+/// with other files would have them listed, checked and reported as stray objects.
+fn refuse_non_empty(dir: &Path) -> CliResult<()> {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(CliError::io(dir, err)),
+    };
+    if dir.join(CONFIG_NAME).exists() {
+        return Err(CliError::Usage(format!(
+            "{} already holds a repository",
+            dir.display()
+        )));
+    }
+    match entries.next() {
+        None => Ok(()),
+        Some(_) => Err(CliError::Usage(format!(
+            "{} is not empty; create the repository in a new or empty directory",
+            dir.display()
+        ))),
+    }
 }
 
 /// What `repo backup` stored.
@@ -228,6 +282,8 @@ pub struct RepoBackupReport {
     pub packs_adopted: u64,
     /// What the media part did (with `--media`).
     pub media: Option<MediaBackupView>,
+    /// What the backup found lost or damaged in the store and healed.
+    pub healing: HealingView,
     /// Wall time.
     pub seconds: f64,
     /// Archive bytes per second.
@@ -308,7 +364,7 @@ impl Report for RepoBackupReport {
                 )?;
             }
         }
-        Ok(())
+        self.healing.write_text(out)
     }
 }
 
@@ -326,7 +382,8 @@ fn media_source(dir: &Path) -> CliResult<DirMediaSource> {
 }
 
 pub(crate) fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<RepoBackupReport> {
-    let keyring = KeysDir::at(&args.keys.dir).load()?;
+    let keys = KeysDir::at(&args.keys.dir);
+    let keyring = keys.load()?;
     super::backup::ensure_chat_store(&args.database)?;
     let chats = ChatStore::open(&args.database)?;
     let source = args.media.as_deref().map(media_source).transpose()?;
@@ -338,7 +395,7 @@ pub(crate) fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<Repo
             excluded_conversations: args.exclude_conversations.clone(),
         },
     });
-    // Temporary files of a killed backup (packs written but never synced) are dropped.
+    // A directory store first drops the temporary files of a killed backup.
     let opened = stores::open(&args.repo, true, true)?;
     let mut repo = Repository::open(opened.store.clone(), &Secret::Keyring(&keyring))?;
     let bar = context.bar();
@@ -347,12 +404,16 @@ pub(crate) fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<Repo
         &chats,
         &mut repo,
         args.cache.as_deref(),
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(keys.known_generation()?),
         media.as_ref(),
         &control(&bar, context),
     )?;
     let elapsed = started.elapsed();
     bar.clear();
+    if summary.healing.store_rolled_back {
+        // Also on stderr: a script reading --json still leaves a trace in its logs.
+        eprintln!("keepsake: warning: {STORE_ROLLED_BACK}");
+    }
     Ok(RepoBackupReport {
         snapshot: summary.snapshot.to_string(),
         counts: CountsView::from(&summary.counts),
@@ -363,120 +424,9 @@ pub(crate) fn backup(args: &RepoBackupArgs, context: &Context) -> CliResult<Repo
         objects_written: summary.objects_written,
         packs_adopted: summary.packs_adopted,
         media: summary.media.as_ref().map(MediaBackupView::from),
+        healing: HealingView::from(&summary.healing),
         seconds: seconds(elapsed),
         throughput_mib_s: mib_per_second(summary.bytes_read, elapsed),
-        requests: opened.requests(),
-    })
-}
-
-/// One snapshot, as `repo snapshots` lists it.
-#[derive(Serialize)]
-pub struct SnapshotView {
-    /// Its id.
-    pub id: String,
-    /// When the backup began (UTC, ISO 8601).
-    pub time: String,
-    /// The snapshot it followed.
-    pub parent: Option<String>,
-    /// Records in it.
-    pub counts: CountsView,
-    /// Archive bytes.
-    pub bytes: u64,
-    /// Chunks it references.
-    pub chunks: u64,
-    /// Its media (`null` when the backup had none).
-    pub media: Option<MediaSummaryView>,
-}
-
-/// A snapshot's media counts.
-#[derive(Serialize)]
-pub struct MediaSummaryView {
-    /// Attachments whose files are in the snapshot.
-    pub files_stored: u64,
-    /// Attachments whose files were not on the device.
-    pub files_absent: u64,
-    /// Attachments left out by the backup's media options.
-    pub files_skipped: u64,
-    /// Bytes of the stored files.
-    pub bytes_stored: u64,
-}
-
-impl From<&MediaSummary> for MediaSummaryView {
-    fn from(summary: &MediaSummary) -> Self {
-        MediaSummaryView {
-            files_stored: summary.files_stored,
-            files_absent: summary.files_absent,
-            files_skipped: summary.files_skipped,
-            bytes_stored: summary.bytes_stored,
-        }
-    }
-}
-
-/// What `repo snapshots` found.
-#[derive(Serialize)]
-pub struct SnapshotsReport {
-    /// The repository id.
-    pub repository: String,
-    /// Which secret opened it.
-    pub unlocked_with: &'static str,
-    /// The snapshots, oldest first.
-    pub snapshots: Vec<SnapshotView>,
-    /// Requests made to the store (opening the repository included).
-    pub requests: Requests,
-}
-
-impl Report for SnapshotsReport {
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "Repository {}: {} snapshot(s), oldest first.",
-            self.repository,
-            self.snapshots.len()
-        )?;
-        for s in &self.snapshots {
-            write!(
-                out,
-                "  {}  {}  {} messages  {}",
-                s.id,
-                s.time,
-                grouped(s.counts.messages),
-                human_bytes(s.bytes)
-            )?;
-            match &s.media {
-                Some(m) => writeln!(
-                    out,
-                    "  {} media files ({}), {} absent, {} skipped",
-                    grouped(m.files_stored),
-                    human_bytes(m.bytes_stored),
-                    grouped(m.files_absent),
-                    grouped(m.files_skipped)
-                )?,
-                None => writeln!(out)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-fn snapshots(args: &RepoOpenArgs) -> CliResult<SnapshotsReport> {
-    let (repo, unlocked_with, opened) = open(args)?;
-    let snapshots = repo
-        .snapshots()?
-        .into_iter()
-        .map(|s| SnapshotView {
-            id: s.id.to_string(),
-            time: utc_timestamp(s.time),
-            parent: s.parent.map(|p| p.to_string()),
-            counts: CountsView::from(&s.counts),
-            bytes: s.bytes,
-            chunks: s.chunks,
-            media: s.media.as_ref().map(MediaSummaryView::from),
-        })
-        .collect();
-    Ok(SnapshotsReport {
-        repository: repo_id(&repo),
-        unlocked_with,
-        snapshots,
         requests: opened.requests(),
     })
 }
@@ -486,6 +436,13 @@ fn snapshots(args: &RepoOpenArgs) -> CliResult<SnapshotsReport> {
 pub struct RepoRestoreReport {
     /// The snapshot restored (`latest` when none was named).
     pub snapshot: String,
+    /// Its id, also when it was the latest.
+    pub snapshot_id: String,
+    /// When the latest was made (`null` when a snapshot was named).
+    pub snapshot_time: Option<String>,
+    /// Damaged snapshot objects passed over to find the newest intact snapshot (any of them
+    /// may have been newer); 0 when a snapshot was named.
+    pub damaged_snapshots_passed_over: usize,
     /// The restored database.
     pub target: String,
     /// Which secret opened the repository.
@@ -568,6 +525,16 @@ impl MediaRestoreView {
 
 impl Report for RepoRestoreReport {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.damaged_snapshots_passed_over > 0 {
+            writeln!(
+                out,
+                "{} damaged snapshot object(s) passed over (`keepsake repo snapshots` lists \
+                 them): took the newest intact snapshot, {} of {}.",
+                self.damaged_snapshots_passed_over,
+                self.snapshot_id,
+                self.snapshot_time.as_deref().unwrap_or("unknown time")
+            )?;
+        }
         if self.database_kept {
             writeln!(
                 out,
@@ -632,20 +599,6 @@ fn media_state_dir(media_to: &Path, chosen: Option<&Path>) -> PathBuf {
     }
 }
 
-/// The latest snapshot's id: a media restore names it, so the database and the media come
-/// from the same snapshot even if a backup lands in between.
-fn latest_snapshot(repo: &Repository) -> CliResult<SnapshotId> {
-    repo.snapshots()?
-        .iter()
-        .max_by_key(|s| s.order_key())
-        .map(|s: &SnapshotInfo| s.id)
-        .ok_or_else(|| {
-            CliError::Core(keepsake_core::Error::ObjectMissing {
-                name: "snapshots/ (the repository holds no snapshot)".into(),
-            })
-        })
-}
-
 fn media_filter(args: &MediaRestoreArgs) -> MediaFilter {
     MediaFilter {
         conversations: (!args.conversations.is_empty()).then(|| args.conversations.clone()),
@@ -685,20 +638,26 @@ pub(crate) fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<Re
         return Err(CliError::TargetExists(args.to.clone()));
     }
     let (repo, unlocked_with, opened) = open(&args.open)?;
-    let (id, media) = match (&args.media.media_to, &state) {
+    // The snapshot is named before anything is restored: the database and the media then
+    // come from the same one even if a backup lands in between, and the report can say which
+    // intact snapshot was taken when damaged ones were passed over.
+    let (snapshot, latest) = match id {
+        Some(id) => (id, None),
+        None => {
+            let latest = repo_history::latest(&repo)?;
+            (latest.id, Some(latest))
+        }
+    };
+    let media = match (&args.media.media_to, &state) {
         (Some(to), Some(state)) => {
-            let snapshot = match id {
-                Some(id) => id,
-                None => latest_snapshot(&repo)?,
-            };
             let resumable = state.join(format!("media-{snapshot}.sqlite")).is_file();
             if exists && !args.overwrite && !resumable {
                 return Err(CliError::TargetExists(args.to.clone()));
             }
             let media = MediaRestore::open(&repo, Some(&snapshot), state)?;
-            (Some(snapshot), Some((to, state, media)))
+            Some((to, state, media))
         }
-        _ => (id, None),
+        _ => None,
     };
     let keep_database = exists && !args.overwrite;
     let bar = context.bar();
@@ -711,7 +670,7 @@ pub(crate) fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<Re
     } else {
         let restored = backup::restore_from_repo(
             &repo,
-            id.as_ref(),
+            Some(&snapshot),
             &args.to,
             &RestoreOptions {
                 replace: args.overwrite,
@@ -752,6 +711,9 @@ pub(crate) fn restore(args: &RepoRestoreArgs, context: &Context) -> CliResult<Re
     bar.clear();
     Ok(RepoRestoreReport {
         snapshot: args.snapshot.clone().unwrap_or_else(|| "latest".to_owned()),
+        snapshot_id: snapshot.to_string(),
+        snapshot_time: latest.as_ref().map(|l| utc_timestamp(l.time)),
+        damaged_snapshots_passed_over: latest.as_ref().map_or(0, |l| l.damaged),
         target: args.to.display().to_string(),
         unlocked_with,
         counts,
@@ -822,137 +784,6 @@ fn fetch_media(args: &RepoFetchMediaArgs) -> CliResult<FetchMediaReport> {
     })
 }
 
-/// What `repo prune` did.
-#[derive(Serialize)]
-pub struct PruneView {
-    /// Snapshots kept.
-    pub snapshots_kept: u64,
-    /// Snapshots forgotten.
-    pub snapshots_removed: u64,
-    /// Packs deleted.
-    pub packs_deleted: u64,
-    /// Packs repacked.
-    pub packs_repacked: u64,
-    /// Bytes deleted.
-    pub bytes_deleted: u64,
-    /// Bytes written.
-    pub bytes_written: u64,
-    /// Wall time.
-    pub seconds: f64,
-}
-
-impl Report for PruneView {
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "Kept {} snapshot(s), forgot {}; deleted {} pack(s) ({}), repacked {}, wrote {} in \
-             {:.2} s.",
-            self.snapshots_kept,
-            self.snapshots_removed,
-            self.packs_deleted,
-            human_bytes(self.bytes_deleted),
-            self.packs_repacked,
-            human_bytes(self.bytes_written),
-            self.seconds
-        )
-    }
-}
-
-fn prune(args: &RepoPruneArgs, context: &Context) -> CliResult<PruneView> {
-    let policy = RetentionPolicy {
-        keep_last: args.keep_last,
-        keep_daily: args.keep_daily,
-        keep_weekly: args.keep_weekly,
-    };
-    let (mut repo, _, _) = open(&args.open)?;
-    let bar = context.bar();
-    let started = Instant::now();
-    let report = backup::prune_repo(&mut repo, &policy, &control(&bar, context))?;
-    bar.clear();
-    Ok(PruneView {
-        snapshots_kept: report.snapshots_kept,
-        snapshots_removed: report.snapshots_removed,
-        packs_deleted: report.packs_deleted,
-        packs_repacked: report.packs_repacked,
-        bytes_deleted: report.bytes_deleted,
-        bytes_written: report.bytes_written,
-        seconds: seconds(started.elapsed()),
-    })
-}
-
-/// What `repo check` looked at (all of it sound).
-#[derive(Serialize)]
-pub struct CheckView {
-    /// Snapshots checked.
-    pub snapshots: u64,
-    /// Packs named by the index.
-    pub packs: u64,
-    /// Chunks named by the index.
-    pub chunks: u64,
-    /// Packs read whole.
-    pub packs_read: u64,
-    /// Chunks authenticated.
-    pub chunks_authenticated: u64,
-    /// Packs no index names (a later prune removes them).
-    pub unindexed_packs: u64,
-    /// Wall time.
-    pub seconds: f64,
-}
-
-impl Report for CheckView {
-    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "No problem found: {} snapshot(s), {} pack(s), {} chunk(s); read {} pack(s) and \
-             authenticated {} chunk(s) in {:.2} s.",
-            self.snapshots,
-            self.packs,
-            grouped(self.chunks),
-            self.packs_read,
-            grouped(self.chunks_authenticated),
-            self.seconds
-        )?;
-        if self.unindexed_packs > 0 {
-            writeln!(
-                out,
-                "{} pack(s) left by interrupted backups: the next backup reuses them, prune \
-                 removes the rest.",
-                self.unindexed_packs
-            )?;
-        }
-        Ok(())
-    }
-}
-
-fn check(args: &RepoCheckArgs, context: &Context) -> CliResult<CheckView> {
-    if !(0.0..=1.0).contains(&args.read_data) {
-        return Err(CliError::Usage(format!(
-            "--read-data {} is not between 0 and 1",
-            args.read_data
-        )));
-    }
-    let (repo, _, _) = open(&args.open)?;
-    let bar = context.bar();
-    let started = Instant::now();
-    let report = backup::check_repo(
-        &repo,
-        &CheckOptions {
-            read_data_fraction: args.read_data,
-        },
-        &control(&bar, context),
-    )?;
-    bar.clear();
-    Ok(CheckView {
-        snapshots: report.snapshots,
-        packs: report.packs,
-        chunks: report.chunks,
-        packs_read: report.packs_read,
-        chunks_authenticated: report.chunks_authenticated,
-        unindexed_packs: report.unindexed_packs,
-        seconds: seconds(started.elapsed()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -980,9 +811,11 @@ mod tests {
         let report = init(&args).unwrap();
         assert_eq!(report.id.len(), 32);
         assert!(dir.path().join("repo").join(CONFIG_NAME).is_file());
-        assert!(matches!(
-            init(&args),
-            Err(CliError::Core(keepsake_core::Error::InvalidArgument(_)))
-        ));
+        assert!(matches!(init(&args), Err(CliError::Usage(m)) if m.contains("holds a repository")));
+        let other = RepoInitArgs {
+            repo: stores::plain(&dir.path().display().to_string()),
+            ..args
+        };
+        assert!(matches!(init(&other), Err(CliError::Usage(m)) if m.contains("not empty")));
     }
 }

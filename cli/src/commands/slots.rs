@@ -31,7 +31,8 @@ pub struct SlotView {
     /// The passkey's backup-state flag (BS: synced at registration), when recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_state: Option<bool>,
-    /// Slot encoding version (1: cannot take a new root key; replace it).
+    /// Slot encoding version (1 or 2: cannot take a new root key; unlock once with its secret
+    /// on this device to upgrade it to 3).
     pub version: u8,
 }
 
@@ -88,8 +89,12 @@ pub fn write_slots(out: &mut dyn Write, indent: &str, slots: &[SlotView]) -> io:
             }
             _ => {}
         }
-        if slot.version == 1 {
-            write!(out, "  (version 1 slot: replace it to allow rotation)")?;
+        if slot.version < 3 {
+            write!(
+                out,
+                "  (version {} slot: unlock once with its secret to upgrade it; rotation waits)",
+                slot.version
+            )?;
         }
         writeln!(out)?;
     }

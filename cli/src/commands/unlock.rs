@@ -7,7 +7,7 @@ use keepsake_core::{
     backup::Secret,
     crypto::PrfOutput,
     format::Header,
-    keyring::{Keyring, RecoveryKey},
+    keyring::{Keyring, RecoveryKey, SlotSecret},
     Error as CoreError,
 };
 
@@ -73,6 +73,18 @@ impl OwnedSecret {
             OwnedSecret::Keyring(keyring) => Secret::Keyring(keyring),
             OwnedSecret::Password(password) => Secret::Password(password),
             OwnedSecret::Passkey { credential_id, prf } => Secret::Passkey { credential_id, prf },
+        }
+    }
+
+    /// The secret as the keyring's upgrade path takes it; none for a keyring.
+    pub fn slot_secret(&self) -> Option<SlotSecret<'_>> {
+        match self {
+            OwnedSecret::RecoveryKey(key) => Some(SlotSecret::RecoveryKey(key)),
+            OwnedSecret::Keyring(_) => None,
+            OwnedSecret::Password(password) => Some(SlotSecret::Password(password)),
+            OwnedSecret::Passkey { credential_id, prf } => {
+                Some(SlotSecret::Passkey { credential_id, prf })
+            }
         }
     }
 

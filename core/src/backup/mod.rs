@@ -51,18 +51,27 @@ pub struct BackupOptions {
     pub extra_metadata: BTreeMap<String, String>,
     /// Where a SQLite snapshot's temporary copy is made; beside the source file when `None`.
     pub temp_dir: Option<PathBuf>,
-    /// The keyring generation the app keeps with its root key (0: not known): a keyring of a
-    /// lower generation is refused with [`crate::Error::KeyringRolledBack`].
+    /// The keyring generation the app keeps with its root key: a keyring (or a repository
+    /// whose keys are) of a lower generation is refused with
+    /// [`crate::Error::KeyringRolledBack`], so an app that rotated its keyring but did not
+    /// adopt the rotation into an open repository does not go on writing under the old keys.
+    /// There is no default: pass what the app stored ([`Self::for_generation`]).
     pub known_generation: u64,
+    /// Repository backups: bytes of packs read back and verified before writing, least
+    /// recently verified first (0 turns it off; see `crate::repo::verify`).
+    pub verify_bytes: u64,
 }
 
-impl Default for BackupOptions {
-    fn default() -> Self {
+impl BackupOptions {
+    /// The default options (zstd level 3, no extra metadata, temporary copy beside the source)
+    /// for a device that keeps keyring generation `known_generation`.
+    pub fn for_generation(known_generation: u64) -> Self {
         BackupOptions {
             compression_level: 3,
             extra_metadata: BTreeMap::new(),
             temp_dir: None,
-            known_generation: 0,
+            known_generation,
+            verify_bytes: crate::repo::writer::DEFAULT_VERIFY_BYTES,
         }
     }
 }
@@ -239,7 +248,7 @@ mod tests {
             keyring,
             PayloadKind::ChatArchive,
             metadata,
-            &WriteOptions::default(),
+            &WriteOptions::for_generation(0),
         )
         .unwrap();
         writer

@@ -24,7 +24,10 @@ use super::{
 use crate::{
     archive::Export,
     crypto::RootKey,
-    keyring::{unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key, KeyringId},
+    keyring::{
+        unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key, Authenticity,
+        KeyringId, UnlockedRoot,
+    },
     media::{
         write::write_media, MediaBackup, MediaBackupStats, MediaFilter, MediaRestore,
         MediaRestoreReport, MediaSink,
@@ -32,8 +35,8 @@ use crate::{
     progress::{Phase, Reporter, Unit},
     repo::{
         check::{self, CheckOptions, CheckReport},
-        prune::{self, PruneReport, RetentionPolicy},
-        BlobStore, Repository, SnapshotId, SnapshotMeta, SnapshotWriter,
+        prune::{self, PruneOptions, PruneReport, RetentionPolicy},
+        BlobStore, Healing, Repository, SnapshotId, SnapshotMeta, SnapshotWriter, WriterOptions,
     },
     store::{ChatStore, RecordCounts},
     Error, Result,
@@ -62,6 +65,8 @@ pub struct RepoBackupSummary {
     pub packs_adopted: u64,
     /// What the media part did, when the backup had media.
     pub media: Option<MediaBackupStats>,
+    /// What the backup found wrong in the store and healed (lost or damaged objects).
+    pub healing: Healing,
 }
 
 impl Repository {
@@ -71,7 +76,9 @@ impl Repository {
     /// for a password); a keyring of another repository too; the device's key of another
     /// generation than the config's is [`Error::OtherGeneration`]; a config that fails its MAC
     /// is [`Error::Corrupted`]. Opened with the device's keyring, the repository adopts it
-    /// ([`Repository::adopt_keyring`]): slots added since are written into the config.
+    /// ([`Repository::adopt_keyring`]): slots added since are written into the config. Opened
+    /// through a version 2 slot, it reads but refuses to write
+    /// ([`Error::UnauthenticatedKeyring`]) until the device's keyring is adopted.
     pub fn open(store: Arc<dyn BlobStore>, secret: &Secret<'_>) -> Result<Repository> {
         let mut repo = Repository::open_with(store, |keyring_id, generation, slots| {
             let device_root = |id: &KeyringId, device: u64, root: &RootKey| {
@@ -83,7 +90,7 @@ impl Repository {
                         device,
                     })
                 } else {
-                    Ok(root.clone())
+                    Ok(UnlockedRoot::device(root.clone()))
                 }
             };
             match secret {
@@ -96,14 +103,19 @@ impl Repository {
                 Secret::Password(password) => {
                     unwrap_with_password(keyring_id, generation, slots, password)
                 }
-                Secret::RootKey(root) => Ok((*root).clone()),
+                Secret::RootKey(root) => Ok(UnlockedRoot::device((*root).clone())),
                 Secret::DeviceRootKey {
                     keyring_id: id,
                     generation: device,
                     root,
                 } => device_root(id, *device, root),
                 Secret::Keyring(keyring) => {
-                    device_root(keyring.id(), keyring.generation(), keyring.root_key())
+                    let mut unlocked =
+                        device_root(keyring.id(), keyring.generation(), keyring.root_key())?;
+                    if let Some(auth) = keyring.auth_secret() {
+                        unlocked.authenticity = Authenticity::Sealed(auth.clone());
+                    }
+                    Ok(unlocked)
                 }
             }
         })?;
@@ -141,6 +153,10 @@ pub fn backup_store_to_repo(
 /// last, holds both; a run killed during the media part leaves no snapshot, and the next run
 /// reuses every chunk already uploaded. Progress reports a [`Phase::Media`] phase in bytes and
 /// files after the archive.
+///
+/// If a pack the snapshot needs disappears while it runs (another device pruned, the store
+/// lost it), the backup is run once more from the start, and that run uploads what is missing
+/// ([`Error::StoreChanged`] only if it happens twice).
 pub fn backup_store_with_media(
     store: &ChatStore,
     repo: &mut Repository,
@@ -151,9 +167,29 @@ pub fn backup_store_with_media(
 ) -> Result<RepoBackupSummary> {
     repo.keyring()
         .check_not_rolled_back(options.known_generation)?;
+    match backup_once(store, repo, cache_dir, options, media, control) {
+        Err(Error::StoreChanged { what }) => {
+            log::warn!("the repository changed during the backup ({what}); running it again");
+            backup_once(store, repo, cache_dir, options, media, control)
+        }
+        other => other,
+    }
+}
+
+fn backup_once(
+    store: &ChatStore,
+    repo: &Repository,
+    cache_dir: Option<&Path>,
+    options: &BackupOptions,
+    media: Option<&MediaBackup<'_>>,
+    control: &Control<'_>,
+) -> Result<RepoBackupSummary> {
     let time = now();
     let export = Export::begin(store)?;
-    let mut writer = repo.begin_snapshot(cache_dir)?;
+    let writer_options = WriterOptions {
+        verify_bytes: options.verify_bytes,
+    };
+    let mut writer = repo.begin_snapshot(cache_dir, &writer_options)?;
     writer.set_compression_level(options.compression_level)?;
     let (summary, mut writer) = export_through_pipe(export, control, move |records_out| {
         let mut cancel_only = Reporter::new(None, control.cancel, Phase::Backup, Unit::Bytes, 0);
@@ -205,6 +241,7 @@ fn commit(
         objects_written: stats.objects_written,
         packs_adopted: stats.packs_adopted,
         media,
+        healing: stats.healing,
     })
 }
 
@@ -268,12 +305,16 @@ pub fn restore_media_from_repo(
 }
 
 /// Forgets the snapshots `policy` does not keep and reclaims their space (see
-/// `crate::repo::prune` for the crash-safe order). Takes the repository's lock.
+/// `crate::repo::prune` for the crash-safe order, the two-phase deletion and the guard
+/// rails). Takes the repository's lock.
 pub fn prune_repo(
     repo: &mut Repository,
     policy: &RetentionPolicy,
+    options: &PruneOptions,
     control: &Control<'_>,
 ) -> Result<PruneReport> {
+    // Deleting on the word of a config the store may have forged could lose real data.
+    repo.check_writable()?;
     let mut reporter = Reporter::new(
         control.progress,
         control.cancel,
@@ -281,11 +322,12 @@ pub fn prune_repo(
         Unit::Rows,
         0,
     );
-    prune::prune(repo, policy, &mut reporter)
+    prune::prune(repo, policy, options, &mut reporter)
 }
 
 /// Checks the repository's structure and, for `options.read_data_fraction` of the packs, every
-/// chunk's content. The first problem is returned as a typed error.
+/// chunk's content. Every problem is listed in the report, with a verdict (healthy, healed,
+/// broken); damage found in chunks is noted in the store so the next backup heals it.
 pub fn check_repo(
     repo: &Repository,
     options: &CheckOptions,

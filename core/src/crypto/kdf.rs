@@ -12,6 +12,11 @@
 //! | v2 recovery slot KEK | recovery secret (32) | slot salt (32) | `KEK_RECOVERY_KEY_V2` |
 //! | password slot KEK | Argon2id output (32) | slot salt (32) | `KEK_PASSWORD` |
 //! | v2 keyring-MAC key | root key (32) | keyring id (16) | `KEYRING_MAC_KEY_V2` |
+//! | v3 slot KEKs | as v2 | as v2 | `KEK_PASSKEY_V3 \|\| ...`, `KEK_RECOVERY_KEY_V3`, `KEK_PASSWORD_V3` |
+//! | v3 keyring-MAC key | root key (32) | keyring id (16) | `KEYRING_MAC_KEY_V3` |
+//! | keyring authentication secret | root key (32) | keyring id (16) | `KEYRING_AUTH_SECRET` |
+//! | its wrap key (public keyring) | root key (32) | keyring id (16) | `KEYRING_AUTH_WRAP_KEY` |
+//! | HPKE PSK of v3 seals | authentication secret (32) | keyring id (16) | `HPKE_PSK` |
 //!
 //! Every output is 32 bytes (one HKDF-Expand block). The functions return `Result` only because
 //! the HKDF API is fallible for outputs longer than 8160 bytes; at 32 bytes they cannot fail.
@@ -21,7 +26,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{
-    keys::{HeaderMacKey, Kek, KeyringMacKey, PayloadKey, PrfOutput, RootKey, KEY_LEN},
+    keys::{AuthSecret, HeaderMacKey, Kek, KeyringMacKey, PayloadKey, PrfOutput, RootKey, KEY_LEN},
     labels,
 };
 use crate::{Error, Result};
@@ -50,8 +55,10 @@ pub(crate) fn hkdf_sha256(
 pub enum KekVersion {
     /// Version 1 slots: the KEK wraps the root key.
     V1,
-    /// Version 2 slots: the KEK wraps the slot's X25519 private key.
+    /// Version 2 slots: the KEK wraps the slot's X25519 private key (read only).
     V2,
+    /// Version 3 slots: the KEK wraps the private key and the keyring authentication secret.
+    V3,
 }
 
 /// The KEK of a passkey slot. The credential id is bound into `info` (length-prefixed so that no
@@ -74,6 +81,7 @@ pub fn passkey_kek(
             match version {
                 KekVersion::V1 => labels::KEK_PASSKEY,
                 KekVersion::V2 => labels::KEK_PASSKEY_V2,
+                KekVersion::V3 => labels::KEK_PASSKEY_V3,
             },
             &len.to_be_bytes(),
             credential_id,
@@ -91,6 +99,7 @@ pub fn recovery_kek(
     let label = match version {
         KekVersion::V1 => labels::KEK_RECOVERY_KEY,
         KekVersion::V2 => labels::KEK_RECOVERY_KEY_V2,
+        KekVersion::V3 => labels::KEK_RECOVERY_KEY_V3,
     };
     let okm = hkdf_sha256(secret, slot_salt, &[label])?;
     Ok(Kek::from_bytes(*okm))
@@ -115,13 +124,55 @@ pub fn derive_file_keys(
 }
 
 /// The KEK of a password slot from the Argon2id output of the password (see
-/// [`super::password`]).
-pub fn password_kek(stretched: &[u8; KEY_LEN], slot_salt: &[u8; SLOT_SALT_LEN]) -> Result<Kek> {
-    let okm = hkdf_sha256(stretched, slot_salt, &[labels::KEK_PASSWORD])?;
+/// [`super::password`]). Password slots exist from version 2 on; a version 1 request is
+/// [`Error::InvalidArgument`].
+pub fn password_kek(
+    stretched: &[u8; KEY_LEN],
+    slot_salt: &[u8; SLOT_SALT_LEN],
+    version: KekVersion,
+) -> Result<Kek> {
+    let label = match version {
+        KekVersion::V1 => {
+            return Err(Error::InvalidArgument(
+                "version 1 slots have no password kind".into(),
+            ))
+        }
+        KekVersion::V2 => labels::KEK_PASSWORD,
+        KekVersion::V3 => labels::KEK_PASSWORD_V3,
+    };
+    let okm = hkdf_sha256(stretched, slot_salt, &[label])?;
     Ok(Kek::from_bytes(*okm))
 }
 
-/// The key that authenticates a keyring's serialized public part (version 1 or 2 layout).
+/// The keyring authentication secret of a keyring that has none yet, from the root key it has
+/// when it first needs one (its first version 3 slot). Deterministic, so two devices that share
+/// the keyring at that generation get the same secret without talking to each other; the root
+/// key is 32 random bytes and never leaves the device or a slot, so the store cannot compute it.
+pub fn auth_secret(root: &RootKey, keyring_id: &[u8; 16]) -> Result<AuthSecret> {
+    let okm = hkdf_sha256(
+        root.expose_secret(),
+        keyring_id,
+        &[labels::KEYRING_AUTH_SECRET],
+    )?;
+    Ok(AuthSecret::from_bytes(*okm))
+}
+
+/// The key that wraps the authentication secret in a version 3 public keyring (§8).
+pub fn auth_wrap_key(root: &RootKey, keyring_id: &[u8; 16]) -> Result<Kek> {
+    let okm = hkdf_sha256(
+        root.expose_secret(),
+        keyring_id,
+        &[labels::KEYRING_AUTH_WRAP_KEY],
+    )?;
+    Ok(Kek::from_bytes(*okm))
+}
+
+/// The HPKE pre-shared key of every version 3 root-key seal of keyring `keyring_id`.
+pub fn root_seal_psk(auth: &AuthSecret, keyring_id: &[u8; 16]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    hkdf_sha256(auth.expose_secret(), keyring_id, &[labels::HPKE_PSK])
+}
+
+/// The key that authenticates a keyring's serialized public part (version 1, 2 or 3 layout).
 pub fn keyring_mac_key(
     root: &RootKey,
     keyring_id: &[u8; 16],
@@ -130,6 +181,7 @@ pub fn keyring_mac_key(
     let label = match version {
         KekVersion::V1 => labels::KEYRING_MAC_KEY,
         KekVersion::V2 => labels::KEYRING_MAC_KEY_V2,
+        KekVersion::V3 => labels::KEYRING_MAC_KEY_V3,
     };
     let okm = hkdf_sha256(root.expose_secret(), keyring_id, &[label])?;
     Ok(KeyringMacKey::from_bytes(*okm))

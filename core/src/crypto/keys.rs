@@ -108,6 +108,32 @@ impl PrfOutput {
 
 redacted_debug!(PrfOutput);
 
+/// The keyring authentication secret `A`: 32 bytes that every version 3 slot wraps beside its
+/// private key and the device keeps beside the root key (in the public keyring, wrapped under a
+/// root-derived key). The HPKE PSK of every root-key seal derives from it, so only a holder of a
+/// slot's secret or of the device keyring can seal a root key that a slot accepts; the cloud
+/// store, which has only public bytes, cannot. Only this crate builds or reads it.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct AuthSecret([u8; KEY_LEN]);
+
+impl AuthSecret {
+    pub(crate) fn from_bytes(bytes: [u8; KEY_LEN]) -> AuthSecret {
+        AuthSecret(bytes)
+    }
+
+    pub(crate) fn expose_secret(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl ConstantTimeEq for AuthSecret {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+redacted_debug!(AuthSecret);
+
 /// Declares a zeroizing 32-byte key type that only this crate can construct.
 macro_rules! derived_key {
     ($(#[$doc:meta])* $name:ident) => {

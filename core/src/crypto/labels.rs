@@ -1,10 +1,12 @@
 //! Every domain-separation label Keepsake uses, in one place.
 //!
-//! Each label is versioned (`keepsake/v1/...`, `keepsake/v2/...`): a format that changes a
-//! derivation or what a key protects gets a new label, so keys of different versions can never
-//! collide. Version 2 (slots with a sealed X25519 key pair, keyring generations) uses the `v2`
-//! labels below; the `v1` ones stay for reading version 1 slots and keyrings, and the file keys
-//! keep their `v1` labels because their derivation did not change. The known-answer tests below pin
+//! Each label is versioned (`keepsake/v1/...`, `keepsake/v2/...`, `keepsake/v3/...`): a format
+//! that changes a derivation or what a key protects gets a new label, so keys of different
+//! versions can never collide. Version 3 (slots whose root-key seal is authenticated by the
+//! keyring authentication secret, HPKE PSK mode) uses the `v3` labels; the `v2` ones stay for
+//! reading version 2 slots (HPKE base mode: unauthenticated, read only) and version 2 keyrings,
+//! the `v1` ones for version 1 slots and keyrings, and the file keys keep their `v1` labels
+//! because their derivation did not change. The known-answer tests below pin
 //! the output of every HKDF label; they were computed with an independent HKDF implementation
 //! (Python's `cryptography`), so a change to a label or to the derivation code fails them.
 
@@ -60,6 +62,16 @@ pub const REPO_CHUNK_AAD: &[u8] = b"keepsake/v1/repo/chunk-aad";
 /// `|| u8 name length || object name || envelope header`.
 pub const REPO_OBJECT_AAD: &[u8] = b"keepsake/v1/repo/object-aad";
 
+/// HKDF info prefix of an epoch's chunker key, followed by the epoch (u32 BE): ikm = the
+/// epoch's data key, salt = repository id. Keys BLAKE3, whose output is the secret gear table
+/// of the archive chunker (format 2).
+pub const REPO_CHUNKER_KEY: &[u8] = b"keepsake/v2/repo/chunker-key";
+
+/// HKDF info prefix of an epoch's pack-tail key, followed by the epoch (u32 BE): ikm = the
+/// epoch's data key, salt = repository id. Keys BLAKE3, which masks a version 2 pack's trailer
+/// length.
+pub const REPO_PACK_TAIL_KEY: &[u8] = b"keepsake/v2/repo/pack-tail-key";
+
 /// HKDF info prefix of a version 2 passkey slot's KEK; followed by `u16 BE length || credential id`.
 pub const KEK_PASSKEY_V2: &[u8] = b"keepsake/v2/kek/passkey";
 
@@ -81,6 +93,47 @@ pub const ROOT_SEAL_AAD: &[u8] = b"keepsake/v2/root-seal-aad";
 
 /// HPKE `info` of every root key sealed to a slot's public key (RFC 9180 key schedule).
 pub const HPKE_ROOT_KEY_INFO: &[u8] = b"keepsake/v2/hpke/root-key";
+
+/// HKDF info prefix of a version 3 passkey slot's KEK; followed by `u16 BE length || credential id`.
+pub const KEK_PASSKEY_V3: &[u8] = b"keepsake/v3/kek/passkey";
+
+/// HKDF info of a version 3 recovery-key slot's KEK.
+pub const KEK_RECOVERY_KEY_V3: &[u8] = b"keepsake/v3/kek/recovery-key";
+
+/// HKDF info of a version 3 password slot's KEK (ikm: the Argon2id output of the NFC password).
+pub const KEK_PASSWORD_V3: &[u8] = b"keepsake/v3/kek/password";
+
+/// Prefix of a version 3 slot's wrap AAD (over `private key || authentication secret`):
+/// `SLOT_AAD_V3 || keyring id || public fields`.
+pub const SLOT_AAD_V3: &[u8] = b"keepsake/v3/slot-aad";
+
+/// Prefix of the HPKE AAD of a root key sealed to a version 3 slot:
+/// `ROOT_SEAL_AAD_V3 || keyring id || generation (u64 BE) || slot public fields`.
+pub const ROOT_SEAL_AAD_V3: &[u8] = b"keepsake/v3/root-seal-aad";
+
+/// HPKE `info` of every root key sealed to a version 3 slot (PSK mode).
+pub const HPKE_ROOT_KEY_INFO_V3: &[u8] = b"keepsake/v3/hpke/root-key";
+
+/// HKDF info of the HPKE PSK of version 3 seals: ikm = the keyring authentication secret,
+/// salt = keyring id.
+pub const HPKE_PSK: &[u8] = b"keepsake/v3/hpke/psk-key";
+
+/// The HPKE `psk_id` of version 3 seals (RFC 9180 §5.1: names the PSK; public, fixed).
+pub const HPKE_PSK_ID: &[u8] = b"keepsake/v3/hpke/psk-name";
+
+/// HKDF info of the keyring authentication secret: ikm = the root key of the generation at
+/// which the keyring first needed it, salt = keyring id.
+pub const KEYRING_AUTH_SECRET: &[u8] = b"keepsake/v3/keyring/auth-secret";
+
+/// HKDF info of the key that wraps the authentication secret in a version 3 public keyring:
+/// ikm = root key, salt = keyring id.
+pub const KEYRING_AUTH_WRAP_KEY: &[u8] = b"keepsake/v3/keyring/auth-wrap-key";
+
+/// AES-GCM associated data prefix of the wrapped authentication secret: `|| keyring id`.
+pub const KEYRING_AUTH_AAD: &[u8] = b"keepsake/v3/keyring/auth-aad";
+
+/// HKDF info of the key that authenticates a version 3 serialized public keyring.
+pub const KEYRING_MAC_KEY_V3: &[u8] = b"keepsake/v3/keyring/mac-key";
 
 #[cfg(test)]
 mod tests {
@@ -163,6 +216,19 @@ mod tests {
     }
 
     #[test]
+    fn repository_format_2_key_labels_known_answer() {
+        // Computed with Python's hmac/hashlib HKDF (RFC 5869), independently of this code.
+        assert_eq!(
+            okm_hex(REPO_CHUNKER_KEY),
+            "cb6ab83193180149208139b4992e262e0139e2913a0db2be87f3d37680d14874"
+        );
+        assert_eq!(
+            okm_hex(REPO_PACK_TAIL_KEY),
+            "ec7f7d753be0ac20afc49302fcb73c2741076c54ec6f038ca60be398708a77ba"
+        );
+    }
+
+    #[test]
     fn kek_passkey_v2_known_answer() {
         assert_eq!(
             okm_hex(KEK_PASSKEY_V2),
@@ -194,6 +260,49 @@ mod tests {
         );
     }
 
+    /// Version 3 labels; expected values from Python's `hmac`/`hashlib` HKDF (RFC 5869),
+    /// independently of this code.
+    #[test]
+    fn version_3_labels_known_answer() {
+        for (label, expected) in [
+            (
+                KEK_PASSKEY_V3,
+                "5ef28bb0c4649eebed16cf8c6a17592e63a4e97479c04a8644a8f8bd6e610613",
+            ),
+            (
+                KEK_RECOVERY_KEY_V3,
+                "17012b52114cd3fc06fcd40d0d5a50372ff611bc02552c824481756de14e5312",
+            ),
+            (
+                KEK_PASSWORD_V3,
+                "a086516f2b7854133383f36db78fae96b3dd72b4ae5f0a7eef1feaeb93344e60",
+            ),
+            (
+                HPKE_PSK,
+                "3d0dce6db028c9c0522f87b035f056ee39840afe0db13408bc78b5ebe20fbb04",
+            ),
+            (
+                KEYRING_AUTH_SECRET,
+                "4634a84ba84c0193f1c3d8c743e59724ef2d9dcee2d5143ba030ae8cd98d2011",
+            ),
+            (
+                KEYRING_AUTH_WRAP_KEY,
+                "e47f90b291099c1257706ac533b588898c4434fa683b4d6e4fda63bbee066e19",
+            ),
+            (
+                KEYRING_MAC_KEY_V3,
+                "d95af2fb7d41eda45f7fa84fdbadf7470d53c638d807471c201a6805dff71015",
+            ),
+        ] {
+            assert_eq!(
+                okm_hex(label),
+                expected,
+                "{}",
+                String::from_utf8_lossy(label)
+            );
+        }
+    }
+
     #[test]
     fn labels_are_distinct_and_versioned() {
         let all = [
@@ -212,6 +321,8 @@ mod tests {
             REPO_DATA_KEY_AAD,
             REPO_CHUNK_AAD,
             REPO_OBJECT_AAD,
+            REPO_CHUNKER_KEY,
+            REPO_PACK_TAIL_KEY,
             KEK_PASSKEY_V2,
             KEK_RECOVERY_KEY_V2,
             KEK_PASSWORD,
@@ -219,9 +330,25 @@ mod tests {
             SLOT_AAD_V2,
             ROOT_SEAL_AAD,
             HPKE_ROOT_KEY_INFO,
+            KEK_PASSKEY_V3,
+            KEK_RECOVERY_KEY_V3,
+            KEK_PASSWORD_V3,
+            SLOT_AAD_V3,
+            ROOT_SEAL_AAD_V3,
+            HPKE_ROOT_KEY_INFO_V3,
+            HPKE_PSK,
+            HPKE_PSK_ID,
+            KEYRING_AUTH_SECRET,
+            KEYRING_AUTH_WRAP_KEY,
+            KEYRING_AUTH_AAD,
+            KEYRING_MAC_KEY_V3,
         ];
         for (i, a) in all.iter().enumerate() {
-            assert!(a.starts_with(b"keepsake/v1/") || a.starts_with(b"keepsake/v2/"));
+            assert!(
+                a.starts_with(b"keepsake/v1/")
+                    || a.starts_with(b"keepsake/v2/")
+                    || a.starts_with(b"keepsake/v3/")
+            );
             for b in &all[i + 1..] {
                 assert!(
                     !a.starts_with(b) && !b.starts_with(a),

@@ -1,6 +1,8 @@
-//! Stretching a user's password with Argon2id (RFC 9106) before it keys a password slot.
+//! Stretching a user's password with Argon2id (RFC 9106) before it keys a password slot, the
+//! password's Unicode normalization (NFC), the strength rule for new passwords
+//! ([`super::password_strength`]) and the Argon2 work one unlock may spend.
 //!
-//! `stretched = Argon2id(password, salt = slot salt, m = memory KiB, t = iterations,
+//! `stretched = Argon2id(NFC(password), salt = slot salt, m = memory KiB, t = iterations,
 //! p = parallelism, output 32 bytes, version 0x13)`, no secret key, no associated data; the slot's
 //! KEK is then `HKDF-SHA256(stretched, slot salt, "keepsake/v2/kek/password")`
 //! ([`super::kdf::password_kek`]). The parameters are stored in the slot's public fields, so a
@@ -8,15 +10,23 @@
 //! ([`PasswordParams::check`]) so that a hostile header cannot make a phone allocate gigabytes.
 
 use argon2::{Algorithm, Argon2, Params, Version};
+use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use super::{kdf::SLOT_SALT_LEN, keys::KEY_LEN};
 use crate::{Error, Result};
 
-/// Fewest Unicode scalar values a new password may have.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub use super::password_strength::{check_new_password, MIN_PASSWORD_CHARS};
+
 /// Longest password accepted, in UTF-8 bytes.
 pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Most Argon2 work one password unlock may do, summed over every password slot it may try,
+/// in KiB of memory times passes: 2 GiB·passes, about ten slots of the default costs (64 MiB,
+/// t = 3), a few seconds on a phone. Without it a hostile header could declare 32 slots of
+/// 256 MiB and t = 16 (128 GiB·passes, many minutes). New slots are refused past it too, so
+/// every keyring this build writes stays within it.
+pub const MAX_UNLOCK_WORK: u64 = 2 * 1024 * 1024;
 
 /// Least Argon2 memory a slot may declare, KiB (RFC 9106's floor is 8 KiB per lane).
 pub const MIN_MEMORY_KIB: u32 = 8;
@@ -94,21 +104,34 @@ impl PasswordParams {
     }
 }
 
-/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters, at most
-/// [`MAX_PASSWORD_LEN`] bytes. Only for setting a password; an unlock accepts any input.
-pub fn check_new_password(password: &str) -> Result<()> {
-    let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS {
-        return Err(Error::InvalidArgument(format!(
-            "a password needs at least {MIN_PASSWORD_CHARS} characters, this one has {chars}"
-        )));
+impl PasswordParams {
+    /// The Argon2 work of one run: memory (KiB) times passes.
+    pub fn work(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
     }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(Error::InvalidArgument(format!(
-            "a password may have at most {MAX_PASSWORD_LEN} bytes"
-        )));
+}
+
+/// Refuses ([`Error::LimitExceeded`]) password slots whose Argon2 work together exceeds
+/// [`MAX_UNLOCK_WORK`], before any of it is done.
+pub fn check_unlock_work<'a>(slots: impl Iterator<Item = &'a PasswordParams>) -> Result<()> {
+    let total = slots.map(PasswordParams::work).sum::<u64>();
+    if total > MAX_UNLOCK_WORK {
+        return Err(Error::LimitExceeded {
+            what: "Argon2 work of the password slots (KiB of memory times passes)".into(),
+            found: total,
+            limit: MAX_UNLOCK_WORK,
+        });
     }
     Ok(())
+}
+
+/// The password as Argon2id sees it in a version 3 slot: Unicode normalization form C, so
+/// that "é" typed as one code point (U+00E9, most keyboards) or as "e" and a combining accent
+/// (U+0065 U+0301, some input methods and pasted text) gives the same bytes.
+pub fn normalize(password: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(password.len() + 8));
+    out.extend(password.nfc());
+    out
 }
 
 /// Argon2id of `password` under the slot's salt and parameters.
@@ -192,13 +215,31 @@ mod tests {
     }
 
     #[test]
-    fn new_passwords_need_a_minimum_length() {
-        assert!(check_new_password("seven77").is_err());
-        assert!(check_new_password("eight888").is_ok());
+    fn composed_and_decomposed_passwords_normalize_alike() {
+        let composed = "caf\u{e9} au lait";
+        let decomposed = "cafe\u{301} au lait";
+        assert_ne!(composed.as_bytes(), decomposed.as_bytes());
+        assert_eq!(normalize(composed).as_str(), composed);
+        assert_eq!(normalize(decomposed).as_str(), composed);
+    }
+
+    #[test]
+    fn unlock_work_is_bounded_before_any_argon2_run() {
+        let hostile = PasswordParams {
+            memory_kib: MAX_MEMORY_KIB,
+            iterations: MAX_ITERATIONS,
+            parallelism: 1,
+        };
         assert!(
-            check_new_password("ééééééé").is_err(),
-            "counted in characters"
+            hostile.check().is_ok(),
+            "each slot alone is within the slot limits"
         );
-        assert!(check_new_password(&"a".repeat(MAX_PASSWORD_LEN + 1)).is_err());
+        let slots = [hostile; 32];
+        assert!(matches!(
+            check_unlock_work(slots.iter()),
+            Err(Error::LimitExceeded { found, .. }) if found == 32 * hostile.work()
+        ));
+        let ten_defaults = [PasswordParams::DEFAULT; 10];
+        assert!(check_unlock_work(ten_defaults.iter()).is_ok());
     }
 }

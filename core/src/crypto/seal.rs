@@ -1,9 +1,21 @@
 //! Sealing a root key to a slot's public key with HPKE (RFC 9180), so that a device holding only
-//! the root key can hand a new root key to every slot without any slot's secret.
+//! the root key (and the keyring authentication secret) can hand a new root key to every slot
+//! without any slot's secret.
 //!
 //! Suite: DHKEM(X25519, HKDF-SHA256) (KEM id `0x0020`), HKDF-SHA256 (KDF id `0x0001`),
-//! AES-256-GCM (AEAD id `0x0002`), base mode, single shot. The implementation is the `hpke`
-//! crate; this module only fixes the suite, the `info` label and the byte layout:
+//! AES-256-GCM (AEAD id `0x0002`), single shot. The implementation is the `hpke` crate; this
+//! module only fixes the suite, the mode, the `info` label and the byte layout.
+//!
+//! Two modes ([`SealMode`]):
+//!
+//! - **PSK mode** (RFC 9180 §5.1.2), version 3 slots: the PSK derives from the keyring
+//!   authentication secret, so a seal opens only if its maker knew that secret (a slot holder
+//!   or the device), and a seal that fails to open after the slot's private key was opened is
+//!   tampering. The store, which has only public keys, cannot make one.
+//! - **Base mode**, version 2 slots, read only: anyone with a slot's public key can seal a root
+//!   key of their choice to it, so what it opens is not authenticated (see `keyring::slot`).
+//!
+//! Layout:
 //!
 //! `sealed root key (80) = enc (32, the ephemeral X25519 public key) || ciphertext (32) || tag (16)`
 //!
@@ -20,7 +32,11 @@ use hpke::{
 };
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{keys::KEY_LEN, labels, RootKey};
+use super::{
+    kdf,
+    keys::{AuthSecret, KEY_LEN},
+    labels, RootKey,
+};
 use crate::{Error, Result};
 
 /// Length of an X25519 public or private key.
@@ -89,6 +105,46 @@ impl std::fmt::Debug for SealedRootKey {
     }
 }
 
+/// The HPKE mode of a root-key seal, with its key schedule inputs.
+pub enum SealMode {
+    /// Base mode with the version 2 `info`: read only, unauthenticated.
+    Base,
+    /// PSK mode with the version 3 `info` and the PSK of the keyring authentication secret.
+    Psk(Zeroizing<[u8; KEY_LEN]>),
+}
+
+impl SealMode {
+    /// PSK mode for keyring `keyring_id` with authentication secret `auth`.
+    pub fn psk(auth: &AuthSecret, keyring_id: &[u8; 16]) -> Result<SealMode> {
+        Ok(SealMode::Psk(kdf::root_seal_psk(auth, keyring_id)?))
+    }
+
+    fn info(&self) -> &'static [u8] {
+        match self {
+            SealMode::Base => labels::HPKE_ROOT_KEY_INFO,
+            SealMode::Psk(_) => labels::HPKE_ROOT_KEY_INFO_V3,
+        }
+    }
+
+    fn bundle(&self) -> Result<Option<hpke::PskBundle<'_>>> {
+        match self {
+            SealMode::Base => Ok(None),
+            SealMode::Psk(psk) => hpke::PskBundle::new(psk.as_ref(), labels::HPKE_PSK_ID)
+                .map(Some)
+                .map_err(|err| Error::InvalidArgument(format!("HPKE PSK: {err}"))),
+        }
+    }
+}
+
+impl std::fmt::Debug for SealMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SealMode::Base => "SealMode::Base",
+            SealMode::Psk(_) => "SealMode::Psk(<redacted>)",
+        })
+    }
+}
+
 /// Hands `hpke` exactly the 32 bytes of the ephemeral key's `ikm`, drawn beforehand from the OS
 /// (so a randomness failure is a typed error, not a panic) or fixed by a test vector.
 struct PresetRng {
@@ -123,11 +179,13 @@ impl RngCore for PresetRng {
 
 impl CryptoRng for PresetRng {}
 
-/// Seals `root` to `public_key`; `ephemeral_ikm` must be fresh randomness (fixed only in vectors).
+/// Seals `root` to `public_key` in `mode`; `ephemeral_ikm` must be fresh randomness (fixed only
+/// in vectors). Writers use [`SealMode::Psk`]; base mode stays for tests of version 2 slots.
 pub fn seal_root_key(
     public_key: &[u8; SLOT_KEY_LEN],
     root: &RootKey,
     aad: &[u8],
+    mode: &SealMode,
     ephemeral_ikm: [u8; 32],
 ) -> Result<SealedRootKey> {
     let recipient = <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(public_key)
@@ -137,11 +195,15 @@ pub fn seal_root_key(
         used: false,
     };
     let mut buffer = Zeroizing::new(*root.expose_secret());
+    let op_mode = match mode.bundle()? {
+        None => OpModeS::Base,
+        Some(bundle) => OpModeS::Psk(bundle),
+    };
     let (enc, tag) =
         hpke::single_shot_seal_in_place_detached::<AesGcm256, HkdfSha256, X25519HkdfSha256, _>(
-            &OpModeS::Base,
+            &op_mode,
             &recipient,
-            labels::HPKE_ROOT_KEY_INFO,
+            mode.info(),
             buffer.as_mut(),
             aad,
             &mut rng,
@@ -154,12 +216,13 @@ pub fn seal_root_key(
     Ok(SealedRootKey(out))
 }
 
-/// Opens a sealed root key. Any failure (other private key, edited bytes or AAD) is
-/// [`Error::WrongKey`].
+/// Opens a sealed root key in `mode`. Any failure (other private key, other PSK, edited bytes or
+/// AAD) is [`Error::WrongKey`]; the slot layer decides what such a failure means.
 pub fn open_root_key(
     secret: &SlotSecretKey,
     sealed: &SealedRootKey,
     aad: &[u8],
+    mode: &SealMode,
 ) -> Result<RootKey> {
     let (enc, rest) = sealed.0.split_at(ENC_LEN);
     let (ciphertext, tag) = rest.split_at(KEY_LEN);
@@ -168,11 +231,15 @@ pub fn open_root_key(
     let tag = AeadTag::<AesGcm256>::from_bytes(tag).map_err(|_| Error::WrongKey)?;
     let mut buffer = Zeroizing::new([0u8; KEY_LEN]);
     buffer.copy_from_slice(ciphertext);
+    let op_mode = match mode.bundle()? {
+        None => OpModeR::Base,
+        Some(bundle) => OpModeR::Psk(bundle),
+    };
     hpke::single_shot_open_in_place_detached::<AesGcm256, HkdfSha256, X25519HkdfSha256>(
-        &OpModeR::Base,
+        &op_mode,
         &secret.0,
         &enc,
-        labels::HPKE_ROOT_KEY_INFO,
+        mode.info(),
         buffer.as_mut(),
         aad,
         &tag,
@@ -193,25 +260,78 @@ mod tests {
     fn seal_and_open_round_trip_and_bind_the_aad() {
         let (secret, public) = derive_slot_key_pair(&counting(0x10));
         let root = RootKey::from_bytes(counting(0x60));
-        let sealed = seal_root_key(&public, &root, b"aad", counting(0x30)).unwrap();
-        assert_eq!(open_root_key(&secret, &sealed, b"aad").unwrap(), root);
+        let mode = psk_mode(0x70);
+        let sealed = seal_root_key(&public, &root, b"aad", &mode, counting(0x30)).unwrap();
+        assert_eq!(
+            open_root_key(&secret, &sealed, b"aad", &mode).unwrap(),
+            root
+        );
         assert!(matches!(
-            open_root_key(&secret, &sealed, b"aaD"),
+            open_root_key(&secret, &sealed, b"aaD", &mode),
             Err(Error::WrongKey)
         ));
         let (other, _) = derive_slot_key_pair(&counting(0x11));
         assert!(matches!(
-            open_root_key(&other, &sealed, b"aad"),
+            open_root_key(&other, &sealed, b"aad", &mode),
             Err(Error::WrongKey)
         ));
         for byte in 0..SEALED_ROOT_KEY_LEN {
             let mut bytes = *sealed.as_bytes();
             bytes[byte] ^= 0x01;
             assert!(matches!(
-                open_root_key(&secret, &SealedRootKey::from_bytes(bytes), b"aad"),
+                open_root_key(&secret, &SealedRootKey::from_bytes(bytes), b"aad", &mode),
                 Err(Error::WrongKey)
             ));
         }
+    }
+
+    fn psk_mode(start: u8) -> SealMode {
+        SealMode::psk(&AuthSecret::from_bytes(counting(start)), &[0xa0; 16]).unwrap()
+    }
+
+    /// The finding of issue 18: a base-mode seal is something anyone with the public key can
+    /// make. In PSK mode a seal made without the authentication secret (base mode, or another
+    /// secret) does not open, and a PSK seal does not open in base mode either.
+    #[test]
+    fn psk_mode_refuses_seals_made_without_the_authentication_secret() {
+        let (secret, public) = derive_slot_key_pair(&counting(0x10));
+        let root = RootKey::from_bytes(counting(0x60));
+        let forged =
+            seal_root_key(&public, &root, b"aad", &SealMode::Base, counting(0x31)).unwrap();
+        assert_eq!(
+            open_root_key(&secret, &forged, b"aad", &SealMode::Base).unwrap(),
+            root,
+            "base mode opens whatever anyone sealed"
+        );
+        assert!(matches!(
+            open_root_key(&secret, &forged, b"aad", &psk_mode(0x70)),
+            Err(Error::WrongKey)
+        ));
+        let other_secret =
+            seal_root_key(&public, &root, b"aad", &psk_mode(0x71), counting(0x32)).unwrap();
+        assert!(matches!(
+            open_root_key(&secret, &other_secret, b"aad", &psk_mode(0x70)),
+            Err(Error::WrongKey)
+        ));
+        let genuine =
+            seal_root_key(&public, &root, b"aad", &psk_mode(0x70), counting(0x33)).unwrap();
+        assert!(matches!(
+            open_root_key(&secret, &genuine, b"aad", &SealMode::Base),
+            Err(Error::WrongKey)
+        ));
+    }
+
+    /// The X25519 secrets `hpke` holds (slot private keys, ephemeral keys, shared secrets) are
+    /// wiped on drop: `x25519-dalek` is built with its `zeroize` feature (the core asks for it;
+    /// `hpke` alone turns it off). With the feature its secret types derive `Zeroize` together
+    /// with `#[zeroize(drop)]` (a `Drop` that wipes); without it they implement neither, and
+    /// this test does not compile.
+    #[test]
+    fn x25519_secrets_are_zeroized_on_drop() {
+        fn wiped<T: zeroize::Zeroize>() {}
+        wiped::<x25519_dalek::StaticSecret>();
+        wiped::<x25519_dalek::SharedSecret>();
+        wiped::<x25519_dalek::EphemeralSecret>();
     }
 
     #[test]
@@ -219,8 +339,9 @@ mod tests {
         let (secret, public) = derive_slot_key_pair(&counting(0x10));
         let restored = SlotSecretKey::from_bytes(&secret.to_bytes()).unwrap();
         let root = RootKey::from_bytes(counting(0x60));
-        let sealed = seal_root_key(&public, &root, b"", counting(0x31)).unwrap();
-        assert_eq!(open_root_key(&restored, &sealed, b"").unwrap(), root);
+        let mode = psk_mode(0x70);
+        let sealed = seal_root_key(&public, &root, b"", &mode, counting(0x31)).unwrap();
+        assert_eq!(open_root_key(&restored, &sealed, b"", &mode).unwrap(), root);
         assert_eq!(format!("{restored:?}"), "SlotSecretKey(<redacted>)");
     }
 

@@ -8,7 +8,7 @@ use crate::{
         header::{read_header, DecodedHeader},
         Compression, Header,
     },
-    keyring::{self, Keyring, KeyringId, RecoveryKey},
+    keyring::{self, Authenticity, Keyring, KeyringId, RecoveryKey, UnlockedRoot},
     Error, Result,
 };
 
@@ -39,26 +39,26 @@ impl<R: Read> SealedContainer<R> {
     /// Unlocks with the recovery key: tries every recovery-key slot.
     pub fn unlock_with_recovery_key(self, key: &RecoveryKey) -> Result<OpenedContainer<R>> {
         let header = &self.decoded.header;
-        let root = keyring::unwrap_with_recovery_key(
+        let unlocked = keyring::unwrap_with_recovery_key(
             &header.keyring_id,
             header.generation,
             &header.slots,
             key,
         )?;
-        self.authenticate(root)
+        self.authenticate(unlocked)
     }
 
     /// Unlocks with a password: tries every password slot (one Argon2id run each).
     /// [`Error::WrongPassword`] if it opens none.
     pub fn unlock_with_password(self, password: &str) -> Result<OpenedContainer<R>> {
         let header = &self.decoded.header;
-        let root = keyring::unwrap_with_password(
+        let unlocked = keyring::unwrap_with_password(
             &header.keyring_id,
             header.generation,
             &header.slots,
             password,
         )?;
-        self.authenticate(root)
+        self.authenticate(unlocked)
     }
 
     /// Unlocks with a passkey: the slot of `credential_id`, opened with its PRF output.
@@ -68,28 +68,32 @@ impl<R: Read> SealedContainer<R> {
         prf: &PrfOutput,
     ) -> Result<OpenedContainer<R>> {
         let header = &self.decoded.header;
-        let root = keyring::unwrap_with_passkey(
+        let unlocked = keyring::unwrap_with_passkey(
             &header.keyring_id,
             header.generation,
             &header.slots,
             credential_id,
             prf,
         )?;
-        self.authenticate(root)
+        self.authenticate(unlocked)
     }
 
     /// Unlocks with the device's copy of the root key. A MAC mismatch here means either a
     /// damaged header or a root key of another keyring; [`Self::unlock_with_keyring`] tells
     /// the latter apart by the keyring id.
     pub fn unlock_with_root_key(self, root: &RootKey) -> Result<OpenedContainer<R>> {
-        self.authenticate(root.clone())
+        self.authenticate(UnlockedRoot::device(root.clone()))
     }
 
     /// Unlocks with the device's keyring: [`Error::WrongKey`] if the backup belongs to another
     /// keyring, [`Error::OtherGeneration`] if it was sealed before (or after) a rotation of
     /// it, otherwise as [`Self::unlock_with_root_key`].
     pub fn unlock_with_keyring(self, keyring: &Keyring) -> Result<OpenedContainer<R>> {
-        self.unlock_with_keyring_root(keyring.id(), keyring.generation(), keyring.root_key())
+        let auth = keyring.auth_secret().cloned();
+        let mut opened =
+            self.unlock_with_keyring_root(keyring.id(), keyring.generation(), keyring.root_key())?;
+        opened.auth = auth;
+        Ok(opened)
     }
 
     /// Unlocks with the root key of generation `generation` of the keyring `keyring_id` (what
@@ -114,14 +118,17 @@ impl<R: Read> SealedContainer<R> {
     }
 
     /// Derives the file keys and verifies the header MAC in constant time.
-    fn authenticate(self, root: RootKey) -> Result<OpenedContainer<R>> {
+    fn authenticate(self, unlocked: UnlockedRoot) -> Result<OpenedContainer<R>> {
         let decoded = self.decoded;
-        let (payload_key, mac_key) = kdf::derive_file_keys(&root, &decoded.header.file_salt)?;
+        let (payload_key, mac_key) =
+            kdf::derive_file_keys(&unlocked.root, &decoded.header.file_salt)?;
         mac_key.verify(&decoded.authenticated, &decoded.mac, "header")?;
         Ok(OpenedContainer {
             header: decoded.header,
             mac: decoded.mac,
-            root,
+            root: unlocked.root,
+            authenticity: unlocked.authenticity,
+            auth: None,
             payload_key,
             source: self.source,
         })
@@ -133,6 +140,10 @@ pub struct OpenedContainer<R: Read> {
     header: Header,
     mac: [u8; MAC_LEN],
     root: RootKey,
+    /// How the root key was obtained: a version 2 slot's seal proves nothing.
+    authenticity: Authenticity,
+    /// The authentication secret of the device keyring that opened it, if that is how.
+    auth: Option<crate::crypto::AuthSecret>,
     payload_key: PayloadKey,
     source: R,
 }
@@ -143,13 +154,31 @@ impl<R: Read> OpenedContainer<R> {
         &self.header
     }
 
-    /// The keyring as this backup carries it (root key, id, PRF input, generation, slots), to
-    /// set up a new device. Fails only if the slots break a keyring rule (the decoder already
-    /// checks them). A device that already has a keyring must not adopt an older one: see
-    /// [`Self::keyring_at_least`].
+    /// Whether only a holder of one of the keyring's secrets could have made this backup. A
+    /// backup opened through a version 2 slot is not: its root-key seal could be anyone's (the
+    /// backup still reads; show it as "made by an older version, not verified").
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticity.is_authenticated()
+    }
+
+    /// The keyring as this backup carries it (root key, id, PRF input, generation, slots and
+    /// authentication secret), to set up a new device. Refused with
+    /// [`Error::UnauthenticatedKeyring`] when the backup was opened through a version 2 slot
+    /// (its data still reads: set up a new keyring instead), and when the authentication secret
+    /// is not known (a bare root key). A device that already has a keyring must not adopt an
+    /// older one: see [`Self::keyring_at_least`].
     pub fn keyring(&self) -> Result<Keyring> {
-        Keyring::from_unlocked(
-            self.root.clone(),
+        // Opened with the device keyring: its authentication secret is the keyring's.
+        let authenticity = match &self.auth {
+            Some(auth) => Authenticity::Sealed(auth.clone()),
+            None => self.authenticity.clone(),
+        };
+        Keyring::adopted(
+            UnlockedRoot {
+                root: self.root.clone(),
+                authenticity,
+                slot: None,
+            },
             self.header.keyring_id,
             self.header.prf_input,
             self.header.generation,

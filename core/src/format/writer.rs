@@ -20,16 +20,18 @@ pub const MAX_COMPRESSION_LEVEL: i32 = 19;
 pub struct WriteOptions {
     /// zstd level 1..=19 (default 3); 0 stores the payload uncompressed.
     pub compression_level: i32,
-    /// The keyring generation the app keeps with its root key (0: not known). A keyring of a
-    /// lower generation is refused with [`Error::KeyringRolledBack`].
+    /// The keyring generation the app keeps with its root key. A keyring of a lower
+    /// generation is refused with [`Error::KeyringRolledBack`]. There is no default: pass what
+    /// the app stored ([`Self::for_generation`]).
     pub known_generation: u64,
 }
 
-impl Default for WriteOptions {
-    fn default() -> Self {
+impl WriteOptions {
+    /// zstd level 3 for a device that keeps keyring generation `known_generation`.
+    pub fn for_generation(known_generation: u64) -> Self {
         WriteOptions {
             compression_level: 3,
-            known_generation: 0,
+            known_generation,
         }
     }
 }

@@ -7,6 +7,14 @@
 //! Adding a slot never changes the root key. Removing one rotates it ([`rotation`]): a new root
 //! key, generation + 1, sealed to every remaining slot's public key, so the removed secret opens
 //! nothing written afterwards. Backups already made stay readable with the secrets they carry.
+//! A re-key ([`Keyring::rekey`]) starts over with a new id, root key, authentication secret and
+//! PRF input, for a removed secret that may be in hostile hands.
+//!
+//! Every version 3 slot also holds the keyring authentication secret `A`, which keys the HPKE
+//! PSK of every root-key seal, so only a holder of a slot's secret or of the device keyring can
+//! seal a root key a slot accepts. The device keeps `A` in the public keyring (wrapped under a
+//! key derived from the root key), so rotation still needs no prompt. A keyring gets `A` when it
+//! first needs one (its first version 3 slot): a change the app saves anyway.
 //!
 //! Slot layout and sealing: [`slot`]. Recovery key format: [`recovery_key`]. Serialized public
 //! keyring: [`public`].
@@ -20,6 +28,7 @@ pub mod slot;
 #[cfg(test)]
 pub(crate) mod tests;
 mod unlock;
+mod upgrade;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,7 +36,10 @@ pub use ids::{KeyringId, SlotId};
 pub use recovery_key::RecoveryKey;
 pub use rotation::{Removal, RotationOutcome};
 pub use slot::{BackupFlags, Slot, SlotKind};
-pub use unlock::{unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key};
+pub use unlock::{
+    unwrap_with_passkey, unwrap_with_password, unwrap_with_recovery_key, Authenticity, UnlockedRoot,
+};
+pub use upgrade::SlotSecret;
 
 use crate::{
     crypto::{
@@ -35,7 +47,7 @@ use crate::{
         password::{self, PasswordParams},
         random_bytes,
         wrap::WRAP_NONCE_LEN,
-        Kek, KeyringMacKey, PrfOutput, RootKey,
+        AuthSecret, Kek, KeyringMacKey, PrfOutput, RootKey,
     },
     Error, Result,
 };
@@ -75,7 +87,7 @@ pub struct FixedSlotInputs {
     pub created_at: u64,
     /// The KEK's HKDF salt.
     pub salt: [u8; SLOT_SALT_LEN],
-    /// The AES-GCM nonce of the private key's wrap.
+    /// The AES-GCM nonce of the private key's (and authentication secret's) wrap.
     pub nonce: [u8; WRAP_NONCE_LEN],
     /// `ikm` of the slot's X25519 key pair.
     pub key_pair_ikm: [u8; 32],
@@ -111,7 +123,8 @@ fn now_unix_seconds() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// The root key with its id, PRF input, generation and slots. `Debug` shows no secret.
+/// The root key with its id, PRF input, generation, slots and authentication secret. `Debug`
+/// shows no secret.
 #[derive(Debug)]
 pub struct Keyring {
     root: RootKey,
@@ -119,6 +132,11 @@ pub struct Keyring {
     prf_input: [u8; PRF_INPUT_LEN],
     generation: u64,
     slots: Vec<Slot>,
+    /// The keyring authentication secret `A` (none yet for a keyring of legacy slots only; not
+    /// known to a keyring rebuilt from a bare root key).
+    auth: Option<AuthSecret>,
+    /// The keyring this one replaced by a re-key, if it did ([`Keyring::rekey`]).
+    rekeyed_from: Option<KeyringId>,
     /// Authenticates [`to_public_bytes`](Self::to_public_bytes); derived from the root key.
     mac_key: KeyringMacKey,
 }
@@ -147,12 +165,14 @@ impl Keyring {
         slots: Vec<Slot>,
     ) -> Result<Keyring> {
         let mut keyring = Keyring {
-            mac_key: kdf::keyring_mac_key(&root, id.as_bytes(), KekVersion::V2)?,
+            mac_key: kdf::keyring_mac_key(&root, id.as_bytes(), KekVersion::V3)?,
             root,
             id,
             prf_input,
             generation,
             slots: Vec::with_capacity(slots.len().min(MAX_SLOTS)),
+            auth: None,
+            rekeyed_from: None,
         };
         for slot in slots {
             keyring.push_slot(slot)?;
@@ -186,6 +206,96 @@ impl Keyring {
         &self.slots
     }
 
+    /// The keyring this one replaced by a re-key ([`Keyring::rekey`]): a repository sealed by
+    /// that keyring adopts this one ([`crate::repo::Repository::adopt_keyring`]).
+    pub fn rekeyed_from(&self) -> Option<&KeyringId> {
+        self.rekeyed_from.as_ref()
+    }
+
+    /// The keyring a device may adopt from an unlock: refused
+    /// ([`Error::UnauthenticatedKeyring`]) when the root key came through an unauthenticated
+    /// (version 2) seal, and ([`Error::InvalidArgument`]) when the authentication secret of its
+    /// version 3 slots cannot be known (a bare root key: use the device keyring instead).
+    pub fn adopted(
+        unlocked: UnlockedRoot,
+        id: KeyringId,
+        prf_input: [u8; PRF_INPUT_LEN],
+        generation: u64,
+        slots: Vec<Slot>,
+    ) -> Result<Keyring> {
+        unlocked.authenticity.check()?;
+        let auth = unlocked.authenticity.auth_secret().cloned();
+        let mut keyring = Keyring::from_unlocked(unlocked.root, id, prf_input, generation, slots)?;
+        match auth {
+            Some(auth) => keyring.auth = Some(auth),
+            None => keyring.auth = keyring.derivable_auth()?,
+        }
+        if keyring.auth.is_none() && !keyring.slots.iter().all(Slot::is_legacy) {
+            return Err(Error::InvalidArgument(
+                "this keyring's authentication secret is not known here (it was opened with a \
+                 bare root key): open it with the device keyring, a passkey, the recovery key or \
+                 a password"
+                    .into(),
+            ));
+        }
+        Ok(keyring)
+    }
+
+    /// Sets the authentication secret learned from an unlock (a version 3 slot).
+    pub(crate) fn set_auth_secret(&mut self, auth: Option<AuthSecret>) {
+        if auth.is_some() {
+            self.auth = auth;
+        }
+    }
+
+    /// The authentication secret when this keyring can know it without an unlock: its own, or,
+    /// for a keyring that has none yet or still holds a legacy slot (no rotation happened since
+    /// it first needed one, see [`kdf::auth_secret`]), the one derived from the root key.
+    fn derivable_auth(&self) -> Result<Option<AuthSecret>> {
+        if self.auth.is_some() {
+            return Ok(self.auth.clone());
+        }
+        if self.slots.iter().all(|slot| !slot.is_legacy()) && !self.slots.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(kdf::auth_secret(&self.root, self.id.as_bytes())?))
+    }
+
+    /// The authentication secret to seal with, created now if the keyring has none yet.
+    pub(crate) fn sealing_auth(&mut self) -> Result<AuthSecret> {
+        match self.derivable_auth()? {
+            Some(auth) => {
+                self.auth = Some(auth.clone());
+                Ok(auth)
+            }
+            None => Err(Error::InvalidArgument(
+                "this keyring's authentication secret is not known here (it was rebuilt from a \
+                 bare root key): use the device keyring"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The authentication secret, if this keyring has one.
+    pub(crate) fn auth_secret(&self) -> Option<&AuthSecret> {
+        self.auth.as_ref()
+    }
+
+    /// This keyring (root key, id, PRF input, generation, authentication secret, re-key link)
+    /// with other slots, checked as [`Keyring::from_unlocked`] checks them.
+    pub(crate) fn with_slots(&self, slots: Vec<Slot>) -> Result<Keyring> {
+        let mut keyring = Keyring::from_unlocked(
+            self.root.clone(),
+            self.id,
+            self.prf_input,
+            self.generation,
+            slots,
+        )?;
+        keyring.auth = self.auth.clone();
+        keyring.rekeyed_from = self.rekeyed_from;
+        Ok(keyring)
+    }
+
     /// Adds a recovery-key slot and returns the new recovery key, to show the user once.
     pub fn add_recovery_key(&mut self, label: &str) -> Result<(SlotId, RecoveryKey)> {
         let key = RecoveryKey::generate()?;
@@ -202,13 +312,14 @@ impl Keyring {
         key: &RecoveryKey,
         fixed: FixedSlotInputs,
     ) -> Result<SlotId> {
-        let kek = kdf::recovery_kek(key.secret(), &fixed.salt, KekVersion::V2)?;
+        let kek = kdf::recovery_kek(key.secret(), &fixed.salt, KekVersion::V3)?;
         self.seal_new(label, SlotKind::RecoveryKey, &kek, &fixed)
     }
 
-    /// Adds a password slot. The password needs at least
-    /// [`MIN_PASSWORD_CHARS`](password::MIN_PASSWORD_CHARS) characters; it is stretched with
-    /// Argon2id under [`PasswordParams::DEFAULT`] (about a second on a phone).
+    /// Adds a password slot. The password must pass [`password::check_new_password`] (at least
+    /// [`MIN_PASSWORD_CHARS`](password::MIN_PASSWORD_CHARS) characters, not built on common
+    /// passwords or patterns); its NFC form is stretched with Argon2id under
+    /// [`PasswordParams::DEFAULT`] (about a second on a phone).
     pub fn add_password(&mut self, label: &str, password: &str) -> Result<SlotId> {
         self.add_password_with(
             label,
@@ -229,8 +340,15 @@ impl Keyring {
         fixed: FixedSlotInputs,
     ) -> Result<SlotId> {
         password::check_new_password(password)?;
-        let stretched = password::stretch(password.as_bytes(), &fixed.salt, &params)?;
-        let kek = kdf::password_kek(&stretched, &fixed.salt)?;
+        password::check_unlock_work(
+            self.slots
+                .iter()
+                .filter_map(unlock::password_params)
+                .chain([&params]),
+        )?;
+        let normalized = password::normalize(password);
+        let stretched = password::stretch(normalized.as_bytes(), &fixed.salt, &params)?;
+        let kek = kdf::password_kek(&stretched, &fixed.salt, KekVersion::V3)?;
         self.seal_new(label, SlotKind::Password { params }, &kek, &fixed)
     }
 
@@ -261,7 +379,7 @@ impl Keyring {
         } = enrollment;
         slot::check_passkey_fields(&credential_id, &rp_id)?;
         self.check_new_credential(&credential_id)?;
-        let kek = kdf::passkey_kek(prf, &fixed.salt, &credential_id, KekVersion::V2)?;
+        let kek = kdf::passkey_kek(prf, &fixed.salt, &credential_id, KekVersion::V3)?;
         let kind = SlotKind::Passkey {
             credential_id,
             rp_id,
@@ -271,7 +389,7 @@ impl Keyring {
         self.seal_new(&label, kind, &kek, &fixed)
     }
 
-    /// Seals a new version 2 slot to the current root key and generation, then appends it.
+    /// Seals a new version 3 slot to the current root key and generation, then appends it.
     fn seal_new(
         &mut self,
         label: &str,
@@ -286,7 +404,15 @@ impl Keyring {
             kind,
             salt: fixed.salt,
         };
-        let slot = new.seal(&self.id, self.generation, &self.root, kek, &fixed.seeds())?;
+        let auth = self.sealing_auth()?;
+        let slot = new.seal(
+            &self.id,
+            self.generation,
+            &self.root,
+            &auth,
+            kek,
+            &fixed.seeds(),
+        )?;
         self.push_slot(slot)
     }
 

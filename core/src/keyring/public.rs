@@ -1,36 +1,42 @@
 //! The serialized public part of a keyring: everything but the root key, authenticated, so an
-//! app can store it next to the sealed root key and rebuild the keyring later.
+//! app can store it next to the sealed root key and rebuild the keyring later. It also carries
+//! the keyring authentication secret, encrypted under a key derived from the root key, so that
+//! the device can rotate without a prompt.
 //!
-//! # Layout, version 2 (written), big-endian
+//! # Layout, version 3 (written), big-endian
 //!
 //! | size | field |
 //! |------|-------|
 //! | 4    | magic `KSKR` (`4b 53 4b 52`) |
-//! | 1    | version `0x02` |
+//! | 1    | version `0x03` |
 //! | 16   | keyring id |
 //! | 32   | PRF input |
 //! | 8    | generation (u64) |
 //! | 1    | slot count `N`, `0..=32` |
 //! |      | `N` times: `u16` length, then that many bytes of one slot encoding ([`super::slot`]) |
-//! | 32   | HMAC-SHA256 over all preceding bytes, keyed with the keyring-MAC key |
+//! | 1    | flags: bit 0 the authentication secret follows, bit 1 the re-keyed-from id follows; other bits `Corrupted` |
+//! | 0/60 | authentication secret: nonce (12) `\|\|` AES-256-GCM ciphertext (32) `\|\|` tag (16) under `HKDF(root key, keyring id, "keepsake/v3/keyring/auth-wrap-key")`, AAD `"keepsake/v3/keyring/auth-aad" \|\| keyring id`, nonce = first 12 bytes of `HMAC(that key, "nonce" \|\| secret)` |
+//! | 0/16 | the id of the keyring this one re-keyed |
+//! | 32   | HMAC-SHA256 over all preceding bytes, keyed with `HKDF(root key, keyring id, "keepsake/v3/keyring/mac-key")` |
 //!
-//! The keyring-MAC key is `HKDF-SHA256(ikm = root key, salt = keyring id,
-//! info = "keepsake/v2/keyring/mac-key")`.
+//! A keyring holding a version 3 slot always carries its authentication secret.
 //!
-//! # Version 1 (read only)
+//! # Versions 2 and 1 (read only)
 //!
-//! The same without the generation field (the keyring has generation 0), version byte `0x01`,
-//! MAC key under `"keepsake/v1/keyring/mac-key"`, and only version 1 slots.
+//! Version 2: up to the slots as above (version 1 and 2 slots only), then the MAC under
+//! `"keepsake/v2/keyring/mac-key"`. Version 1: the same without the generation field (the
+//! keyring has generation 0), MAC key under `"keepsake/v1/keyring/mac-key"`, and only version 1
+//! slots.
 //!
 //! A MAC mismatch is [`Error::Corrupted`]: the bytes were edited, or they belong to a keyring
 //! other than the given root key's (after a rotation, the old bytes no longer match the new root
 //! key). The two cannot be told apart, and both mean the stored keyring must not be used.
 
 use crate::{
-    crypto::{kdf, kdf::KekVersion, mac::MAC_LEN, RootKey},
+    crypto::{kdf, kdf::KekVersion, labels, mac::MAC_LEN, wrap, RootKey},
     keyring::{
         codec::Reader,
-        slot::{Slot, MAX_ENCODED_SLOT_LEN, SLOT_ENCODING_V1},
+        slot::{Slot, MAX_ENCODED_SLOT_LEN, SLOT_ENCODING_V1, SLOT_ENCODING_VERSION},
         Keyring, KeyringId, MAX_SLOTS, PRF_INPUT_LEN,
     },
     Error, Result,
@@ -39,20 +45,36 @@ use crate::{
 /// The magic bytes that start a serialized public keyring.
 pub const MAGIC: &[u8; 4] = b"KSKR";
 /// The serialization version this build writes.
-pub const VERSION: u8 = 2;
-/// The previous version, still read.
+pub const VERSION: u8 = 3;
+/// The version before the authentication secret, still read.
+pub const VERSION_2: u8 = 2;
+/// The first version, still read.
 pub const VERSION_1: u8 = 1;
 /// Bytes before the slots: magic, version, id, PRF input, generation, slot count.
 const PREFIX_LEN: usize = 4 + 1 + KeyringId::LEN + PRF_INPUT_LEN + 8 + 1;
+/// Flag bit: the wrapped authentication secret follows.
+const FLAG_AUTH: u8 = 0x01;
+/// Flag bit: the re-keyed-from keyring id follows.
+const FLAG_REKEYED: u8 = 0x02;
 /// The longest serialized public keyring.
-pub const MAX_PUBLIC_KEYRING_LEN: usize =
-    PREFIX_LEN + MAX_SLOTS * (2 + MAX_ENCODED_SLOT_LEN) + MAC_LEN;
+pub const MAX_PUBLIC_KEYRING_LEN: usize = PREFIX_LEN
+    + MAX_SLOTS * (2 + MAX_ENCODED_SLOT_LEN)
+    + 1
+    + wrap::WRAPPED_KEY_LEN
+    + KeyringId::LEN
+    + MAC_LEN;
+
+/// The AAD of the wrapped authentication secret.
+fn auth_aad(id: &KeyringId) -> Vec<u8> {
+    [labels::KEYRING_AUTH_AAD, id.as_bytes()].concat()
+}
 
 impl Keyring {
-    /// Serializes everything but the root key (version 2), authenticated under a key derived
-    /// from it.
+    /// Serializes everything but the root key (version 3), authenticated under a key derived
+    /// from it; the authentication secret is encrypted under another. Deterministic: the same
+    /// keyring always gives the same bytes.
     pub fn to_public_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(PREFIX_LEN + self.slots.len() * 300 + MAC_LEN);
+        let mut out = Vec::with_capacity(PREFIX_LEN + self.slots.len() * 300 + 128);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(self.id.as_bytes());
@@ -68,15 +90,35 @@ impl Keyring {
             );
             out.extend_from_slice(&encoded);
         }
+        // Wrapping 32 bytes under a derived key cannot fail; a failure would only drop the
+        // secret, which `from_parts` then refuses for a keyring with version 3 slots.
+        let wrapped = self.auth.as_ref().and_then(|auth| {
+            let key = kdf::auth_wrap_key(&self.root, self.id.as_bytes()).ok()?;
+            wrap::wrap_auth_secret(&key, auth, &auth_aad(&self.id)).ok()
+        });
+        let flags = (if wrapped.is_some() { FLAG_AUTH } else { 0 })
+            | (if self.rekeyed_from.is_some() {
+                FLAG_REKEYED
+            } else {
+                0
+            });
+        out.push(flags);
+        if let Some(wrapped) = &wrapped {
+            out.extend_from_slice(wrapped.as_bytes());
+        }
+        if let Some(previous) = &self.rekeyed_from {
+            out.extend_from_slice(previous.as_bytes());
+        }
         let tag = self.mac_key.tag(&out);
         out.extend_from_slice(&tag);
         out
     }
 
     /// Rebuilds a keyring from its root key and [`to_public_bytes`](Self::to_public_bytes)
-    /// (version 2, or version 1 as older builds wrote it). Checks size limits and the MAC before
-    /// decoding the slots; a MAC mismatch is [`Error::Corrupted`] (edited bytes, or another
-    /// keyring's). Does not check the generation: use [`Keyring::from_stored`] on a device.
+    /// (version 3, or versions 2 and 1 as older builds wrote them). Checks size limits and the
+    /// MAC before decoding the slots; a MAC mismatch is [`Error::Corrupted`] (edited bytes, or
+    /// another keyring's). Does not check the generation: use [`Keyring::from_stored`] on a
+    /// device.
     pub fn from_parts(root: RootKey, public: &[u8]) -> Result<Keyring> {
         if public.len() > MAX_PUBLIC_KEYRING_LEN {
             return Err(Error::LimitExceeded {
@@ -103,13 +145,14 @@ impl Keyring {
         }
         let version = reader.u8("version")?;
         let mac_version = match version {
-            VERSION => KekVersion::V2,
+            VERSION => KekVersion::V3,
+            VERSION_2 => KekVersion::V2,
             VERSION_1 => KekVersion::V1,
             other => {
                 return Err(Error::UnsupportedVersion {
                     what: "public keyring version".into(),
                     found: other.into(),
-                    supported: format!("versions {VERSION_1} and {VERSION}"),
+                    supported: format!("versions {VERSION_1} to {VERSION}"),
                 })
             }
         };
@@ -122,8 +165,8 @@ impl Keyring {
 
         let prf_input = reader.array("PRF input")?;
         let generation = match mac_version {
-            KekVersion::V2 => reader.u64("generation")?,
             KekVersion::V1 => 0,
+            KekVersion::V2 | KekVersion::V3 => reader.u64("generation")?,
         };
         let count = usize::from(reader.u8("slot count")?);
         if count > MAX_SLOTS {
@@ -138,15 +181,48 @@ impl Keyring {
             let len = usize::from(reader.u16("slot length")?);
             let encoded = reader.bytes_with_len(len, 1, MAX_ENCODED_SLOT_LEN, "slot")?;
             let slot = Slot::decode(encoded)?;
-            if mac_version == KekVersion::V1 && slot.version() != SLOT_ENCODING_V1 {
+            let newest = match mac_version {
+                KekVersion::V1 => SLOT_ENCODING_V1,
+                KekVersion::V2 => SLOT_ENCODING_VERSION - 1,
+                KekVersion::V3 => SLOT_ENCODING_VERSION,
+            };
+            if slot.version() > newest {
                 return Err(Error::Corrupted {
-                    what: "public keyring: a version 1 keyring holds a version 2 slot".into(),
+                    what: format!(
+                        "public keyring: a version {version} keyring holds a version {} slot",
+                        slot.version()
+                    ),
                 });
             }
             slots.push(slot);
         }
+        let (mut auth, mut rekeyed_from) = (None, None);
+        if mac_version == KekVersion::V3 {
+            let flags = reader.u8("flags")?;
+            if flags & !(FLAG_AUTH | FLAG_REKEYED) != 0 {
+                return Err(Error::Corrupted {
+                    what: format!("public keyring: unknown flags {flags:#04x}"),
+                });
+            }
+            if flags & FLAG_AUTH != 0 {
+                let wrapped = wrap::WrappedKey::from_bytes(reader.array("authentication secret")?);
+                let key = kdf::auth_wrap_key(&root, id.as_bytes())?;
+                auth = Some(wrap::unwrap_auth_secret(&key, &wrapped, &auth_aad(&id))?);
+            }
+            if flags & FLAG_REKEYED != 0 {
+                rekeyed_from = Some(KeyringId::from_bytes(reader.array("re-keyed from")?));
+            }
+        }
         reader.finish()?;
-        Keyring::from_unlocked(root, id, prf_input, generation, slots)
+        if auth.is_none() && slots.iter().any(|slot| !slot.is_legacy()) {
+            return Err(Error::Corrupted {
+                what: "public keyring: version 3 slots without the authentication secret".into(),
+            });
+        }
+        let mut keyring = Keyring::from_unlocked(root, id, prf_input, generation, slots)?;
+        keyring.auth = auth;
+        keyring.rekeyed_from = rekeyed_from;
+        Ok(keyring)
     }
 
     /// What a device does at start: [`from_parts`](Self::from_parts) on the root key and public
@@ -181,7 +257,7 @@ mod tests {
     fn round_trip_restores_everything() {
         let keyring = keyring_with_slots();
         let bytes = keyring.to_public_bytes();
-        assert_eq!(&bytes[..5], b"KSKR\x02");
+        assert_eq!(&bytes[..5], b"KSKR\x03");
         let rebuilt = Keyring::from_parts(keyring.root_key().clone(), &bytes).unwrap();
         assert_eq!(rebuilt.id(), keyring.id());
         assert_eq!(rebuilt.prf_input(), keyring.prf_input());
@@ -225,6 +301,8 @@ mod tests {
             let result = Keyring::from_parts(keyring.root_key().clone(), &edited);
             match (bit / 8, result) {
                 (4, Err(Error::UnsupportedVersion { .. })) => {}
+                // Version 3 -> 2 or 1: read under another MAC label.
+                (4, Err(Error::Corrupted { what })) if what.contains("MAC") => {}
                 (0..=3, Err(Error::Corrupted { what })) if what.contains("magic") => {}
                 (5.., Err(Error::Corrupted { what })) if what.contains("MAC") => {}
                 (byte, other) => panic!("bit flip in byte {byte}: {other:?}"),
@@ -255,7 +333,7 @@ mod tests {
         fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
             let root = RootKey::from_bytes([1; 32]);
             prop_assert!(Keyring::from_parts(root.clone(), &bytes).is_err());
-            let mut framed = b"KSKR\x02".to_vec();
+            let mut framed = b"KSKR\x03".to_vec();
             framed.extend_from_slice(&bytes);
             prop_assert!(Keyring::from_parts(root, &framed).is_err());
         }
@@ -272,7 +350,8 @@ mod tests {
             let credentials = slots.iter().filter_map(|s| s.credential_id()).collect::<std::collections::BTreeSet<_>>();
             let passkeys = slots.iter().filter(|s| s.credential_id().is_some()).count();
             prop_assume!(unique.len() == slots.len() && credentials.len() == passkeys);
-            let keyring = Keyring::from_unlocked(root.clone(), KeyringId::from_bytes(id), prf_input, generation, slots)?;
+            let mut keyring = Keyring::from_unlocked(root.clone(), KeyringId::from_bytes(id), prf_input, generation, slots)?;
+            keyring.auth = Some(crate::crypto::AuthSecret::from_bytes([9; 32]));
             let bytes = keyring.to_public_bytes();
             let rebuilt = Keyring::from_parts(root, &bytes)?;
             prop_assert_eq!(rebuilt.slots(), keyring.slots());

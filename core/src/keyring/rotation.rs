@@ -11,10 +11,16 @@
 //! AAD). The app keeps the highest generation it has seen with its root key and refuses an older
 //! keyring ([`Keyring::check_not_rolled_back`]); without that, a keyring rebuilt from an old backup
 //! would bring a removed slot back.
+//!
+//! A removed secret still knows the keyring authentication secret its slot held, so it could
+//! still seal root keys that the remaining slots accept. When it may be in hostile hands, a
+//! re-key ([`Keyring::rekey`]) starts a new keyring: new id, root key, authentication secret and
+//! PRF input; the remaining passkeys are asserted again under the new PRF input and a new
+//! recovery key is made (passwords are entered again).
 
 use crate::{
     crypto::{kdf, kdf::KekVersion, random_bytes, RootKey},
-    keyring::{Keyring, Slot, SlotId},
+    keyring::{Keyring, KeyringId, Slot, SlotId},
     Error, Result,
 };
 
@@ -42,8 +48,9 @@ pub struct Removal {
 
 impl Keyring {
     /// Rotates the root key without any slot secret: a new random root key, generation + 1,
-    /// sealed to every slot's public key. Fails (changing nothing) if a version 1 slot remains,
-    /// since such a slot cannot receive a new root key without its secret.
+    /// sealed to every slot's public key with the authentication secret. Fails (changing
+    /// nothing) with [`Error::LegacySlot`] if a version 1 or 2 slot remains, since such a slot
+    /// cannot receive an authenticated new root key without its secret.
     pub fn rotate_root_key(&mut self) -> Result<RotationOutcome> {
         let seeds = self
             .slots
@@ -149,12 +156,23 @@ impl Keyring {
             .generation
             .checked_add(1)
             .ok_or_else(|| Error::InvalidArgument("keyring generation overflow".into()))?;
+        if let Some(legacy) = slots.iter().find(|slot| slot.is_legacy()) {
+            return Err(legacy.legacy_error());
+        }
+        let auth = if slots.is_empty() {
+            None
+        } else {
+            Some(self.sealing_auth()?)
+        };
         let resealed = slots
             .iter()
             .zip(seal_ikms)
-            .map(|(slot, ikm)| slot.resealed(&self.id, new_generation, &new_root, *ikm))
+            .map(|(slot, ikm)| match &auth {
+                Some(auth) => slot.resealed(&self.id, new_generation, &new_root, auth, *ikm),
+                None => Err(Error::InvalidArgument("no slot to reseal".into())),
+            })
             .collect::<Result<Vec<_>>>()?;
-        let mac_key = kdf::keyring_mac_key(&new_root, self.id.as_bytes(), KekVersion::V2)?;
+        let mac_key = kdf::keyring_mac_key(&new_root, self.id.as_bytes(), KekVersion::V3)?;
         let old_root = std::mem::replace(&mut self.root, new_root.clone());
         let old_generation = std::mem::replace(&mut self.generation, new_generation);
         self.slots = resealed;
@@ -165,6 +183,31 @@ impl Keyring {
             old_generation,
             new_generation,
         })
+    }
+}
+
+impl Keyring {
+    /// A new keyring that replaces this one after a revocation whose secret may be in hostile
+    /// hands: fresh root key, id, PRF input and authentication secret, no slots yet, generation
+    /// one above this keyring's (so the generation the app keeps only grows), and a link to this
+    /// keyring's id ([`Keyring::rekeyed_from`]) that lets a repository sealed by this keyring
+    /// adopt it. Add the slots again: each remaining passkey by one assertion under the new PRF
+    /// input (`passkey::Unlock::for_renewal`), a new recovery key, passwords entered again.
+    pub fn rekey(&self) -> Result<Keyring> {
+        let generation = self
+            .generation
+            .checked_add(1)
+            .ok_or_else(|| Error::InvalidArgument("keyring generation overflow".into()))?;
+        let mut keyring = Keyring::from_unlocked(
+            RootKey::generate()?,
+            KeyringId::generate()?,
+            random_bytes()?,
+            generation,
+            Vec::new(),
+        )?;
+        keyring.rekeyed_from = Some(self.id);
+        keyring.sealing_auth()?;
+        Ok(keyring)
     }
 }
 

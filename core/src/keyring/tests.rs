@@ -127,9 +127,10 @@ fn removing_a_slot_rotates_and_the_removed_secret_opens_nothing_new() {
     let mut with_old_slot = slots.to_vec();
     with_old_slot.retain(|slot| slot.credential_id() != Some(b"cred-a"));
     with_old_slot.push(removal.slot.clone());
+    // Its secret opens its private part, but the seal is of the old generation: tampering.
     assert!(matches!(
         unwrap_with_passkey(id, new_gen, &with_old_slot, b"cred-a", &prf(1)),
-        Err(Error::WrongKey)
+        Err(Error::Corrupted { .. })
     ));
     // What it could read before stays readable to it.
     assert_eq!(
@@ -241,27 +242,103 @@ fn an_older_generation_is_refused() {
 }
 
 #[test]
-fn a_version_1_slot_blocks_rotation_without_changing_anything() {
-    let (v1, _) = slot::tests::v1_passkey_slot();
+fn a_legacy_slot_blocks_rotation_without_changing_anything() {
+    for (legacy, _) in [
+        slot::tests::v1_passkey_slot(),
+        slot::tests::v2_passkey_slot(),
+    ] {
+        let version = legacy.version();
+        let mut keyring = Keyring::from_unlocked(
+            RootKey::from_bytes([0x22; 32]),
+            KeyringId::from_bytes([0x11; 16]),
+            [0; 32],
+            7,
+            vec![legacy],
+        )
+        .unwrap();
+        keyring.add_recovery_key("Recovery key").unwrap();
+        let before = keyring.to_public_bytes();
+        let err = keyring.rotate_root_key().unwrap_err();
+        assert!(
+            matches!(&err, Error::LegacySlot { version: v, .. } if *v == version),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("unlock once with that secret"),
+            "{err}"
+        );
+        assert_eq!(keyring.to_public_bytes(), before);
+        // Removing the legacy slot itself is a rotation of the remaining version 3 slots.
+        let legacy_id = *keyring.slots()[0].id();
+        keyring.remove_slot(&legacy_id, false).unwrap();
+        assert_eq!(keyring.generation(), 8);
+    }
+}
+
+/// A version 2 slot is replaced by a version 3 slot the next time its secret is used on the
+/// device; then the keyring rotates, and the slot opens the new root key authenticated.
+#[test]
+fn a_legacy_slot_is_upgraded_by_its_own_secret_and_then_rotation_works() {
+    let (legacy, _) = slot::tests::v2_passkey_slot();
+    let legacy_id = *legacy.id();
     let mut keyring = Keyring::from_unlocked(
         RootKey::from_bytes([0x22; 32]),
         KeyringId::from_bytes([0x11; 16]),
         [0; 32],
-        0,
-        vec![v1],
+        7,
+        vec![legacy],
     )
     .unwrap();
+    assert!(
+        keyring.auth_secret().is_none(),
+        "created only when first needed"
+    );
+    // Another passkey's PRF output upgrades nothing.
+    let other = PrfOutput::from_slice(&[0x01; 32]).unwrap();
+    let none = keyring
+        .upgrade_slots(&SlotSecret::Passkey {
+            credential_id: b"cred",
+            prf: &other,
+        })
+        .unwrap();
+    assert!(none.is_empty());
+    let prf = PrfOutput::from_slice(&[0x33; 32]).unwrap();
+    let upgraded = keyring
+        .upgrade_slots(&SlotSecret::Passkey {
+            credential_id: b"cred",
+            prf: &prf,
+        })
+        .unwrap();
+    assert_eq!(upgraded, vec![legacy_id]);
+    assert_eq!(keyring.slots()[0].version(), 3);
+    assert!(keyring.auth_secret().is_some());
+    // The device keeps the authentication secret in its public bytes, so it survives a restart.
+    let stored =
+        Keyring::from_parts(keyring.root_key().clone(), &keyring.to_public_bytes()).unwrap();
+    let mut stored = stored;
+    stored.rotate_root_key().unwrap();
+    let opened = unwrap_with_passkey(stored.id(), 8, stored.slots(), b"cred", &prf).unwrap();
+    assert_eq!(&opened, stored.root_key());
+    assert!(opened.authenticity.is_authenticated());
+}
+
+#[test]
+fn a_rekey_makes_a_new_keyring_linked_to_the_old_one() {
+    let mut keyring = Keyring::create().unwrap();
     keyring.add_recovery_key("Recovery key").unwrap();
-    let before = keyring.to_public_bytes();
-    assert!(matches!(
-        keyring.rotate_root_key(),
-        Err(Error::InvalidArgument(reason)) if reason.contains("version 1")
-    ));
-    assert_eq!(keyring.to_public_bytes(), before);
-    // Removing the version 1 slot itself is a rotation of the remaining version 2 slots.
-    let v1_id = *keyring.slots()[0].id();
-    keyring.remove_slot(&v1_id, false).unwrap();
-    assert_eq!(keyring.generation(), 1);
+    let rekeyed = keyring.rekey().unwrap();
+    assert_ne!(rekeyed.id(), keyring.id());
+    assert_ne!(rekeyed.root_key(), keyring.root_key());
+    assert_ne!(rekeyed.prf_input(), keyring.prf_input());
+    assert_eq!(rekeyed.generation(), keyring.generation() + 1);
+    assert_eq!(rekeyed.rekeyed_from(), Some(keyring.id()));
+    assert!(rekeyed.slots().is_empty());
+    let rekeyed_auth = rekeyed.auth_secret().unwrap().expose_secret();
+    let old_auth = keyring.auth_secret().unwrap().expose_secret();
+    assert_ne!(rekeyed_auth, old_auth);
+    let stored =
+        Keyring::from_parts(rekeyed.root_key().clone(), &rekeyed.to_public_bytes()).unwrap();
+    assert_eq!(stored.rekeyed_from(), Some(keyring.id()));
 }
 
 #[test]
@@ -297,7 +374,7 @@ fn a_password_slot_opens_and_a_wrong_password_is_wrong_password() {
     fixed.id = SlotId::generate().unwrap();
     assert!(matches!(
         keyring.add_password_with("Short", "short", cheap, fixed),
-        Err(Error::InvalidArgument(reason)) if reason.contains("at least 8")
+        Err(Error::InvalidArgument(reason)) if reason.contains("add 7 more characters")
     ));
 }
 
@@ -388,4 +465,59 @@ fn debug_shows_no_secret() {
     let shown = format!("{keyring:?}");
     assert!(shown.contains("RootKey(<redacted>)"), "{shown}");
     assert!(!shown.contains("171"), "{shown}");
+}
+
+/// Issue 18 item 4: a hostile header declaring 32 password slots of 256 MiB and t = 16 is
+/// refused before any Argon2 run (this returns at once), with a typed error.
+#[test]
+fn a_header_asking_for_too_much_argon2_work_is_refused_before_any_run() {
+    let mut keyring = Keyring::create().unwrap();
+    let cheap = crate::crypto::password::PasswordParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    keyring
+        .add_password_with(
+            "Password",
+            "correct horse battery",
+            cheap,
+            FixedSlotInputs::fresh().unwrap(),
+        )
+        .unwrap();
+    let genuine = keyring.slots()[0].to_bytes();
+    // The Argon2 costs follow the fixed prefix (version, kind, id, time, salt, label length:
+    // 60 bytes) and the 8-byte label "Password".
+    let costs_at = 60 + 8;
+    let hostile: Vec<Slot> = (0..MAX_SLOTS as u8)
+        .map(|i| {
+            let mut bytes = genuine.clone();
+            bytes[2] = i; // distinct slot ids
+            bytes[costs_at..costs_at + 4].copy_from_slice(&(256 * 1024u32).to_be_bytes());
+            bytes[costs_at + 4..costs_at + 8].copy_from_slice(&16u32.to_be_bytes());
+            Slot::decode(&bytes).unwrap()
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let result = unwrap_with_password(keyring.id(), GEN, &hostile, "correct horse battery");
+    assert!(
+        matches!(&result, Err(Error::LimitExceeded { what, .. }) if what.contains("Argon2 work")),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // A new slot that would push a keyring past the budget is refused too.
+    let heavy = crate::crypto::password::PasswordParams {
+        memory_kib: 256 * 1024,
+        iterations: 16,
+        parallelism: 1,
+    };
+    assert!(matches!(
+        keyring.add_password_with(
+            "Heavy",
+            "another long passphrase here",
+            heavy,
+            FixedSlotInputs::fresh().unwrap()
+        ),
+        Err(Error::LimitExceeded { .. })
+    ));
 }

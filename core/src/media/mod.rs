@@ -4,10 +4,10 @@
 //!
 //! - [`source`]: where the app's files are ([`MediaSource`]; [`DirMediaSource`] for a
 //!   directory). The core never asks for a whole file at once: it reads a stream.
-//! - [`write`]: the media part of a backup. Each attachment's bytes are cut into
-//!   content-defined chunks ([`ChunkerParams::MEDIA`](crate::repo::ChunkerParams::MEDIA)),
-//!   stored once however many attachments share them, in packs apart from the chats'; the
-//!   snapshot's media catalog (`crate::repo::catalog`) maps each attachment to its chunks.
+//! - [`write`]: the media part of a backup. Each attachment's bytes are cut into fixed blocks
+//!   ([`write::MEDIA_BLOCK`]), stored once however many attachments share them, in media packs
+//!   of one size apart from the chats'; the snapshot's media catalog (`crate::repo::catalog`)
+//!   maps each attachment to its blocks.
 //! - [`restore`]: the media restore, after the database restore: a resumable run over the
 //!   attachments a [`MediaFilter`] selects, and [`MediaRestore::fetch`] for one attachment;
 //!   a damaged pack costs only the attachments stored in it.

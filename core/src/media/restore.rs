@@ -14,6 +14,7 @@
 //! run with its error; the next run resumes.
 
 use std::{
+    collections::VecDeque,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -26,9 +27,10 @@ use crate::{
     progress::Reporter,
     repo::{
         catalog::{self, EntryState},
-        index::Index,
+        fetch::{ChunkFetcher, ReadAhead},
+        inventory::Inventory,
         keys::{ChunkId, CHUNK_ID_LEN},
-        reader::{batch_len, fetch_chunks, find_snapshot, load_index},
+        reader::find_snapshot,
         Repository, SnapshotId,
     },
     Error, Result,
@@ -94,8 +96,7 @@ struct Row {
 
 /// A media restore of one snapshot, resumable through its state file.
 pub struct MediaRestore<'r> {
-    repo: &'r Repository,
-    index: Arc<Index>,
+    fetcher: Arc<ChunkFetcher<'r>>,
     snapshot: SnapshotId,
     state: Connection,
     path: PathBuf,
@@ -159,8 +160,9 @@ impl<'r> MediaRestore<'r> {
         id: Option<&SnapshotId>,
         state_dir: &Path,
     ) -> Result<MediaRestore<'r>> {
-        let snapshot = find_snapshot(repo, id)?;
-        let index = Arc::new(load_index(repo)?);
+        let inventory = Inventory::take(repo.store().as_ref())?;
+        let snapshot = find_snapshot(repo, &inventory, id)?;
+        let fetcher = Arc::new(ChunkFetcher::open_with(repo, &inventory)?);
         std::fs::create_dir_all(state_dir).map_err(|e| Error::io_at(state_dir, e))?;
         let path = state_dir.join(format!("media-{}.sqlite", snapshot.info.id));
         let mut state = db(open_state(&path), &path)?;
@@ -184,7 +186,7 @@ impl<'r> MediaRestore<'r> {
                 ),
                 &path,
             )?;
-            for entry in catalog::entries(repo, index.clone(), &snapshot) {
+            for entry in catalog::entries(fetcher.clone(), &snapshot) {
                 let entry = entry?;
                 let chunks: Vec<u8> = entry.chunks.concat();
                 db(
@@ -210,8 +212,7 @@ impl<'r> MediaRestore<'r> {
         }
         db(tx.commit(), &path)?;
         Ok(MediaRestore {
-            repo,
-            index,
+            fetcher,
             snapshot: snapshot.info.id,
             state,
             path,
@@ -251,6 +252,9 @@ impl<'r> MediaRestore<'r> {
             Ok(())
         })?;
         reporter.start_media(bytes, files)?;
+        // The next files' reads are in flight while one file is written (`ReadAhead`).
+        let mut ahead = ReadAhead::new(self.fetcher.clone())?;
+        let mut planned: VecDeque<(Row, Result<usize>)> = VecDeque::new();
         let mut after = i64::MIN;
         loop {
             let page = self.page(after, "status = 0 AND state = 1")?;
@@ -258,8 +262,40 @@ impl<'r> MediaRestore<'r> {
                 break;
             };
             after = last.item.attachment_id;
-            for row in page.iter().filter(|r| selected(filter, &r.item)) {
-                if self.restore_row(row, sink, reporter)?.is_none() {
+            let mut rows: VecDeque<Row> = page
+                .into_iter()
+                .filter(|r| selected(filter, &r.item))
+                .collect();
+            while !rows.is_empty() || !planned.is_empty() {
+                while ahead.has_room() {
+                    let Some(row) = rows.pop_front() else { break };
+                    let runs = self.push_runs(&row, &mut ahead);
+                    planned.push_back((row, runs));
+                }
+                let Some((row, runs)) = planned.pop_front() else {
+                    continue;
+                };
+                let mut left = *runs.as_ref().unwrap_or(&0);
+                let mut chunks = |out: &mut Vec<Vec<u8>>| -> Result<bool> {
+                    if let Err(err) = &runs {
+                        return Err(restate(err));
+                    }
+                    if left == 0 {
+                        return Ok(false);
+                    }
+                    left -= 1;
+                    ahead.pop(out)
+                };
+                let outcome = self.restore_row(&row, sink, reporter, &mut chunks);
+                // A lost file's remaining reads are in the queue: take them out.
+                while left > 0 {
+                    left -= 1;
+                    match ahead.pop(&mut Vec::new()) {
+                        Err(err) if !is_damage(&err) => return Err(err),
+                        _ => {}
+                    }
+                }
+                if outcome?.is_none() {
                     report.files_restored += 1;
                     report.bytes_restored += row.item.size;
                 }
@@ -308,7 +344,17 @@ impl<'r> MediaRestore<'r> {
         }
         let mut quiet =
             Reporter::silent(crate::progress::Phase::Media, crate::progress::Unit::Bytes);
-        match self.restore_row(&row, sink, &mut quiet)? {
+        let mut start = 0;
+        let mut batches = |out: &mut Vec<Vec<u8>>| -> Result<bool> {
+            if start == row.chunks.len() {
+                return Ok(false);
+            }
+            let end = start + self.fetcher.batch_len(&row.chunks[start..]);
+            self.fetcher.fetch(&row.chunks[start..end], out)?;
+            start = end;
+            Ok(true)
+        };
+        match self.restore_row(&row, sink, &mut quiet, &mut batches)? {
             None => Ok(row.item),
             Some(reason) => Err(Error::MediaUnavailable {
                 attachment_id,
@@ -317,15 +363,28 @@ impl<'r> MediaRestore<'r> {
         }
     }
 
-    /// Restores one row; `Some(reason)` when it is lost (recorded as such).
+    /// Starts the reads of `row`'s chunks; returns how many runs it asked for, or why its
+    /// chunks cannot be read (no intact copy).
+    fn push_runs(&self, row: &Row, ahead: &mut ReadAhead<'_>) -> Result<usize> {
+        let runs = self.fetcher.plan(&row.chunks)?;
+        let count = runs.len();
+        for run in runs {
+            ahead.push(run)?;
+        }
+        Ok(count)
+    }
+
+    /// Restores one row from `chunks`, which appends the row's next chunks in order and says
+    /// false at its end; `Some(reason)` when it is lost (recorded as such).
     fn restore_row(
         &self,
         row: &Row,
         sink: &dyn MediaSink,
         reporter: &mut Reporter<'_>,
+        chunks: &mut dyn FnMut(&mut Vec<Vec<u8>>) -> Result<bool>,
     ) -> Result<Option<String>> {
         let mut writer = sink.begin(&row.item)?;
-        let streamed = self.stream(row, writer.as_mut(), reporter);
+        let streamed = Self::stream(writer.as_mut(), reporter, chunks);
         let lost = match streamed {
             Ok((size, sha256)) if size == row.item.size && sha256 == row.item.sha256 => {
                 writer.commit()?;
@@ -351,28 +410,26 @@ impl<'r> MediaRestore<'r> {
         Ok(Some(lost))
     }
 
-    /// Fetches a row's chunks in batches and writes them to `writer`; returns size and digest.
+    /// Writes a row's chunks, as `chunks` gives them, to `writer`; returns size and digest.
     fn stream(
-        &self,
-        row: &Row,
         writer: &mut dyn MediaWriter,
         reporter: &mut Reporter<'_>,
+        chunks: &mut dyn FnMut(&mut Vec<Vec<u8>>) -> Result<bool>,
     ) -> Result<(u64, [u8; 32])> {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        let mut start = 0;
         let mut out = Vec::new();
-        while start < row.chunks.len() {
-            let end = start + batch_len(&self.index, &row.chunks[start..]);
+        loop {
             out.clear();
-            fetch_chunks(self.repo, &self.index, &row.chunks[start..end], &mut out)?;
+            if !chunks(&mut out)? {
+                break;
+            }
             for chunk in &out {
                 hasher.update(chunk);
                 size += chunk.len() as u64;
                 writer.write(chunk)?;
                 reporter.advance(chunk.len() as u64)?;
             }
-            start = end;
         }
         Ok((size, hasher.finalize().into()))
     }
@@ -485,6 +542,16 @@ fn selected(filter: &MediaFilter, item: &MediaItem) -> bool {
 
 /// Whether `err` means this attachment's data is gone or damaged (lose the attachment, go on)
 /// rather than that the store or the sink failed (stop; a later run resumes).
+/// The same failure again (a row's planning error, met when its turn comes).
+fn restate(err: &Error) -> Error {
+    match err {
+        Error::ObjectMissing { name } => Error::ObjectMissing { name: name.clone() },
+        other => Error::Corrupted {
+            what: other.to_string(),
+        },
+    }
+}
+
 fn is_damage(err: &Error) -> bool {
     matches!(
         err,

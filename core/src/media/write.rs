@@ -1,6 +1,12 @@
 //! The media part of a backup: every attachment of the database, in id order, becomes one
 //! record of the snapshot's media catalog (`crate::repo::catalog`), and the bytes of those
-//! stored go into media packs as content-defined chunks.
+//! stored go into media packs as fixed blocks of [`MEDIA_BLOCK`] bytes.
+//!
+//! Fixed blocks, not content-defined chunks: media is deduplicated as whole files (a photo
+//! forwarded into ten chats, the same voice note saved twice), which fixed blocks do as well,
+//! and a file's blocks depend only on its length, so nothing of its content shapes what the
+//! store sees (`repo::chunker` explains the attacks on content-defined cut points; full
+//! media packs all have one size, `repo::packer`).
 //!
 //! A file is read only when it is new or changed: the previous snapshot's catalog is walked
 //! beside the attachments (both in id order, so memory stays flat), and an attachment whose
@@ -25,7 +31,7 @@ use crate::{
     repo::{
         catalog::{CatalogEntry, CatalogReader, EntryState},
         keys::ChunkId,
-        ChunkerParams, MediaSummary, SnapshotReader, SnapshotWriter,
+        MediaSummary, SnapshotReader, SnapshotWriter,
     },
     store::{AttachmentPlace, ChatStore},
     Error, Result,
@@ -33,6 +39,9 @@ use crate::{
 
 /// Attachments read from the database at a time.
 const PAGE: usize = 256;
+/// Media files are cut into blocks of this many bytes (the last one of a file shorter): the
+/// repository's largest chunk, so a full media pack holds a whole number of them.
+pub const MEDIA_BLOCK: usize = crate::repo::chunker::MAX_CHUNK_LEN as usize;
 
 /// What a media backup takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -400,19 +409,42 @@ fn from_source<T>(
     }
 }
 
-/// Whether the previous record still describes the file, and all its chunks are still there.
+/// Whether the previous record still describes the file, and all its chunks are still there
+/// (intact copies, in packs the store holds: a file whose chunks were lost is read again).
 fn unchanged(
     before: &CatalogEntry,
     local_ref: &str,
     stamp: &FileStamp,
-    writer: &SnapshotWriter<'_>,
+    writer: &mut SnapshotWriter<'_>,
 ) -> bool {
     before.state == EntryState::Stored
         && stamp.modified != 0
         && before.modified == stamp.modified
         && before.size == stamp.size
         && before.local_ref == local_ref
-        && before.chunks.iter().all(|id| writer.has_chunk(id))
+        && writer.reuse_chunks(&before.chunks)
+}
+
+/// A file as blocks of [`MEDIA_BLOCK`] bytes.
+struct Blocks<R>(R);
+
+impl<R: Read> Iterator for Blocks<R> {
+    type Item = Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Result<Vec<u8>>> {
+        let mut block = vec![0u8; MEDIA_BLOCK];
+        let mut filled = 0;
+        while filled < block.len() {
+            match self.0.read(&mut block[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Some(Err(Error::from(err))),
+            }
+        }
+        block.truncate(filled);
+        (filled > 0).then_some(Ok(block))
+    }
 }
 
 /// The previous record's file with the attachment's current place (a message may have moved).
@@ -464,7 +496,7 @@ fn store_file(
         failed: None,
     };
     let mut chunk_error = None;
-    for chunk in ChunkerParams::MEDIA.chunks(&mut tracked) {
+    for chunk in Blocks(&mut tracked) {
         let chunk = match chunk {
             Ok(chunk) => Arc::new(chunk),
             Err(err) => {

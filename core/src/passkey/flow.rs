@@ -278,6 +278,9 @@ pub struct Unlock {
     request: AssertionRequest,
     /// Credential ids of the passkey slots for the request's RP id.
     enrolled: Vec<Vec<u8>>,
+    /// For a re-key ([`Unlock::for_renewal`]): the old keyring's passkey slots, whose public
+    /// fields the renewed slots keep.
+    renewing: Vec<Slot>,
 }
 
 /// A verified assertion's credential id and PRF output: the secret that opens its slot.
@@ -335,6 +338,55 @@ impl Unlock {
         Self::new(keyring_id, prf_input, slots, rp_id, discoverable)
     }
 
+    /// An assertion request for a re-key ([`Keyring::rekey`]): it names the passkeys of
+    /// `old_slots` (the keyring being replaced) and asks for their PRF output under the *new*
+    /// keyring's PRF input, so each answer enrolls that passkey into `new` ([`Self::renew`]):
+    /// one assertion per remaining passkey, no new registration.
+    pub fn for_renewal(old_slots: &[Slot], new: &Keyring, rp_id: &str) -> Result<Unlock> {
+        let mut unlock = Self::new(*new.id(), new.prf_input(), old_slots, rp_id, false)?;
+        unlock.renewing = old_slots
+            .iter()
+            .filter(|slot| slot.credential_id().is_some())
+            .cloned()
+            .collect();
+        Ok(unlock)
+    }
+
+    /// Enrolls the passkey that answered a [`Self::for_renewal`] request into `new` (the
+    /// re-keyed keyring), with the label, RP id, provider hint and backup flags of its old slot.
+    /// A passkey already enrolled in `new` is [`Error::InvalidArgument`].
+    pub fn renew(&self, new: &mut Keyring, key: &PasskeyUnlockKey) -> Result<SlotId> {
+        if *new.id() != self.keyring_id || new.prf_input() != self.request.prf_input() {
+            return Err(Error::InvalidArgument(
+                "this renewal request was made for another keyring".into(),
+            ));
+        }
+        let old = self
+            .renewing
+            .iter()
+            .find(|slot| slot.credential_id() == Some(key.credential_id.as_slice()))
+            .ok_or(Error::NoMatchingSlot)?;
+        let SlotKind::Passkey {
+            credential_id,
+            rp_id,
+            provider_hint,
+            backup,
+        } = old.kind()
+        else {
+            return Err(Error::NoMatchingSlot);
+        };
+        new.add_passkey(
+            PasskeyEnrollment {
+                credential_id: credential_id.clone(),
+                rp_id: rp_id.clone(),
+                label: old.label().to_owned(),
+                provider_hint: *provider_hint,
+                backup: *backup,
+            },
+            &key.prf,
+        )
+    }
+
     fn new(
         keyring_id: KeyringId,
         prf_input: &[u8; 32],
@@ -365,6 +417,7 @@ impl Unlock {
             keyring_id,
             request: AssertionRequest::new(rp_id, allow, *prf_input)?,
             enrolled,
+            renewing: Vec::new(),
         })
     }
 

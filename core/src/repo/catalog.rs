@@ -22,8 +22,7 @@ use std::{
 };
 
 use super::{
-    codec::Reader, index::Index, keys::ChunkId, reader::SnapshotReader, snapshot::Snapshot,
-    Repository,
+    codec::Reader, fetch::ChunkFetcher, keys::ChunkId, reader::SnapshotReader, snapshot::Snapshot,
 };
 use crate::{Error, Result};
 
@@ -257,8 +256,7 @@ impl<R: Read> Iterator for CatalogReader<R> {
 
 /// The media catalog of `snapshot` as records (an empty reader for a snapshot without media).
 pub fn entries<'r>(
-    repo: &'r Repository,
-    index: Arc<Index>,
+    fetcher: Arc<ChunkFetcher<'r>>,
     snapshot: &Snapshot,
 ) -> CatalogReader<SnapshotReader<'r>> {
     let stream = snapshot
@@ -270,14 +268,13 @@ pub fn entries<'r>(
             chunks: 0,
         });
     let label = format!("media catalog of snapshot {}", snapshot.info.id);
-    CatalogReader::new(SnapshotReader::stream(repo, index, &stream, label))
+    CatalogReader::new(SnapshotReader::stream(fetcher, &stream, label))
 }
 
 /// Every chunk `snapshot` keeps alive in the media part, for prune and check: the catalog's
 /// list and data chunks (`each(id, false)`), then every stored file's chunks (`each(id, true)`).
 pub fn media_chunks(
-    repo: &Repository,
-    index: &Arc<Index>,
+    fetcher: &Arc<ChunkFetcher<'_>>,
     snapshot: &Snapshot,
     each: &mut dyn FnMut(&ChunkId, bool) -> Result<()>,
 ) -> Result<()> {
@@ -286,11 +283,11 @@ pub fn media_chunks(
     };
     for list in &catalog.lists {
         each(list, false)?;
-        for id in super::reader::read_list(repo, index, list)? {
+        for id in fetcher.read_list(list)? {
             each(&id, false)?;
         }
     }
-    for entry in entries(repo, index.clone(), snapshot) {
+    for entry in entries(fetcher.clone(), snapshot) {
         for id in &entry?.chunks {
             each(id, true)?;
         }

@@ -2,16 +2,17 @@
 //! generation, slots) so a new device can unlock with a passkey or the recovery key, and every epoch's data
 //! key wrapped under the root key; authenticated by an HMAC under a root-derived key.
 //!
-//! # Layout, version 1 (big-endian)
+//! # Layout, version 2 (big-endian)
 //!
 //! | size | field |
 //! |------|-------|
 //! | 4 | magic `KSRC` |
-//! | 1 | version `0x01` |
+//! | 1 | version `0x02` (`0x01`: format 1, read only, without the epoch floor) |
 //! | 16 | repository id |
 //! | 8 | created at, unix seconds |
 //! | 4+4+4 | chunker min, average, max size |
 //! | 4 | pack target size |
+//! | 4 | epoch floor (version 2 only): index, snapshot, lock and damage objects sealed under an older epoch are refused |
 //! | 16 | keyring id |
 //! | 32 | keyring PRF input |
 //! | 8 | keyring generation (of the root key that seals this config) |
@@ -35,15 +36,21 @@ use super::{
     RepoOptions,
 };
 use crate::{
-    crypto::{random_bytes, RootKey},
-    keyring::{slot::MAX_ENCODED_SLOT_LEN, Keyring, KeyringId, Slot, MAX_SLOTS, PRF_INPUT_LEN},
+    crypto::random_bytes,
+    keyring::{
+        slot::MAX_ENCODED_SLOT_LEN, Authenticity, Keyring, KeyringId, Slot, UnlockedRoot,
+        MAX_SLOTS, PRF_INPUT_LEN,
+    },
     Error, Result,
 };
 
 /// Magic of the config object.
 pub const MAGIC: &[u8; 4] = b"KSRC";
-/// Config version written and read.
-pub const VERSION: u8 = 1;
+/// Config version written: format 2 objects (padded envelopes, keyed chunker, masked pack
+/// tails) and the epoch floor.
+pub const VERSION: u8 = 2;
+/// Config version of format 1 repositories, read (and upgraded by the first writer).
+pub const VERSION_1: u8 = 1;
 /// Most key epochs a config may hold.
 pub const MAX_EPOCHS: u64 = 1024;
 /// Largest config object accepted.
@@ -52,12 +59,28 @@ pub const MAX_CONFIG_LEN: usize = 4
     + 16
     + 8
     + 16
+    + 4
     + 16
     + PRF_INPUT_LEN
     + 1
     + MAX_SLOTS * (2 + MAX_ENCODED_SLOT_LEN)
     + 2
     + MAX_EPOCHS as usize * (4 + WRAPPED_DATA_KEY_LEN)
+    + CONFIG_MAC_LEN;
+
+/// The smallest config: no slot, one epoch (version 1 layout, which is the shorter).
+const MIN_CONFIG_LEN: usize = 4
+    + 1
+    + 16
+    + 8
+    + 16
+    + 16
+    + PRF_INPUT_LEN
+    + 8
+    + 1
+    + 2
+    + 4
+    + WRAPPED_DATA_KEY_LEN
     + CONFIG_MAC_LEN;
 
 /// The decoded, authenticated parameters.
@@ -69,6 +92,8 @@ pub struct Config {
     pub created_at: u64,
     /// Chunker and pack parameters.
     pub options: RepoOptions,
+    /// The version the config was read with ([`VERSION_1`] until a writer upgrades it).
+    pub version: u8,
 }
 
 fn now() -> u64 {
@@ -87,6 +112,7 @@ impl Config {
                 repo_id,
                 created_at: now(),
                 options: *options,
+                version: VERSION,
             },
             keys,
         ))
@@ -116,7 +142,11 @@ impl Config {
                 limit: MAX_EPOCHS,
             });
         }
-        Ok((self.clone(), KeySet::new(epochs)?))
+        let mut rotated = KeySet::new(epochs)?;
+        // The floor rises only once the objects are sealed under the new epoch
+        // (`repo::reseal`).
+        rotated.set_floor(keys.floor())?;
+        Ok((self.clone(), rotated))
     }
 
     /// The config object's bytes for `keyring` (slots, root key) and `keys`, with fresh nonces.
@@ -142,7 +172,13 @@ impl Config {
         out.extend_from_slice(&self.repo_id);
         out.extend_from_slice(&self.created_at.to_be_bytes());
         let c = self.options.chunker;
-        for value in [c.min, c.avg, c.max, self.options.pack_target_bytes] {
+        for value in [
+            c.min,
+            c.avg,
+            c.max,
+            self.options.pack_target_bytes,
+            keys.floor(),
+        ] {
             out.extend_from_slice(&value.to_be_bytes());
         }
         out.extend_from_slice(keyring.id().as_bytes());
@@ -193,6 +229,7 @@ pub struct SealedConfig {
     /// The slots, to unwrap the root key from.
     pub slots: Vec<Slot>,
     prf_input: [u8; PRF_INPUT_LEN],
+    floor: Option<u32>,
     config: Config,
     epochs: Vec<(u32, [u8; WRAPPED_DATA_KEY_LEN])>,
     body: Vec<u8>,
@@ -206,8 +243,20 @@ impl SealedConfig {
         &self.prf_input
     }
 
-    /// Strict parse: limits before allocation, every field checked, nothing trusted yet.
+    /// Strict parse: limits before allocation, every field checked, nothing trusted yet. A
+    /// config shorter than the smallest one possible is `Truncated`; one whose fields do not fit
+    /// its length is `Corrupted` (a store writes objects whole, so a length that runs past the
+    /// end is a damaged field, not a cut-off upload).
     pub fn decode(bytes: &[u8]) -> Result<SealedConfig> {
+        match Self::decode_fields(bytes) {
+            Err(Error::Truncated { what }) if bytes.len() >= MIN_CONFIG_LEN => {
+                Err(Error::Corrupted { what })
+            }
+            other => other,
+        }
+    }
+
+    fn decode_fields(bytes: &[u8]) -> Result<SealedConfig> {
         if bytes.len() > MAX_CONFIG_LEN {
             return Err(Error::LimitExceeded {
                 what: "repository config length".into(),
@@ -227,7 +276,10 @@ impl SealedConfig {
         let (body, tag) = bytes.split_at(body_len);
         let mut r = Reader::new(body, "repository config");
         expect_magic(r.take(4, "magic")?, MAGIC, "repository config")?;
-        expect_version(r.u8("version")?, VERSION, "repository config")?;
+        let version = r.u8("version")?;
+        if version != VERSION_1 {
+            expect_version(version, VERSION, "repository config")?;
+        }
         let repo_id = r.array("repository id")?;
         let created_at = r.u64("created at")?;
         let chunker = ChunkerParams {
@@ -236,6 +288,11 @@ impl SealedConfig {
             max: r.u32("chunker max")?,
         };
         let pack_target_bytes = r.u32("pack target")?;
+        let floor = if version == VERSION_1 {
+            None
+        } else {
+            Some(r.u32("epoch floor")?)
+        };
         let keyring_id = KeyringId::from_bytes(r.array("keyring id")?);
         let prf_input = r.array("PRF input")?;
         let generation = r.u64("generation")?;
@@ -285,10 +342,12 @@ impl SealedConfig {
             generation,
             slots,
             prf_input,
+            floor,
             config: Config {
                 repo_id,
                 created_at,
                 options,
+                version,
             },
             epochs,
             body: body.to_vec(),
@@ -298,9 +357,14 @@ impl SealedConfig {
         })
     }
 
-    /// Checks the MAC under `root` and unwraps every epoch. A MAC mismatch is
-    /// [`Error::Corrupted`]: edited bytes, or a root key of another keyring.
-    pub fn unlock(self, root: RootKey) -> Result<(Config, Keyring, KeySet)> {
+    /// Checks the MAC under the unlocked root key and unwraps every epoch. A MAC mismatch is
+    /// [`Error::Corrupted`]: edited bytes, or a root key of another keyring. The keyring keeps
+    /// the authentication secret the unlock learned; the [`Authenticity`] says whether the
+    /// config can be trusted (a version 2 slot's seal proves nothing).
+    pub fn unlock(self, unlocked: UnlockedRoot) -> Result<(Config, Keyring, KeySet, Authenticity)> {
+        let UnlockedRoot {
+            root, authenticity, ..
+        } = unlocked;
         let expected = config_mac(&root, &self.config.repo_id, &self.body)?;
         if !bool::from(expected.as_slice().ct_eq(&self.tag)) {
             return Err(Error::Corrupted {
@@ -319,13 +383,18 @@ impl SealedConfig {
                 wrapped,
             )?);
         }
-        let keyring = Keyring::from_unlocked(
+        let mut keyring = Keyring::from_unlocked(
             root,
             self.keyring_id,
             self.prf_input,
             self.generation,
             self.slots,
         )?;
-        Ok((self.config, keyring, KeySet::new(epochs)?))
+        keyring.set_auth_secret(authenticity.auth_secret().cloned());
+        let mut keys = KeySet::new(epochs)?;
+        if let Some(floor) = self.floor {
+            keys.set_floor(floor)?;
+        }
+        Ok((self.config, keyring, keys, authenticity))
     }
 }

@@ -10,11 +10,18 @@
 //! | config MAC key | root key | repository id | `REPO_CONFIG_MAC_KEY` |
 //! | chunk-id key (epoch e) | data key of e | repository id | `REPO_CHUNK_ID_KEY \|\| e (u32 BE)` |
 //! | AEAD key (epoch e) | data key of e | repository id | `REPO_AEAD_KEY \|\| e (u32 BE)` |
+//! | chunker key (epoch e) | data key of e | repository id | `REPO_CHUNKER_KEY \|\| e (u32 BE)` |
+//! | pack-tail key (epoch e) | data key of e | repository id | `REPO_PACK_TAIL_KEY \|\| e (u32 BE)` |
+//!
+//! The chunker key makes the archive's cut points secret (`repo::chunker`), the pack-tail key
+//! hides a pack's trailer length (`repo::pack`): neither lets the store predict object sizes
+//! from a file it knows.
 //!
 //! A root-key rotation re-wraps the data keys (old data stays readable without re-encryption)
 //! and adds a new epoch whose data key the old root key never saw, so a removed slot reads
-//! nothing written afterwards. A chunk id is `BLAKE3-keyed(chunk-id key, plaintext)`: the store
-//! cannot test whether a known plaintext is present.
+//! nothing written afterwards. A chunk id is `BLAKE3-keyed(chunk-id key, plaintext)`: an id
+//! says nothing of its plaintext to the store (what sizes still tell it: `docs/REPOSITORY.md`
+//! §14.4).
 
 use std::collections::BTreeMap;
 
@@ -52,6 +59,8 @@ pub struct EpochKeys {
     epoch: u32,
     data_key: Zeroizing<[u8; KEY_LEN]>,
     id_key: Zeroizing<[u8; KEY_LEN]>,
+    chunker_key: Zeroizing<[u8; KEY_LEN]>,
+    tail_key: Zeroizing<[u8; KEY_LEN]>,
     aead: Aes256Gcm,
 }
 
@@ -68,12 +77,47 @@ impl EpochKeys {
         let e = epoch.to_be_bytes();
         let id_key = hkdf_sha256(data_key.as_ref(), repo_id, &[labels::REPO_CHUNK_ID_KEY, &e])?;
         let aead_key = hkdf_sha256(data_key.as_ref(), repo_id, &[labels::REPO_AEAD_KEY, &e])?;
+        let chunker_key = hkdf_sha256(data_key.as_ref(), repo_id, &[labels::REPO_CHUNKER_KEY, &e])?;
+        let tail_key = hkdf_sha256(
+            data_key.as_ref(),
+            repo_id,
+            &[labels::REPO_PACK_TAIL_KEY, &e],
+        )?;
         Ok(EpochKeys {
             epoch,
             data_key,
             id_key,
+            chunker_key,
+            tail_key,
             aead: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*aead_key)),
         })
+    }
+
+    /// The chunker's secret gear table for this epoch: 256 words of BLAKE3's keyed output
+    /// stream under the chunker key (see `repo::chunker`).
+    pub fn gear_table(&self) -> Box<[u64; 256]> {
+        let mut bytes = Zeroizing::new([0u8; 256 * 8]);
+        blake3::Hasher::new_keyed(&self.chunker_key)
+            .update(b"gear table")
+            .finalize_xof()
+            .fill(bytes.as_mut());
+        let mut table = Box::new([0u64; 256]);
+        for (word, chunk) in table.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(chunk);
+            *word = u64::from_le_bytes(le);
+        }
+        table
+    }
+
+    /// The mask that hides the trailer length at the end of pack `name` (version 2 packs):
+    /// the first 4 bytes of BLAKE3 keyed by the pack-tail key over the name. Pack names are
+    /// random and never reused, so no two lengths share a mask.
+    pub fn tail_mask(&self, pack_name: &str) -> u32 {
+        let hash = blake3::keyed_hash(&self.tail_key, pack_name.as_bytes());
+        let mut word = [0u8; 4];
+        word.copy_from_slice(&hash.as_bytes()[..4]);
+        u32::from_be_bytes(word)
     }
 
     /// A second copy of these keys (for a key set being rebuilt by a rotation).
@@ -146,10 +190,12 @@ impl EpochKeys {
     }
 }
 
-/// The keys of every epoch, with the current (newest) one used for writing.
+/// The keys of every epoch, with the current (newest) one used for writing, and the epoch
+/// floor: index, snapshot, lock and damage objects below it are refused (`repo::object`).
 #[derive(Debug)]
 pub struct KeySet {
     epochs: BTreeMap<u32, EpochKeys>,
+    floor: u32,
 }
 
 impl KeySet {
@@ -160,9 +206,25 @@ impl KeySet {
                 what: "repository config: no key epoch".into(),
             });
         }
-        Ok(KeySet {
-            epochs: epochs.into_iter().map(|k| (k.epoch, k)).collect(),
-        })
+        let epochs: BTreeMap<u32, EpochKeys> = epochs.into_iter().map(|k| (k.epoch, k)).collect();
+        let floor = epochs.keys().next().copied().unwrap_or(0);
+        Ok(KeySet { epochs, floor })
+    }
+
+    /// The lowest epoch index, snapshot, lock and damage objects may be sealed under.
+    pub fn floor(&self) -> u32 {
+        self.floor
+    }
+
+    /// Sets the epoch floor; it must be an epoch of the set.
+    pub fn set_floor(&mut self, floor: u32) -> Result<()> {
+        if !self.epochs.contains_key(&floor) {
+            return Err(Error::Corrupted {
+                what: format!("repository config: epoch floor {floor} is not one of its epochs"),
+            });
+        }
+        self.floor = floor;
+        Ok(())
     }
 
     /// The newest epoch: everything written now uses it.

@@ -9,6 +9,7 @@
 //! written last, is the commit point. The [`config`] object carries the key slots, so a new
 //! device needs only the store and one secret. Byte layouts: `docs/REPOSITORY.md`.
 
+mod adopt;
 mod cache;
 pub mod catalog;
 pub mod check;
@@ -18,14 +19,22 @@ pub mod config;
 #[doc(hidden)]
 pub mod conformance;
 mod counting;
+pub mod damage;
+mod describe;
+pub mod fetch;
+pub mod history;
 pub mod index;
+pub mod inventory;
 pub mod keys;
-mod lock;
-mod object;
+pub mod lock;
+pub mod object;
 pub mod pack;
 mod packer;
 pub mod prune;
 pub mod reader;
+pub mod repair;
+pub mod reseal;
+pub mod resolve;
 mod retry;
 pub mod snapshot;
 mod store;
@@ -35,28 +44,30 @@ mod store_mem;
 pub mod testing;
 #[cfg(test)]
 mod vectors;
-mod writer;
+pub mod verify;
+pub mod writer;
 
 use std::{fmt, str::FromStr, sync::Arc};
 
-use subtle::ConstantTimeEq;
-
-pub use check::{CheckOptions, CheckReport};
+pub use check::{CheckOptions, CheckReport, Problem, Verdict};
 pub use chunker::ChunkerParams;
 pub use counting::{CountingStore, RequestCounts};
-pub use prune::{PruneReport, RetentionPolicy};
+pub use history::{DamagedSnapshot, History};
+pub use prune::{PruneOptions, PruneReport, RetentionPolicy};
 pub use reader::SnapshotReader;
+pub use repair::{RepairOptions, RepairReport};
 pub use retry::{RetryPolicy, RetryingStore};
+pub use snapshot::Snapshot;
 pub use store::{
     check_name, storage_error, storage_error_of, BlobReader, BlobStore, ByteRange, ObjectInfo,
 };
 pub use store_dir::DirStore;
 pub use store_mem::MemStore;
-pub use writer::{SnapshotMeta, SnapshotWriter, WriteStats};
+pub use writer::{Healing, SnapshotMeta, SnapshotWriter, WriteStats, WriterOptions};
 
 use crate::{
-    crypto::{random_bytes, RootKey},
-    keyring::{Keyring, KeyringId, Slot},
+    crypto::random_bytes,
+    keyring::{Authenticity, Keyring, KeyringId, Slot, UnlockedRoot},
     store::RecordCounts,
     Error, Result,
 };
@@ -73,6 +84,8 @@ pub const INDEX_PREFIX: &str = "index/";
 pub const SNAPSHOT_PREFIX: &str = "snapshots/";
 /// Prefix of lock objects.
 pub const LOCK_PREFIX: &str = "locks/";
+/// Prefix of damage notes.
+pub const DAMAGE_PREFIX: &str = "damage/";
 
 /// Parameters fixed when a repository is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,9 +207,19 @@ pub struct Repository {
     config: Config,
     keyring: Keyring,
     keys: KeySet,
-    /// Identifies this writer in lock objects (the device id when a cache directory is used).
-    holder: [u8; 16],
+    /// Store calls a transfer keeps in flight at once (uploads of packs, ranged reads).
+    connections: usize,
+    /// How the root key that opened the config was obtained: through a version 2 slot the
+    /// config may be the store's forgery, so nothing is written until the device's own keyring
+    /// is adopted.
+    authenticity: Authenticity,
 }
+
+/// Transfers in flight at once by default: enough to fill a phone's uplink over a link with
+/// tens of milliseconds of round trip (restic keeps five), few enough for its memory.
+pub const DEFAULT_CONNECTIONS: usize = 4;
+/// Most transfers in flight a repository allows.
+pub const MAX_CONNECTIONS: usize = 32;
 
 impl fmt::Debug for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -209,9 +232,9 @@ impl fmt::Debug for Repository {
 
 impl Repository {
     /// Creates a repository in an empty store: a fresh repository id and data key (epoch 0),
-    /// the config sealed by `keyring`'s slots. A store that already has a config is refused
-    /// ([`Error::InvalidArgument`]), and so is a keyring no new device could open
-    /// ([`Keyring::check_restorable`]).
+    /// the config sealed by `keyring`'s slots. A store that already has a config, or any other
+    /// object, is refused ([`Error::InvalidArgument`]), and so is a keyring no new device could
+    /// open ([`Keyring::check_restorable`]).
     pub fn init(
         store: Arc<dyn BlobStore>,
         keyring: &Keyring,
@@ -220,29 +243,41 @@ impl Repository {
         options.chunker.validate()?;
         pack::validate_target(options.pack_target_bytes)?;
         keyring.check_restorable()?;
-        if store.stat(CONFIG_NAME)?.is_some() {
+        let inventory = inventory::Inventory::take(store.as_ref())?;
+        if inventory.config.is_some() {
             return Err(Error::InvalidArgument(
                 "the store already holds a repository".into(),
             ));
         }
+        if !inventory.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the store is not empty: a repository is created in an empty place only".into(),
+            ));
+        }
         let (config, keys) = Config::create(options)?;
         store.put(CONFIG_NAME, &config.encode(keyring, &keys)?)?;
-        Repository::assemble(store, config, clone_keyring(keyring)?, keys)
+        Repository::assemble(
+            store,
+            config,
+            clone_keyring(keyring)?,
+            keys,
+            Authenticity::Device,
+        )
     }
 
     /// Opens the repository whose config unlocks with `unlock`, which gets the keyring id, the
-    /// generation and the slots from the (not yet authenticated) config and returns the root key. The config
-    /// MAC is then verified and every epoch's data key unwrapped. `backup::open_repository`
-    /// (and `Repository::open`, defined in the backup layer) wrap this with a `Secret`.
+    /// generation and the slots from the (not yet authenticated) config and returns the root key
+    /// with its [`Authenticity`]. The config MAC is then verified and every epoch's data key
+    /// unwrapped. `Repository::open` (defined in the backup layer) wraps this with a `Secret`.
     pub fn open_with(
         store: Arc<dyn BlobStore>,
-        unlock: impl FnOnce(&KeyringId, u64, &[Slot]) -> Result<RootKey>,
+        unlock: impl FnOnce(&KeyringId, u64, &[Slot]) -> Result<UnlockedRoot>,
     ) -> Result<Repository> {
         let bytes = store.get(CONFIG_NAME, None)?;
         let sealed = config::SealedConfig::decode(&bytes)?;
-        let root = unlock(&sealed.keyring_id, sealed.generation, &sealed.slots)?;
-        let (config, keyring, keys) = sealed.unlock(root)?;
-        Repository::assemble(store, config, keyring, keys)
+        let unlocked = unlock(&sealed.keyring_id, sealed.generation, &sealed.slots)?;
+        let (config, keyring, keys, authenticity) = sealed.unlock(unlocked)?;
+        Repository::assemble(store, config, keyring, keys, authenticity)
     }
 
     fn assemble(
@@ -250,14 +285,35 @@ impl Repository {
         config: Config,
         keyring: Keyring,
         keys: KeySet,
+        authenticity: Authenticity,
     ) -> Result<Repository> {
         Ok(Repository {
             store,
             config,
             keyring,
             keys,
-            holder: random_bytes()?,
+            connections: DEFAULT_CONNECTIONS,
+            authenticity,
         })
+    }
+
+    /// Sets how many store calls a backup or restore keeps in flight at once (pack uploads,
+    /// ranged reads): 1 for a store that must be called one call at a time, more for a remote
+    /// store over a link with latency. `1..=`[`MAX_CONNECTIONS`]; default
+    /// [`DEFAULT_CONNECTIONS`]. Each upload in flight holds one pack in memory.
+    pub fn set_connections(&mut self, connections: usize) -> Result<()> {
+        if !(1..=MAX_CONNECTIONS).contains(&connections) {
+            return Err(Error::InvalidArgument(format!(
+                "connections {connections} is not within 1..={MAX_CONNECTIONS}"
+            )));
+        }
+        self.connections = connections;
+        Ok(())
+    }
+
+    /// How many store calls a transfer keeps in flight.
+    pub fn connections(&self) -> usize {
+        self.connections
     }
 
     /// The repository id (random, fixed at creation).
@@ -270,9 +326,37 @@ impl Repository {
         &self.store
     }
 
-    /// The keyring rebuilt from the config (root key and slots).
+    /// The keyring rebuilt from the config (root key and slots), as the repository uses it.
+    /// A device that adopts it takes [`Self::adoptable_keyring`] instead.
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
+    }
+
+    /// Whether the config was opened by a root key only a holder of the keyring's secrets could
+    /// have sealed (not through a version 2 slot, unless the device keyring was adopted since).
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticity.is_authenticated()
+    }
+
+    /// A copy of the keyring for a new device to keep and write under: refused with
+    /// [`Error::UnauthenticatedKeyring`] when the config was opened through a version 2 slot
+    /// (its data still restores; set up a new keyring and adopt it, see [`Keyring::rekey`]).
+    pub fn adoptable_keyring(&self) -> Result<Keyring> {
+        let authenticity = match self.keyring.auth_secret() {
+            Some(auth) if self.is_authenticated() => Authenticity::Sealed(auth.clone()),
+            _ => self.authenticity.clone(),
+        };
+        Keyring::adopted(
+            UnlockedRoot {
+                root: self.keyring.root_key().clone(),
+                authenticity,
+                slot: None,
+            },
+            *self.keyring.id(),
+            *self.keyring.prf_input(),
+            self.keyring.generation(),
+            self.keyring.slots().to_vec(),
+        )
     }
 
     /// The parameters fixed at creation.
@@ -285,100 +369,60 @@ impl Repository {
         self.keys.current().epoch()
     }
 
-    /// Sets the id this writer puts in lock objects, so a lock left by a killed run of the same
-    /// device can be recognised (see `docs/REPOSITORY.md`, "Locks").
-    pub fn set_lock_holder(&mut self, holder: [u8; 16]) {
-        self.holder = holder;
-    }
-
-    /// Every snapshot, oldest first (by [`SnapshotInfo::order_key`]). Each snapshot object is authenticated; a damaged one is an
-    /// error naming it.
+    /// Every intact snapshot, oldest first (by [`SnapshotInfo::order_key`]); damaged snapshot
+    /// objects are left out (see [`history`](Self::history)).
     pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        let mut all = Vec::new();
-        for name in self.store.list_names(SNAPSHOT_PREFIX)? {
-            all.push(snapshot::load(self, &name)?.info);
-        }
-        all.sort_by_key(SnapshotInfo::order_key);
-        Ok(all)
+        Ok(self
+            .history()?
+            .snapshots
+            .into_iter()
+            .map(|s| s.info)
+            .collect())
     }
 
-    /// Brings the repository up to `keyring`, the device's keyring after a change, so that
-    /// the config's slots are the keyring's and the config is sealed by its root key:
-    ///
-    /// - the same generation with other slots (a slot was added): the config is rewritten with
-    ///   the new slots, the keys are kept;
-    /// - a newer generation (a rotation: a slot was removed, or on request): every epoch's data
-    ///   key is re-wrapped under the new root key and a new epoch with a fresh data key and
-    ///   chunk-id key takes everything written from now on. Old data is not re-encrypted or
-    ///   re-uploaded. A removed slot opens nothing afterwards and reads nothing written
-    ///   afterwards (it still reads what it could read before);
-    /// - an older generation is [`Error::KeyringRolledBack`]; another keyring is
-    ///   [`Error::WrongKey`]; a keyring no new device could open is refused as for a backup.
-    ///
-    /// Call it right after rotating the device keyring, while this repository (opened with the
-    /// old keyring) is still open: a repository left behind opens afterwards only with a slot's
-    /// secret (passkey, recovery key, password), and then adopts the keyring the same way.
-    pub fn adopt_keyring(&mut self, keyring: &Keyring) -> Result<KeyringAdoption> {
-        if keyring.id() != self.keyring.id() {
-            return Err(Error::WrongKey);
-        }
-        keyring.check_not_rolled_back(self.keyring.generation())?;
-        keyring.check_restorable()?;
-        let rotated = keyring.generation() > self.keyring.generation();
-        if !rotated {
-            let same_root = keyring
-                .root_key()
-                .expose_secret()
-                .ct_eq(self.keyring.root_key().expose_secret());
-            if !bool::from(same_root) {
-                return Err(Error::WrongKey);
-            }
-            if keyring.to_public_bytes() == self.keyring.to_public_bytes() {
-                return Ok(KeyringAdoption::Unchanged);
-            }
-        }
-        let rotation = {
-            let _lock = lock::Lock::acquire(self, self.holder)?;
-            if rotated {
-                let (config, keys) = self.config.rotated(&self.keys)?;
-                self.store
-                    .put(CONFIG_NAME, &config.encode(keyring, &keys)?)?;
-                Some((config, keys))
-            } else {
-                self.store
-                    .put(CONFIG_NAME, &self.config.encode(keyring, &self.keys)?)?;
-                None
-            }
-        };
-        if let Some((config, keys)) = rotation {
-            self.config = config;
-            self.keys = keys;
-        }
-        self.keyring = clone_keyring(keyring)?;
-        Ok(if rotated {
-            KeyringAdoption::Rotated
-        } else {
-            KeyringAdoption::SlotsUpdated
-        })
+    /// Every snapshot: the intact ones in order, and the damaged objects with why.
+    pub fn history(&self) -> Result<History> {
+        let inventory = inventory::Inventory::take(self.store.as_ref())?;
+        History::load(self, &inventory, None)
+    }
+
+    /// Repairs what `check` found (a dry run unless `options.apply`): see [`repair`].
+    pub fn repair(&self, options: &RepairOptions) -> Result<RepairReport> {
+        self.check_writable()?;
+        repair::repair(self, options)
+    }
+
+    /// Removes stale locks and any unreadable object under `locks/`; a live lock is refused
+    /// ([`Error::RepositoryLocked`], naming its holder) unless `force`: for a user who knows the
+    /// writer that holds it is gone (`keepsake repo unlock`).
+    pub fn unlock(&self, force: bool) -> Result<lock::UnlockReport> {
+        lock::unlock(self, force, None)
     }
 
     /// Removes every lock object, whoever holds it (`restic unlock --remove-all`): for an app
     /// that knows no other device is writing. Returns how many were removed.
     pub fn break_locks(&self) -> Result<usize> {
-        let names = self.store.list_names(LOCK_PREFIX)?;
-        for name in &names {
-            self.store.delete(name)?;
-        }
-        Ok(names.len())
+        let report = self.unlock(true)?;
+        Ok(report.removed.len() + report.junk.len())
     }
 
-    /// Starts a snapshot: takes the lock, loads what the repository holds (through the local
-    /// cache at `cache_dir` when given) and adopts packs a killed backup left unindexed.
+    /// Starts a snapshot: takes the lock, takes stock of the store (through the local cache
+    /// at `cache_dir` when given), adopts packs a killed backup left unindexed and verifies a
+    /// few packs (see [`SnapshotWriter`]).
     pub fn begin_snapshot(
         &self,
         cache_dir: Option<&std::path::Path>,
+        options: &WriterOptions,
     ) -> Result<SnapshotWriter<'_>> {
-        SnapshotWriter::begin(self, cache_dir)
+        self.check_writable()?;
+        SnapshotWriter::begin(self, cache_dir, options)
+    }
+
+    /// Refuses to write ([`Error::UnauthenticatedKeyring`]) into a repository whose config was
+    /// opened through a version 2 slot: the store could have forged it, and then it would know
+    /// the keys of everything written. Adopting the device's keyring lifts it.
+    pub fn check_writable(&self) -> Result<()> {
+        self.authenticity.check()
     }
 
     /// A reader of snapshot `id`'s stream (the latest snapshot when `None`), with its info.
@@ -393,12 +437,25 @@ impl Repository {
         &self.keys
     }
 
-    pub(crate) fn holder(&self) -> [u8; 16] {
-        self.holder
+    /// The config as it would be written now with `keys` (slots and root key of the
+    /// repository's keyring).
+    pub(crate) fn config_bytes(&self, keys: &KeySet) -> Result<Vec<u8>> {
+        self.config.encode(&self.keyring, keys)
+    }
+
+    /// The version the config was read with.
+    pub(crate) fn config_version(&self) -> u8 {
+        self.config.version
+    }
+
+    /// The key epoch floor (`repo::reseal`).
+    pub fn epoch_floor(&self) -> u32 {
+        self.keys.floor()
     }
 }
 
-/// A copy of a keyring (its root key and public parts) for the repository to keep.
+/// A copy of a keyring (its root key, public parts and authentication secret) for the
+/// repository to keep.
 fn clone_keyring(keyring: &Keyring) -> Result<Keyring> {
     Keyring::from_parts(keyring.root_key().clone(), &keyring.to_public_bytes())
 }

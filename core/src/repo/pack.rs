@@ -2,20 +2,25 @@
 //! and no individual chunk sizes, and a pack trailer listing its chunks so a pack whose index
 //! was never written (a killed backup) can be adopted by the next run.
 //!
-//! # Layout
+//! # Layout (format 2)
 //!
 //! ```text
-//! pack    = chunk_1 || ... || chunk_n || trailer || u32 BE trailer length || "KSPK"
+//! pack    = chunk_1 || ... || chunk_n || padding || trailer || tail
 //! chunk   = nonce (12) || AES-256-GCM(codec (1) || body) || tag (16)
 //!           AAD = REPO_CHUNK_AAD || epoch (u32 BE) || chunk id (32)
 //!           codec 0: body is the plaintext; codec 1: body is one zstd frame of it
-//! trailer = sealed-object envelope (magic KSPT, name = the pack's object name) of
+//! trailer = sealed-object envelope (kind trailer, name = the pack's object name) of
 //!           u32 BE count || count x (chunk id (32) || u32 offset || u32 length || u32 raw length)
+//! tail    = u32 BE (trailer length XOR tail mask) || u32 BE epoch || "KSP2"
 //! ```
 //!
-//! Random padding may lie between the last chunk and the trailer (no entry points into it):
-//! the last media pack of a backup is padded to a [`padme`] size, so that a day with one new
-//! photo does not show the photo's size.
+//! The tail mask ([`EpochKeys::tail_mask`]) keeps the trailer's length, and with it the chunk
+//! count, from the store. Random padding (no entry points into it) makes every full media pack
+//! exactly [`media_pack_len`] bytes and rounds the last pack of a backup up (media: to a
+//! multiple of [`MEDIA_PAD_UNIT`]; chat: to a [`padme`] size), so that pack sizes tell neither a
+//! known file's size nor how many attachments a day added.
+//!
+//! Format 1 packs (read only) end `trailer || u32 BE trailer length || "KSPK"` instead.
 
 use subtle::ConstantTimeEq;
 
@@ -24,14 +29,15 @@ use super::{
     codec::Reader,
     index::IndexEntry,
     keys::{ChunkId, EpochKeys, KeySet, SEAL_OVERHEAD},
-    object, BlobStore, ByteRange, DATA_PREFIX,
+    object::{self, Kind},
+    BlobStore, ByteRange, DATA_PREFIX,
 };
 use crate::{crypto::labels, Error, Result};
 
-/// Magic at the very end of a pack.
-pub const PACK_MAGIC: &[u8; 4] = b"KSPK";
-/// Magic of the pack trailer envelope.
-pub const TRAILER_MAGIC: &[u8; 4] = b"KSPT";
+/// Magic at the very end of a format 2 pack.
+pub const PACK_MAGIC: &[u8; 4] = b"KSP2";
+/// Magic at the very end of a format 1 pack (read only).
+pub const PACK_MAGIC_V1: &[u8; 4] = b"KSPK";
 /// Default pack size: large enough to keep the object count near stored bytes / 8 MiB, small
 /// enough to hold one pack in memory on a phone.
 pub const DEFAULT_PACK_TARGET: u32 = 8 * 1024 * 1024;
@@ -45,8 +51,22 @@ pub const CODEC_STORED: u8 = 0;
 pub const CODEC_ZSTD: u8 = 1;
 /// Bytes of one trailer or index entry.
 pub const ENTRY_LEN: usize = 32 + 4 + 4 + 4;
-/// Bytes after the trailer: its length and the pack magic.
-const TAIL_LEN: usize = 8;
+/// Bytes after the trailer of a format 2 pack: masked length, epoch, magic.
+const TAIL_LEN: usize = 12;
+/// Bytes after the trailer of a format 1 pack: length, magic.
+const TAIL_LEN_V1: usize = 8;
+/// The last media pack of a backup is padded to a multiple of this.
+pub const MEDIA_PAD_UNIT: usize = 1024 * 1024;
+/// Room a media pack keeps beyond its chunk area for the trailer and tail: 1,400 entries.
+const MEDIA_PACK_SLACK: usize = 64 * 1024;
+
+/// The size of every full media pack of a repository whose pack target is `target`: the
+/// target (at least one largest chunk) rounded up to [`MEDIA_PAD_UNIT`], plus room for the
+/// trailer, so that whole 1 MiB media blocks fill it exactly.
+pub fn media_pack_len(target: u32) -> usize {
+    let area = (target.max(MAX_CHUNK_LEN) as usize).div_ceil(MEDIA_PAD_UNIT) * MEDIA_PAD_UNIT;
+    area + MEDIA_PACK_SLACK
+}
 
 /// Checks a configured pack target.
 pub fn validate_target(target: u32) -> Result<()> {
@@ -158,6 +178,11 @@ impl PackBuilder {
         self.bytes.len()
     }
 
+    /// The size of the finished pack if a chunk of `sealed_len` bytes were added, unpadded.
+    pub fn len_with(&self, sealed_len: usize) -> usize {
+        self.bytes.len() + sealed_len + trailer_len(self.entries.len() + 1) + TAIL_LEN
+    }
+
     /// Whether no chunk was added.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -204,23 +229,25 @@ impl PackBuilder {
         Ok(())
     }
 
-    /// Appends the trailer; returns the name, the whole object and its entries. The buffer is
-    /// returned for reuse by the next pack.
+    /// Appends the trailer and tail; returns the name, the whole object and its entries.
     pub fn finish(self, keys: &EpochKeys) -> Result<(String, Vec<u8>, Vec<IndexEntry>)> {
-        self.finish_with_nonce(keys, crate::crypto::random_bytes()?)
+        self.finish_to(keys, crate::crypto::random_bytes()?)
     }
 
-    /// [`finish`](Self::finish), with random padding before the trailer so the whole object is
-    /// [`padme`]`(length)` bytes.
-    pub fn finish_padded(mut self, keys: &EpochKeys) -> Result<(String, Vec<u8>, Vec<IndexEntry>)> {
-        let trailer_len = object::MIN_LEN + 4 + self.entries.len() * ENTRY_LEN;
-        let unpadded = (self.bytes.len() + trailer_len + TAIL_LEN) as u64;
-        let padding = (padme(unpadded) - unpadded) as usize;
+    /// [`finish`](Self::finish), with random padding before the trailer so the whole object
+    /// is `padded(unpadded length)` bytes (never less than unpadded).
+    pub fn finish_padded(
+        mut self,
+        keys: &EpochKeys,
+        padded: impl Fn(usize) -> usize,
+    ) -> Result<(String, Vec<u8>, Vec<IndexEntry>)> {
+        let unpadded = self.bytes.len() + trailer_len(self.entries.len()) + TAIL_LEN;
+        let padding = padded(unpadded).saturating_sub(unpadded);
         let start = self.bytes.len();
         self.bytes.resize(start + padding, 0);
         crate::crypto::fill_random(&mut self.bytes[start..])?;
         let finished = self.finish(keys)?;
-        debug_assert_eq!(finished.1.len() as u64, padme(unpadded));
+        debug_assert_eq!(finished.1.len(), padded(unpadded).max(unpadded));
         Ok(finished)
     }
 
@@ -233,6 +260,14 @@ impl PackBuilder {
     /// [`finish`](Self::finish) with a given trailer nonce: for vectors only.
     #[doc(hidden)]
     pub fn finish_with_nonce(
+        self,
+        keys: &EpochKeys,
+        nonce: [u8; super::keys::NONCE_LEN],
+    ) -> Result<(String, Vec<u8>, Vec<IndexEntry>)> {
+        self.finish_to(keys, nonce)
+    }
+
+    fn finish_to(
         mut self,
         keys: &EpochKeys,
         nonce: [u8; super::keys::NONCE_LEN],
@@ -243,13 +278,19 @@ impl PackBuilder {
         for entry in &self.entries {
             entry.encode(&mut plain);
         }
-        let trailer = object::seal_with_nonce(keys, TRAILER_MAGIC, &self.name, &plain, nonce)?;
+        let trailer = object::seal_with_nonce(keys, Kind::Trailer, &self.name, &plain, nonce)?;
+        let masked = (trailer.len() as u32) ^ keys.tail_mask(&self.name);
         self.bytes.extend_from_slice(&trailer);
-        self.bytes
-            .extend_from_slice(&(trailer.len() as u32).to_be_bytes());
+        self.bytes.extend_from_slice(&masked.to_be_bytes());
+        self.bytes.extend_from_slice(&self.epoch.to_be_bytes());
         self.bytes.extend_from_slice(PACK_MAGIC);
         Ok((self.name, self.bytes, self.entries))
     }
+}
+
+/// The sealed length of a trailer listing `count` chunks.
+fn trailer_len(count: usize) -> usize {
+    object::MIN_LEN + 4 + 4 + count * ENTRY_LEN
 }
 
 /// Padmé padding (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files and
@@ -292,16 +333,73 @@ pub fn decode_trailer(plain: &[u8], chunk_area: u64, name: &str) -> Result<Vec<I
     Ok(entries)
 }
 
-/// Reads and authenticates the trailer of pack `name` (two ranged gets at most). Returns the
-/// pack's epoch, its entries and its size.
+/// Where a pack's trailer is, from its last bytes: the trailer's length and epoch (format 2;
+/// format 1 packs do not say their epoch outside the trailer) and how many bytes end the pack.
+struct Tail {
+    trailer_len: u64,
+    tail_len: usize,
+}
+
+/// Parses the tail of a pack of `size` bytes whose last `tail.len()` bytes are `tail`.
+fn parse_tail(keys: &KeySet, tail: &[u8], size: u64, name: &str) -> Result<Tail> {
+    let short = || Error::Truncated {
+        what: format!("pack {name}: {size} bytes, too short for a trailer"),
+    };
+    let magic_at = tail.len().checked_sub(4).ok_or_else(short)?;
+    let magic = tail.get(magic_at..).unwrap_or_default();
+    let (trailer_len, tail_len) = if magic == PACK_MAGIC {
+        let start = tail.len().checked_sub(TAIL_LEN).ok_or_else(short)?;
+        let mut r = Reader::new(tail.get(start..).unwrap_or_default(), "pack tail");
+        let masked = r.u32("trailer length")?;
+        let epoch = r.u32("epoch")?;
+        let epoch_keys = keys.epoch(epoch, &format!("pack {name}"))?;
+        (u64::from(masked ^ epoch_keys.tail_mask(name)), TAIL_LEN)
+    } else if magic == PACK_MAGIC_V1 {
+        let start = tail.len().checked_sub(TAIL_LEN_V1).ok_or_else(short)?;
+        let mut r = Reader::new(tail.get(start..).unwrap_or_default(), "pack tail");
+        (u64::from(r.u32("trailer length")?), TAIL_LEN_V1)
+    } else {
+        return Err(Error::Corrupted {
+            what: format!("pack {name}: bad magic at its end, not a Keepsake pack"),
+        });
+    };
+    if trailer_len + tail_len as u64 > size || trailer_len < object::MIN_LEN as u64 {
+        return Err(Error::Corrupted {
+            what: format!("pack {name}: trailer length does not fit the pack"),
+        });
+    }
+    Ok(Tail {
+        trailer_len,
+        tail_len,
+    })
+}
+
+/// The largest trailer a pack may have.
+const MAX_TRAILER_LEN: usize = object::MIN_LEN + 8 + MAX_PACK_CHUNKS as usize * ENTRY_LEN;
+
+/// Opens a trailer's bytes: its epoch and entries, checked to lie in the chunk area.
+fn open_trailer(
+    keys: &KeySet,
+    name: &str,
+    trailer: &[u8],
+    chunk_area: u64,
+) -> Result<(u32, Vec<IndexEntry>)> {
+    let opened = object::open(keys, Kind::Trailer, name, trailer, MAX_TRAILER_LEN)?;
+    Ok((
+        opened.epoch,
+        decode_trailer(&opened.content, chunk_area, name)?,
+    ))
+}
+
+/// Reads and authenticates the trailer of pack `name` of `size` bytes (the listing's size):
+/// one ranged get of its last 64 KiB, a second only for a larger trailer. Returns the pack's
+/// epoch and entries.
 pub fn read_trailer(
     store: &dyn BlobStore,
     keys: &KeySet,
     name: &str,
-) -> Result<(u32, Vec<IndexEntry>, u64)> {
-    let size = store.stat(name)?.ok_or_else(|| Error::ObjectMissing {
-        name: name.to_owned(),
-    })?;
+    size: u64,
+) -> Result<(u32, Vec<IndexEntry>)> {
     let tail_guess = size.min(64 * 1024);
     let tail = store.get(
         name,
@@ -310,8 +408,14 @@ pub fn read_trailer(
             len: tail_guess,
         }),
     )?;
-    let (trailer_len, tail_start) = parse_tail(&tail, size, name)?;
-    let trailer_start = size - TAIL_LEN as u64 - trailer_len;
+    if (tail.len() as u64) < tail_guess {
+        return Err(Error::Truncated {
+            what: format!("pack {name}: shorter than its listed size {size}"),
+        });
+    }
+    let parsed = parse_tail(keys, &tail, size, name)?;
+    let trailer_start = size - parsed.tail_len as u64 - parsed.trailer_len;
+    let tail_start = tail.len() - parsed.tail_len;
     let trailer = if trailer_start >= size - tail_guess {
         let from = (trailer_start - (size - tail_guess)) as usize;
         tail.get(from..tail_start).unwrap_or_default().to_vec()
@@ -320,61 +424,33 @@ pub fn read_trailer(
             name,
             Some(ByteRange {
                 offset: trailer_start,
-                len: trailer_len,
+                len: parsed.trailer_len,
             }),
         )?
     };
-    let max = object::MIN_LEN + 4 + MAX_PACK_CHUNKS as usize * ENTRY_LEN;
-    let (epoch, plain) = object::open(keys, TRAILER_MAGIC, name, &trailer, max, "pack trailer")?;
-    Ok((epoch, decode_trailer(&plain, trailer_start, name)?, size))
-}
-
-/// Parses the last 8 bytes of a pack held in `tail` (the last `tail.len()` bytes of a pack of
-/// `size` bytes): returns the trailer length and where the 8 tail bytes start in `tail`.
-fn parse_tail(tail: &[u8], size: u64, name: &str) -> Result<(u64, usize)> {
-    let tail_start = tail
-        .len()
-        .checked_sub(TAIL_LEN)
-        .ok_or_else(|| Error::Truncated {
-            what: format!("pack {name}: {size} bytes, too short for a trailer"),
-        })?;
-    let mut r = Reader::new(tail.get(tail_start..).unwrap_or_default(), "pack tail");
-    let trailer_len = u64::from(r.u32("trailer length")?);
-    if r.take(4, "magic")? != PACK_MAGIC {
-        return Err(Error::Corrupted {
-            what: format!("pack {name}: bad magic at its end, not a Keepsake pack"),
-        });
-    }
-    if trailer_len + TAIL_LEN as u64 > size || trailer_len < object::MIN_LEN as u64 {
-        return Err(Error::Corrupted {
-            what: format!("pack {name}: trailer length {trailer_len} does not fit"),
-        });
-    }
-    Ok((trailer_len, tail_start))
+    open_trailer(keys, name, &trailer, trailer_start)
 }
 
 /// A pack's chunks as (entry, sealed bytes), borrowed from the pack held in memory.
 pub type SealedChunks<'p> = Vec<(IndexEntry, &'p [u8])>;
 
-/// Every chunk of a whole pack held in memory, as (entry, sealed bytes): for check and repack.
+/// Every chunk of a whole pack held in memory, as (entry, sealed bytes): for check, repair
+/// and repack.
 pub fn split_pack<'p>(
     keys: &KeySet,
     name: &str,
     pack: &'p [u8],
 ) -> Result<(u32, SealedChunks<'p>)> {
     let size = pack.len() as u64;
-    let (trailer_len, tail_start) = parse_tail(pack, size, name)?;
-    let trailer_start = tail_start - trailer_len as usize;
-    let max = object::MIN_LEN + 4 + MAX_PACK_CHUNKS as usize * ENTRY_LEN;
-    let (epoch, plain) = object::open(
+    let parsed = parse_tail(keys, pack, size, name)?;
+    let tail_start = pack.len() - parsed.tail_len;
+    let trailer_start = tail_start - parsed.trailer_len as usize;
+    let (epoch, entries) = open_trailer(
         keys,
-        TRAILER_MAGIC,
         name,
         pack.get(trailer_start..tail_start).unwrap_or_default(),
-        max,
-        "pack trailer",
+        trailer_start as u64,
     )?;
-    let entries = decode_trailer(&plain, trailer_start as u64, name)?;
     let chunks = entries
         .into_iter()
         .map(|e| {
@@ -411,25 +487,69 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_padded_pack_is_its_padme_size_and_reads_as_the_unpadded_one() {
-        let keys = EpochKeys::derive(&[1; 16], 0, [2; 32]).unwrap();
+    fn one_chunk_pack(keys: &EpochKeys, len: usize) -> (PackBuilder, ChunkId, Vec<u8>) {
         let mut builder = PackBuilder::new(0, 1 << 20).unwrap();
-        let data = vec![9u8; 123_457];
+        let data = vec![9u8; len];
         let id = keys.chunk_id(&data);
         builder
-            .push(&keys, id, data.len() as u32, CODEC_STORED, &data)
+            .push(keys, id, data.len() as u32, CODEC_STORED, &data)
             .unwrap();
-        let (name, bytes, entries) = builder.finish_padded(&keys).unwrap();
-        assert_eq!(bytes.len() as u64, padme(bytes.len() as u64));
-        assert!(bytes.len() > data.len() + 28 + 44);
+        (builder, id, data)
+    }
+
+    #[test]
+    fn a_padded_pack_is_its_padded_size_and_reads_as_the_unpadded_one() {
+        let keys = EpochKeys::derive(&[1; 16], 0, [2; 32]).unwrap();
+        let (builder, id, data) = one_chunk_pack(&keys, 123_457);
+        let (name, bytes, entries) = builder
+            .finish_padded(&keys, |len| len.div_ceil(MEDIA_PAD_UNIT) * MEDIA_PAD_UNIT)
+            .unwrap();
+        assert_eq!(bytes.len(), MEDIA_PAD_UNIT);
         let store = MemStore::new();
         store.put(&name, &bytes).unwrap();
         let set = KeySet::new(vec![keys.duplicate(&[1; 16]).unwrap()]).unwrap();
-        let (_, read, _) = read_trailer(&store, &set, &name).unwrap();
+        let (_, read) = read_trailer(&store, &set, &name, bytes.len() as u64).unwrap();
         assert_eq!(read, entries);
         let entry = &read[0];
         let sealed = &bytes[entry.offset as usize..(entry.offset + entry.length) as usize];
         assert_eq!(open_chunk(&keys, &id, entry.raw_len, sealed).unwrap(), data);
+        let (_, split) = split_pack(&set, &name, &bytes).unwrap();
+        assert_eq!(split[0].1, sealed);
+    }
+
+    #[test]
+    fn the_tail_hides_the_trailer_length_and_binds_it_to_the_key() {
+        let keys = EpochKeys::derive(&[1; 16], 0, [2; 32]).unwrap();
+        let set = KeySet::new(vec![keys.duplicate(&[1; 16]).unwrap()]).unwrap();
+        let (builder, _, _) = one_chunk_pack(&keys, 1000);
+        let (name, bytes, _) = builder.finish(&keys).unwrap();
+        let tail = &bytes[bytes.len() - TAIL_LEN..];
+        let stored = u32::from_be_bytes(tail[..4].try_into().unwrap());
+        let trailer = trailer_len(1) as u32;
+        assert_ne!(stored, trailer, "the length is masked");
+        assert_eq!(stored ^ keys.tail_mask(&name), trailer);
+        assert_eq!(&tail[8..], PACK_MAGIC);
+        // Under another key the mask differs, so the trailer is not found.
+        let other = EpochKeys::derive(&[1; 16], 0, [3; 32]).unwrap();
+        let other_set = KeySet::new(vec![other]).unwrap();
+        assert!(matches!(
+            split_pack(&other_set, &name, &bytes),
+            Err(Error::Corrupted { .. })
+        ));
+        assert!(split_pack(&set, &name, &bytes).is_ok());
+    }
+
+    #[test]
+    fn a_media_pack_holds_whole_media_blocks_exactly() {
+        for target in [64 * 1024, 8 * 1024 * 1024] {
+            let len = media_pack_len(target);
+            let blocks = (len - MEDIA_PACK_SLACK) / MAX_CHUNK_LEN as usize;
+            let sealed_block = MAX_CHUNK_LEN as usize + MIN_SEALED_CHUNK;
+            assert!(blocks * sealed_block + trailer_len(blocks) + TAIL_LEN <= len);
+            assert!(
+                (blocks + 1) * sealed_block > len,
+                "no room is left for another block"
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! before and adds only a few KiB. The manifest (written last: the commit point) holds the
 //! metadata and the list-chunk ids.
 //!
-//! # Snapshot object plaintext (sealed-object envelope, magic `KSSN`, name `snapshots/<id hex>`)
+//! # Snapshot object content (sealed-object envelope, kind snapshot, name `snapshots/<id hex>`)
 //!
 //! ```text
 //! u64 time (unix seconds) || u64 sequence (parent's + 1; 1 without parent)
@@ -31,12 +31,11 @@
 use super::{
     codec::Reader,
     keys::{ChunkId, CHUNK_ID_LEN},
-    object, MediaSummary, Repository, SnapshotId, SnapshotInfo, SNAPSHOT_PREFIX,
+    object::{self, Kind},
+    MediaSummary, Repository, SnapshotId, SnapshotInfo, SNAPSHOT_PREFIX,
 };
 use crate::{store::RecordCounts, Error, Result};
 
-/// Magic of a snapshot object.
-pub const MAGIC: &[u8; 4] = b"KSSN";
 /// Payload kind: the chat archive stream.
 pub const KIND_CHAT_ARCHIVE: u8 = 1;
 /// Payload kind: the chat archive and a media catalog.
@@ -49,7 +48,10 @@ pub const LIST_MAX_IDS: usize = 1024;
 pub const MAX_LIST_CHUNKS: u64 = 1 << 22;
 /// Largest snapshot object accepted.
 pub const MAX_SNAPSHOT_LEN: usize =
-    object::MIN_LEN + FIXED_LEN + MEDIA_FIXED_LEN + 2 * MAX_LIST_CHUNKS as usize * CHUNK_ID_LEN;
+    object::MIN_LEN + 4 + MAX_CONTENT_LEN + MAX_CONTENT_LEN / 8 + object::PAD_UNIT;
+/// Largest snapshot content: both streams at their most list chunks.
+const MAX_CONTENT_LEN: usize =
+    FIXED_LEN + MEDIA_FIXED_LEN + 2 * MAX_LIST_CHUNKS as usize * CHUNK_ID_LEN;
 const FIXED_LEN: usize = 8 + 8 + 1 + 5 * 8 + 8 + 32 + 1 + 16 + 8 + 4;
 const MEDIA_FIXED_LEN: usize = 8 + 8 + 4 + 4 * 8;
 
@@ -272,15 +274,8 @@ pub fn id_of_name(name: &str) -> Result<SnapshotId> {
 /// Decodes snapshot object `name` from its bytes.
 pub fn decode(repo: &Repository, name: &str, bytes: &[u8]) -> Result<Snapshot> {
     let id = id_of_name(name)?;
-    let (_, plain) = object::open(
-        repo.keys(),
-        MAGIC,
-        name,
-        bytes,
-        MAX_SNAPSHOT_LEN,
-        "snapshot",
-    )?;
-    decode_plain(id, &plain)
+    let opened = object::open(repo.keys(), Kind::Snapshot, name, bytes, MAX_SNAPSHOT_LEN)?;
+    decode_plain(id, &opened.content)
 }
 
 /// Reads and decodes snapshot object `name` from the store.
@@ -293,7 +288,7 @@ pub fn load(repo: &Repository, name: &str) -> Result<Snapshot> {
 pub fn encode(repo: &Repository, snapshot: &Snapshot) -> Result<Vec<u8>> {
     object::seal(
         repo.keys().current(),
-        MAGIC,
+        Kind::Snapshot,
         &snapshot.info.id.object_name(),
         &encode_plain(snapshot),
     )

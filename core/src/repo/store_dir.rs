@@ -1,12 +1,14 @@
 //! A blob store in a local directory: one file per object, `/` in a name is a subdirectory.
 //!
-//! `put` writes `<name>.<random>.tmp` beside the final file, fsyncs it, renames it over the
-//! name and fsyncs the directory, so an object is visible whole or not at all, even across a
-//! power cut. `put_batched` writes the temporary file only; `sync` fsyncs every such file, then
-//! renames them and fsyncs their directories: one wait for the disk per batch of packs instead
-//! of one per pack, while the kernel writes the data back in the background. Leftover `.tmp`
-//! files of a killed writer are invisible to `list` and are removed by
-//! [`DirStore::sweep_temporaries`].
+//! `put` writes `.<file name>.<16 hex>.tmp` beside the final file, fsyncs it, renames it over
+//! the name and fsyncs the directory, so an object is visible whole or not at all, even across
+//! a power cut. `put_batched` (packs) writes the temporary file and renames it at once without
+//! waiting for the disk; `sync` then fsyncs every such file and their directories: one wait for
+//! the disk per batch of packs instead of one per pack, and a run killed before its `sync`
+//! leaves whole packs under their final names, which the next backup adopts (after a power cut
+//! a pack not yet synced may be short, fails its trailer and is never adopted). Nothing names a
+//! pack before a `sync` covered it. Leftover `.tmp` files of a killed writer are invisible to
+//! `list` and are removed by [`DirStore::sweep_temporaries`].
 
 use std::{
     collections::BTreeSet,
@@ -26,7 +28,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
-    /// Objects written by `put_batched` and not yet synced: (object name, temporary file).
+    /// Objects written by `put_batched` and not yet synced: (object name, final path).
     batched: Arc<Mutex<Vec<(String, PathBuf)>>>,
 }
 
@@ -113,6 +115,49 @@ impl DirStore {
     }
 }
 
+impl DirStore {
+    /// Appends the objects of directory `dir_part` (`""` for the root) whose names start with
+    /// `prefix`; temporary files and subdirectories are skipped.
+    fn list_dir(&self, dir_part: &str, prefix: &str, out: &mut Vec<ObjectInfo>) -> Result<()> {
+        let dir = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(dir_part)
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(io_failure("list", prefix, err)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io_failure("list", prefix, e))?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with('.') || file_name.ends_with(TEMP_SUFFIX) {
+                continue;
+            }
+            let metadata = match entry.metadata() {
+                Ok(metadata) if metadata.is_file() => metadata,
+                Ok(_) => continue,
+                // Deleted between the directory read and the stat.
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(io_failure("list", prefix, err)),
+            };
+            let name = if dir_part.is_empty() {
+                file_name
+            } else {
+                format!("{dir_part}/{file_name}")
+            };
+            if name.starts_with(prefix) {
+                out.push(ObjectInfo {
+                    name,
+                    size: metadata.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A file system failure as a store error: a full disk or a spent quota is the user's to fix
 /// (not retried); anything else is a local failure of kind `Other`.
 fn io_failure(op: &str, name: &str, err: io::Error) -> Error {
@@ -146,23 +191,21 @@ impl BlobStore for DirStore {
     }
 
     fn put_batched(&self, name: &str, data: &[u8]) -> Result<()> {
-        let (_, temp) = self.write_temp(name, data, false)?;
-        self.batched().push((name.to_owned(), temp));
+        let (path, temp) = self.write_temp(name, data, false)?;
+        if let Err(err) = fs::rename(&temp, &path) {
+            let _ = fs::remove_file(&temp);
+            return Err(io_failure("put", name, err));
+        }
+        self.batched().push((name.to_owned(), path));
         Ok(())
     }
 
     fn sync(&self) -> Result<()> {
         let batch = std::mem::take(&mut *self.batched());
         let mut dirs = BTreeSet::new();
-        for (name, temp) in &batch {
-            let path = self.path_of(name)?;
-            let synced = File::open(temp)
-                .and_then(|file| file.sync_all())
-                .and_then(|()| fs::rename(temp, &path));
+        for (name, path) in &batch {
+            let synced = File::open(path).and_then(|file| file.sync_all());
             if let Err(err) = synced {
-                for (_, left) in &batch {
-                    let _ = fs::remove_file(left);
-                }
                 return Err(io_failure("put", name, err));
             }
             dirs.insert(path.parent().unwrap_or(&self.root).to_path_buf());
@@ -217,45 +260,33 @@ impl BlobStore for DirStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        // Names are `dir/file` at most one level deep; walk the directory the prefix names.
-        let (dir_part, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
-        let dir = if dir_part.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(dir_part)
-        };
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(io_failure("list", prefix, err)),
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| io_failure("list", prefix, e))?;
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            if file_name.starts_with('.') || file_name.ends_with(TEMP_SUFFIX) {
-                continue;
+        // Names are `dir/file` at most one level deep: a prefix with a `/` names one directory;
+        // one without may match files at the root and in any directory.
+        let dirs: Vec<String> = match prefix.rsplit_once('/') {
+            Some((dir, _)) => vec![dir.to_owned()],
+            None => {
+                let mut dirs = vec![String::new()];
+                let entries = match fs::read_dir(&self.root) {
+                    Ok(entries) => entries,
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(err) => return Err(io_failure("list", prefix, err)),
+                };
+                for entry in entries {
+                    let entry = entry.map_err(|e| io_failure("list", prefix, e))?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                    if is_dir && !name.starts_with('.') && format!("{name}/").starts_with(prefix) {
+                        dirs.push(name);
+                    }
+                }
+                dirs
             }
-            let metadata = match entry.metadata() {
-                Ok(metadata) if metadata.is_file() => metadata,
-                Ok(_) => continue,
-                // Deleted between the directory read and the stat.
-                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(io_failure("list", prefix, err)),
-            };
-            let name = if dir_part.is_empty() {
-                file_name
-            } else {
-                format!("{dir_part}/{file_name}")
-            };
-            if name.starts_with(prefix) {
-                names.push(ObjectInfo {
-                    name,
-                    size: metadata.len(),
-                });
-            }
+        };
+        let mut objects = Vec::new();
+        for dir_part in dirs {
+            self.list_dir(&dir_part, prefix, &mut objects)?;
         }
-        Ok(names)
+        Ok(objects)
     }
 
     fn delete(&self, name: &str) -> Result<()> {
@@ -282,22 +313,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batched_puts_appear_at_sync_and_a_killed_batch_is_swept() {
+    fn batched_puts_are_whole_objects_at_once_and_durable_at_sync() {
         let dir = tempfile::tempdir().unwrap();
         let store = DirStore::open(dir.path()).unwrap();
         store.put_batched("data/aa01", b"pack one").unwrap();
         store.put_batched("data/aa02", b"pack two").unwrap();
-        assert!(store.list("data/").unwrap().is_empty());
-        assert_eq!(store.stat("data/aa01").unwrap(), None);
-        store.sync().unwrap();
+        // Visible under their names at once, so a run killed before its sync leaves them for
+        // the next run to adopt.
         let mut data = store.list_names("data/").unwrap();
         data.sort();
         assert_eq!(data, ["data/aa01", "data/aa02"]);
         assert_eq!(store.get("data/aa02", None).unwrap(), b"pack two");
         store.sync().unwrap();
+        store.sync().unwrap();
+        assert_eq!(fs::read_dir(dir.path().join("data")).unwrap().count(), 2);
 
-        // A writer killed before its sync leaves only temporary files, which nothing lists.
-        store.put_batched("data/aa03", b"never synced").unwrap();
+        // A writer killed mid-write leaves a temporary file, which nothing lists.
+        fs::write(dir.path().join("data/.aa03.0011223344556677.tmp"), b"half").unwrap();
         let reopened = DirStore::open(dir.path()).unwrap();
         reopened
             .sweep_temporaries(std::time::Duration::from_secs(3600))
@@ -327,7 +359,17 @@ mod tests {
         };
         assert_eq!(data, [object("data/aa01", 8), object("data/aa02", 8)]);
         assert_eq!(store.list_names("data/aa02").unwrap(), ["data/aa02"]);
-        assert_eq!(store.list("").unwrap(), [object("config", 1)]);
+        let mut everything = store.list("").unwrap();
+        everything.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(
+            everything,
+            [
+                object("config", 1),
+                object("data/aa01", 8),
+                object("data/aa02", 8)
+            ]
+        );
+        assert_eq!(store.list("d").unwrap().len(), 2);
         assert!(store.list("snapshots/").unwrap().is_empty());
         assert_eq!(store.get("data/aa01", None).unwrap(), b"replaced");
         let range = |offset, len| Some(ByteRange { offset, len });

@@ -11,7 +11,10 @@ use std::{
     time::Duration,
 };
 
-use super::{storage_error, BlobStore, ByteRange, ObjectInfo};
+use super::{
+    object::{self, Kind},
+    storage_error, BlobStore, ByteRange, ObjectInfo, Repository,
+};
 use crate::{Error, Result};
 
 /// What to break. Calls are counted from 0 across all operations.
@@ -147,6 +150,28 @@ impl BlobStore for FaultyStore {
         self.inner.delete(name)
     }
 
+    fn put_batched(&self, name: &str, data: &[u8]) -> Result<()> {
+        let faults = self.enter("put", name)?;
+        if let Some(budget) = faults.put_byte_budget {
+            let before = self
+                .put_bytes
+                .fetch_add(data.len() as u64, Ordering::SeqCst);
+            if before + data.len() as u64 > budget {
+                return Err(storage_error(
+                    "put",
+                    name,
+                    "injected failure: upload cut off",
+                ));
+            }
+        }
+        self.inner.put_batched(name, data)
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.enter("sync", "")?;
+        self.inner.sync()
+    }
+
     fn stat(&self, name: &str) -> Result<Option<u64>> {
         let faults = self.enter("stat", name)?;
         if faults.lost.contains(name) {
@@ -154,4 +179,10 @@ impl BlobStore for FaultyStore {
         }
         self.inner.stat(name)
     }
+}
+
+/// Seals `content` as object `name` of `kind` under `repo`'s current epoch: lets a test play a
+/// holder of `repo`'s keys planting an object (an attacker who kept a revoked secret).
+pub fn seal_as(repo: &Repository, kind: Kind, name: &str, content: &[u8]) -> Result<Vec<u8>> {
+    object::seal(repo.keys().current(), kind, name, content)
 }

@@ -45,8 +45,16 @@ impl<T> SqlResultExt<T> for rusqlite::Result<T> {
     }
 }
 
-/// A rusqlite error as [`Error::Database`] without a path.
+/// A rusqlite error as [`Error::Database`] without a path; a full disk is what it is for every
+/// other file, an I/O error of kind `StorageFull` (so a restore that fills the disk says so,
+/// rather than blaming the database).
 pub(crate) fn database_error(err: rusqlite::Error) -> Error {
+    if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return Error::Io {
+            path: None,
+            source: std::io::Error::new(std::io::ErrorKind::StorageFull, err.to_string()),
+        };
+    }
     Error::Database {
         message: err.to_string(),
         path: None,

@@ -120,6 +120,19 @@ mod tests {
     }
 
     #[test]
+    fn the_schema_md_appendix_is_the_sql_the_code_runs() {
+        let doc = include_str!("../../../docs/SCHEMA.md");
+        let appendix = doc
+            .split("## Appendix: the exact SQL of schema version 1")
+            .nth(1)
+            .and_then(|rest| rest.split("```sql").nth(1))
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/SCHEMA.md has the SQL appendix");
+        let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words(appendix), words(V1));
+    }
+
+    #[test]
     fn an_empty_version_0_database_migrates_to_the_current_version() {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(current_version(&conn).unwrap(), 0);

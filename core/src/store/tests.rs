@@ -364,3 +364,18 @@ fn the_schema_refuses_unknown_enum_codes_written_behind_the_api() {
     role("2").unwrap();
     assert!(role("3").is_err());
 }
+
+#[test]
+fn a_full_disk_is_an_io_error_and_other_sqlite_failures_are_database_errors() {
+    let full = rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+        Some("database or disk is full".into()),
+    );
+    assert!(matches!(
+        database_error(full),
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull
+    ));
+    let busy =
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
+    assert!(matches!(database_error(busy), Error::Database { .. }));
+}

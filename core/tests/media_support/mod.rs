@@ -146,7 +146,7 @@ impl World {
             &chat,
             repo,
             None,
-            &BackupOptions::default(),
+            &BackupOptions::for_generation(0),
             Some(&MediaBackup {
                 source: &source,
                 options: options.clone(),

@@ -69,7 +69,7 @@ pub fn backup(db: &Path, repo: &mut Repository, cache: Option<&Path>) -> Result<
         &store,
         repo,
         cache,
-        &BackupOptions::default(),
+        &BackupOptions::for_generation(0),
         &Control::default(),
     )
 }
@@ -89,6 +89,21 @@ pub fn restore_dump(
         &Control::default(),
     )?;
     Ok(dump(&target))
+}
+
+/// Prunes with `policy` twice with no grace period, so that the packs the first run condemns
+/// are deleted by the second (two-phase deletion, `repo::prune`); returns the first report.
+pub fn prune_now(
+    repo: &mut Repository,
+    policy: &keepsake_core::repo::RetentionPolicy,
+) -> Result<keepsake_core::repo::PruneReport> {
+    let options = keepsake_core::repo::PruneOptions {
+        grace: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let first = backup::prune_repo(repo, policy, &options, &Control::default())?;
+    backup::prune_repo(repo, policy, &options, &Control::default())?;
+    Ok(first)
 }
 
 /// A new repository in a new in-memory store.

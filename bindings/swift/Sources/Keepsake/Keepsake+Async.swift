@@ -106,7 +106,7 @@ public final class FileHandleSink: ByteSink, @unchecked Sendable {
 public final class FileHandleSource: ByteSource, @unchecked Sendable {
     private let handle: FileHandle
     public init(_ handle: FileHandle) { self.handle = handle }
-    public func read(maxLen: UInt32) throws -> Data {
+    public func read(maxLen: Int64) throws -> Data {
         try handle.read(upToCount: Int(min(maxLen, 1 << 16))) ?? Data()
     }
 }
@@ -202,7 +202,8 @@ extension KeepsakeError: LocalizedError {
              .Cancelled(let detail), .Io(let detail), .Database(let detail), .InvalidArgument(let detail),
              .TargetExists(let detail), .ObjectMissing(let detail), .Storage(let detail, _, _),
              .RepositoryLocked(let detail), .WrongPassword(let detail), .KeyringRolledBack(let detail),
-             .LastSlot(let detail), .Internal(let detail), .MediaUnavailable(_, let detail):
+             .LastSlot(let detail), .UnauthenticatedKeyring(let detail), .LegacySlot(let detail),
+             .Internal(let detail), .MediaUnavailable(_, let detail):
             return detail
         }
     }
@@ -229,6 +230,9 @@ extension KeepsakeError: LocalizedError {
         case .WrongPassword: return "Check the password, or use a passkey or the recovery key."
         case .KeyringRolledBack: return "Keep this device's current keys: an older set may hold keys removed since."
         case .LastSlot: return "Add another passkey, recovery key or password before removing this one."
+        case .UnauthenticatedKeyring:
+            return "This backup was made by an older version: restore it, then set up new keys for this device."
+        case .LegacySlot: return "Unlock once with that passkey, recovery key or password on this device, or remove it."
         case .MediaUnavailable: return "This attachment was not in the backup: everything else is restored."
         default: return nil
         }

@@ -34,9 +34,9 @@ final class HeldListener: ProgressListener, @unchecked Sendable {
     let hold: HoldFirstReport
     let next: ProgressListener
     init(_ hold: HoldFirstReport, _ next: ProgressListener) { self.hold = hold; self.next = next }
-    func onProgress(report: ProgressReport) {
+    func onProgress(report: ProgressReport) throws {
         hold.onProgress(report)
-        next.onProgress(report: report)
+        try next.onProgress(report: report)
     }
 }
 

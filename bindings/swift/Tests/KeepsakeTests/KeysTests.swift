@@ -56,13 +56,36 @@ final class KeysTests: XCTestCase {
         XCTAssertTrue(try keyring.slots().isEmpty, "a refused password left a slot")
         let slot = try keyring.addPassword(label: "Password", password: password)
         XCTAssertEqual(slot.kind, .password)
-        XCTAssertEqual(slot.version, 2)
+        XCTAssertEqual(slot.version, 3)
         XCTAssertEqual(try keyring.slots(), [slot])
         let file = try backup(keyring, "password.keepsake")
         XCTAssertNil(verifyError(file, BackupSecret.password(password: password)), "the password does not open it")
         let wrong = verifyError(file, BackupSecret.password(password: password + "!"))
         guard case .WrongPassword = wrong as? KeepsakeError else { return XCTFail("wrong password: \(String(describing: wrong))") }
         XCTAssertEqual(try inspectBackup(path: file).slots.map(\.kind), [.password])
+    }
+
+    func testARemovedPasswordIsWrongPasswordNeverAPasskeyMessage() async throws {
+        let keyring = try Keyring.create()
+        _ = try keyring.addRecoveryKey(label: "Paper")
+        let slot = try await keyring.addPasswordSlot(label: "Password", password: password)
+        let before = try backup(keyring, "password-before.keepsake")
+        _ = try keyring.removeSlot(slotId: slot.id)
+        let after = try backup(keyring, "password-after.keepsake")
+        _ = try await verify(before, secret: BackupSecret.password(password: password)).result  // older backups still open
+        do {
+            _ = try await verify(after, secret: BackupSecret.password(password: password)).result
+            XCTFail("a removed password opened a backup made after its removal")
+        } catch let error as KeepsakeError {
+            guard case .WrongPassword(let detail) = error else { return XCTFail("expected WrongPassword, got \(error)") }
+            XCTAssertTrue(detail.hasPrefix("Wrong password"), detail)
+            XCTAssertFalse(detail.contains("passkey"), detail)
+        }
+        do {
+            _ = try await loadKeyring(fromBackup: after, secret: BackupSecret.password(password: password))
+            XCTFail("a removed password rebuilt the keyring")
+        } catch KeepsakeError.WrongPassword {
+        }
     }
 
     func testRemovingARecoveryKeyRotatesItOpensOlderBackupsOnly() throws {

@@ -111,7 +111,12 @@ final class MediaTests: XCTestCase {
         XCTAssertEqual(summary.filesAbsent, 1)
         XCTAssertEqual(summary.bytesStored, Int64(media.compactMap(\.bytes).map(\.count).reduce(0, +)))
         XCTAssertEqual(report.media?.filesRead, 7)
-        XCTAssertLessThan(report.bytesUploaded, summary.bytesStored, "the forwarded photo is stored once")
+        // The forwarded photo is stored once. Media packs hold whole 1 MiB blocks, so the upload is
+        // the distinct files' bytes rounded up to a block (plus the chats, index and snapshot):
+        // 4 MiB here, where the forward stored again would take a fifth block.
+        let block: Int64 = 1 << 20
+        let distinct = summary.bytesStored - Int64(beach.count)
+        XCTAssertLessThan(report.bytesUploaded, (distinct / block + 1) * block + block / 4, "the forwarded photo is stored once")
         for (a, b) in zip(progress, progress.dropFirst()) { XCTAssertGreaterThanOrEqual(b.done, a.done) }
         let lastMedia = try XCTUnwrap(progress.last { $0.phase == .media })
         XCTAssertEqual([lastMedia.filesDone, lastMedia.filesTotal], [8, 8])

@@ -1,7 +1,8 @@
 //! Container test vectors: the generator, and the tests that replay the files in
-//! `core/tests/vectors/container/` (format version 2, generated here) and
-//! `core/tests/vectors/container-v1/` (format version 1, frozen: this build no longer writes
-//! it, but must still read it). Layout of the JSON files: each directory's README.md.
+//! `core/tests/vectors/container/` (format version 2 with version 3 slots, generated here),
+//! `core/tests/vectors/container-slot-v2/` (format version 2 with version 2 slots, frozen) and
+//! `core/tests/vectors/container-v1/` (format version 1, frozen): this build no longer writes the
+//! frozen ones, but must still read them. Layout of the JSON files: each directory's README.md.
 //!
 //! Regenerate with `KEEPSAKE_REGENERATE_VECTORS=1 cargo test -p keepsake-core format::vectors`.
 //! Without the variable the generator only runs in memory and must reproduce every stored file
@@ -42,6 +43,11 @@ fn vector_dir() -> PathBuf {
 /// The frozen version 1 vectors, replayed only.
 fn v1_vector_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/container-v1")
+}
+
+/// The frozen vectors with version 2 slots (unauthenticated seals), replayed only.
+fn slot_v2_vector_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/container-slot-v2")
 }
 
 /// `[start, start + 1, ...]`, the shape of every fixed secret and salt here.
@@ -232,7 +238,7 @@ fn positives() -> Vec<Positive> {
 fn seal(keyring: &Keyring, payload: &[u8], level: i32) -> Vec<u8> {
     let options = WriteOptions {
         compression_level: level,
-        ..WriteOptions::default()
+        ..WriteOptions::for_generation(0)
     };
     let mut writer = ContainerWriter::with_fixed_inputs(
         Vec::new(),
@@ -293,8 +299,9 @@ fn layout(container: &[u8], keyring: &Keyring) -> Layout {
     // Metadata ends with `1 "messages" 2 "3"` before the MAC: the value "3" is its last byte.
     let metadata_value = header_len - 32 - 1;
     // First slot: u16 length, then the passkey public fields up to the flags byte, which is
-    // followed by the public key (32), the wrapped private key (60) and the sealed root (80).
-    let backup_flags = slots_start + 2 + first_slot_len - 32 - 60 - 80 - 1;
+    // followed by the public key (32), the sealed private key and authentication secret (92)
+    // and the sealed root (80).
+    let backup_flags = slots_start + 2 + first_slot_len - 32 - 92 - 80 - 1;
     Layout {
         header_len,
         slots_start,
@@ -444,9 +451,9 @@ fn generate() -> Vec<Generated> {
         ("flip_file_salt", "one_byte with a bit of the file salt flipped", flip(small, 22, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
         ("flip_keyring_id", "one_byte with a bit of the keyring id flipped (bound into slot AAD)", flip(small, 54, 0x01), by_recovery.clone(), "WrongKey", ""),
         ("flip_prf_input", "one_byte with a bit of the PRF input flipped", flip(small, 70, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
-        ("flip_generation", "one_byte with a bit of the keyring generation flipped (bound into every slot's HPKE AAD)", flip(small, 109, 0x01), by_recovery.clone(), "WrongKey", ""),
+        ("flip_generation", "one_byte with a bit of the keyring generation flipped (bound into every slot's HPKE AAD): the recovery key opens its slot's private part, the seal then fails", flip(small, 109, 0x01), by_recovery.clone(), "Corrupted", "root-key seal"),
         ("flip_created_at", "one_byte with a bit of the creation time flipped", flip(small, 117, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
-        ("flip_slot_count", "one_byte with slot count 2 -> 3: the third slot is read from the metadata bytes, whose first byte is not a slot encoding version", flip(small, 119, 0x01), by_recovery.clone(), "UnsupportedVersion", "slot encoding version"),
+        ("flip_slot_count", "one_byte with slot count 2 -> 3: the third slot is read from the metadata bytes (length 7, then 03 = encoding version 3, then 'a', not a slot kind)", flip(small, 119, 0x01), by_recovery.clone(), "UnsupportedVersion", "slot kind"),
         ("flip_backup_flags", "one_byte with the passkey slot's backup flags 0x07 -> 0x05 (BS without BE)", flip(small, at.backup_flags, 0x02), by_recovery.clone(), "Corrupted", "backup flags"),
         ("flip_slot_label", "one_byte with a bit of the recovery slot's label flipped (bound into slot AAD)", flip(small, at.recovery_label, 0x01), by_recovery.clone(), "WrongKey", ""),
         ("flip_metadata", "one_byte with a bit of a metadata value flipped", flip(small, at.metadata_value, 0x01), by_recovery.clone(), "Corrupted", "header: MAC"),
@@ -464,6 +471,7 @@ fn generate() -> Vec<Generated> {
         ("empty_file", "zero bytes", Vec::new(), by_recovery, "Truncated", "header prefix"),
     ];
     assert_eq!(at.slots_start, PREFIX_LEN + 96 + 8 + 2);
+    negatives.extend(forged_seal_vectors(small, &a));
     negatives.extend(rotation_vectors(&mut files));
     for (name, description, bytes, unlock, error, what) in negatives {
         files.push(json_file(
@@ -482,6 +490,58 @@ fn generate() -> Vec<Generated> {
         });
     }
     files
+}
+
+/// The store's forgery (issue 18): `genuine`'s public header with every slot's sealed root key
+/// replaced by an HPKE base-mode seal of the store's own root key (`e0 .. ff`) to the slot's
+/// public key, with the documented AAD, and the header MAC and payload under that root key.
+/// The user's recovery key and passkey open their slots' private parts; the seals then fail.
+fn forged_seal_vectors(genuine: &[u8], a: &KeyringInputs) -> Vec<NegativeRow> {
+    use crate::crypto::seal::{seal_root_key, SealMode};
+    let header = format::open(genuine).expect("header").header().clone();
+    let forged_root = RootKey::from_bytes(counting(0xe0));
+    let slots = header
+        .slots()
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| {
+            let sealed = seal_root_key(
+                slot.public_key().expect("v3 slot"),
+                &forged_root,
+                &slot.root_seal_aad(header.keyring_id(), header.keyring_generation()),
+                &SealMode::Base,
+                counting(0x01 + i as u8),
+            )
+            .expect("seal");
+            let mut bytes = slot.to_bytes();
+            let start = bytes.len() - sealed.as_bytes().len();
+            bytes[start..].copy_from_slice(sealed.as_bytes());
+            crate::keyring::Slot::decode(&bytes).expect("slot")
+        })
+        .collect();
+    let forged_keyring = Keyring::from_unlocked(
+        forged_root,
+        *header.keyring_id(),
+        *header.prf_input(),
+        header.keyring_generation(),
+        slots,
+    )
+    .expect("keyring");
+    let mut forged_header = header.clone();
+    forged_header.slots = forged_keyring.slots().to_vec();
+    let forged = {
+        let mut writer =
+            ContainerWriter::with_header(Vec::new(), &forged_keyring, &forged_header, 0)
+                .expect("writer");
+        writer.write_all(b"written by the store").expect("payload");
+        writer.finish().expect("finish")
+    };
+    #[rustfmt::skip]
+    let rows: Vec<NegativeRow> = vec![
+        ("forged_root_seal_recovery_key", "one_byte's public header with every slot's root key replaced by the store's own (e0 .. ff), sealed in HPKE base mode to the slot's public key; header MAC and payload under it. Unlocked with the genuine recovery key", forged.clone(), unlock_recovery(&a.recovery_key().to_string()), "Corrupted", "root-key seal"),
+        ("forged_root_seal_passkey", "the same forgery unlocked with the genuine passkey", forged, unlock_passkey(&a.credential_id, &a.prf_output), "Corrupted", "root-key seal"),
+    ];
+    rows
 }
 
 /// The variant name of an error, as the vectors spell it.
@@ -588,8 +648,13 @@ fn positive_vectors_decode_and_re_encode_exactly() {
     let (v2, v1) = (vector_dir(), v1_vector_dir());
     assert_eq!(
         check_positive_vectors(&v2, true),
-        8,
+        9,
         "version 2 positive vectors"
+    );
+    assert_eq!(
+        check_positive_vectors(&slot_v2_vector_dir(), false),
+        8,
+        "version 2 positive vectors with version 2 slots"
     );
     assert_eq!(
         check_positive_vectors(&v1, false),
@@ -650,7 +715,7 @@ fn check_positive_vectors(dir: &Path, re_encode: bool) -> usize {
         }
         let options = WriteOptions {
             compression_level: inputs["compression_level"].as_i64().expect("level") as i32,
-            ..WriteOptions::default()
+            ..WriteOptions::for_generation(0)
         };
         assert_eq!(inputs["payload_kind"], 1);
         let salt: [u8; 32] = hex_field(inputs, "file_salt").try_into().expect("32 bytes");
@@ -676,6 +741,7 @@ fn check_positive_vectors(dir: &Path, re_encode: bool) -> usize {
 #[test]
 fn negative_vectors_fail_with_their_error() {
     assert!(check_negative_vectors(&vector_dir()) >= 40);
+    assert!(check_negative_vectors(&slot_v2_vector_dir()) >= 40);
     assert!(check_negative_vectors(&v1_vector_dir()) >= 30);
 }
 

@@ -30,6 +30,10 @@ fn keyring_c() -> KeyringInputs {
 }
 
 const PASSWORD: &str = "correct horse battery staple";
+/// A password whose accents are single code points (NFC)...
+const PASSWORD_COMPOSED: &str = "cr\u{e8}me br\u{fb}l\u{e9}e au caf\u{e9}";
+/// ...and the same password as some keyboards and pasted text give it (NFD).
+const PASSWORD_DECOMPOSED: &str = "cre\u{300}me bru\u{302}le\u{301}e au cafe\u{301}";
 
 /// Argon2id costs of the vector password slot: tiny, so the vectors replay fast. Real slots
 /// use `PasswordParams::DEFAULT`.
@@ -93,6 +97,28 @@ pub(super) fn rotation_vectors(files: &mut Vec<Generated>) -> Vec<NegativeRow> {
         .expect("password slot");
     let recovery = c.recovery_key().to_string();
     let payload = repeat(&binary_unit(), 1000);
+
+    // A password typed with a decomposed accent ("e" + U+0301) opens the slot made from the
+    // composed one (U+00E9), and the other way round: NFC before Argon2id.
+    let mut accented = c.build();
+    accented
+        .add_password_with(
+            "password",
+            PASSWORD_COMPOSED,
+            VECTOR_PASSWORD_PARAMS,
+            c.fixed(3),
+        )
+        .expect("password slot");
+    files.extend(positive_files(
+        "password_nfc",
+        "keyring C with a password slot made from a composed password (U+00E9), unlocked with it and with its decomposed form (U+0065 U+0301)",
+        &accented,
+        &payload,
+        vec![
+            unlock_password(PASSWORD_COMPOSED),
+            unlock_password(PASSWORD_DECOMPOSED),
+        ],
+    ));
     let by_root = json!({ "root_key": hex::encode(keyring.root_key().expose_secret()) });
     files.extend(positive_files(
         "password_slot",
@@ -156,8 +182,8 @@ pub(super) fn rotation_vectors(files: &mut Vec<Generated>) -> Vec<NegativeRow> {
     let rows: Vec<NegativeRow> = vec![
         ("revoked_recovery_key", "rotated, unlocked with the revoked recovery key", rotated.clone(), unlock_recovery(&recovery), "WrongKey", ""),
         ("revoked_passkey", "rotated, unlocked with the revoked passkey: its slot is gone", rotated.clone(), unlock_passkey(&c.credential_id, &c.prf_output), "NoMatchingSlot", ""),
-        ("revoked_passkey_slot_spliced", "rotated with the revoked passkey's generation-1 slot put back into the header (valid MAC), unlocked with that passkey", spliced, unlock_passkey(&c.credential_id, &c.prf_output), "WrongKey", ""),
-        ("rotated_generation_lowered", "rotated with the generation's low bit flipped (3 -> 2)", flip(&rotated, generation_at, 0x01), unlock_password(PASSWORD), "WrongPassword", ""),
+        ("revoked_passkey_slot_spliced", "rotated with the revoked passkey's generation-1 slot put back into the header (valid MAC), unlocked with that passkey: its private part opens, its seal (generation 1) does not", spliced, unlock_passkey(&c.credential_id, &c.prf_output), "Corrupted", "root-key seal"),
+        ("rotated_generation_lowered", "rotated with the generation's low bit flipped (3 -> 2): the password opens its slot's private part, the seal (generation 3) does not", flip(&rotated, generation_at, 0x01), unlock_password(PASSWORD), "Corrupted", "root-key seal"),
         ("wrong_password", "password_slot unlocked with a wrong password", files.iter().find(|f| f.path == "password_slot.bin").map(|f| f.bytes.clone()).unwrap_or_default(), unlock_password("correct horse battery stapler"), "WrongPassword", ""),
     ];
     rows

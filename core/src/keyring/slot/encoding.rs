@@ -1,12 +1,12 @@
-//! The canonical binary encodings of a slot, version 1 (read only) and version 2.
+//! The canonical binary encodings of a slot: version 1 and 2 (read only) and version 3.
 //!
 //! All integers are big-endian; lengths count bytes. A slot is its *public fields* followed by
 //! what it holds of the root key:
 //!
 //! | size | field |
 //! |------|-------|
-//! | 1    | slot encoding version: `0x01` or `0x02` (others: `UnsupportedVersion`) |
-//! | 1    | kind: `0x01` passkey, `0x02` recovery key, `0x03` password (v2 only; others: `UnsupportedVersion`) |
+//! | 1    | slot encoding version: `0x01`, `0x02` or `0x03` (others: `UnsupportedVersion`) |
+//! | 1    | kind: `0x01` passkey, `0x02` recovery key, `0x03` password (v2 and v3; others: `UnsupportedVersion`) |
 //! | 16   | slot id |
 //! | 8    | created at, unix seconds (u64) |
 //! | 32   | salt (HKDF salt of this slot's KEK; also the Argon2 salt of a password slot) |
@@ -19,15 +19,16 @@
 //! | R    | RP id, UTF-8 |
 //! | 1    | provider hint present: `0x00` no, `0x01` yes (others: `Corrupted`) |
 //! | 0/16 | provider hint (the authenticator's AAGUID), when present |
-//! | 1    | *v2 only:* backup flags: `0x00` not reported, `0x01` reported, not backup-eligible, `0x03` BE, `0x07` BE and BS (others: `Corrupted`) |
-//! |      | *password kind only (v2):* |
+//! | 1    | *v2 and v3:* backup flags: `0x00` not reported, `0x01` reported, not backup-eligible, `0x03` BE, `0x07` BE and BS (others: `Corrupted`) |
+//! |      | *password kind only (v2 and v3):* |
 //! | 4    | Argon2id memory, KiB (`8 * p ..= 262144`) |
 //! | 4    | Argon2id iterations (`1..=16`) |
 //! | 1    | Argon2id parallelism (`1..=4`) |
-//! | 32   | *v2 only:* the slot's X25519 public key |
+//! | 32   | *v2 and v3:* the slot's X25519 public key |
 //! |      | *end of public fields* |
 //! | 60   | v1: wrapped root key; v2: wrapped X25519 private key. Both: nonce (12) \|\| AES-256-GCM ciphertext (32) \|\| tag (16) |
-//! | 80   | *v2 only:* sealed root key: HPKE enc (32) \|\| ciphertext (32) \|\| tag (16) |
+//! | 92   | v3 instead: sealed X25519 private key and authentication secret: nonce (12) \|\| ciphertext (64) \|\| tag (16) |
+//! | 80   | *v2 and v3:* sealed root key: HPKE enc (32) \|\| ciphertext (32) \|\| tag (16) (v2 base mode, v3 PSK mode) |
 //!
 //! A decoder rejects a length or cost above its limit (`LimitExceeded`) or below its minimum
 //! (`Corrupted`) before reading further, input that ends early (`Truncated`), invalid UTF-8
@@ -35,14 +36,14 @@
 
 use super::{
     BackupFlags, Sealing, Slot, SlotKind, AAGUID_LEN, MAX_CREDENTIAL_ID_LEN, MAX_LABEL_LEN,
-    MAX_RP_ID_LEN, SLOT_ENCODING_V1, SLOT_ENCODING_VERSION,
+    MAX_RP_ID_LEN, SLOT_ENCODING_V1, SLOT_ENCODING_V2, SLOT_ENCODING_VERSION,
 };
 use crate::{
     crypto::{
         kdf::SLOT_SALT_LEN,
         password::PasswordParams,
         seal::{SealedRootKey, SEALED_ROOT_KEY_LEN, SLOT_KEY_LEN},
-        wrap::{WrappedKey, WRAPPED_KEY_LEN},
+        wrap::{SealedSlotSecret, WrappedKey, SEALED_SLOT_SECRET_LEN},
     },
     keyring::{codec::Reader, ids::SlotId},
     Error, Result,
@@ -59,7 +60,7 @@ const FLAG_BS: u8 = 0x04;
 
 /// Length of the fields every slot has before its label.
 pub(crate) const FIXED_PREFIX_LEN: usize = 1 + 1 + SlotId::LEN + 8 + SLOT_SALT_LEN + 2;
-/// The longest possible encoded slot: a version 2 passkey slot with every field at its maximum.
+/// The longest possible encoded slot: a version 3 passkey slot with every field at its maximum.
 pub const MAX_ENCODED_SLOT_LEN: usize = FIXED_PREFIX_LEN
     + MAX_LABEL_LEN
     + 2
@@ -70,7 +71,7 @@ pub const MAX_ENCODED_SLOT_LEN: usize = FIXED_PREFIX_LEN
     + AAGUID_LEN
     + 1
     + SLOT_KEY_LEN
-    + WRAPPED_KEY_LEN
+    + SEALED_SLOT_SECRET_LEN
     + SEALED_ROOT_KEY_LEN;
 
 /// Appends a length that the limits or the decoder have already bounded.
@@ -105,7 +106,7 @@ fn backup_from_byte(byte: u8) -> Result<Option<BackupFlags>> {
 impl Slot {
     /// Appends the public fields (everything before the sealed keys), as bound into the AADs.
     pub fn encode_public(&self, out: &mut Vec<u8>) {
-        let v2 = matches!(self.sealing, Sealing::V2 { .. });
+        let has_flags = self.version() >= SLOT_ENCODING_V2;
         out.push(self.version());
         out.push(match self.kind {
             SlotKind::Passkey { .. } => KIND_PASSKEY,
@@ -135,7 +136,7 @@ impl Slot {
                     }
                     None => out.push(0),
                 }
-                if v2 {
+                if has_flags {
                     out.push(backup_byte(*backup));
                 }
             }
@@ -146,7 +147,7 @@ impl Slot {
                 out.push(params.parallelism);
             }
         }
-        if let Sealing::V2 { public_key, .. } = &self.sealing {
+        if let Some(public_key) = self.public_key() {
             out.extend_from_slice(public_key);
         }
     }
@@ -162,6 +163,14 @@ impl Slot {
                 ..
             } => {
                 out.extend_from_slice(sealed_private_key.as_bytes());
+                out.extend_from_slice(sealed_root.as_bytes());
+            }
+            Sealing::V3 {
+                sealed_secret,
+                sealed_root,
+                ..
+            } => {
+                out.extend_from_slice(sealed_secret.as_bytes());
                 out.extend_from_slice(sealed_root.as_bytes());
             }
         }
@@ -182,17 +191,17 @@ impl Slot {
         Ok(slot)
     }
 
-    /// Decodes one slot (version 1 or 2) from the front of `reader`.
+    /// Decodes one slot (version 1, 2 or 3) from the front of `reader`.
     pub(crate) fn read(reader: &mut Reader<'_>) -> Result<Slot> {
         let version = reader.u8("encoding version")?;
-        if version != SLOT_ENCODING_V1 && version != SLOT_ENCODING_VERSION {
+        if !(SLOT_ENCODING_V1..=SLOT_ENCODING_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion {
                 what: "slot encoding version".into(),
                 found: version.into(),
-                supported: "versions 1 and 2".into(),
+                supported: "versions 1, 2 and 3".into(),
             });
         }
-        let v2 = version == SLOT_ENCODING_VERSION;
+        let v2 = version >= SLOT_ENCODING_V2;
         let kind_tag = reader.u8("kind")?;
         let known = match kind_tag {
             KIND_PASSKEY | KIND_RECOVERY_KEY => true,
@@ -228,16 +237,20 @@ impl Slot {
                 SlotKind::Password { params }
             }
         };
-        let sealing = if v2 {
-            Sealing::V2 {
+        let sealing = match version {
+            SLOT_ENCODING_V1 => Sealing::V1 {
+                wrapped: WrappedKey::from_bytes(reader.array("wrapped key")?),
+            },
+            SLOT_ENCODING_V2 => Sealing::V2 {
                 public_key: reader.array("public key")?,
                 sealed_private_key: WrappedKey::from_bytes(reader.array("sealed private key")?),
                 sealed_root: SealedRootKey::from_bytes(reader.array("sealed root key")?),
-            }
-        } else {
-            Sealing::V1 {
-                wrapped: WrappedKey::from_bytes(reader.array("wrapped key")?),
-            }
+            },
+            _ => Sealing::V3 {
+                public_key: reader.array("public key")?,
+                sealed_secret: SealedSlotSecret::from_bytes(reader.array("sealed private key")?),
+                sealed_root: SealedRootKey::from_bytes(reader.array("sealed root key")?),
+            },
         };
         Ok(Slot {
             id,

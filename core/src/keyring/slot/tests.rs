@@ -8,6 +8,11 @@ use crate::crypto::{
     PrfOutput,
 };
 
+/// The keyring authentication secret of these tests.
+fn auth() -> AuthSecret {
+    AuthSecret::from_bytes([0x3c; 32])
+}
+
 const KEYRING: KeyringId = KeyringId::from_bytes([0x11; 16]);
 const GENERATION: u64 = 7;
 
@@ -39,10 +44,10 @@ fn passkey_kind() -> SlotKind {
     }
 }
 
-/// A sealed version 2 passkey slot and the KEK that opens it.
+/// A sealed version 3 passkey slot and the KEK that opens it.
 pub(crate) fn passkey_slot() -> (Slot, Kek) {
     let salt = [0x44; SLOT_SALT_LEN];
-    let kek = kdf::passkey_kek(&prf(), &salt, b"cred", KekVersion::V2).unwrap();
+    let kek = kdf::passkey_kek(&prf(), &salt, b"cred", KekVersion::V3).unwrap();
     let slot = NewSlot {
         id: SlotId::from_bytes([0x55; 16]),
         label: "Pixel passkey".into(),
@@ -50,14 +55,14 @@ pub(crate) fn passkey_slot() -> (Slot, Kek) {
         kind: passkey_kind(),
         salt,
     }
-    .seal(&KEYRING, GENERATION, &root(), &kek, &seeds(0x77))
+    .seal(&KEYRING, GENERATION, &root(), &auth(), &kek, &seeds(0x77))
     .unwrap();
     (slot, kek)
 }
 
 fn recovery_slot() -> (Slot, Kek) {
     let salt = [0x88; SLOT_SALT_LEN];
-    let kek = kdf::recovery_kek(&[0x99; 32], &salt, KekVersion::V2).unwrap();
+    let kek = kdf::recovery_kek(&[0x99; 32], &salt, KekVersion::V3).unwrap();
     let slot = NewSlot {
         id: SlotId::from_bytes([0xaa; 16]),
         label: String::new(),
@@ -65,7 +70,7 @@ fn recovery_slot() -> (Slot, Kek) {
         kind: SlotKind::RecoveryKey,
         salt,
     }
-    .seal(&KEYRING, GENERATION, &root(), &kek, &seeds(0xbb))
+    .seal(&KEYRING, GENERATION, &root(), &auth(), &kek, &seeds(0xbb))
     .unwrap();
     (slot, kek)
 }
@@ -86,7 +91,7 @@ fn password_slot() -> (Slot, Kek) {
         },
         salt,
     }
-    .seal(&KEYRING, GENERATION, &root(), &kek, &seeds(0x15))
+    .seal(&KEYRING, GENERATION, &root(), &auth(), &kek, &seeds(0x15))
     .unwrap();
     (slot, kek)
 }
@@ -117,23 +122,92 @@ pub(crate) fn v1_passkey_slot() -> (Slot, Kek) {
     (slot, kek)
 }
 
+/// A version 2 slot exactly as the previous build sealed it (for frozen vectors and tests):
+/// the private key of `seeds.key_pair` wrapped under the version 2 `kek` with `seeds.nonce`,
+/// `root` sealed in base mode with `seeds.seal`.
+pub(crate) fn seal_v2(
+    new: NewSlot,
+    keyring_id: &KeyringId,
+    generation: u64,
+    root: &RootKey,
+    kek: &Kek,
+    seeds: &SlotSeeds,
+) -> Slot {
+    let (secret, public_key) = seal::derive_slot_key_pair(&seeds.key_pair);
+    let mut slot = Slot {
+        id: new.id,
+        label: new.label,
+        created_at: new.created_at,
+        kind: new.kind,
+        salt: new.salt,
+        sealing: Sealing::V2 {
+            public_key,
+            sealed_private_key: WrappedKey::from_bytes([0; WRAPPED_KEY_LEN]),
+            sealed_root: SealedRootKey::from_bytes([0; seal::SEALED_ROOT_KEY_LEN]),
+        },
+    };
+    let wrapped =
+        wrap::wrap_secret_with_nonce(kek, &secret.to_bytes(), &slot.aad(keyring_id), seeds.nonce)
+            .unwrap();
+    let sealed = seal::seal_root_key(
+        &public_key,
+        root,
+        &slot.root_seal_aad(keyring_id, generation),
+        &SealMode::Base,
+        seeds.seal,
+    )
+    .unwrap();
+    slot.sealing = Sealing::V2 {
+        public_key,
+        sealed_private_key: wrapped,
+        sealed_root: sealed,
+    };
+    slot
+}
+
+/// A version 2 passkey slot as the previous build wrote it: the private key under the KEK, the
+/// root key sealed in HPKE base mode (which anyone with the public key can do).
+pub(crate) fn v2_passkey_slot() -> (Slot, Kek) {
+    let salt = [0x45; SLOT_SALT_LEN];
+    let kek = kdf::passkey_kek(&prf(), &salt, b"cred", KekVersion::V2).unwrap();
+    let new = NewSlot {
+        id: SlotId::from_bytes([0x47; 16]),
+        label: "Old passkey".into(),
+        created_at: 1_600_000_000,
+        kind: passkey_kind(),
+        salt,
+    };
+    let seeds = SlotSeeds {
+        key_pair: [0x46; 32],
+        nonce: [0x48; 12],
+        seal: [0x49; 32],
+    };
+    (
+        seal_v2(new, &KEYRING, GENERATION, &root(), &kek, &seeds),
+        kek,
+    )
+}
+
 fn all_slots() -> Vec<(Slot, Kek)> {
     vec![
         passkey_slot(),
         recovery_slot(),
         password_slot(),
         v1_passkey_slot(),
+        v2_passkey_slot(),
     ]
 }
 
 #[test]
 fn encodings_round_trip_open_and_have_the_documented_size() {
-    let tail = SLOT_KEY_LEN + WRAPPED_KEY_LEN + seal::SEALED_ROOT_KEY_LEN;
+    let tail = SLOT_KEY_LEN + wrap::SEALED_SLOT_SECRET_LEN + seal::SEALED_ROOT_KEY_LEN;
+    let v2_tail = SLOT_KEY_LEN + WRAPPED_KEY_LEN + seal::SEALED_ROOT_KEY_LEN;
     let expected = [
         FIXED_PREFIX_LEN + 13 + 2 + 4 + 1 + 16 + 1 + 16 + 1 + tail,
         FIXED_PREFIX_LEN + tail,
         FIXED_PREFIX_LEN + 8 + 9 + tail,
         FIXED_PREFIX_LEN + 13 + 2 + 4 + 1 + 16 + 1 + 16 + WRAPPED_KEY_LEN,
+        FIXED_PREFIX_LEN + 11 + 2 + 4 + 1 + 16 + 1 + 16 + 1 + v2_tail,
     ];
     for ((slot, kek), len) in all_slots().into_iter().zip(expected) {
         let bytes = slot.to_bytes();
@@ -146,16 +220,58 @@ fn encodings_round_trip_open_and_have_the_documented_size() {
 }
 
 #[test]
-fn a_v2_slot_opens_only_its_generation_and_keyring() {
+fn a_v3_slot_opens_only_its_generation_and_keyring() {
     let (slot, kek) = passkey_slot();
+    // The private part opens, the seal (bound to generation 7) does not: tampering.
     assert!(matches!(
         slot.open(&KEYRING, GENERATION + 1, &kek),
-        Err(Error::WrongKey)
+        Err(Error::Corrupted { what }) if what.contains("seal")
     ));
     assert!(matches!(
         slot.open(&KeyringId::from_bytes([0x12; 16]), GENERATION, &kek),
         Err(Error::WrongKey)
     ));
+    let opened = slot.open(&KEYRING, GENERATION, &kek).unwrap();
+    assert!(
+        matches!(&opened.authenticity, Authenticity::Sealed(a) if bool::from(a.ct_eq(&auth())))
+    );
+}
+
+/// The finding of issue 18 at the slot level: a version 3 slot refuses a root key sealed by
+/// someone who has only its public fields; a version 2 slot opens it but says it is not
+/// authenticated.
+#[test]
+fn a_root_key_sealed_by_the_store_is_refused_by_v3_and_unauthenticated_in_v2() {
+    let forged_root = RootKey::from_bytes([0xee; 32]);
+    for (slot, kek) in [passkey_slot(), v2_passkey_slot()] {
+        let mut forged = slot.clone();
+        let public_key = *slot.public_key().unwrap();
+        let sealed = seal::seal_root_key(
+            &public_key,
+            &forged_root,
+            &slot.root_seal_aad(&KEYRING, GENERATION),
+            &SealMode::Base,
+            [0x5e; 32],
+        )
+        .unwrap();
+        match &mut forged.sealing {
+            Sealing::V2 { sealed_root, .. } | Sealing::V3 { sealed_root, .. } => {
+                *sealed_root = sealed
+            }
+            Sealing::V1 { .. } => unreachable!(),
+        }
+        let opened = forged.open(&KEYRING, GENERATION, &kek);
+        if slot.version() == 3 {
+            assert!(
+                matches!(&opened, Err(Error::Corrupted { what }) if what.contains(&slot.id().to_string())),
+                "{opened:?}"
+            );
+        } else {
+            let opened = opened.unwrap();
+            assert_eq!(opened, forged_root);
+            assert!(!opened.authenticity.is_authenticated());
+        }
+    }
 }
 
 #[test]
@@ -163,7 +279,7 @@ fn resealing_hands_a_new_root_key_to_the_same_secret() {
     let (slot, kek) = recovery_slot();
     let new_root = RootKey::from_bytes([0x5a; 32]);
     let resealed = slot
-        .resealed(&KEYRING, GENERATION + 1, &new_root, [0x21; 32])
+        .resealed(&KEYRING, GENERATION + 1, &new_root, &auth(), [0x21; 32])
         .unwrap();
     assert_eq!(resealed.public_key(), slot.public_key());
     assert_eq!(
@@ -172,13 +288,53 @@ fn resealing_hands_a_new_root_key_to_the_same_secret() {
     );
     assert!(matches!(
         resealed.open(&KEYRING, GENERATION, &kek),
-        Err(Error::WrongKey)
+        Err(Error::Corrupted { .. })
     ));
-    let (v1, _) = v1_passkey_slot();
-    assert!(matches!(
-        v1.resealed(&KEYRING, 1, &new_root, [0; 32]),
-        Err(Error::InvalidArgument(_))
-    ));
+    for (legacy, _) in [v1_passkey_slot(), v2_passkey_slot()] {
+        assert!(matches!(
+            legacy.resealed(&KEYRING, 1, &new_root, &auth(), [0; 32]),
+            Err(Error::LegacySlot { version, .. }) if version == legacy.version()
+        ));
+    }
+}
+
+#[test]
+fn a_legacy_slot_upgrades_to_v3_with_its_own_secret_only() {
+    for (legacy, legacy_kek) in [v1_passkey_slot(), v2_passkey_slot()] {
+        let new_kek = kdf::passkey_kek(&prf(), legacy.salt(), b"cred", KekVersion::V3).unwrap();
+        let wrong = Kek::from_bytes([0x01; 32]);
+        assert!(matches!(
+            legacy.upgraded(
+                &KEYRING,
+                GENERATION,
+                &root(),
+                &auth(),
+                &wrong,
+                &new_kek,
+                &seeds(1)
+            ),
+            Err(Error::WrongKey)
+        ));
+        let upgraded = legacy
+            .upgraded(
+                &KEYRING,
+                GENERATION,
+                &root(),
+                &auth(),
+                &legacy_kek,
+                &new_kek,
+                &seeds(2),
+            )
+            .unwrap();
+        assert_eq!(upgraded.version(), 3);
+        assert_eq!(
+            (upgraded.id(), upgraded.label(), upgraded.salt()),
+            (legacy.id(), legacy.label(), legacy.salt())
+        );
+        let opened = upgraded.open(&KEYRING, GENERATION, &new_kek).unwrap();
+        assert_eq!(opened, root());
+        assert!(opened.authenticity.is_authenticated());
+    }
 }
 
 /// A named edit of one slot field.
@@ -217,12 +373,13 @@ fn every_public_field_is_bound_into_the_seals() {
             }
         }),
         ("public key", |s| {
-            if let Sealing::V2 { public_key, .. } = &mut s.sealing {
+            if let Sealing::V2 { public_key, .. } | Sealing::V3 { public_key, .. } = &mut s.sealing
+            {
                 public_key[0] ^= 1;
             }
         }),
     ];
-    for (original, kek) in [passkey_slot(), v1_passkey_slot()] {
+    for (original, kek) in [passkey_slot(), v1_passkey_slot(), v2_passkey_slot()] {
         for (field, edit) in &edits {
             let mut slot = original.clone();
             edit(&mut slot);
@@ -253,31 +410,36 @@ fn every_public_field_is_bound_into_the_seals() {
 }
 
 /// Every single-bit change of a stored slot is caught: it either fails to decode or fails to
-/// open with the right KEK; it never yields a root key.
+/// open with the right KEK (a flip in a version 3 seal is tampering: `Corrupted`); it never
+/// yields a root key.
 #[test]
 fn every_bit_flip_fails_to_decode_or_to_open() {
     for (slot, kek) in all_slots() {
         let bytes = slot.to_bytes();
-        let (mut undecodable, mut wrong_key) = (0, 0);
+        let (mut undecodable, mut refused) = (0, 0);
         for bit in 0..bytes.len() * 8 {
             let mut edited = bytes.clone();
             edited[bit / 8] ^= 1 << (bit % 8);
             match Slot::decode(&edited) {
                 Err(_) => undecodable += 1,
                 Ok(decoded) => {
+                    let in_seal = bit / 8 >= bytes.len() - seal::SEALED_ROOT_KEY_LEN;
+                    let opened = decoded.open(&KEYRING, GENERATION, &kek);
                     assert!(
-                        matches!(
-                            decoded.open(&KEYRING, GENERATION, &kek),
-                            Err(Error::WrongKey)
-                        ),
-                        "bit {bit}"
+                        match opened {
+                            Err(Error::WrongKey) => true,
+                            Err(Error::Corrupted { .. }) => slot.version() == 3 && in_seal,
+                            _ => false,
+                        },
+                        "bit {bit} of a v{} slot",
+                        slot.version()
                     );
-                    wrong_key += 1;
+                    refused += 1;
                 }
             }
         }
-        assert_eq!(undecodable + wrong_key, bytes.len() * 8);
-        assert!(undecodable > 0 && wrong_key > 0);
+        assert_eq!(undecodable + refused, bytes.len() * 8);
+        assert!(undecodable > 0 && refused > 0);
     }
 }
 
@@ -317,7 +479,7 @@ fn decode_edited(slot: Slot, at: usize, replacement: &[u8]) -> Result<Slot> {
 
 #[test]
 fn versions_and_kinds_this_build_does_not_know_are_unsupported() {
-    for version in [0u8, 3, 255] {
+    for version in [0u8, 4, 255] {
         assert!(matches!(
             decode_edited(passkey_slot().0, 0, &[version]),
             Err(Error::UnsupportedVersion { found, .. }) if found == u64::from(version)
@@ -405,10 +567,10 @@ fn sealing_enforces_the_limits() {
         salt,
     };
     assert!(new("é".repeat(128))
-        .seal(&KEYRING, 1, &root(), &kek, &seeds(0))
+        .seal(&KEYRING, 1, &root(), &auth(), &kek, &seeds(0))
         .is_ok());
     assert!(matches!(
-        new("a".repeat(257)).seal(&KEYRING, 1, &root(), &kek, &seeds(0)),
+        new("a".repeat(257)).seal(&KEYRING, 1, &root(), &auth(), &kek, &seeds(0)),
         Err(Error::LimitExceeded { found: 257, .. })
     ));
 }
@@ -449,7 +611,7 @@ fn any_kind() -> impl Strategy<Value = SlotKind> {
 
 const MAX_TEST_MEMORY: u32 = 1 << 18;
 
-/// Any well-formed version 2 slot (its sealed bytes are random).
+/// Any well-formed version 3 slot (its sealed bytes are random).
 pub(crate) fn any_slot() -> impl Strategy<Value = Slot> {
     (
         any::<[u8; 16]>(),
@@ -458,7 +620,10 @@ pub(crate) fn any_slot() -> impl Strategy<Value = Slot> {
         any_kind(),
         any::<[u8; 32]>(),
         any::<[u8; 32]>(),
-        prop::collection::vec(any::<u8>(), WRAPPED_KEY_LEN + seal::SEALED_ROOT_KEY_LEN),
+        prop::collection::vec(
+            any::<u8>(),
+            wrap::SEALED_SLOT_SECRET_LEN + seal::SEALED_ROOT_KEY_LEN,
+        ),
     )
         .prop_filter("label within limit", |(_, label, ..)| {
             label.len() <= MAX_LABEL_LEN
@@ -470,13 +635,13 @@ pub(crate) fn any_slot() -> impl Strategy<Value = Slot> {
                 created_at,
                 kind,
                 salt,
-                sealing: Sealing::V2 {
+                sealing: Sealing::V3 {
                     public_key,
-                    sealed_private_key: WrappedKey::from_bytes(
-                        sealed[..WRAPPED_KEY_LEN].try_into().unwrap(),
+                    sealed_secret: SealedSlotSecret::from_bytes(
+                        sealed[..wrap::SEALED_SLOT_SECRET_LEN].try_into().unwrap(),
                     ),
                     sealed_root: SealedRootKey::from_bytes(
-                        sealed[WRAPPED_KEY_LEN..].try_into().unwrap(),
+                        sealed[wrap::SEALED_SLOT_SECRET_LEN..].try_into().unwrap(),
                     ),
                 },
             },

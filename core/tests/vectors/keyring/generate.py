@@ -315,7 +315,7 @@ def main():
             },
         ],
         "decode": [
-            {"name": "unsupported slot encoding version", "slot": "03" + encodings[2].hex()[2:], "error": "UnsupportedVersion"},
+            {"name": "unsupported slot encoding version", "slot": "04" + encodings[2].hex()[2:], "error": "UnsupportedVersion"},
             {"name": "unknown slot kind", "slot": "0103" + encodings[2].hex()[4:], "error": "UnsupportedVersion"},
             {"name": "slot truncated by one byte", "slot": encodings[0].hex()[:-2], "error": "Truncated"},
             {"name": "slot with a trailing byte", "slot": encodings[0].hex() + "00", "error": "Corrupted"},

@@ -145,7 +145,12 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
     public func addPassword(_ secrets: KeyringSecrets, label: String, password: String) async throws -> KeyringSecrets {
         try await call { [self] in
             let keyring = try Self.keyring(secrets)
-            _ = try keyring.addPassword(label: label, password: password)
+            do {
+                _ = try keyring.addPassword(label: label, password: password)
+            } catch KeepsakeError.InvalidArgument(let detail) {
+                // The core's strength rule (length, common passwords, patterns) says why.
+                throw KeepsakeFlowError(.weakPassword, detail)
+            }
             adoptIfPossible(keyring)
             return try Self.secrets(of: keyring)
         }
@@ -181,7 +186,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
 
     public func backUpWithMedia(_ secrets: KeyringSecrets,
                                 progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary {
-        try await cancellable { [self] cancellation in
+        try await cancellable(inStorage: true) { [self] cancellation in
             let keyring = try Self.keyring(secrets)
             // Created with the keyring's slots the first time; later its new slots are adopted.
             let repository = try repository(for: keyring, adopt: true)
@@ -190,8 +195,28 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
                                                         mediaOptions: mediaOptions, options: options,
                                                         listener: Listener(progress), cancellation: cancellation)
             return BackupSummary(path: repositoryName, bytes: UInt64(report.bytesUploaded), messages: UInt64(report.counts.messages),
-                                 media: report.media.map(Self.mediaCounts))
+                                 media: report.media.map(Self.mediaCounts), healed: Self.storageHealing(report.healing))
         }
+    }
+
+    public func repairStorage(_ secrets: KeyringSecrets) async throws -> StorageRepair {
+        try await call(inStorage: true) { [self] in
+            guard try repositoryExists() else { throw KeepsakeFlowError(.other, "no backup storage to repair yet") }
+            let repository = try repository(for: try Self.keyring(secrets), adopt: false)
+            // Applied at once: the sample's button is the user's go-ahead (an app may show the
+            // dry run, repair(apply: false), first).
+            let report = try repository.repair(apply: true)
+            return StorageRepair(nothingToRepair: report.nothingToRepair, backupsRemoved: report.snapshotsRemoved.count,
+                                 backupsMissingFiles: report.mediaLost.count)
+        }
+    }
+
+    /// What a backup healed, in the counts the Backup screen shows (nil when nothing was wrong).
+    static func storageHealing(_ h: Healing) -> StorageHealing? {
+        guard h.foundDamage else { return nil }
+        return StorageHealing(partsLost: UInt64(h.packsLost + h.packsResized),
+                              partsDamaged: UInt64(h.indexObjectsReplaced + h.chunksDamaged + h.objectsRestored),
+                              olderBackupsDamaged: UInt64(h.snapshotsDamaged), storageRolledBack: h.storeRolledBack)
     }
 
     public func inspectRepository() async throws -> KeepsakeFlow.BackupInfo? {
@@ -213,14 +238,24 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
 
     public func restoreFromRepository(with secret: UnlockSecret, device: KeyringSecrets?,
                                       progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
-        try await cancellable { [self] cancellation in
+        try await cancellable(inStorage: true) { [self] cancellation in
             let backupSecret = try Self.backupSecret(secret)
             // Opening checks the secret before the chat store is touched.
             let repository = try Repository.open(store: try blobs(), secret: backupSecret, cacheDir: cacheDir)
-            let fromBackup = try repository.keyring()
-            let kept = device.flatMap { Self.keepsDevice($0, over: fromBackup) ? $0 : nil }
-            guard let latest = try repository.snapshots().last else {
-                throw KeepsakeFlowError(.other, "the repository holds no backup yet")
+            // Keys that came through an old (version 2) slot are never kept: the phone sets up new
+            // ones that re-key the repository's (adopted once a slot is added).
+            let (fromBackup, newKeys): (Keyring, Bool)
+            do {
+                (fromBackup, newKeys) = (try repository.keyring(), false)
+            } catch KeepsakeError.UnauthenticatedKeyring {
+                (fromBackup, newKeys) = (try repository.rekeyedKeyring(), true)
+            }
+            let kept = newKeys ? nil : device.flatMap { Self.keepsDevice($0, over: fromBackup) ? $0 : nil }
+            // The newest intact snapshot; damaged ones are passed over, and the user told.
+            let history = try repository.history()
+            guard let latest = history.snapshots.last else {
+                throw history.damaged.isEmpty ? KeepsakeFlowError(.other, "the repository holds no backup yet")
+                    : KeepsakeFlowError(.storageDamaged, "every backup in the storage is damaged")
             }
             closeStore()
             let report = try repository.restore(targetPath: chatDatabase, snapshotId: latest.id, replace: true,
@@ -229,10 +264,10 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
             try Data(latest.id.utf8).write(to: restoredSnapshotFile, options: .atomic)
             try Data(latest.id.utf8).write(to: mediaPendingFile, options: .atomic)
             lock.withLock { openRepository = repository }
-            let secrets = try kept.map { KeyringSecrets(rootKey: $0.rootKey(), publicKeyring: $0.publicKeyring, generation: $0.generation) }
-                ?? Self.secrets(of: fromBackup)
+            let secrets = try kept.map { try Self.upgraded($0, with: backupSecret) } ?? Self.secrets(of: fromBackup)
             return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
-                                 secrets: secrets, keptDeviceKeyring: kept != nil)
+                                 secrets: secrets, keptDeviceKeyring: kept != nil, newKeys: newKeys,
+                                 damagedBackupsSkipped: history.damaged.count, backupTime: latest.time)
         }
     }
 
@@ -242,7 +277,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
 
     public func restoreMedia(_ secrets: KeyringSecrets,
                              progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> MediaRestoreSummary {
-        try await cancellable { [self] cancellation in
+        try await cancellable(inStorage: true) { [self] cancellation in
             let snapshot = try restoredSnapshot()
             let repository = try repository(for: try Self.keyring(secrets), adopt: false)
             try FileManager.default.createDirectory(at: mediaStateFolder, withIntermediateDirectories: true)
@@ -259,7 +294,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
     }
 
     public func loadMedia(_ secrets: KeyringSecrets, attachmentId: Int64) async throws -> MediaFile {
-        try await call { [self] in
+        try await call(inStorage: true) { [self] in
             let snapshot = try restoredSnapshot()
             let repository = try repository(for: try Self.keyring(secrets), adopt: false)
             try FileManager.default.createDirectory(at: mediaStateFolder, withIntermediateDirectories: true)
@@ -321,17 +356,30 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
                         progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
         try await cancellable { [self] cancellation in
             let backupSecret = try Self.backupSecret(secret)
-            // Unlocking first checks the secret before the chat store is touched.
-            let keyring = try keyringFromBackup(path: path, secret: backupSecret)
-            let kept = device.flatMap { Self.keepsDevice($0, over: keyring) ? $0 : nil }
+            // Unlocking first checks the secret before the chat store is touched. Keys that came
+            // through an old (version 2) slot are never kept: new ones instead.
+            let (keyring, newKeys): (Keyring, Bool)
+            do {
+                (keyring, newKeys) = (try keyringFromBackup(path: path, secret: backupSecret), false)
+            } catch KeepsakeError.UnauthenticatedKeyring {
+                (keyring, newKeys) = (try Keyring.create(), true)
+            }
+            let kept = newKeys ? nil : device.flatMap { Self.keepsDevice($0, over: keyring) ? $0 : nil }
             closeStore()
             let report = try restoreFromPath(backupPath: path, secret: backupSecret, targetPath: chatDatabase, replace: true,
                                              listener: Listener(progress), cancellation: cancellation)
-            let secrets = try kept.map { KeyringSecrets(rootKey: $0.rootKey(), publicKeyring: $0.publicKeyring, generation: $0.generation) }
-                ?? Self.secrets(of: keyring)
+            let secrets = try kept.map { try Self.upgraded($0, with: backupSecret) } ?? Self.secrets(of: keyring)
             return RestoreResult(messages: UInt64(report.counts?.messages ?? 0), conversations: UInt64(report.counts?.conversations ?? 0),
-                                 secrets: secrets, keptDeviceKeyring: kept != nil)
+                                 secrets: secrets, keptDeviceKeyring: kept != nil, newKeys: newKeys)
         }
+    }
+
+    /// The device's keys after the user unlocked with `secret` on this phone: an old key slot that
+    /// secret opens becomes a version 3 slot (the next use of its secret), so the keys can rotate.
+    private static func upgraded(_ device: KeyringSecrets, with secret: BackupSecret) throws -> KeyringSecrets {
+        let keyring = try Self.keyring(device)
+        _ = try keyring.upgradeSlots(secret: secret)
+        return try Self.secrets(of: keyring)
     }
 
     private static func backupSecret(_ secret: UnlockSecret) throws -> BackupSecret {
@@ -585,23 +633,28 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         }
     }
 
-    /// A short blocking call off the caller's actor, with Keepsake errors mapped.
-    private func call<T>(_ body: @escaping () throws -> T) async throws -> T {
+    /// A short blocking call off the caller's actor, with Keepsake errors mapped; `inStorage` for
+    /// a call on the backup storage.
+    private func call<T>(inStorage: Bool = false, _ body: @escaping () throws -> T) async throws -> T {
         // On a thread of its own (keepsakeBackground), never on the cooperative pool: a media
         // restore blocks its thread for minutes, and the pool has one thread per core.
-        try await keepsakeBackground { _ in try Self.mapped(body) }
+        try await keepsakeBackground { _ in try Self.mapped(inStorage: inStorage, body) }
     }
 
     /// A long call with a Cancellation raised when the calling task is cancelled.
-    private func cancellable<T>(_ body: @escaping (Cancellation) throws -> T) async throws -> T {
-        try await keepsakeBackground { cancellation in try Self.mapped { try body(cancellation) } }
+    private func cancellable<T>(inStorage: Bool = false, _ body: @escaping (Cancellation) throws -> T) async throws -> T {
+        try await keepsakeBackground { cancellation in try Self.mapped(inStorage: inStorage) { try body(cancellation) } }
     }
 
-    static func mapped<T>(_ body: () throws -> T) throws -> T {
+    /// Runs `body` with Keepsake errors mapped; in a call on the backup storage (`inStorage`),
+    /// damaged data there is `.storageDamaged` (repair the storage), not a damaged backup file.
+    static func mapped<T>(inStorage: Bool = false, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as KeepsakeError {
-            throw KeepsakeFlowError(failure(of: error), "\(error)")
+            var failure = failure(of: error)
+            if inStorage && (failure == .corrupted || failure == .truncated) { failure = .storageDamaged }
+            throw KeepsakeFlowError(failure, "\(error)")
         }
     }
 
@@ -623,17 +676,20 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         case .WrongPassword: return .wrongPassword
         case .KeyringRolledBack: return .keyringRolledBack
         case .LastSlot: return .lastSlot
+        case .UnauthenticatedKeyring: return .untrustedKeys
+        case .LegacySlot: return .legacySlot
         case .MediaUnavailable: return .mediaUnavailable
         // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
         case .InvalidArgument, .Internal: return .other
         // The restore replaces the chat store on purpose (replace: true).
         case .TargetExists: return .other
-        // The cloud is full or refused the account: the user acts (CloudMessages says where).
+        // The cloud is full or refused the account: the user acts (CloudMessages says where);
+        // otherwise it failed or could not be reached (offline): try again.
         case .Storage(_, let kind, _): return storageFailure(kind)
-        // The backup storage is busy (another device backing up): try again later.
-        case .RepositoryLocked: return .io
-        // A repository object is missing: damage, like a corrupted file.
-        case .ObjectMissing: return .corrupted
+        // Another device is backing up: wait until it has finished.
+        case .RepositoryLocked: return .storageBusy
+        // The storage lost an object this operation needs (a backup heals what it can itself).
+        case .ObjectMissing: return .storageDamaged
         }
     }
 }

@@ -57,7 +57,7 @@ public func blobStoreFailure(_ error: BlobStoreError) -> Failure {
     case .QuotaExceeded: return .storageFull
     case .Unauthorized: return .signInRequired
     case .Transient, .Throttled: return .storageUnavailable
-    case .NotFound, .Failed: return .io
+    case .NotFound, .Failed: return .storageUnavailable
     }
 }
 
@@ -67,6 +67,6 @@ func storageFailure(_ kind: StorageFailure) -> Failure {
     case .quotaExceeded: return .storageFull
     case .unauthorized: return .signInRequired
     case .transient, .throttled: return .storageUnavailable
-    case .other: return .io
+    case .other: return .storageUnavailable
     }
 }

@@ -199,11 +199,51 @@ public struct BackupSummary: Sendable, Equatable {
     public var bytes: UInt64
     public var messages: UInt64
     public var media: MediaBackupCounts?
-    public init(path: String, bytes: UInt64, messages: UInt64, media: MediaBackupCounts? = nil) {
+    /// For a backup into the backup storage, what it healed there (nil for a single file).
+    public var healed: StorageHealing?
+    public init(path: String, bytes: UInt64, messages: UInt64, media: MediaBackupCounts? = nil,
+                healed: StorageHealing? = nil) {
         self.path = path
         self.bytes = bytes
         self.messages = messages
         self.media = media
+        self.healed = healed
+    }
+}
+
+/// What a backup into the backup storage found lost or damaged there and stored again: the new
+/// backup restores whole regardless. `partsLost` (packs the storage no longer had, or had cut
+/// short), `partsDamaged` (damaged index and data copies, and copies put back from this phone's
+/// cache), `olderBackupsDamaged` (older backups that can no longer be restored: repairing the
+/// storage removes them), `storageRolledBack` (the storage went back to an older state: backups
+/// made after that state are gone).
+public struct StorageHealing: Sendable, Equatable {
+    public var partsLost: UInt64
+    public var partsDamaged: UInt64
+    public var olderBackupsDamaged: UInt64
+    public var storageRolledBack: Bool
+    public init(partsLost: UInt64, partsDamaged: UInt64, olderBackupsDamaged: UInt64, storageRolledBack: Bool) {
+        self.partsLost = partsLost
+        self.partsDamaged = partsDamaged
+        self.olderBackupsDamaged = olderBackupsDamaged
+        self.storageRolledBack = storageRolledBack
+    }
+
+    /// Whether the user should be told.
+    public var foundDamage: Bool { partsLost > 0 || partsDamaged > 0 || olderBackupsDamaged > 0 || storageRolledBack }
+}
+
+/// What repairing the backup storage did: `backupsRemoved` could no longer be restored;
+/// `backupsMissingFiles` were kept although some of their photos and files are lost (their chats
+/// and other files restore).
+public struct StorageRepair: Sendable, Equatable {
+    public var nothingToRepair: Bool
+    public var backupsRemoved: Int
+    public var backupsMissingFiles: Int
+    public init(nothingToRepair: Bool, backupsRemoved: Int, backupsMissingFiles: Int) {
+        self.nothingToRepair = nothingToRepair
+        self.backupsRemoved = backupsRemoved
+        self.backupsMissingFiles = backupsMissingFiles
     }
 }
 
@@ -215,11 +255,22 @@ public struct RestoreResult: Sendable {
     public var conversations: UInt64
     public var secrets: KeyringSecrets
     public var keptDeviceKeyring: Bool
-    public init(messages: UInt64, conversations: UInt64, secrets: KeyringSecrets, keptDeviceKeyring: Bool = false) {
+    /// The backup's keys could not be trusted (an old key slot): `secrets` are new keys for this
+    /// phone, with no slot yet. Ask for a passkey and a recovery key before the next backup.
+    public var newKeys: Bool
+    /// From the backup storage: damaged backups passed over to find the newest intact one (any
+    /// of them may have been newer), and when the one restored was made (seconds since 1970).
+    public var damagedBackupsSkipped: Int
+    public var backupTime: Int64?
+    public init(messages: UInt64, conversations: UInt64, secrets: KeyringSecrets, keptDeviceKeyring: Bool = false,
+                newKeys: Bool = false, damagedBackupsSkipped: Int = 0, backupTime: Int64? = nil) {
         self.messages = messages
         self.conversations = conversations
         self.secrets = secrets
         self.keptDeviceKeyring = keptDeviceKeyring
+        self.newKeys = newKeys
+        self.damagedBackupsSkipped = damagedBackupsSkipped
+        self.backupTime = backupTime
     }
 }
 
@@ -259,12 +310,23 @@ public enum Failure: CaseIterable, Sendable {
     case lastSlot
     /// An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable.
     case mediaUnavailable
+    /// The backup's keys came through an old (version 2) key slot, whose seal anyone holding the
+    /// backup could have made: never kept; the phone sets up new keys.
+    case untrustedKeys
+    /// An old key slot blocks a rotation: unlock once with its secret on this phone, or remove it.
+    case legacySlot
+    /// A new password Keepsake refuses as too easy to guess (too short, too common, a pattern).
+    case weakPassword
     /// The cloud storage is full (iCloud's or Drive's quota): the user must free space.
     case storageFull
     /// The cloud account refused the app (signed out of iCloud, access withdrawn): the user must sign in.
     case signInRequired
-    /// The cloud storage could not be reached or kept throttling, after Keepsake's retries: try later.
+    /// The backup storage failed or could not be reached (offline, throttled), after Keepsake's retries: try again.
     case storageUnavailable
+    /// Another device is backing up to the same storage: wait until it has finished.
+    case storageBusy
+    /// The backup storage lacks or damaged data the operation needs: repair it, then back up again.
+    case storageDamaged
     case other
 }
 
@@ -313,8 +375,13 @@ public protocol BackupEngine: AnyObject {
     func inspectRepository() async throws -> BackupInfo?
     /// Starts the passkey assertion that unlocks the backup repository.
     func beginRepositoryUnlock() async throws -> PendingAssertion
-    /// Opens the backup repository with `secret` and restores the chats of its latest snapshot over
-    /// the chat store, atomically; `device` as for `restore`. The attachments' files follow with
+    /// Repairs the backup storage with the device keyring: removes backups that can no longer be
+    /// restored and replaces damaged parts, keeping everything intact; the next backup stores
+    /// everything again. `.storageBusy` while another device backs up.
+    func repairStorage(_ secrets: KeyringSecrets) async throws -> StorageRepair
+    /// Opens the backup repository with `secret` and restores the chats of its newest intact
+    /// snapshot over the chat store, atomically (the result says when damaged ones were passed
+    /// over); `device` as for `restore`. The attachments' files follow with
     /// `restoreMedia`: until that run finishes `mediaRestorePending()` is true, even after the app
     /// was killed.
     func restoreFromRepository(with secret: UnlockSecret, device: KeyringSecrets?,

@@ -17,6 +17,8 @@ public struct BackupUiState: Sendable, Equatable {
         /// Backing up into the repository: the chats (`.backup`), then the files (`.media`:
         /// `ProgressText.of` says "files x of y"); nil until the first report.
         case backingUpWithMedia(OperationProgress?)
+        /// Repairing the backup storage (after a message offered `.repairStorage`).
+        case repairingStorage
     }
 
     public var loaded = false
@@ -36,7 +38,7 @@ public struct BackupUiState: Sendable, Equatable {
 }
 
 /// The fewest characters Keepsake accepts in a new password.
-public let minPasswordChars = 8
+public let minPasswordChars = 12
 
 /// Backup screen logic. One operation at a time; `cancel()` stops the running one and leaves the
 /// stored keyring and the last backup as they were.
@@ -189,6 +191,20 @@ public final class BackupViewModel {
             history.record(last)
             state.lastBackup = last
             finish(.backedUp(summary))
+        }
+    }
+
+    /// Repairs the backup storage with the device's keyring, when a backup or failure offered
+    /// `.repairStorage`: backups that can no longer be restored are removed, damaged parts
+    /// replaced; the message then asks for a backup, which stores everything again.
+    @discardableResult
+    public func repairStorage() -> Task<Void, Never>? {
+        start(.repairingStorage) { [self] in
+            guard let secrets = try vault.load() else {
+                return finish(.error("Turn on backups first: add a passkey or a recovery key."))
+            }
+            defer { secrets.wipe() }
+            finish(.repaired(try await engine.repairStorage(secrets)))
         }
     }
 

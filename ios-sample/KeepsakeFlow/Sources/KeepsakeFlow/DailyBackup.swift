@@ -135,12 +135,13 @@ public final class DailyBackupRunner: @unchecked Sendable {
         return .completed(last)
     }
 
-    /// Storage and database failures may pass; the others need the user.
+    /// Storage and database failures, and a backup storage offline or busy with another device,
+    /// may pass; the others need the user.
     private static func result(of error: Error) -> ScheduledRunResult {
         if error is CancellationError { return .stopped }
         let failure = (error as? KeepsakeFlowError)?.failure ?? .other
         if failure == .cancelled { return .stopped }
-        return .failed(failure, willRetry: [.io, .database, .other, .storageUnavailable].contains(failure))
+        return .failed(failure, willRetry: [.io, .database, .other, .storageUnavailable, .storageBusy].contains(failure))
     }
 }
 
@@ -155,7 +156,7 @@ extension UserMessage {
         case .failed(let failure, let willRetry):
             let message = of(failure)
             return UserMessage((willRetry ? "Daily backup failed, retrying later: " : "Daily backup failed: ") + message.text,
-                               isError: true, offerRecoveryKey: message.offerRecoveryKey)
+                               isError: true, offerRecoveryKey: message.offerRecoveryKey, action: message.action)
         }
     }
 }

@@ -16,7 +16,20 @@ public enum RestoreUiState: Sendable, Equatable {
     case restoring(BackupInfo, OperationProgress?)
     /// The chats are back. `keptDeviceKeyring`: the backup's keys were not newer than this
     /// device's, which keeps its own (slots revoked since the backup stay revoked).
-    case restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool = false)
+    /// `newKeys`: the backup's keys could not be trusted and the phone set up new ones;
+    /// `damagedBackupsSkipped`: damaged backups in the backup storage were passed over for the
+    /// newest intact one, made at `backupTime` (seconds since 1970).
+    case restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool = false, newKeys: Bool = false,
+                  damagedBackupsSkipped: Int = 0, backupTime: Int64? = nil)
+
+    /// What the screen says once restored (nil before).
+    public var restoredMessage: UserMessage? {
+        guard case .restored(let messages, let conversations, let kept, let newKeys, let skipped, let time) = self else {
+            return nil
+        }
+        return .restored(messages: messages, conversations: conversations, keptDeviceKeyring: kept, newKeys: newKeys,
+                         damagedSkipped: skipped, backupTime: time)
+    }
 }
 
 extension BackupInfo {
@@ -172,7 +185,8 @@ public final class RestoreViewModel {
                 try vault.save(result.secrets)
                 // The chats are ready first: the app can show them while the files follow.
                 state = .restored(messages: result.messages, conversations: result.conversations,
-                                  keptDeviceKeyring: result.keptDeviceKeyring)
+                                   keptDeviceKeyring: result.keptDeviceKeyring, newKeys: result.newKeys,
+                                   damagedBackupsSkipped: result.damagedBackupsSkipped, backupTime: result.backupTime)
                 if info.fromRepository { startMedia(.mediaFollows) }
             } catch {
                 state = .chooseUnlock(info, UserMessage.of(error: error))

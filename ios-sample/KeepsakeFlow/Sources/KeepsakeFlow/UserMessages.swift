@@ -1,16 +1,30 @@
 // The words the screens show for each outcome, in one place so both screens say the same thing
 // and the tests can check that every failure gets a specific message.
+import Foundation
+
+/// What a message offers the user to do next.
+public enum UserAction: Sendable, Equatable {
+    /// Repair the backup storage (`BackupViewModel.repairStorage`), then back up again.
+    case repairStorage
+    /// Try again in a few minutes (another device is backing up).
+    case tryAgainLater
+    /// Sign in to the backup storage again (or reconnect), then try again.
+    case signInAgain
+}
 
 /// A message for the user, with whether it is an error and what the screen can offer next.
 public struct UserMessage: Sendable, Equatable {
     public var text: String
     public var isError: Bool
     public var offerRecoveryKey: Bool
+    /// What the screen offers to do about it (a button), if anything.
+    public var action: UserAction?
 
-    public init(_ text: String, isError: Bool, offerRecoveryKey: Bool = false) {
+    public init(_ text: String, isError: Bool, offerRecoveryKey: Bool = false, action: UserAction? = nil) {
         self.text = text
         self.isError = isError
         self.offerRecoveryKey = offerRecoveryKey
+        self.action = action
     }
 
     static func error(_ text: String) -> UserMessage { UserMessage(text, isError: true) }
@@ -46,9 +60,25 @@ public struct UserMessage: Sendable, Equatable {
         case .lastSlot:
             return .error("This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.")
         case .mediaUnavailable: return .info("This photo or file was not in the backup.")
+        case .untrustedKeys:
+            return .error("This backup was made by an older version of the app and its keys cannot be verified. "
+                          + "Your chats can be restored, but set up new backup keys on this phone.")
+        case .legacySlot:
+            return .error("One of your backup keys is from an older version of the app. Unlock once with it on this phone, "
+                          + "or remove it, then try again.")
+        case .weakPassword: return .error("This password is too easy to guess. Use a phrase of four or more unrelated words.")
         case .storageFull: return .error("The backup storage is full. Free up space, then back up again.")
-        case .signInRequired: return .error("The backup storage needs you to sign in again.")
-        case .storageUnavailable: return .error("The backup storage could not be reached. It will be tried again later.")
+        case .signInRequired:
+            return UserMessage("The backup storage needs you to sign in again.", isError: true, action: .signInAgain)
+        case .storageUnavailable:
+            return UserMessage("The backup storage could not be reached. Check your connection, or sign in to it again, then try again.",
+                               isError: true, action: .signInAgain)
+        case .storageBusy:
+            return UserMessage("Another device is backing up to the same storage. Try again when it has finished.",
+                               isError: true, action: .tryAgainLater)
+        case .storageDamaged:
+            return UserMessage("Your backup storage is missing or has damaged data. Repair it, then back up again.",
+                               isError: true, action: .repairStorage)
         case .other: return .error("Something went wrong.")
         }
     }
@@ -64,16 +94,62 @@ public struct UserMessage: Sendable, Equatable {
               + "with it, so delete them if it may be in the wrong hands.")
     }
 
-    /// What to say after a restore; `keptDeviceKeyring` when the backup's keys were older than this phone's.
-    public static func restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool) -> UserMessage {
-        .info("Restored \(messages) messages in \(conversations) conversations."
-              + (keptDeviceKeyring ? " This phone keeps its current backup keys: keys removed since that backup stay revoked." : ""))
+    /// What to say after a restore; `keptDeviceKeyring` when the backup's keys were older than this
+    /// phone's, `newKeys` when they could not be trusted and the phone set up new ones;
+    /// `damagedSkipped` damaged backups passed over for the newest intact one, made at `backupTime`.
+    public static func restored(messages: UInt64, conversations: UInt64, keptDeviceKeyring: Bool,
+                                newKeys: Bool = false, damagedSkipped: Int = 0, backupTime: Int64? = nil) -> UserMessage {
+        var text = "Restored \(messages) messages in \(conversations) conversations."
+        if keptDeviceKeyring { text += " This phone keeps its current backup keys: keys removed since that backup stay revoked." }
+        if newKeys {
+            text += " The backup was made by an older version of the app, so this phone set up new backup keys: "
+                + "add a passkey and a recovery key before the next backup."
+        }
+        if damagedSkipped > 0 {
+            let from = backupTime.map { ", from \(time($0))" } ?? ""
+            text += " \(backups(damagedSkipped)) in the backup storage \(were(damagedSkipped)) damaged: this is the newest intact one\(from)."
+        }
+        return .info(text)
     }
 
-    /// What to say after a backup; with media, what became of the photos and files.
+    /// What to say after a backup; with media, what became of the photos and files; what it healed.
     public static func backedUp(_ summary: BackupSummary) -> UserMessage {
-        guard let media = summary.media else { return .info("Backup complete.") }
-        return .info("Backup complete: \(mediaCounts(media)).")
+        var done = summary.media.map { UserMessage.info("Backup complete: \(mediaCounts($0)).") } ?? .info("Backup complete.")
+        guard let healed = summary.healed, healed.foundDamage else { return done }
+        done.text += " " + healing(healed)
+        done.action = healed.olderBackupsDamaged > 0 ? .repairStorage : nil
+        return done
+    }
+
+    /// What a backup healed in the backup storage, in words.
+    public static func healing(_ healed: StorageHealing) -> String {
+        var parts: [String] = []
+        if healed.partsLost > 0 || healed.partsDamaged > 0 {
+            let counts = [healed.partsLost > 0 ? "\(healed.partsLost) lost" : nil,
+                          healed.partsDamaged > 0 ? "\(healed.partsDamaged) damaged" : nil].compactMap { $0 }
+            parts.append("Your backup storage lost or damaged some data (\(counts.joined(separator: ", "))); this backup restored it.")
+        }
+        if healed.olderBackupsDamaged > 0 {
+            let n = Int(healed.olderBackupsDamaged)
+            parts.append("\(backups(n)) \(were(n)) damaged and can no longer be restored: repair the backup storage to remove \(n == 1 ? "it" : "them").")
+        }
+        if healed.storageRolledBack {
+            parts.append("Your backup storage went back to an older state: backups made after it are gone, this one is complete.")
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// What to say after repairing the backup storage.
+    public static func repaired(_ repair: StorageRepair) -> UserMessage {
+        if repair.nothingToRepair { return .info("Your backup storage is in order.") }
+        var text = "Backup storage repaired."
+        if repair.backupsRemoved > 0 {
+            text += " \(backups(repair.backupsRemoved)) that could no longer be restored \(were(repair.backupsRemoved)) removed."
+        }
+        if repair.backupsMissingFiles > 0 {
+            text += " \(backups(repair.backupsMissingFiles)) \(were(repair.backupsMissingFiles)) kept without some photos or files that are lost."
+        }
+        return .info(text + " Back up now to store everything again.")
     }
 
     /// The media counts of a backup, as the Backup screen shows them.
@@ -111,6 +187,17 @@ public struct UserMessage: Sendable, Equatable {
     }
 
     private static func files(_ n: UInt64) -> String { n == 1 ? "1 photo or file" : "\(n) photos and files" }
+    private static func backups(_ n: Int) -> String { n == 1 ? "1 backup" : "\(n) backups" }
+    private static func were(_ n: Int) -> String { n == 1 ? "was" : "were" }
+
+    /// A backup's time for people: "2026-12-06 21:57 UTC".
+    private static func time(_ secondsSince1970: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(secondsSince1970))) + " UTC"
+    }
 
     /// What to say when a ceremony did not succeed; nil for success and for a plain cancel.
     public static func of<Value>(_ outcome: PasskeyOutcome<Value>) -> UserMessage? {

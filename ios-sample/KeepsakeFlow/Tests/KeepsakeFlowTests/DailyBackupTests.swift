@@ -140,6 +140,17 @@ final class DailyBackupTests: XCTestCase {
         XCTAssertEqual(UserMessage.of(corrupted).text, "Daily backup failed: " + UserMessage.of(.corrupted).text)
     }
 
+    func testABusyOrUnreachableBackupStorageRetriesLaterAndADamagedOneWaitsForTheUser() async throws {
+        try await enableBackups()
+        for (failure, retry) in [(Failure.storageBusy, true), (.storageUnavailable, true), (.storageDamaged, false)] {
+            vault.failure = KeepsakeFlowError(failure, "the backup storage said no")
+            let result = await runner().run()
+            XCTAssertEqual(result, .failed(failure, willRetry: retry))
+            XCTAssertEqual(UserMessage.of(result).action, UserMessage.of(failure).action)
+        }
+        XCTAssertNil(history.last())
+    }
+
     func testARolledBackKeyringFailsTheRunWithoutARetryAndWritesNothing() async throws {
         try await enableBackups()
         // The sealed generation is newer than the keyring the vault holds (older public bytes).

@@ -124,6 +124,14 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
     var onMediaRestoreStart: (@MainActor () -> Void)?
     /// What was called, in order: "backup", "restore", "media", "load <id>".
     var calls: [String] = []
+    /// What the next backup with media reports it healed in the backup storage (used once).
+    var nextHealing: StorageHealing?
+    /// When set, the next backup with media fails with it (used once): the storage offline, busy or damaged.
+    var nextStorageFailure: Failure?
+    /// Damaged backups in the backup storage: a restore passes them over, a repair removes them.
+    var damagedBackups = 0
+    /// When the repository's latest intact snapshot was made (seconds since 1970).
+    let snapshotTime: Int64 = 1_765_000_000
 
     private func secrets(_ keyring: FakeKeyring) -> KeyringSecrets {
         let s = KeyringSecrets(rootKey: [UInt8](repeating: 7, count: 32), publicKeyring: Data(keyring.publicBytes.utf8),
@@ -221,6 +229,10 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
     func backUpWithMedia(_ s: KeyringSecrets, progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> BackupSummary {
         let keyring = try keyring(s)
         calls.append("backup")
+        if let failure = nextStorageFailure {
+            nextStorageFailure = nil
+            throw KeepsakeFlowError(failure, "the backup storage said no")
+        }
         let messages = UInt64(messagesByConversation.values.map(\.count).reduce(0, +))
         progress(OperationProgress(phase: .backup, done: 0, total: messages))
         await gate?.wait()
@@ -244,7 +256,16 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
                                        filesSkipped: UInt64(readable.count - kept.count), bytesStored: total,
                                        filesRead: UInt64(kept.count),
                                        filesUnreadable: UInt64(attachments.filter { $0.bytes != nil && unreadable.contains($0.id) }.count))
-        return BackupSummary(path: "repository", bytes: total, messages: messages, media: counts)
+        defer { nextHealing = nil }
+        return BackupSummary(path: "repository", bytes: total, messages: messages, media: counts, healed: nextHealing)
+    }
+
+    func repairStorage(_ s: KeyringSecrets) async throws -> StorageRepair {
+        _ = try keyring(s)
+        calls.append("repair")
+        let removed = damagedBackups
+        damagedBackups = 0
+        return StorageRepair(nothingToRepair: removed == 0, backupsRemoved: removed, backupsMissingFiles: 0)
     }
 
     func inspectRepository() async throws -> BackupInfo? {
@@ -271,7 +292,8 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
         restoring = latest
         lastRestored = latest
         return RestoreResult(messages: latest.messages, conversations: UInt64(conversationList.count),
-                             secrets: secrets(keep ? mine! : latest.keyring), keptDeviceKeyring: keep)
+                             secrets: secrets(keep ? mine! : latest.keyring), keptDeviceKeyring: keep,
+                             damagedBackupsSkipped: damagedBackups, backupTime: snapshotTime)
     }
 
     func mediaRestorePending() async throws -> Bool { restoring != nil }
@@ -349,10 +371,21 @@ final class FakeEngine: BackupEngine, @unchecked Sendable {
 
     func beginUnlock(_ path: String) async throws -> PendingAssertion { Assertion(request: prfRequest()) }
 
+    /// The backups' keys came through an old (version 2) key slot: a restore gives the chats and
+    /// new keys without slots, as the real engine does on `UnauthenticatedKeyring`.
+    var untrustedKeys = false
+
     func restore(_ path: String, with secret: UnlockSecret, device: KeyringSecrets?,
                  progress: @escaping @Sendable (OperationProgress) -> Void) async throws -> RestoreResult {
         let backup = try read(path)
         try unlock(backup.slots, secret)
+        if untrustedKeys {
+            let fresh = FakeKeyring(id: "keyring-\(nextId)", generation: 1, slots: [])
+            nextId += 1
+            versions[fresh.publicBytes] = fresh
+            return RestoreResult(messages: backup.messages ?? 0, conversations: UInt64(conversationList.count),
+                                 secrets: secrets(fresh), newKeys: true)
+        }
         // The device keeps its own keyring when the backup's is the same one and not newer.
         let mine = device.flatMap { try? keyring($0) }
         let keep = mine.map { $0.id == backup.keyring.id && backup.keyring.generation <= $0.generation } ?? false

@@ -283,6 +283,21 @@ final class FlowTests: XCTestCase {
         try expect(info.canUsePasskey && info.canUseRecoveryKey && info.messageCount == 1, "info \(info)")
     }
 
+    func testKeysFromAnOldKeySlotAreNeverKeptTheChatsRestoreAndThePhoneGetsNewKeys() async throws {
+        let f = try Fixture()
+        defer { f.close() }
+        let path = try await f.makeBackup()
+        let key = try unwrap(f.backup.state.newRecoveryKey)
+        try f.vault.clear()
+        f.engine.untrustedKeys = true
+        await f.restore.pickFile(path)!.value
+        await f.restore.unlockWithRecoveryKey(key)!.value
+        try expect(f.restore.state == .restored(messages: 1, conversations: 1, newKeys: true), "state \(f.restore.state)")
+        let message = UserMessage.restored(messages: 1, conversations: 1, keptDeviceKeyring: false, newKeys: true)
+        try expect(message.text.contains("set up new backup keys"), "message \(message)")
+        try expect(try await f.vaultSlots().isEmpty, "the backup's keys were kept")
+    }
+
     func testAMistypedRecoveryKeySaysTypoAWrongOneSaysWrongKeyTheRightOneRestores() async throws {
         let f = try Fixture()
         defer { f.close() }

@@ -95,7 +95,8 @@ final class MediaFlowTests: XCTestCase {
         try expect(info.fromRepository && info.canUsePasskey && info.canUseRecoveryKey && info.canUsePassword, "info \(info)")
         await f.restore.unlockWithRecoveryKey(key)!.value
         // The same phone: it keeps its own keyring.
-        try expect(f.restore.state == .restored(messages: 1, conversations: 1, keptDeviceKeyring: true), "state \(f.restore.state)")
+        try expect(f.restore.state == .restored(messages: 1, conversations: 1, keptDeviceKeyring: true, backupTime: f.engine.snapshotTime),
+                   "state \(f.restore.state)")
         try expect(f.restore.media.running && f.restore.media.message == .mediaFollows, "media \(f.restore.media)")
         try await eventually { f.restore.media.progress != nil }
         if case .restored = stateAtMediaStart {} else { throw Expectation(description: "the media restore began on \(String(describing: stateAtMediaStart))") }

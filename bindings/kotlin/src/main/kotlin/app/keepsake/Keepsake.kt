@@ -94,8 +94,8 @@ class OutputStreamSink(private val out: java.io.OutputStream) : ByteSink {
 
 /** A [ByteSource] reading from an [java.io.InputStream] (a download stream). */
 class InputStreamSource(private val input: java.io.InputStream) : ByteSource {
-    override fun read(maxLen: UInt): ByteArray {
-        val buffer = ByteArray(minOf(maxLen.toInt(), 1 shl 16))
+    override fun read(maxLen: Long): ByteArray {
+        val buffer = ByteArray(minOf(maxLen, 1L shl 16).toInt())
         val n = input.read(buffer)
         return if (n <= 0) ByteArray(0) else buffer.copyOf(n)
     }

@@ -131,3 +131,15 @@ fun Repository.restoreMediaFlow(
  */
 suspend fun Repository.loadMedia(stateDir: String, attachmentId: Long, sink: MediaSink, snapshotId: String? = null): MediaItem =
     keepsakeIo { this.fetchMedia(stateDir, attachmentId, sink, snapshotId) }
+
+/**
+ * Releases a built-in source (`directoryMediaSource`) now: a Rust object behind the
+ * [MediaSource] interface, which has no `close()` of its own. Does nothing for the app's own.
+ */
+fun MediaSource.close() = (this as? AutoCloseable)?.close() ?: Unit
+
+/**
+ * Releases a built-in sink (`directoryMediaSink`) now: a Rust object behind the [MediaSink]
+ * interface, which has no `close()` of its own. Does nothing for the app's own.
+ */
+fun MediaSink.close() = (this as? AutoCloseable)?.close() ?: Unit

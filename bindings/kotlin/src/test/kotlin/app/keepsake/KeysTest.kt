@@ -6,9 +6,11 @@ package app.keepsake
 import java.io.File
 import org.junit.AfterClass
 import org.junit.BeforeClass
+import kotlinx.coroutines.runBlocking
 import org.junit.Test
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertIs
 import kotlin.test.assertTrue
 
 class KeysTest {
@@ -61,13 +63,34 @@ class KeysTest {
             assertTrue(keyring.slots().isEmpty(), "a refused password left a slot")
             val slot = keyring.addPassword("Password", PASSWORD)
             assertEquals(SlotKind.PASSWORD, slot.kind)
-            assertEquals(2, slot.version.toInt())
+            assertEquals(3, slot.version.toInt())
             assertEquals(ids(listOf(slot)), ids(keyring.slots()))
             val path = backup(keyring, "password.keepsake")
             assertEquals(null, verifyWith(path, BackupSecret.password(PASSWORD)), "the password does not open the backup")
             assertTrue(verifyWith(path, BackupSecret.password("$PASSWORD!")) is KeepsakeException.WrongPassword)
             // The backup's own slot list says what a new phone can use.
             assertEquals(listOf(SlotKind.PASSWORD), inspectBackup(path).slots.map { it.kind })
+        }
+    }
+
+    @Test
+    fun aRemovedPasswordIsWrongPasswordNeverAPasskeyMessage(): Unit = runBlocking {
+        Keyring.create().use { keyring ->
+            keyring.recoveryKey("Paper")
+            val slot = keyring.addPasswordSlot("Password", PASSWORD)
+            val before = backup(keyring, "password-before.keepsake")
+            keyring.removeSlot(slot.id)
+            val after = backup(keyring, "password-after.keepsake")
+            assertEquals(null, verifyWith(before, BackupSecret.password(PASSWORD)), "an older backup still opens")
+            val error = verifyWith(after, BackupSecret.password(PASSWORD))
+            assertIs<KeepsakeException.WrongPassword>(error, "$error")
+            val message = checkNotNull(error.message)
+            assertTrue(message.startsWith("Wrong password") && "passkey" !in message, message)
+            val restored = File(work, "password-restored.db").path
+            val viaFlow = BackupSecret.password(PASSWORD).use { secret ->
+                runCatching { restoreFlow(after, secret, restored).result() }.exceptionOrNull()
+            }
+            assertIs<KeepsakeException.WrongPassword>(viaFlow, "$viaFlow")
         }
     }
 

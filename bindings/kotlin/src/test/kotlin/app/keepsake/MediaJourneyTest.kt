@@ -77,8 +77,12 @@ class MediaJourneyTest {
             assertEquals(1, summary.filesAbsent)
             assertEquals(media.sumOf { (it.bytes?.size ?: 0).toLong() }, summary.bytesStored)
             assertEquals(7, report.media!!.filesRead)
-            // The forwarded photo is stored once.
-            assertTrue(report.bytesUploaded < summary.bytesStored, "$report")
+            // The forwarded photo is stored once. Media packs hold whole 1 MiB blocks, so the upload
+            // is the distinct files' bytes rounded up to a block (plus the chats, index and
+            // snapshot): 4 MiB here, where the forward stored again would take a fifth block.
+            val block = 1L shl 20
+            val distinct = summary.bytesStored - beach.size
+            assertTrue(report.bytesUploaded < (distinct / block + 1) * block + block / 4, "$report")
             progress.zipWithNext().forEach { (a, b) -> assertTrue(b.done >= a.done, "progress went back: $a then $b") }
             val lastMedia = progress.last { it.phase == ProgressPhase.MEDIA }
             assertEquals(8L to 8L, lastMedia.filesDone to lastMedia.filesTotal)

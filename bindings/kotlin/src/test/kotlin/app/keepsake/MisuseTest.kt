@@ -129,6 +129,25 @@ class MisuseTest {
     }
 
     @Test
+    fun `built-in stores, sources and sinks close without a cast and then fail as arguments`() {
+        val store = memoryBlobStore()
+        store.close()
+        expectClosed { Repository.create(store, keyring) }
+        val sink = directoryMediaSink(File(work, "sink").path)
+        sink.close()
+        val source = directoryMediaSource(File(work, "media").path)
+        source.close()
+        Repository.create(memoryBlobStore(), keyring).use { repository ->
+            ChatStore.open(dbPath).use { chats -> expectClosed { repository.backupWithMedia(chats, source) } }
+            expectClosed { repository.fetchMedia(File(work, "state").path, 1, sink) }
+        }
+        // An app's own store has nothing to release: close() leaves it usable.
+        val own = MapStore()
+        own.close()
+        Repository.create(own, keyring).close()
+    }
+
+    @Test
     fun `an object closed elsewhere never frees memory a running call uses`() {
         // Close the keyring on another thread while backups keep passing it: each call either
         // runs on a live clone or fails with IllegalStateException, never anything else.

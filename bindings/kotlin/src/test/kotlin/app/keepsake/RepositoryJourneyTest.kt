@@ -489,11 +489,14 @@ class RepositoryJourneyTest(private val kind: StoreKind) {
         val pack = store.list("data/").first().name
         val bytes = store.inner.get(pack, null)
         bytes[20] = (bytes[20].toInt() xor 1).toByte() // inside the first chunk's ciphertext
-        store.inner.put(pack, bytes)
-        assertFailsWith<KeepsakeException.Corrupted> { repository.checkFlow(1.0).result() }
+        store.inner.put(pack.name, bytes)
         val target = File(tempDir("keepsake-damaged"), "restored.db")
         assertFailsWith<KeepsakeException.Corrupted> { repository.restoreFlow(target.path).result() }
         assertTrue(!target.exists())
+        // Check reports it, with every problem, instead of throwing (RepositoryHealingTest heals it).
+        val report = repository.checkFlow(1.0).result()
+        assertEquals(CheckVerdict.BROKEN, report.verdict)
+        assertTrue(report.problems.any { it.kind == ProblemKind.DAMAGED_CHUNK && it.objectName == pack.name }, "${report.problems}")
     }
 }
 

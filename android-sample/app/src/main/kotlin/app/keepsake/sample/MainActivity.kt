@@ -58,6 +58,7 @@ import app.keepsake.sample.flow.ProgressText
 import app.keepsake.sample.flow.RestoreUiState
 import app.keepsake.sample.flow.RestoreViewModel
 import app.keepsake.sample.flow.SlotInfo
+import app.keepsake.sample.flow.UserAction
 import app.keepsake.sample.flow.UserMessage
 import app.keepsake.sample.flow.UserMessages
 import java.io.File
@@ -243,7 +244,15 @@ private fun BackupScreen(backup: BackupViewModel) {
         val text = UserMessages.of(run.result).text
         Text("${DateFormat.getDateTimeInstance().format(Date(run.finishedAtEpochMillis))}: $text", modifier = Modifier.testTag("last-scheduled-run"))
     }
-    state.message?.let { MessageText(it) }
+    state.message?.let { message ->
+        MessageText(message)
+        // The backup storage lost or damaged data no backup can bring back: offer the repair.
+        if (message.action == UserAction.REPAIR_STORAGE) {
+            OutlinedButton(onClick = { backup.repairStorage() }, enabled = state.work == null, modifier = Modifier.testTag("repair-storage")) {
+                Text("Repair backup storage")
+            }
+        }
+    }
 }
 
 @Composable

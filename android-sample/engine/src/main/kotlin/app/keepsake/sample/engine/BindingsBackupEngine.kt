@@ -18,6 +18,7 @@ import app.keepsake.Conversation
 import app.keepsake.ConversationKind
 import app.keepsake.DeliveryState
 import app.keepsake.EnrollmentOutcome
+import app.keepsake.Healing
 import app.keepsake.KeepsakeException
 import app.keepsake.Keyring
 import app.keepsake.MediaBackupReport
@@ -62,6 +63,8 @@ import app.keepsake.sample.flow.Progress
 import app.keepsake.sample.flow.RestoreResult
 import app.keepsake.sample.flow.SlotInfo
 import app.keepsake.sample.flow.SlotKind
+import app.keepsake.sample.flow.StorageHealing
+import app.keepsake.sample.flow.StorageRepair
 import app.keepsake.sample.flow.UnlockSecret
 import java.io.File
 import java.security.SecureRandom
@@ -186,7 +189,12 @@ class BindingsBackupEngine(
 
     override suspend fun addPassword(secrets: KeyringSecrets, label: String, password: String): KeyringSecrets = call {
         keyring(secrets).use { k ->
-            k.addPassword(label, password)
+            try {
+                k.addPassword(label, password)
+            } catch (e: KeepsakeException.InvalidArgument) {
+                // The core's strength rule (length, common passwords, patterns) says why.
+                throw KeepsakeFlowException(Failure.WEAK_PASSWORD, e.message.orEmpty())
+            }
             adoptIfPossible(k)
             k.secrets()
         }
@@ -218,16 +226,32 @@ class BindingsBackupEngine(
 
     override suspend fun backUpWithMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): BackupSummary =
         io { cancellation ->
-            keyring(secrets).use { k ->
-                // Created with the keyring's slots the first time; later its new slots are adopted.
-                val repository = repositoryFor(k, adopt = true)
-                val options = BackupOptions(knownGeneration = secrets.generation, extraMetadata = emptyMap())
-                val report = repository.backupWithMedia(
-                    store(), fileMediaSource(mediaDir), mediaOptions, options, listener(onProgress), cancellation,
-                )
-                BackupSummary(repositoryName, report.bytesUploaded, report.counts.messages, report.media?.let(::mediaCounts))
+            inStorage {
+                keyring(secrets).use { k ->
+                    // Created with the keyring's slots the first time; later its new slots are adopted.
+                    val repository = repositoryFor(k, adopt = true)
+                    val options = BackupOptions(knownGeneration = secrets.generation, extraMetadata = emptyMap())
+                    val report = repository.backupWithMedia(
+                        store(), fileMediaSource(mediaDir), mediaOptions, options, listener(onProgress), cancellation,
+                    )
+                    BackupSummary(
+                        repositoryName, report.bytesUploaded, report.counts.messages, report.media?.let(::mediaCounts),
+                        healed = storageHealing(report.healing),
+                    )
+                }
             }
         }
+
+    override suspend fun repairStorage(secrets: KeyringSecrets): StorageRepair = call {
+        inStorage {
+            if (!repositoryExists()) throw KeepsakeFlowException(Failure.OTHER, "no backup storage to repair yet")
+            val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
+            // Applied at once: the sample's button is the user's go-ahead (an app may show the
+            // dry run, repair(false), first).
+            val report = repository.repair(true)
+            StorageRepair(report.nothingToRepair, report.snapshotsRemoved.size, report.mediaLost.size)
+        }
+    }
 
     override suspend fun inspectRepository(): BackupInfo? = call {
         if (repositoryExists()) BackupInfo(repositoryName, 0, emptyList(), null, fromRepository = true) else null
@@ -243,14 +267,34 @@ class BindingsBackupEngine(
         device: KeyringSecrets?,
         onProgress: (Progress) -> Unit,
     ): RestoreResult = io { cancellation ->
+        inStorage { restoreRepository(secret, device, onProgress, cancellation) }
+    }
+
+    private fun restoreRepository(
+        secret: UnlockSecret,
+        device: KeyringSecrets?,
+        onProgress: (Progress) -> Unit,
+        cancellation: app.keepsake.Cancellation,
+    ): RestoreResult =
         backupSecret(secret).use { s ->
             // Opening checks the secret before the chat store is touched.
             val repository = Repository.open(blobs(), s, cacheDir)
             try {
-                repository.keyring().use { fromBackup ->
-                    val kept = device?.takeIf { keepsDevice(it, fromBackup) }
-                    val latest = repository.snapshots().lastOrNull()
-                        ?: throw KeepsakeFlowException(Failure.OTHER, "the repository holds no backup yet")
+                // Keys that came through an old (version 2) slot are never kept: the phone sets up
+                // new ones that re-key the repository's (adopted once a slot is added).
+                val (trusted, newKeys) = try {
+                    repository.keyring() to false
+                } catch (e: KeepsakeException.UnauthenticatedKeyring) {
+                    repository.rekeyedKeyring() to true
+                }
+                trusted.use { fromBackup ->
+                    val kept = device?.takeIf { !newKeys && keepsDevice(it, fromBackup) }
+                    // The newest intact snapshot; damaged ones are passed over, and the user told.
+                    val history = repository.history()
+                    val latest = history.snapshots.lastOrNull() ?: throw when {
+                        history.damaged.isEmpty() -> KeepsakeFlowException(Failure.OTHER, "the repository holds no backup yet")
+                        else -> KeepsakeFlowException(Failure.STORAGE_DAMAGED, "every backup in the storage is damaged")
+                    }
                     closeStore()
                     val report = repository.restore(chatDatabase, latest.id, true, listener(onProgress), cancellation)
                     // From here the files of this snapshot are due, also after the app was killed.
@@ -258,35 +302,42 @@ class BindingsBackupEngine(
                     writeAtomically(mediaPendingFile, latest.id)
                     keep(repository)
                     val counts = report.counts
-                    val secrets = kept?.let { KeyringSecrets(it.rootKey(), it.publicKeyring(), it.generation) } ?: fromBackup.secrets()
-                    RestoreResult(counts?.messages ?: 0, counts?.conversations ?: 0, secrets, kept != null)
+                    val secrets = kept?.let { upgraded(it, s) } ?: fromBackup.secrets()
+                    RestoreResult(
+                        counts?.messages ?: 0, counts?.conversations ?: 0, secrets, kept != null, newKeys,
+                        damagedBackupsSkipped = history.damaged.size,
+                        backupTimeEpochSeconds = latest.time,
+                    )
                 }
             } catch (e: Throwable) {
                 if (synchronized(lock) { openRepository } !== repository) repository.close()
                 throw e
             }
         }
-    }
 
     override suspend fun mediaRestorePending(): Boolean = call { mediaPendingFile.isFile }
 
     override suspend fun restoreMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): MediaRestoreSummary =
-        io { cancellation ->
-            val snapshot = restoredSnapshot()
-            val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
-            mediaStateDir.mkdirs()
-            val report = repository.restoreMedia(mediaStateDir.path, fileMediaSink(::mediaFileOf), snapshot, null, listener(onProgress), cancellation)
-            // Done: a file lost to damage stays lost, another run would not bring it back.
-            mediaPendingFile.delete()
-            mediaSummary(report)
-        }
+        io { cancellation -> inStorage { restoreMediaOf(secrets, onProgress, cancellation) } }
 
-    override suspend fun loadMedia(secrets: KeyringSecrets, attachmentId: Long): MediaFile = call {
+    private fun restoreMediaOf(secrets: KeyringSecrets, onProgress: (Progress) -> Unit, cancellation: app.keepsake.Cancellation): MediaRestoreSummary {
         val snapshot = restoredSnapshot()
         val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
         mediaStateDir.mkdirs()
-        val item = repository.fetchMedia(mediaStateDir.path, attachmentId, fileMediaSink(::mediaFileOf), snapshot)
-        MediaFile(item.attachmentId, mediaFileOf(item).path, item.mime, item.size)
+        val report = repository.restoreMedia(mediaStateDir.path, fileMediaSink(::mediaFileOf), snapshot, null, listener(onProgress), cancellation)
+        // Done: a file lost to damage stays lost, another run would not bring it back.
+        mediaPendingFile.delete()
+        return mediaSummary(report)
+    }
+
+    override suspend fun loadMedia(secrets: KeyringSecrets, attachmentId: Long): MediaFile = call {
+        inStorage {
+            val snapshot = restoredSnapshot()
+            val repository = keyring(secrets).use { repositoryFor(it, adopt = false) }
+            mediaStateDir.mkdirs()
+            val item = repository.fetchMedia(mediaStateDir.path, attachmentId, fileMediaSink(::mediaFileOf), snapshot)
+            MediaFile(item.attachmentId, mediaFileOf(item).path, item.mime, item.size)
+        }
     }
 
     /**
@@ -337,13 +388,19 @@ class BindingsBackupEngine(
     ): RestoreResult = io { cancellation ->
         backupSecret(secret).use { s ->
             // Unlocking first rebuilds the keyring and checks the secret before the store is touched.
-            keyringFromBackup(path, s).use { fromBackup ->
-                val kept = device?.takeIf { keepsDevice(it, fromBackup) }
+            // Keys that came through an old (version 2) slot are never kept: new ones instead.
+            val (trusted, newKeys) = try {
+                keyringFromBackup(path, s) to false
+            } catch (e: KeepsakeException.UnauthenticatedKeyring) {
+                Keyring.create() to true
+            }
+            trusted.use { fromBackup ->
+                val kept = device?.takeIf { !newKeys && keepsDevice(it, fromBackup) }
                 closeStore()
                 val report = restoreFromPath(path, s, chatDatabase, true, listener(onProgress), cancellation)
                 val counts = report.counts
-                val secrets = kept?.let { KeyringSecrets(it.rootKey(), it.publicKeyring(), it.generation) } ?: fromBackup.secrets()
-                RestoreResult(counts?.messages?.toLong() ?: 0, counts?.conversations?.toLong() ?: 0, secrets, kept != null)
+                val secrets = kept?.let { upgraded(it, s) } ?: fromBackup.secrets()
+                RestoreResult(counts?.messages?.toLong() ?: 0, counts?.conversations?.toLong() ?: 0, secrets, kept != null, newKeys)
             }
         }
     }
@@ -413,6 +470,14 @@ class BindingsBackupEngine(
         temp.writeText(text)
         if (!temp.renameTo(file)) throw KeepsakeFlowException(Failure.IO, "cannot write ${file.path}")
     }
+
+    /** What a backup healed, in the counts the Backup screen shows (null when nothing was wrong). */
+    private fun storageHealing(h: Healing) = StorageHealing(
+        partsLost = h.packsLost + h.packsResized,
+        partsDamaged = h.indexObjectsReplaced + h.chunksDamaged + h.objectsRestored,
+        olderBackupsDamaged = h.snapshotsDamaged,
+        storageRolledBack = h.storeRolledBack,
+    ).takeIf { h.foundDamage }
 
     private fun mediaCounts(media: MediaBackupReport) = MediaBackupCounts(
         filesStored = media.summary.filesStored,
@@ -496,6 +561,16 @@ class BindingsBackupEngine(
     }
 
     /** What the vault seals: the root key with its generation, and the public bytes. */
+    /**
+     * The device's keys after the user unlocked with [secret] on this phone: an old key slot that
+     * secret opens becomes a version 3 slot (the next use of its secret), so the keys can rotate.
+     */
+    private fun upgraded(device: KeyringSecrets, secret: BackupSecret): KeyringSecrets =
+        keyring(device).use { k ->
+            k.upgradeSlots(secret)
+            k.secrets()
+        }
+
     private fun Keyring.secrets(): KeyringSecrets {
         val root = exportRootKey()
         try {
@@ -560,6 +635,20 @@ class BindingsBackupEngine(
     }
 }
 
+/**
+ * Runs [block], a call on the backup storage: damaged data there is [Failure.STORAGE_DAMAGED]
+ * (repair the storage), not a damaged backup file.
+ */
+internal inline fun <T> inStorage(block: () -> T): T = try {
+    mapped(block)
+} catch (e: KeepsakeFlowException) {
+    throw if (e.failure == Failure.CORRUPTED || e.failure == Failure.TRUNCATED) {
+        KeepsakeFlowException(Failure.STORAGE_DAMAGED, e.message.orEmpty())
+    } else {
+        e
+    }
+}
+
 /** Runs [block], turning a KeepsakeException into the flows' KeepsakeFlowException. */
 internal inline fun <T> mapped(block: () -> T): T = try {
     block()
@@ -584,17 +673,20 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.WrongPassword -> Failure.WRONG_PASSWORD
     is KeepsakeException.KeyringRolledBack -> Failure.KEYRING_ROLLED_BACK
     is KeepsakeException.LastSlot -> Failure.LAST_SLOT
+    is KeepsakeException.UnauthenticatedKeyring -> Failure.UNTRUSTED_KEYS
+    is KeepsakeException.LegacySlot -> Failure.LEGACY_SLOT
     is KeepsakeException.MediaUnavailable -> Failure.MEDIA_UNAVAILABLE
     // A too-short password (the view-model checks it first), a closed object: bugs of the sample.
     is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER
     // The restore replaces the chat store on purpose (replace = true).
     is KeepsakeException.TargetExists -> Failure.OTHER
-    // The cloud's full or refused the account: the user acts (CloudMessages says where).
+    // The cloud is full or refused the account: the user acts (CloudMessages says where);
+    // otherwise it failed or could not be reached (offline): try again.
     is KeepsakeException.Storage -> storageFailure(e.kind)
-    // The backup storage is busy (another device backing up): try again later.
-    is KeepsakeException.RepositoryLocked -> Failure.IO
-    // A repository object is missing: damage, like a corrupted file.
-    is KeepsakeException.ObjectMissing -> Failure.CORRUPTED
+    // Another device is backing up: wait until it has finished.
+    is KeepsakeException.RepositoryLocked -> Failure.STORAGE_BUSY
+    // The storage lost an object this operation needs (a backup heals what it can itself).
+    is KeepsakeException.ObjectMissing -> Failure.STORAGE_DAMAGED
 }
 
 /** A storage failure's kind as the screens explain it. */
@@ -602,5 +694,5 @@ internal fun storageFailure(kind: StorageFailure): Failure = when (kind) {
     StorageFailure.QUOTA_EXCEEDED -> Failure.STORAGE_FULL
     StorageFailure.UNAUTHORIZED -> Failure.SIGN_IN_REQUIRED
     StorageFailure.TRANSIENT, StorageFailure.THROTTLED -> Failure.STORAGE_UNAVAILABLE
-    StorageFailure.OTHER -> Failure.IO
+    StorageFailure.OTHER -> Failure.STORAGE_UNAVAILABLE
 }

@@ -54,5 +54,5 @@ fun blobStoreFailure(e: BlobStoreException): Failure = when (e) {
     is BlobStoreException.QuotaExceeded -> Failure.STORAGE_FULL
     is BlobStoreException.Unauthorized -> Failure.SIGN_IN_REQUIRED
     is BlobStoreException.Transient, is BlobStoreException.Throttled -> Failure.STORAGE_UNAVAILABLE
-    is BlobStoreException.NotFound, is BlobStoreException.Failed -> Failure.IO
+    is BlobStoreException.NotFound, is BlobStoreException.Failed -> Failure.STORAGE_UNAVAILABLE
 }

@@ -120,8 +120,42 @@ data class MediaBackupCounts(
     val filesUnreadable: Long = 0,
 )
 
-/** What a finished backup wrote; [media] for a backup with media (null for a single file). */
-data class BackupSummary(val path: String, val bytes: Long, val messages: Long, val media: MediaBackupCounts? = null)
+/**
+ * What a backup into the backup storage found lost or damaged there and stored again: the new
+ * backup restores whole regardless. [partsLost] (packs the storage no longer had, or had cut
+ * short), [partsDamaged] (damaged index and data copies, and copies put back from this phone's
+ * cache), [olderBackupsDamaged] (older backups that can no longer be restored: repairing the
+ * storage removes them), [storageRolledBack] (the storage went back to an older state: backups
+ * made after that state are gone).
+ */
+data class StorageHealing(
+    val partsLost: Long,
+    val partsDamaged: Long,
+    val olderBackupsDamaged: Long,
+    val storageRolledBack: Boolean,
+) {
+    /** Whether the user should be told. */
+    val foundDamage: Boolean get() = partsLost > 0 || partsDamaged > 0 || olderBackupsDamaged > 0 || storageRolledBack
+}
+
+/**
+ * What a finished backup wrote; [media] for a backup with media (null for a single file), and for
+ * a backup into the backup storage what it [healed] there (null for a single file).
+ */
+data class BackupSummary(
+    val path: String,
+    val bytes: Long,
+    val messages: Long,
+    val media: MediaBackupCounts? = null,
+    val healed: StorageHealing? = null,
+)
+
+/**
+ * What repairing the backup storage did: [backupsRemoved] could no longer be restored;
+ * [backupsMissingFiles] were kept although some of their photos and files are lost (their chats
+ * and other files restore).
+ */
+data class StorageRepair(val nothingToRepair: Boolean, val backupsRemoved: Int, val backupsMissingFiles: Int)
 
 /** An attachment the media restore could not bring back (its data in the backup is damaged). */
 data class LostAttachment(val attachmentId: Long, val reason: String)
@@ -152,6 +186,17 @@ class RestoreResult(
     val conversations: Long,
     val secrets: KeyringSecrets,
     val keptDeviceKeyring: Boolean = false,
+    /**
+     * The backup's keys could not be trusted (an old key slot): [secrets] are new keys for this
+     * phone, with no slot yet. Ask for a passkey and a recovery key before the next backup.
+     */
+    val newKeys: Boolean = false,
+    /**
+     * From the backup storage: damaged backups passed over to find the newest intact one (any
+     * of them may have been newer), and when the one restored was made (epoch seconds).
+     */
+    val damagedBackupsSkipped: Int = 0,
+    val backupTimeEpochSeconds: Long? = null,
 )
 
 /** One conversation in the chat list. */
@@ -228,8 +273,16 @@ interface BackupEngine {
     suspend fun beginRepositoryUnlock(): PendingCeremony
 
     /**
-     * Opens the backup repository with [secret] and restores the chats of its latest snapshot
-     * over the chat store, atomically; [device] as for [restore]. The attachments' files follow
+     * Repairs the backup storage with the device keyring: removes backups that can no longer be
+     * restored and replaces damaged parts, keeping everything intact; the next backup stores
+     * everything again. [Failure.STORAGE_BUSY] while another device backs up.
+     */
+    suspend fun repairStorage(secrets: KeyringSecrets): StorageRepair
+
+    /**
+     * Opens the backup repository with [secret] and restores the chats of its newest intact
+     * snapshot over the chat store, atomically (the result says when damaged ones were passed
+     * over); [device] as for [restore]. The attachments' files follow
      * with [restoreMedia]: from here until that run finishes [mediaRestorePending] is true, even
      * after the app was killed.
      */
@@ -313,14 +366,33 @@ enum class Failure {
     /** An attachment's file is not in the backup (never downloaded on the old phone): show it as unavailable. */
     MEDIA_UNAVAILABLE,
 
+    /**
+     * The backup's keys came through an old (version 2) key slot, whose seal anyone holding the
+     * backup could have made: never kept; the phone sets up new keys.
+     */
+    UNTRUSTED_KEYS,
+
+    /** An old key slot blocks a rotation: unlock once with its secret on this phone, or remove it. */
+    LEGACY_SLOT,
+
+    /** A new password Keepsake refuses as too easy to guess (too short, too common, a pattern). */
+    WEAK_PASSWORD,
+
     /** The cloud storage is full (Drive's or iCloud's quota): the user must free space. */
     STORAGE_FULL,
 
     /** The cloud account refused the app (signed out, access withdrawn): the user must sign in again. */
     SIGN_IN_REQUIRED,
 
-    /** The cloud storage could not be reached or kept throttling, after Keepsake's retries: try later. */
+    /** The backup storage failed or could not be reached (offline, throttled), after Keepsake's retries: try again. */
     STORAGE_UNAVAILABLE,
+
+    /** Another device is backing up to the same storage: wait until it has finished. */
+    STORAGE_BUSY,
+
+    /** The backup storage lacks or damaged data the operation needs: repair it, then back up again. */
+    STORAGE_DAMAGED,
+
     OTHER,
 }
 

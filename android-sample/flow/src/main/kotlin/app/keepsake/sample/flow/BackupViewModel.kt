@@ -50,6 +50,9 @@ sealed interface BackupWork {
      * ([Phase.BACKUP]), then the files ([Phase.MEDIA]: [ProgressText.of] says "files x of y").
      */
     data class BackingUp(val progress: Progress?, val withMedia: Boolean = false) : BackupWork
+
+    /** Repairing the backup storage (after a message offered [UserAction.REPAIR_STORAGE]). */
+    data object RepairingStorage : BackupWork
 }
 
 /**
@@ -187,6 +190,23 @@ class BackupViewModel(
         }
     }
 
+    /**
+     * Repairs the backup storage with the device's keyring, when a backup or failure offered
+     * [UserAction.REPAIR_STORAGE]: backups that can no longer be restored are removed, damaged
+     * parts replaced; the message then asks for a backup, which stores everything again.
+     */
+    fun repairStorage(): Job? = start(BackupWork.RepairingStorage) {
+        val secrets = vault.load()
+        if (secrets == null) {
+            finishWith(UserMessage("Turn on backups first: add a passkey or a recovery key.", isError = true))
+            return@start
+        }
+        withWipe(secrets) {
+            val repair = engine.repairStorage(it)
+            finishWith(UserMessages.repaired(repair))
+        }
+    }
+
     /** Stops the running operation. */
     fun cancel() {
         job?.cancel()
@@ -225,7 +245,7 @@ class BackupViewModel(
 }
 
 /** The fewest characters Keepsake accepts in a new password. */
-const val MIN_PASSWORD_CHARS = 8
+const val MIN_PASSWORD_CHARS = 12
 
 /** Runs [body] and wipes [secrets] afterwards, whatever happens. */
 internal inline fun <T> withWipe(secrets: KeyringSecrets, body: (KeyringSecrets) -> T): T =

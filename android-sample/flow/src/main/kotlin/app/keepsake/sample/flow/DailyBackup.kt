@@ -142,7 +142,10 @@ class DailyBackupRunner(
     }
 
     private companion object {
-        /** Failures a later run may not hit (storage, a busy database); the others need the user. */
-        val RETRYABLE = setOf(Failure.IO, Failure.DATABASE, Failure.OTHER, Failure.STORAGE_UNAVAILABLE)
+        /**
+         * Failures a later run may not hit (storage, a busy database, a backup storage offline or
+         * busy with another device); the others need the user.
+         */
+        val RETRYABLE = setOf(Failure.IO, Failure.DATABASE, Failure.OTHER, Failure.STORAGE_UNAVAILABLE, Failure.STORAGE_BUSY)
     }
 }

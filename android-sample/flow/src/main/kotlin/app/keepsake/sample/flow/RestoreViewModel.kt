@@ -43,10 +43,20 @@ sealed interface RestoreUiState {
     /**
      * The chats are back. [keptDeviceKeyring]: the backup's keys were not newer than this
      * device's, which keeps its own (slots revoked since the backup stay revoked).
+     * [damagedBackupsSkipped]: damaged backups in the backup storage were passed over for the
+     * newest intact one, made at [backupTimeEpochSeconds].
      */
-    data class Restored(val messages: Long, val conversations: Long, val keptDeviceKeyring: Boolean = false) : RestoreUiState {
+    data class Restored(
+        val messages: Long,
+        val conversations: Long,
+        val keptDeviceKeyring: Boolean = false,
+        val newKeys: Boolean = false,
+        val damagedBackupsSkipped: Int = 0,
+        val backupTimeEpochSeconds: Long? = null,
+    ) : RestoreUiState {
         /** What the screen says. */
-        val message: UserMessage get() = UserMessages.restored(messages, conversations, keptDeviceKeyring)
+        val message: UserMessage
+            get() = UserMessages.restored(messages, conversations, keptDeviceKeyring, newKeys, damagedBackupsSkipped, backupTimeEpochSeconds)
     }
 }
 
@@ -241,7 +251,10 @@ class RestoreViewModel(
                 // Installed: from here on the restore is done, whatever a late cancel says.
                 withContext(NonCancellable) { withWipe(result.secrets) { vault.save(it) } }
                 // The chats are ready first: the app can show them while the files follow.
-                mutableState.value = RestoreUiState.Restored(result.messages, result.conversations, result.keptDeviceKeyring)
+                mutableState.value = RestoreUiState.Restored(
+                    result.messages, result.conversations, result.keptDeviceKeyring, result.newKeys,
+                    result.damagedBackupsSkipped, result.backupTimeEpochSeconds,
+                )
                 if (info.fromRepository) startMedia(UserMessages.mediaFollows)
             } catch (e: CancellationException) {
                 mutableState.value = RestoreUiState.ChooseUnlock(info, UserMessages.of(Failure.CANCELLED))

@@ -3,7 +3,25 @@
 package app.keepsake.sample.flow
 
 /** A message for the user, with whether it is an error and what the screen can offer next. */
-data class UserMessage(val text: String, val isError: Boolean, val offerRecoveryKey: Boolean = false)
+data class UserMessage(
+    val text: String,
+    val isError: Boolean,
+    val offerRecoveryKey: Boolean = false,
+    /** What the screen offers to do about it (a button), if anything. */
+    val action: UserAction? = null,
+)
+
+/** What a message offers the user to do next. */
+enum class UserAction {
+    /** Repair the backup storage ([BackupViewModel.repairStorage]), then back up again. */
+    REPAIR_STORAGE,
+
+    /** Try again in a few minutes (another device is backing up). */
+    TRY_AGAIN_LATER,
+
+    /** Sign in to the backup storage again (or reconnect), then try again. */
+    SIGN_IN_AGAIN,
+}
 
 /** Words for the outcomes of flows. */
 object UserMessages {
@@ -42,9 +60,38 @@ object UserMessages {
             "This is the last way to restore your backups on a new phone. Add another passkey, recovery key or password first.",
         )
         Failure.MEDIA_UNAVAILABLE -> info("This photo or file was not in the backup.")
+        Failure.UNTRUSTED_KEYS -> error(
+            "This backup was made by an older version of the app and its keys cannot be verified. " +
+                "Your chats can be restored, but set up new backup keys on this phone.",
+        )
+        Failure.LEGACY_SLOT -> error(
+            "One of your backup keys is from an older version of the app. Unlock once with it on this phone, " +
+                "or remove it, then try again.",
+        )
+        Failure.WEAK_PASSWORD -> error(
+            "This password is too easy to guess. Use a phrase of four or more unrelated words.",
+        )
         Failure.STORAGE_FULL -> error("The backup storage is full. Free up space, then back up again.")
-        Failure.SIGN_IN_REQUIRED -> error("The backup storage needs you to sign in again.")
-        Failure.STORAGE_UNAVAILABLE -> error("The backup storage could not be reached. It will be tried again later.")
+        Failure.SIGN_IN_REQUIRED -> UserMessage(
+            "The backup storage needs you to sign in again.",
+            isError = true,
+            action = UserAction.SIGN_IN_AGAIN,
+        )
+        Failure.STORAGE_UNAVAILABLE -> UserMessage(
+            "The backup storage could not be reached. Check your connection, or sign in to it again, then try again.",
+            isError = true,
+            action = UserAction.SIGN_IN_AGAIN,
+        )
+        Failure.STORAGE_BUSY -> UserMessage(
+            "Another device is backing up to the same storage. Try again when it has finished.",
+            isError = true,
+            action = UserAction.TRY_AGAIN_LATER,
+        )
+        Failure.STORAGE_DAMAGED -> UserMessage(
+            "Your backup storage is missing or has damaged data. Repair it, then back up again.",
+            isError = true,
+            action = UserAction.REPAIR_STORAGE,
+        )
         Failure.OTHER -> error("Something went wrong.")
     }
 
@@ -57,15 +104,77 @@ object UserMessages {
             "with it, so delete them if it may be in the wrong hands.",
     )
 
-    /** What to say after a restore; [keptDeviceKeyring] when the backup's keys were older than this phone's. */
-    fun restored(messages: Long, conversations: Long, keptDeviceKeyring: Boolean): UserMessage = info(
+    /**
+     * What to say after a restore; [keptDeviceKeyring] when the backup's keys were older than this
+     * phone's, [newKeys] when they could not be trusted and the phone set up new ones;
+     * [damagedSkipped] damaged backups passed over for the newest intact one, made at
+     * [backupTimeEpochSeconds].
+     */
+    fun restored(
+        messages: Long,
+        conversations: Long,
+        keptDeviceKeyring: Boolean,
+        newKeys: Boolean = false,
+        damagedSkipped: Int = 0,
+        backupTimeEpochSeconds: Long? = null,
+    ): UserMessage = info(
         "Restored $messages messages in $conversations conversations." +
-            if (keptDeviceKeyring) " This phone keeps its current backup keys: keys removed since that backup stay revoked." else "",
+            (if (keptDeviceKeyring) " This phone keeps its current backup keys: keys removed since that backup stay revoked." else "") +
+            (
+                if (newKeys) {
+                    " The backup was made by an older version of the app, so this phone set up new backup keys: " +
+                        "add a passkey and a recovery key before the next backup."
+                } else {
+                    ""
+                }
+                ) +
+            (if (damagedSkipped > 0) " ${backups(damagedSkipped.toLong())} in the backup storage ${were(damagedSkipped.toLong())} damaged: this is the newest intact one${backupTimeEpochSeconds?.let { ", from ${time(it)}" } ?: ""}." else ""),
     )
 
-    /** What to say after a backup; with media, what became of the photos and files. */
-    fun backedUp(summary: BackupSummary): UserMessage =
-        summary.media?.let { info("Backup complete: ${mediaCounts(it)}.") } ?: info("Backup complete.")
+    /** What to say after a backup; with media, what became of the photos and files; what it healed. */
+    fun backedUp(summary: BackupSummary): UserMessage {
+        val done = summary.media?.let { info("Backup complete: ${mediaCounts(it)}.") } ?: info("Backup complete.")
+        val healed = summary.healed?.takeIf { it.foundDamage } ?: return done
+        return done.copy(
+            text = "${done.text} ${healing(healed)}",
+            action = if (healed.olderBackupsDamaged > 0) UserAction.REPAIR_STORAGE else null,
+        )
+    }
+
+    /** What a backup healed in the backup storage, in words. */
+    fun healing(healed: StorageHealing): String {
+        val text = StringBuilder()
+        if (healed.partsLost > 0 || healed.partsDamaged > 0) {
+            val counts = listOfNotNull(
+                healed.partsLost.takeIf { it > 0 }?.let { "$it lost" },
+                healed.partsDamaged.takeIf { it > 0 }?.let { "$it damaged" },
+            ).joinToString(", ")
+            text.append("Your backup storage lost or damaged some data ($counts); this backup restored it.")
+        }
+        if (healed.olderBackupsDamaged > 0) {
+            val n = healed.olderBackupsDamaged
+            text.append(" ${backups(n)} ${were(n)} damaged and can no longer be restored: repair the backup storage to remove ${if (n == 1L) "it" else "them"}.")
+        }
+        if (healed.storageRolledBack) {
+            text.append(" Your backup storage went back to an older state: backups made after it are gone, this one is complete.")
+        }
+        return text.toString().trim()
+    }
+
+    /** What to say after repairing the backup storage. */
+    fun repaired(repair: StorageRepair): UserMessage {
+        if (repair.nothingToRepair) return info("Your backup storage is in order.")
+        val text = StringBuilder("Backup storage repaired.")
+        if (repair.backupsRemoved > 0) {
+            val n = repair.backupsRemoved.toLong()
+            text.append(" ${backups(n)} that could no longer be restored ${were(n)} removed.")
+        }
+        if (repair.backupsMissingFiles > 0) {
+            val n = repair.backupsMissingFiles.toLong()
+            text.append(" ${backups(n)} ${were(n)} kept without some photos or files that are lost.")
+        }
+        return info("$text Back up now to store everything again.")
+    }
 
     /** The media counts of a backup, as the Backup screen shows them. */
     fun mediaCounts(media: MediaBackupCounts): String =
@@ -97,6 +206,13 @@ object UserMessages {
 
     private fun files(n: Long) = if (n == 1L) "1 photo or file" else "$n photos and files"
     private fun were(n: Long) = if (n == 1L) "was" else "were"
+    private fun backups(n: Long) = if (n == 1L) "1 backup" else "$n backups"
+
+    /** A backup's time for people: "2026-12-06 21:57 UTC". */
+    private fun time(epochSeconds: Long): String =
+        java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")
+            .withZone(java.time.ZoneOffset.UTC)
+            .format(java.time.Instant.ofEpochSecond(epochSeconds))
 
     /** What to say when a passkey ceremony did not succeed; null for a plain cancel. */
     fun of(result: PasskeyResult): UserMessage? = when (result) {

@@ -162,6 +162,22 @@ class DailyBackupTest {
     }
 
     @Test
+    fun `a busy or unreachable backup storage retries later and a damaged one waits for the user`() = runBlocking {
+        enableBackups()
+        for ((failure, retry) in listOf(Failure.STORAGE_BUSY to true, Failure.STORAGE_UNAVAILABLE to true, Failure.STORAGE_DAMAGED to false)) {
+            val runner = DailyBackupRunner(
+                object : BackupEngine by engine {
+                    override suspend fun backUp(secrets: KeyringSecrets, destinationPath: String, onProgress: (Progress) -> Unit) =
+                        throw KeepsakeFlowException(failure, "the backup storage said no")
+                },
+                vault, history, log, { File(dir, "daily.keepsake").path }, policy, { clock },
+            )
+            assertEquals(ScheduledRunResult.Failed(failure, willRetry = retry), runner.run())
+        }
+        assertNull(history.last())
+    }
+
+    @Test
     fun `a rolled-back keyring fails the run without a retry and writes nothing`() = runBlocking {
         enableBackups()
         // The sealed generation is newer than the keyring the vault hands back (older public bytes).

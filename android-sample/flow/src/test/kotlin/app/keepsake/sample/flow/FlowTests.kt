@@ -296,6 +296,20 @@ class FlowTest {
     }
 
     @Test
+    fun `keys from an old key slot are never kept - the chats restore and the phone gets new keys`() = flow {
+        val path = makeBackup()
+        val key = backup.state.value.newRecoveryKey!!
+        vault.clear()
+        engine.untrustedKeys = true
+        restore.pickFile(path)!!.join()
+        restore.unlockWithRecoveryKey(key)!!.join()
+        val state = restore.state.value
+        expect(state == RestoreUiState.Restored(messages = 1, conversations = 1, newKeys = true)) { "state $state" }
+        expect((state as RestoreUiState.Restored).message.text.contains("set up new backup keys")) { "message ${state.message}" }
+        expect(vaultSlots().isEmpty()) { "the backup's keys were kept: ${vaultSlots()}" }
+    }
+
+    @Test
     fun `a passkey restore makes one assertion and seals the restored keyring`() = flow {
         val path = makeBackup()
         vault.clear()

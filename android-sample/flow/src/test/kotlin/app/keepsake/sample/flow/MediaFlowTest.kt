@@ -127,7 +127,7 @@ class MediaFlowTest {
         expect(chosen.info.fromRepository && chosen.canUseRecoveryKey && chosen.canUsePasskey && chosen.canUsePassword) { "choice $chosen" }
         restore.unlockWithRecoveryKey(key)!!.join()
         // The same phone: it keeps its own keyring (the same one, not older).
-        expect(restore.state.value == RestoreUiState.Restored(messages = 1, conversations = 1, keptDeviceKeyring = true)) {
+        expect(restore.state.value == RestoreUiState.Restored(messages = 1, conversations = 1, keptDeviceKeyring = true, backupTimeEpochSeconds = engine.snapshotTime)) {
             "state ${restore.state.value}"
         }
         until { restore.media.value.progress != null }

@@ -102,8 +102,20 @@ class FakeEngine : BackupEngine {
     /** Called when a media restore starts, before its first progress report. */
     var onMediaRestoreStart: (() -> Unit)? = null
 
-    /** What was called, in order: "backup", "restore", "media", "load <id>". */
+    /** What was called, in order: "backup", "restore", "media", "load <id>", "repair". */
     val calls = mutableListOf<String>()
+
+    /** What the next backup with media reports it healed in the backup storage (used once). */
+    var nextHealing: StorageHealing? = null
+
+    /** When set, the next backup with media fails with it (used once): the storage offline, busy or damaged. */
+    var nextStorageFailure: Failure? = null
+
+    /** Damaged backups in the backup storage: a restore passes them over, a repair removes them. */
+    var damagedBackups = 0
+
+    /** When the repository's latest intact snapshot was made (epoch seconds). */
+    val snapshotTime = 1_765_000_000L
 
     private class Ceremony(override val requestJson: String) : PendingCeremony
 
@@ -200,6 +212,10 @@ class FakeEngine : BackupEngine {
     override suspend fun backUpWithMedia(secrets: KeyringSecrets, onProgress: (Progress) -> Unit): BackupSummary {
         val keyring = keyringOf(secrets)
         calls += "backup"
+        nextStorageFailure?.let {
+            nextStorageFailure = null
+            throw KeepsakeFlowException(it, "the backup storage said no")
+        }
         val messages = messagesByConversation.values.sumOf { it.size }.toLong()
         onProgress(Progress(Phase.BACKUP, 0, messages))
         gate?.await()
@@ -231,7 +247,15 @@ class FakeEngine : BackupEngine {
             filesUnreadable = attachments.count { it.bytes != null && it.id in unreadable }.toLong(),
         )
         backups++
-        return BackupSummary("repository", total, messages, counts)
+        return BackupSummary("repository", total, messages, counts, healed = nextHealing.also { nextHealing = null })
+    }
+
+    override suspend fun repairStorage(secrets: KeyringSecrets): StorageRepair {
+        keyringOf(secrets)
+        calls += "repair"
+        val removed = damagedBackups
+        damagedBackups = 0
+        return StorageRepair(nothingToRepair = removed == 0, backupsRemoved = removed, backupsMissingFiles = 0)
     }
 
     override suspend fun inspectRepository(): BackupInfo? =
@@ -253,7 +277,11 @@ class FakeEngine : BackupEngine {
         calls += "restore"
         restoring = latest
         lastRestored = latest
-        return RestoreResult(latest.messages, conversations.size.toLong(), secretsFor(if (keep) mine!! else latest.keyring), keep)
+        return RestoreResult(
+            latest.messages, conversations.size.toLong(), secretsFor(if (keep) mine!! else latest.keyring), keep,
+            damagedBackupsSkipped = damagedBackups,
+            backupTimeEpochSeconds = snapshotTime,
+        )
     }
 
     override suspend fun mediaRestorePending(): Boolean = restoring != null
@@ -329,9 +357,20 @@ class FakeEngine : BackupEngine {
 
     override suspend fun beginUnlock(path: String): PendingCeremony = Ceremony("""{"type":"get","path":"$path"}""")
 
+    /**
+     * The backups' keys came through an old (version 2) key slot: a restore gives the chats and
+     * new keys without slots, as the real engine does on `UnauthenticatedKeyring`.
+     */
+    var untrustedKeys = false
+
     override suspend fun restore(path: String, secret: UnlockSecret, device: KeyringSecrets?, onProgress: (Progress) -> Unit): RestoreResult {
         val backup = read(path)
         unlock(backup.slots, secret)
+        if (untrustedKeys) {
+            val fresh = FakeKeyring("keyring-${nextId++}", 1, mutableListOf())
+            versions[fresh.public] = fresh
+            return RestoreResult(backup.messages ?: 0, conversations.size.toLong(), secretsFor(fresh), newKeys = true)
+        }
         // The device keeps its own keyring when the backup's is the same one and not newer.
         val mine = device?.let { runCatching { keyringOf(it) }.getOrNull() }
         val keep = mine != null && mine.id == backup.keyring.id && backup.keyring.generation <= mine.generation
