@@ -1,8 +1,9 @@
 // swift-tools-version:5.9
-// The iOS sample's iCloud store: a Keepsake BlobStore over CloudKit's private database
-// (CloudKitBlobStore, Apple platforms only), and the parts that need no Apple framework (record
-// names, error kinds, the zone listing, ranged reads of a downloaded asset), which
-// scripts/test-mobile-flows.sh tests on Linux with `swift test` against the generated bindings.
+// The iOS sample's iCloud store: a Keepsake BlobStore over CloudKit's private database. The
+// store's logic (CloudBlobStore over the CloudDatabase protocol, record names, error kinds, the
+// zone listing, ranged reads) is plain Swift, which scripts/test-mobile-flows.sh tests on Linux
+// with `swift test` against the generated bindings; the CloudKit adapter (CloudKitBlobStore.swift)
+// compiles only on Apple platforms.
 import PackageDescription
 
 let package = Package(
