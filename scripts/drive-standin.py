@@ -26,6 +26,8 @@ Test knobs (POST JSON to /_control/<verb>; GET /_control/stats):
              or 503 in turn. faults: the next `count` requests whose path holds `path` fail so.
              reset_chunks: the next n resumable chunk uploads store half of their bytes (whole
              256 KiB units) and then drop the connection without an answer.
+             list_lag: a new file stays out of files.list answers for the next n listings (Drive's
+             search index lags behind writes; reads by id see the file at once).
   seed       {"name": s, "copies": [base64...]}: files of one name, created in that order
              (duplicates, as two devices could leave them).
   stats      counts of requests by kind, files, sessions, faults injected, bytes taken by
@@ -68,6 +70,8 @@ class State:
         self.retry_after = "0"
         self.faults = []
         self.reset_chunks = 0
+        self.list_lag = 0
+        self.lists = 0
         self.stats = {"requests": 0, "faults": 0, "resets": 0, "upload_bytes": 0, "in_flight": 0, "max_in_flight": 0}
 
     def created(self):
@@ -251,7 +255,9 @@ class Handler(BaseHTTPRequestHandler):
         size = min(int(params.get("pageSize", "100")), STATE.max_page_size)
         start = int(params.get("pageToken") or 0)
         with STATE.lock:
-            hits = sorted((fid, f) for fid, f in STATE.files.items() if match(f))
+            STATE.lists += 1
+            hits = sorted((fid, f) for fid, f in STATE.files.items()
+                          if match(f) and STATE.lists > f.get("listed_after", 0))
             page = hits[start:start + size]
             out = {"kind": "drive#fileList", "files": [file_json(fid, f) for fid, f in page]}
         if start + size < len(hits):
@@ -303,7 +309,8 @@ class Handler(BaseHTTPRequestHandler):
                     raise ValueError("files must be created in appDataFolder")
                 file_id = uuid.uuid4().hex
                 STATE.files[file_id] = {"name": meta["name"], "data": data, "created": STATE.created(),
-                                        "props": dict(meta.get("appProperties") or {})}
+                                        "props": dict(meta.get("appProperties") or {}),
+                                        "listed_after": STATE.lists + STATE.list_lag}
             else:
                 STATE.files[file_id]["data"] = data
             return file_id, dict(STATE.files[file_id])
@@ -401,7 +408,7 @@ class Handler(BaseHTTPRequestHandler):
             if verb == "reset":
                 STATE.reset()
             elif verb == "configure":
-                for key in ("max_page_size", "quota_bytes", "token", "fault_rate", "retry_after", "reset_chunks"):
+                for key in ("max_page_size", "quota_bytes", "token", "fault_rate", "retry_after", "reset_chunks", "list_lag"):
                     if key in data:
                         setattr(STATE, key, data[key])
                 if "seed" in data:

@@ -206,6 +206,23 @@ class DriveStoreTest {
     }
 
     @Test
+    fun aLaggingListingLetsTwoDevicesCreateOneNameAndTheEarlierFileStaysTheKeeper() {
+        // What docs/STORES.md says Drive cannot promise: no create-if-absent across devices while
+        // its search index lags behind writes.
+        val url = StandIn.fresh()
+        StandIn.configure("""{"list_lag": 10}""")
+        assertTrue(standInStore(url).create("locks/a", "phone".toByteArray()))
+        assertTrue(standInStore(url).create("locks/a", "tablet".toByteArray()), "the second creator could not see the first")
+        repeat(10) { standInStore(url).list("locks/") } // the index catches up
+        val reader = standInStore(url)
+        assertContentEquals("phone".toByteArray(), reader.get("locks/a", null), "every device reads the earlier file")
+        assertEquals(listOf("locks/a"), reader.list("locks/").map { it.name })
+        assertEquals(setOf("locks/a"), reader.duplicateNames)
+        assertEquals(1, reader.removeDuplicates())
+        assertEquals(1L, StandIn.stat("files"))
+    }
+
+    @Test
     fun optionsRefuseChunksDriveWouldRefuse() {
         assertFailsWith<IllegalArgumentException> { DriveStoreOptions(chunkBytes = 300_000) }
         assertFailsWith<IllegalArgumentException> { DriveStoreOptions(pageSize = 1001) }
