@@ -1,5 +1,6 @@
 // Keepsake Android sample: the AAR module (:keepsake), the platform-free flow code (:flow, also
-// compiled and tested without Gradle by scripts/test-mobile-flows.sh) and the app (:app).
+// compiled and tested without Gradle by scripts/test-mobile-flows.sh), the engine adapter
+// (:engine), the Google Drive store (:drive) and the app (:app).
 pluginManagement {
     repositories {
         google()
@@ -15,4 +16,4 @@ dependencyResolutionManagement {
     }
 }
 rootProject.name = "keepsake-android-sample"
-include(":keepsake", ":flow", ":engine", ":app")
+include(":keepsake", ":flow", ":engine", ":drive", ":app")

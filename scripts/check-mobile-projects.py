@@ -222,7 +222,8 @@ def _():
 @check(f"ios: deployment target stays iOS {IOS_DEPLOYMENT_TARGET} in the project and the packages")
 def _():
     assert str(PROJECT["options"]["deploymentTarget"]["iOS"]) == IOS_DEPLOYMENT_TARGET
-    for package in [IOS / "KeepsakeFlow/Package.swift", IOS / "KeepsakeEngine/Package.swift", REPO / "Package.swift"]:
+    packages = ["KeepsakeFlow", "KeepsakeEngine", "KeepsakeCloud"]
+    for package in [*(IOS / f"{name}/Package.swift" for name in packages), REPO / "Package.swift"]:
         assert f'.iOS("{IOS_DEPLOYMENT_TARGET}")' in package.read_text(), f"{package.relative_to(REPO)}"
 
 

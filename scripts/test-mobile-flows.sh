@@ -3,7 +3,9 @@
 # JUnit classes (android-sample/flow and engine, src/test/kotlin) with kotlinc and JUnit, and the
 # iOS sample's XCTest targets (ios-sample/KeepsakeFlow and KeepsakeEngine) with `swift test` in
 # the Linux Swift toolchain; each first over test doubles, then over the engine adapters on the
-# real generated bindings with the software authenticator as passkey provider. Called by scripts/test.sh;
+# real generated bindings with the software authenticator as passkey provider; then the samples'
+# cloud stores: the Google Drive store (android-sample/drive) against a local Drive stand-in
+# (scripts/drive-standin.py) and the iCloud store's plain parts (ios-sample/KeepsakeCloud). Called by scripts/test.sh;
 # toolchains come from scripts/provision-toolchains.sh (cached outside the repository).
 #
 # Local opt-outs (refused when CI=true): KEEPSAKE_SKIP_KOTLIN=1, KEEPSAKE_SKIP_SWIFT=1.
@@ -77,6 +79,64 @@ kotlin_engine() {
     kotlin_junit "android engine" "$out/kotlin-engine.log" "$engine_tests:$engine:$classes:$FLOW_MAIN:$cp" "$engine_tests"
 }
 
+# The Google Drive store (android-sample/drive) over the real bindings, against the local Drive
+# stand-in (scripts/drive-standin.py: the subset of Drive v3 the store uses, not Google), started
+# here on a free port of 127.0.0.1 and stopped by its pid, also from the EXIT trap. The tests
+# include the bindings' store conformance suite over the stand-in, with paging, duplicate names
+# and injected 429/403/5xx answers and dropped uploads.
+drive_pid=""
+stop_drive_standin() {
+    if [[ -n "$drive_pid" ]]; then
+        kill "$drive_pid" 2>/dev/null || true
+        wait "$drive_pid" 2>/dev/null || true
+        drive_pid=""
+    fi
+}
+
+kotlin_drive() {
+    local cp="$JNA_JAR:$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar" sources main tests
+    mapfile -t sources < <(find "$bindings/kotlin" "$repo/bindings/kotlin/src/main" -name '*.kt' | sort)
+    local classes drive drive_tests
+    classes=$(kotlin_compile_cached "$kotlin_cache" bindings "$cp" "${sources[@]}") || return 1
+    mapfile -t main < <(find "$repo/android-sample/drive/src/main" -name '*.kt' | sort)
+    # The store must stay free of Android APIs, or it could not be tested here.
+    if grep -l '^import android\.' "${main[@]}"; then
+        echo "android drive: the files above import android.*"
+        return 1
+    fi
+    drive=$(kotlin_compile_cached "$kotlin_cache" drive "$classes:$cp" "${main[@]}") || return 1
+    # DriveJourneyTest runs the sample's engine (and so :flow) over the Drive store.
+    local engine
+    mapfile -t main < <(find "$repo/android-sample/engine/src/main" -name '*.kt' | sort)
+    engine=$(kotlin_compile_cached "$kotlin_cache" engine "$classes:$FLOW_MAIN:$cp" "${main[@]}") || return 1
+    mapfile -t tests < <(find "$repo/android-sample/drive/src/test" -name '*.kt' | sort)
+    drive_tests=$(kotlin_compile_cached "$kotlin_cache" drive-tests "$drive:$engine:$FLOW_MAIN:$classes:$cp:$KOTLIN_TEST_CP" "${tests[@]}") || return 1
+    local port_file="$out/drive-standin.port" status=0
+    rm -f "$port_file"
+    trap stop_drive_standin EXIT
+    python3 "$repo/scripts/drive-standin.py" --port-file "$port_file" >"$out/drive-standin.log" 2>&1 &
+    drive_pid=$!
+    for _ in $(seq 100); do
+        [[ -s "$port_file" ]] && break
+        sleep 0.1
+    done
+    if [[ ! -s "$port_file" ]]; then
+        echo "android drive: the Drive stand-in did not start:"
+        cat "$out/drive-standin.log"
+        stop_drive_standin
+        summary+=("android drive: the Drive stand-in did not start")
+        return 1
+    fi
+    KEEPSAKE_DRIVE_STANDIN="http://127.0.0.1:$(cat "$port_file")"
+    export KEEPSAKE_DRIVE_STANDIN
+    kotlin_junit "android drive" "$out/kotlin-drive.log" "$drive_tests:$drive:$engine:$FLOW_MAIN:$classes:$cp" "$drive_tests" || status=1
+    unset KEEPSAKE_DRIVE_STANDIN
+    stop_drive_standin
+    # A skipped test did not reach the stand-in: here that is a failure.
+    grep -qE '^android drive: [0-9]+ passed, 0 failed, 0 skipped' "$out/kotlin-drive.log" || status=1
+    return "$status"
+}
+
 # The iOS sample's Swift packages, staged (scripts/swift-stage.sh) as they sit in the repository
 # (ios-sample/KeepsakeFlow, ios-sample/KeepsakeEngine, and the Keepsake bindings package where
 # scripts/build-ios.sh puts it, target/ios/package) and tested with `swift test`: the flows over
@@ -86,6 +146,7 @@ kotlin_engine() {
 swift_stage_samples() { # <stage>
     sync_package "$repo/ios-sample/KeepsakeFlow" "$1/ios-sample/KeepsakeFlow"
     sync_package "$repo/ios-sample/KeepsakeEngine" "$1/ios-sample/KeepsakeEngine"
+    sync_package "$repo/ios-sample/KeepsakeCloud" "$1/ios-sample/KeepsakeCloud"
     swift_stage_bindings "$bindings" "$1/bindings-stage"
     mkdir -p "$1/target/ios"
     ln -sfn "$2/bindings-stage/package" "$1/target/ios/package"
@@ -98,6 +159,8 @@ cd "$1/ios-sample/KeepsakeFlow"
 swift test 2>&1 | tee "$1/flows.log" || true
 cd "$1/ios-sample/KeepsakeEngine"
 swift test -Xlinker -L"$1/bindings-stage/lib" -Xlinker -rpath -Xlinker "$1/bindings-stage/lib" 2>&1 | tee "$1/engine.log" || true
+cd "$1/ios-sample/KeepsakeCloud"
+swift test -Xlinker -L"$1/bindings-stage/lib" -Xlinker -rpath -Xlinker "$1/bindings-stage/lib" 2>&1 | tee "$1/cloud.log" || true
 EOF
 }
 
@@ -122,7 +185,7 @@ swift_samples() {
         swift_chroot_run bash -c "$(swift_samples_command "$inner")"
     fi
     local status=0 label log
-    for pair in "swift flows:flows" "ios engine:engine"; do
+    for pair in "swift flows:flows" "ios engine:engine" "ios cloud:cloud"; do
         label="${pair%%:*}" log="$stage/${pair##*:}.log"
         summary+=("$(xctest_summary "$log" "$label")")
         [[ "${summary[-1]}" =~ ^"$label: "[0-9]+" passed, 0 failed" ]] || status=1
@@ -140,6 +203,7 @@ if [[ "$run_kotlin" == "1" ]]; then
     kotlin_flows || failed=1
     if [[ ! -d "$bindings/kotlin" ]]; then scripts/generate-bindings.sh --soft-authenticator; fi
     kotlin_engine || failed=1
+    kotlin_drive || failed=1
 
     elapsed "kotlin provision, build and tests"
     started=$(date +%s)
@@ -148,7 +212,7 @@ else
 fi
 if [[ "$run_swift" == "1" ]]; then
     echo "== iOS sample flows (Swift, Linux)"
-    trap swift_chroot_unmount EXIT
+    trap 'stop_drive_standin; swift_chroot_unmount' EXIT
     provision_swift || exit 1
     if [[ ! -d "$bindings/swift" ]]; then scripts/generate-bindings.sh --soft-authenticator; fi
     swift_samples || failed=1

@@ -16,6 +16,12 @@ android {
         versionName = "0.1.0"
         // The passkey relying party: a domain you control, serving .well-known/assetlinks.json
         // (template: android-sample/assetlinks.json.template; docs/MOBILE.md).
+        // The OAuth web client id "Sign in with Google" names (Google Cloud console, Credentials):
+        // -PkeepsakeGoogleClientId=....apps.googleusercontent.com (docs/MOBILE.md, Google Drive).
+        buildConfigField(
+            "String", "GOOGLE_WEB_CLIENT_ID",
+            "\"${providers.gradleProperty("keepsakeGoogleClientId").getOrElse("")}\"",
+        )
         buildConfigField("String", "RP_ID", "\"${providers.gradleProperty("keepsakeRpId").getOrElse("keepsake.example")}\"")
         testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
@@ -42,11 +48,18 @@ dependencies {
     implementation(project(":keepsake"))
     implementation(project(":flow"))
     implementation(project(":engine"))
+    // The Google Drive store (appDataFolder) and its sign-in: Sign in with Google through
+    // Credential Manager, the drive.appdata scope through Identity's AuthorizationClient.
+    implementation(project(":drive"))
+    implementation("com.google.android.libraries.identity.googleid:googleid:1.1.1")
+    implementation("com.google.android.gms:play-services-auth:21.3.0")
 
     implementation("androidx.credentials:credentials:1.5.0")
     // Credential Manager on Android 13 and below goes through Play services.
     implementation("androidx.credentials:credentials-play-services-auth:1.5.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    // Task.await() for the Identity API.
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-play-services:1.9.0")
     // The daily background backup (DailyBackupWorker).
     implementation("androidx.work:work-runtime-ktx:2.10.1")
 

@@ -44,7 +44,7 @@ pub use passkey::{
 };
 pub use progress::{Cancellation, ProgressListener, ProgressPhase, ProgressReport, ProgressUnit};
 #[cfg(feature = "soft-authenticator")]
-pub use repo::blob_store_conformance;
+pub use repo::{blob_store_conformance, blob_store_conformance_with_retries};
 pub use repo::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange, CheckProblem,
     CheckReport, CheckVerdict, DamagedSnapshot, Healing, ProblemKind, PruneReport, RemovedSnapshot,

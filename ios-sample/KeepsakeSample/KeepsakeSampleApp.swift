@@ -30,6 +30,7 @@ struct RootView: View {
     @State private var chat: ChatStoreModel
     @State private var backup: BackupStore
     @State private var restore: RestoreStore
+    @State private var cloud: CloudStore
 
     init(services: SampleServices) {
         self.services = services
@@ -40,19 +41,27 @@ struct RootView: View {
             scheduledRuns: services.scheduledRuns)))
         _restore = State(initialValue: RestoreStore(RestoreViewModel(
             engine: services.engine, passkeys: services.passkeys, vault: services.vault)))
+        _cloud = State(initialValue: CloudStore(CloudBackupViewModel(account: services.cloudAccount)))
     }
 
     var body: some View {
         TabView {
             ChatView(store: chat).tabItem { Label("Chats", systemImage: "bubble.left.and.bubble.right") }
-            BackupView(store: backup, demo: services.demo).tabItem { Label("Backup", systemImage: "lock.icloud") }
-            RestoreView(store: restore) {
-                Task { await chat.model.refresh(); await backup.model.load() }
+            VStack {
+                CloudSection(store: cloud, explaining: backup.state.message)
+                BackupView(store: backup, demo: services.demo)
+            }.tabItem { Label("Backup", systemImage: "lock.icloud") }
+            VStack {
+                CloudSection(store: cloud, newPhone: true) { _ = restore.model.pickRepository() }
+                RestoreView(store: restore) {
+                    Task { await chat.model.refresh(); await backup.model.load(); await cloud.model.load() }
+                }
             }.tabItem { Label("Restore", systemImage: "arrow.down.doc") }
         }
         .task {
             await chat.model.refresh()
             await backup.model.load()
+            await cloud.model.load()
             // A media restore the app was killed in goes on with the next file.
             restore.model.resumeMedia()
         }

@@ -4,6 +4,7 @@
 #if canImport(UIKit)
 import Foundation
 import Keepsake
+import KeepsakeCloud
 import KeepsakeEngine
 import KeepsakeFlow
 import UIKit
@@ -18,6 +19,8 @@ final class SampleServices {
     let history: BackupHistory = UserDefaultsBackupHistory()
     let scheduledRuns: ScheduledRunLog = UserDefaultsScheduledRunLog()
     let passkeys: PasskeyPrfProvider
+    /// Where the backup lives and what it uses (the Backup and Restore screens' storage lines).
+    let cloudAccount: CloudAccount
 
     /// A runner of the daily background backup (DailyBackupTask).
     var dailyBackups: DailyBackupRunner {
@@ -28,8 +31,8 @@ final class SampleServices {
     init() {
         let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         try? FileManager.default.createDirectory(at: support, withIntermediateDirectories: true)
-        // Backups with media go into a repository in Application Support; the marked closure is where a
-        // real app returns its cloud BlobStore (docs/SWIFT.md, "Daily incremental backups").
+        // Backups with media go into a repository in the user's iCloud (CloudKitBlobStore), or in
+        // Application Support in demo mode (docs/SWIFT.md, "Daily incremental backups").
         var state = support.appendingPathComponent("keepsake-media-state")
         // The media restore's state stays on this device: excluded from iCloud backup.
         try? FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
@@ -37,16 +40,36 @@ final class SampleServices {
         excluded.isExcludedFromBackup = true
         try? state.setResourceValues(excluded)
         let repository = support.appendingPathComponent("keepsake-repository")
+        // Not made in demo mode: CloudKit is not touched without an iCloud account to use.
+        let iCloud: CloudKitBlobStore? = demo ? nil : CloudKitBlobStore()
+        let store: () throws -> BlobStore = {
+            if let iCloud { return iCloud }
+            return try directoryBlobStore(path: repository.path)
+        }
+        let place: () async throws -> BackupPlace? = {
+            guard let iCloud else { return .thisPhone }
+            return try await iCloud.currentAccountStatus() == .available ? .iCloud : nil
+        }
         engine = BindingsBackupEngine(chatDatabase: support.appendingPathComponent("chats.sqlite").path,
                                       relyingPartyId: Self.relyingPartyId,
                                       mediaFolder: support.appendingPathComponent("Media"),
                                       mediaStateFolder: state,
                                       cacheDir: FileManager.default.urls(for: .cachesDirectory, in: .userDomainMask)[0]
                                           .appendingPathComponent("keepsake").path,
-                                      blobStore: {
-                                          // A real app: its cloud BlobStore here (iCloud Drive, CloudKit, its own server).
-                                          try directoryBlobStore(path: repository.path)
-                                      })
+                                      // iCloud (CloudKit's private database), or a folder in demo mode.
+                                      blobStore: store)
+        cloudAccount = BlobStoreCloudAccount(
+            store: store,
+            currentPlace: place,
+            signInWith: {
+                // iCloud is signed in to in Settings, not in the app: open them, then look again.
+                if iCloud != nil {
+                    await MainActor.run {
+                        if let url = URL(string: UIApplication.openSettingsURLString) { UIApplication.shared.open(url) }
+                    }
+                }
+                return try await place()
+            })
         if demo {
             // The software authenticator lives in memory: its passkeys last for the process.
             passkeys = SoftwareAuthenticatorProvider(engine.demoAuthenticator())

@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use keepsake_core::repo::conformance::{self, ConformanceOptions};
+use keepsake_core::repo::{
+    self as core_repo,
+    conformance::{self, ConformanceOptions},
+};
 
 use super::blob_store::{BlobStore, ForeignBlobStore};
 use crate::{
@@ -26,6 +29,39 @@ pub fn blob_store_conformance(
     list_objects: i64,
     threads: i64,
 ) -> FfiResult<Vec<String>> {
+    run(
+        &ForeignBlobStore(store),
+        large_object_bytes,
+        list_objects,
+        threads,
+    )
+}
+
+/// The same suite with `store` behind the retry policy every `Repository` puts around an app's
+/// store (`Transient` and `Throttled` failures retried, `Retry-After` honoured): for a store
+/// tested against a server that injects throttling and 5xx answers, which the store must
+/// report by kind and not retry itself.
+#[uniffi::export]
+pub fn blob_store_conformance_with_retries(
+    store: Arc<dyn BlobStore>,
+    large_object_bytes: i64,
+    list_objects: i64,
+    threads: i64,
+) -> FfiResult<Vec<String>> {
+    run(
+        ForeignBlobStore::wrap(store).as_ref(),
+        large_object_bytes,
+        list_objects,
+        threads,
+    )
+}
+
+fn run(
+    store: &dyn core_repo::BlobStore,
+    large_object_bytes: i64,
+    list_objects: i64,
+    threads: i64,
+) -> FfiResult<Vec<String>> {
     guard(|| {
         let options = ConformanceOptions {
             large_object_bytes: usize::try_from(unsigned(large_object_bytes, "largeObjectBytes")?)
@@ -35,8 +71,7 @@ pub fn blob_store_conformance(
             threads: usize::try_from(unsigned(threads, "threads")?).unwrap_or(1),
             atomic_create: true,
         };
-        let adapter = ForeignBlobStore(store);
-        conformance::run(&adapter, &options)
+        conformance::run(store, &options)
             .map(|passed| passed.into_iter().map(str::to_owned).collect())
             .map_err(|failure| KeepsakeError::invalid(failure.to_string()))
     })
@@ -56,6 +91,9 @@ mod tests {
             let passed = blob_store_conformance(store, 4 << 20, 1_100, 8).unwrap();
             assert_eq!(passed.len(), 9);
         }
+        let retried =
+            blob_store_conformance_with_retries(Arc::new(AppStore::default()), 1 << 20, 10, 4);
+        assert_eq!(retried.unwrap().len(), 9);
         assert!(matches!(
             blob_store_conformance(memory_blob_store(), -1, 10, 2),
             Err(KeepsakeError::InvalidArgument { .. })

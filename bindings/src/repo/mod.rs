@@ -30,7 +30,7 @@ pub use blob_store::{
     directory_blob_store, memory_blob_store, BlobStore, BlobStoreError, ByteRange,
 };
 #[cfg(feature = "soft-authenticator")]
-pub use conformance::blob_store_conformance;
+pub use conformance::{blob_store_conformance, blob_store_conformance_with_retries};
 pub use health::{
     CheckProblem, CheckReport, CheckVerdict, DamagedSnapshot, Healing, ProblemKind,
     RemovedSnapshot, RepairReport, SalvagedPack, SnapshotHistory, SnapshotMediaLoss, UnlockReport,

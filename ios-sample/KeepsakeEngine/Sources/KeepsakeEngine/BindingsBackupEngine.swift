@@ -411,7 +411,7 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         do {
             return try blobs().stat(name: "config") != nil
         } catch let error as BlobStoreError {
-            throw KeepsakeFlowError(.storageUnavailable, "the backup storage cannot be read: \(error)")
+            throw KeepsakeFlowError(blobStoreFailure(error), "the backup storage cannot be read: \(error)")
         }
     }
 
@@ -683,8 +683,9 @@ public final class BindingsBackupEngine: KeepsakeFlow.BackupEngine, @unchecked S
         case .InvalidArgument, .Internal: return .other
         // The restore replaces the chat store on purpose (replace: true).
         case .TargetExists: return .other
-        // The backup storage failed (offline, signed out): try again, or sign in again.
-        case .Storage: return .storageUnavailable
+        // The cloud is full or refused the account: the user acts (CloudMessages says where);
+        // otherwise it failed or could not be reached (offline): try again.
+        case .Storage(_, let kind, _): return storageFailure(kind)
         // Another device is backing up: wait until it has finished.
         case .RepositoryLocked: return .storageBusy
         // The storage lost an object this operation needs (a backup heals what it can itself).

@@ -317,7 +317,11 @@ public enum Failure: CaseIterable, Sendable {
     case legacySlot
     /// A new password Keepsake refuses as too easy to guess (too short, too common, a pattern).
     case weakPassword
-    /// The backup storage failed or could not be reached (offline, signed out): try again, or sign in again.
+    /// The cloud storage is full (iCloud's or Drive's quota): the user must free space.
+    case storageFull
+    /// The cloud account refused the app (signed out of iCloud, access withdrawn): the user must sign in.
+    case signInRequired
+    /// The backup storage failed or could not be reached (offline, throttled), after Keepsake's retries: try again.
     case storageUnavailable
     /// Another device is backing up to the same storage: wait until it has finished.
     case storageBusy

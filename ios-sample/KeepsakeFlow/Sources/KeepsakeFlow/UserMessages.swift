@@ -67,6 +67,9 @@ public struct UserMessage: Sendable, Equatable {
             return .error("One of your backup keys is from an older version of the app. Unlock once with it on this phone, "
                           + "or remove it, then try again.")
         case .weakPassword: return .error("This password is too easy to guess. Use a phrase of four or more unrelated words.")
+        case .storageFull: return .error("The backup storage is full. Free up space, then back up again.")
+        case .signInRequired:
+            return UserMessage("The backup storage needs you to sign in again.", isError: true, action: .signInAgain)
         case .storageUnavailable:
             return UserMessage("The backup storage could not be reached. Check your connection, or sign in to it again, then try again.",
                                isError: true, action: .signInAgain)

@@ -124,8 +124,14 @@ private fun SampleApp(models: ScreenModels, demo: Boolean) {
             if (demo) Text("Demo mode: software authenticator", style = MaterialTheme.typography.labelSmall)
             when (tab) {
                 0 -> ChatScreen(models.chat)
-                1 -> BackupScreen(models.backup)
-                else -> RestoreScreen(models.restore) { models.chat.refresh(); models.backup.load() }
+                1 -> {
+                    CloudSection(models.cloud, explaining = models.backup.state.collectAsStateWithLifecycle().value.message)
+                    BackupScreen(models.backup)
+                }
+                else -> {
+                    CloudSection(models.cloud, newPhone = true, onUnlock = { models.restore.pickRepository() })
+                    RestoreScreen(models.restore) { models.chat.refresh(); models.backup.load(); models.cloud.load() }
+                }
             }
         }
     }

@@ -4,7 +4,7 @@ package app.keepsake.sample
 
 import android.app.Activity
 import android.content.Context
-import app.keepsake.directoryBlobStore
+import androidx.activity.ComponentActivity
 import app.keepsake.sample.engine.BindingsBackupEngine
 import app.keepsake.sample.flow.BackupEngine
 import app.keepsake.sample.flow.BackupHistory
@@ -24,6 +24,9 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
      * go into a repository in the app's files: the marked line is where a real app returns its
      * cloud BlobStore (docs/KOTLIN.md, "Daily incremental backups").
      */
+    /** The Google account backups go to (sign-in, Drive store, usage for the screens). */
+    val googleAccount = GoogleDriveAccount(app, demo)
+
     private val bindingsEngine = BindingsBackupEngine(
         File(app.filesDir, "chats.sqlite").path,
         BuildConfig.RP_ID,
@@ -31,10 +34,8 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
         // Kept out of Android's own backups, like the vault.
         mediaStateDir = File(app.noBackupFilesDir, "keepsake-media-state"),
         cacheDir = File(app.cacheDir, "keepsake").path,
-        blobStore = {
-            // A real app: its cloud BlobStore here (Google Drive, its own server).
-            directoryBlobStore(File(app.filesDir, "keepsake-repository").path)
-        },
+        // Google Drive's app folder once an account is signed in, else the app's folder (demo).
+        blobStore = { googleAccount.store },
     )
     val engine: BackupEngine = bindingsEngine
     val vault: RootKeyVault = KeystoreRootKeyVault(app)
@@ -52,6 +53,7 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
 
     /** Called by the activity in onCreate: its provider serves ceremonies until it is destroyed. */
     fun attach(activity: Activity) {
+        (activity as? ComponentActivity)?.let { googleAccount.foreground = it }
         passkeys.attach(
             activity,
             // Demo mode: the software authenticator lives in memory, so its passkeys last for the process.
@@ -64,7 +66,10 @@ class SampleServices private constructor(context: Context, val demo: Boolean) {
      * Called by the activity in onDestroy, not onPause: the Credential Manager sheet pauses the
      * activity while a ceremony (or the next one of the same enrollment) still needs it.
      */
-    fun detach(activity: Activity) = passkeys.detach(activity)
+    fun detach(activity: Activity) {
+        passkeys.detach(activity)
+        if (googleAccount.foreground === activity) googleAccount.foreground = null
+    }
 
     companion object {
         @Volatile private var instance: SampleServices? = null

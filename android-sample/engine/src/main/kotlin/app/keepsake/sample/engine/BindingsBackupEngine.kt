@@ -32,6 +32,7 @@ import app.keepsake.PasskeyUnlock
 import app.keepsake.ProgressPhase
 import app.keepsake.ProgressReport
 import app.keepsake.SoftAuthenticator
+import app.keepsake.StorageFailure
 import app.keepsake.Repository
 import app.keepsake.backupToPath
 import app.keepsake.directoryBlobStore
@@ -416,7 +417,7 @@ class BindingsBackupEngine(
     private fun repositoryExists(): Boolean = try {
         blobs().stat(CONFIG) != null
     } catch (e: BlobStoreException) {
-        throw KeepsakeFlowException(Failure.STORAGE_UNAVAILABLE, "the backup storage cannot be read: ${e.message}")
+        throw KeepsakeFlowException(blobStoreFailure(e), "the backup storage cannot be read: ${e.message}")
     }
 
     /**
@@ -679,10 +680,19 @@ internal fun failureOf(e: KeepsakeException): Failure = when (e) {
     is KeepsakeException.InvalidArgument, is KeepsakeException.Internal -> Failure.OTHER
     // The restore replaces the chat store on purpose (replace = true).
     is KeepsakeException.TargetExists -> Failure.OTHER
-    // The backup storage failed (offline, signed out): try again, or sign in again.
-    is KeepsakeException.Storage -> Failure.STORAGE_UNAVAILABLE
+    // The cloud is full or refused the account: the user acts (CloudMessages says where);
+    // otherwise it failed or could not be reached (offline): try again.
+    is KeepsakeException.Storage -> storageFailure(e.kind)
     // Another device is backing up: wait until it has finished.
     is KeepsakeException.RepositoryLocked -> Failure.STORAGE_BUSY
     // The storage lost an object this operation needs (a backup heals what it can itself).
     is KeepsakeException.ObjectMissing -> Failure.STORAGE_DAMAGED
+}
+
+/** A storage failure's kind as the screens explain it. */
+internal fun storageFailure(kind: StorageFailure): Failure = when (kind) {
+    StorageFailure.QUOTA_EXCEEDED -> Failure.STORAGE_FULL
+    StorageFailure.UNAUTHORIZED -> Failure.SIGN_IN_REQUIRED
+    StorageFailure.TRANSIENT, StorageFailure.THROTTLED -> Failure.STORAGE_UNAVAILABLE
+    StorageFailure.OTHER -> Failure.STORAGE_UNAVAILABLE
 }

@@ -378,7 +378,13 @@ enum class Failure {
     /** A new password Keepsake refuses as too easy to guess (too short, too common, a pattern). */
     WEAK_PASSWORD,
 
-    /** The backup storage failed or could not be reached (offline, signed out): try again, or sign in again. */
+    /** The cloud storage is full (Drive's or iCloud's quota): the user must free space. */
+    STORAGE_FULL,
+
+    /** The cloud account refused the app (signed out, access withdrawn): the user must sign in again. */
+    SIGN_IN_REQUIRED,
+
+    /** The backup storage failed or could not be reached (offline, throttled), after Keepsake's retries: try again. */
     STORAGE_UNAVAILABLE,
 
     /** Another device is backing up to the same storage: wait until it has finished. */

@@ -71,6 +71,12 @@ object UserMessages {
         Failure.WEAK_PASSWORD -> error(
             "This password is too easy to guess. Use a phrase of four or more unrelated words.",
         )
+        Failure.STORAGE_FULL -> error("The backup storage is full. Free up space, then back up again.")
+        Failure.SIGN_IN_REQUIRED -> UserMessage(
+            "The backup storage needs you to sign in again.",
+            isError = true,
+            action = UserAction.SIGN_IN_AGAIN,
+        )
         Failure.STORAGE_UNAVAILABLE -> UserMessage(
             "The backup storage could not be reached. Check your connection, or sign in to it again, then try again.",
             isError = true,
