@@ -114,6 +114,42 @@ impl Drop for RemoteStore {
     }
 }
 
+impl RemoteStore {
+    /// Appends the files under `dir` whose names start with `prefix`. A service that lists one
+    /// level at a time (WebDAV's PROPFIND) is walked down the subdirectories that can hold
+    /// such names, so the empty prefix still lists the whole store (one request per folder).
+    fn list_dir(&self, dir: &str, prefix: &str, out: &mut Vec<ObjectInfo>) -> Result<()> {
+        let options = ListOptions {
+            recursive: self.recursive_list,
+            ..ListOptions::default()
+        };
+        let entries = match self.op.list_options(dir, options) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(to_core("list", prefix, &e)),
+        };
+        for entry in entries {
+            let (path, metadata) = (entry.path(), entry.metadata());
+            if metadata.is_file() {
+                if path.starts_with(prefix) {
+                    out.push(ObjectInfo {
+                        size: metadata.content_length(),
+                        name: path.to_owned(),
+                    });
+                }
+            } else if !self.recursive_list
+                && metadata.is_dir()
+                && path != dir
+                && path != "/"
+                && (path.starts_with(prefix) || prefix.starts_with(path))
+            {
+                self.list_dir(path, prefix, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl BlobStore for RemoteStore {
     fn put(&self, name: &str, data: &[u8]) -> Result<()> {
         check_name(name)?;
@@ -193,23 +229,9 @@ impl BlobStore for RemoteStore {
         } else {
             format!("{dir}/")
         };
-        let options = ListOptions {
-            recursive: self.recursive_list,
-            ..ListOptions::default()
-        };
-        let entries = match self.op.list_options(&dir, options) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(to_core("list", prefix, &e)),
-        };
-        Ok(entries
-            .into_iter()
-            .filter(|entry| entry.metadata().is_file() && entry.path().starts_with(prefix))
-            .map(|entry| ObjectInfo {
-                size: entry.metadata().content_length(),
-                name: entry.path().to_owned(),
-            })
-            .collect())
+        let mut objects = Vec::new();
+        self.list_dir(&dir, prefix, &mut objects)?;
+        Ok(objects)
     }
 
     fn delete(&self, name: &str) -> Result<()> {

@@ -271,6 +271,18 @@ fn list_by_prefix(run: &Run<'_>) -> Result<(), String> {
     expect(all.len() == 5, || {
         format!("list of {dir} gave {} objects, expected 5", all.len())
     })?;
+    // The empty prefix lists the whole store, across every folder: a backup takes its
+    // inventory in one such listing (a store that lists one directory level must descend).
+    let everything = run.store.list("").map_err(failed("list"))?;
+    for name in expected
+        .iter()
+        .map(|o| o.name.clone())
+        .chain([format!("{other}ab0")])
+    {
+        expect(everything.iter().any(|o| o.name == name), || {
+            format!("list of the whole store lacks {name}")
+        })?;
+    }
     run.clear(&dir)?;
     run.clear(&other)
 }
